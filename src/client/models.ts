@@ -1,0 +1,183 @@
+/**
+ * Typed models of XNAT objects as the client core hands them out. These schemas are the public
+ * contract of the library (types flow from them); `rows.ts` is the one place that turns XNAT's
+ * string-typed listing rows and item documents into these models.
+ */
+import * as z from 'zod';
+
+/** A page of a listing: `total` is exact; `nextOffset` is absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  offset: number;
+  nextOffset?: number;
+}
+
+export const ProjectSchema = z.object({
+  id: z.string(),
+  secondaryId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  piFirstname: z.string(),
+  piLastname: z.string(),
+});
+export type Project = z.infer<typeof ProjectSchema>;
+
+export const ProjectDetailSchema = ProjectSchema.extend({
+  keywords: z.string(),
+  accessibility: z.enum(['public', 'protected', 'private']).optional(),
+  aliases: z.array(z.string()),
+  fields: z.record(z.string(), z.string()),
+  subjectCount: z.number().int(),
+  experimentCount: z.number().int(),
+  /** Experiment counts by xsiType, e.g. `{ 'xnat:mrSessionData': 12 }`. */
+  experimentTypes: z.record(z.string(), z.number().int()),
+});
+export type ProjectDetail = z.infer<typeof ProjectDetailSchema>;
+
+export const SubjectSchema = z.object({
+  id: z.string(),
+  /** Label in the requesting project (a shared subject's shared label). */
+  label: z.string(),
+  /** The project the listing/lookup was made in (the requesting project), when there was one. */
+  project: z.string(),
+  /** The owning (primary) project, which differs from `project` for a shared subject. */
+  owningProject: z.string(),
+  insertDate: z.string(),
+  gender: z.string().optional(),
+  handedness: z.string().optional(),
+  yob: z.string().optional(),
+  age: z.string().optional(),
+  group: z.string().optional(),
+});
+export type Subject = z.infer<typeof SubjectSchema>;
+
+export const ShareSchema = z.object({ project: z.string(), label: z.string() });
+export type Share = z.infer<typeof ShareSchema>;
+
+export const ExperimentSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  /** The requesting project (or the owning one when listed site-wide). */
+  project: z.string(),
+  owningProject: z.string(),
+  xsiType: z.string(),
+  /** ISO `YYYY-MM-DD`, '' when unknown. */
+  date: z.string(),
+  subjectId: z.string(),
+  subjectLabel: z.string(),
+  insertDate: z.string(),
+});
+export type Experiment = z.infer<typeof ExperimentSchema>;
+
+export const ScanSchema = z.object({
+  id: z.string(),
+  xsiType: z.string(),
+  type: z.string(),
+  seriesDescription: z.string(),
+  quality: z.string(),
+  note: z.string(),
+  /** Number of files across the scan's resources, when known. */
+  fileCount: z.number().int().optional(),
+  frames: z.number().int().optional(),
+  modality: z.string().optional(),
+});
+export type Scan = z.infer<typeof ScanSchema>;
+
+export const ResourceSchema = z.object({
+  /** Numeric `xnat_abstractresource_id`, as a string. */
+  id: z.string(),
+  label: z.string(),
+  /** `resources` | `scans` | `reconstructions` | `assessors`. */
+  category: z.string(),
+  /** Owning scan/reconstruction/assessor ID for non-session resources, '' otherwise. */
+  categoryId: z.string(),
+  format: z.string(),
+  content: z.string(),
+  fileCount: z.number().int(),
+  fileSize: z.number(),
+});
+export type Resource = z.infer<typeof ResourceSchema>;
+
+export const XnatFileSchema = z.object({
+  name: z.string(),
+  /** Path relative to the resource root. */
+  path: z.string(),
+  /** Resource label. */
+  resource: z.string(),
+  /** Scan ID when the file belongs to a scan resource. */
+  scan: z.string().optional(),
+  size: z.number(),
+  /** MD5 hex as XNAT recorded it; '' when XNAT has none. */
+  digest: z.string(),
+  format: z.string(),
+  content: z.string(),
+  /** Server-relative download URI (`/data/experiments/.../files/...`). */
+  uri: z.string(),
+});
+export type XnatFile = z.infer<typeof XnatFileSchema>;
+
+export const AssessorSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  xsiType: z.string(),
+  date: z.string(),
+  project: z.string(),
+  sessionId: z.string(),
+});
+export type Assessor = z.infer<typeof AssessorSchema>;
+
+export const SubjectDetailSchema = SubjectSchema.extend({
+  demographics: z.record(z.string(), z.string()),
+  fields: z.record(z.string(), z.string()),
+  shares: z.array(ShareSchema),
+  experiments: z.array(ExperimentSchema),
+});
+export type SubjectDetail = z.infer<typeof SubjectDetailSchema>;
+
+export const ExperimentDetailSchema = ExperimentSchema.extend({
+  time: z.string(),
+  visitId: z.string(),
+  modality: z.string(),
+  note: z.string(),
+  /** Read from XNAT's `/status` sub-resource: `quarantine` or `active`. */
+  status: z.enum(['active', 'quarantine']),
+  fields: z.record(z.string(), z.string()),
+  /** Other type-specific data fields (`scanner/manufacturer`, `fieldStrength`, `UID`, ...), as strings. */
+  attributes: z.record(z.string(), z.string()),
+  shares: z.array(ShareSchema),
+  scans: z.array(ScanSchema),
+  resources: z.array(ResourceSchema),
+  assessors: z.array(AssessorSchema),
+});
+export type ExperimentDetail = z.infer<typeof ExperimentDetailSchema>;
+
+export const ServerInfoSchema = z.object({
+  /** Base URL of XNAT (no credentials). */
+  url: z.string(),
+  version: z.string(),
+  buildNumber: z.string().optional(),
+  /** Logged-in user's login name. */
+  user: z.string(),
+});
+export type ServerInfo = z.infer<typeof ServerInfoSchema>;
+
+export const SearchElementSchema = z.object({
+  elementName: z.string(),
+  singular: z.string(),
+  plural: z.string(),
+  secured: z.boolean(),
+  count: z.number().int(),
+});
+export type SearchElement = z.infer<typeof SearchElementSchema>;
+
+export const SearchFieldSchema = z.object({
+  fieldId: z.string(),
+  header: z.string(),
+  summary: z.string(),
+  type: z.string(),
+  requiresValue: z.boolean(),
+  description: z.string(),
+  elementName: z.string(),
+});
+export type SearchField = z.infer<typeof SearchFieldSchema>;

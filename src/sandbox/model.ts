@@ -1,0 +1,185 @@
+/**
+ * The sandbox's in-memory archive: the data XNAT keeps in its database and archive directory,
+ * stored in the shape XNAT's schema gives it (xnat.xsd), not in the shape any client wants.
+ * HTTP handlers render these records into XNAT's wire formats; seeders and generators fill them.
+ */
+
+export type Accessibility = 'public' | 'protected' | 'private';
+export type ProjectRole = 'owner' | 'member' | 'collaborator';
+/** XNAT's meta status of an item (ViewManager): quarantine is not part of the XML document. */
+export type ItemStatus = 'active' | 'quarantine' | 'locked' | 'obsolete';
+
+export interface SandboxUser {
+  xdatUserId: number;
+  login: string;
+  password: string;
+  firstname: string;
+  lastname: string;
+  email: string;
+  /** Site administrator: reads and writes everything. */
+  admin: boolean;
+  enabled: boolean;
+}
+
+export interface AliasToken {
+  id: number;
+  alias: string;
+  secret: string;
+  login: string;
+  created: number;
+  estimatedExpirationTime: number;
+  enabled: boolean;
+  singleUse: boolean;
+}
+
+/** A catalogued file. `bytes` is produced on demand so large generated archives stay small in memory. */
+export interface StoredFile {
+  /** Path relative to the resource root, `/`-separated (may contain sub-folders). */
+  path: string;
+  size: number;
+  /** MD5 hex of the bytes, as XNAT records it in the catalog entry; '' when not recorded. */
+  digest: string;
+  format: string;
+  content: string;
+  tags: string[];
+  bytes: () => Buffer;
+  lastModified: number;
+}
+
+export interface StoredResource {
+  /** `xnat_abstractresource_id`: a site-wide integer sequence. */
+  xnatAbstractresourceId: number;
+  label: string;
+  /** `xnat:resourceCatalog` almost always. */
+  xsiType: string;
+  format: string;
+  content: string;
+  description: string;
+  tags: string[];
+  files: StoredFile[];
+}
+
+export interface Share {
+  project: string;
+  label: string;
+}
+
+export interface StoredProject {
+  id: string;
+  secondaryId: string;
+  name: string;
+  description: string;
+  keywords: string;
+  piFirstname: string;
+  piLastname: string;
+  accessibility: Accessibility;
+  aliases: string[];
+  fields: Record<string, string>;
+  /** login → role in this project. */
+  users: Record<string, ProjectRole>;
+  quarantineCode: 0 | 1;
+  prearchiveCode: 0 | 4 | 5 | 10;
+  insertDate: string;
+  insertUser: string;
+  resources: StoredResource[];
+}
+
+export interface Demographics {
+  gender?: string;
+  handedness?: string;
+  dob?: string;
+  yob?: number;
+  age?: number;
+  education?: number;
+  race?: string;
+  ethnicity?: string;
+  weight?: number;
+  height?: number;
+}
+
+export interface StoredSubject {
+  /** Accession ID, e.g. `XNAT_S00001`. */
+  id: string;
+  /** Owning project. */
+  project: string;
+  label: string;
+  group: string;
+  src: string;
+  initials: string;
+  demographics: Demographics;
+  fields: Record<string, string>;
+  shares: Share[];
+  status: ItemStatus;
+  insertDate: string;
+  insertUser: string;
+  lastModified: string;
+  resources: StoredResource[];
+}
+
+export interface StoredScan {
+  /** Per-session scan ID string, e.g. `"1"`, `"3-OT"`. */
+  id: string;
+  /** Site-wide integer key `xnat_imagescandata_id`. */
+  xnatImagescandataId: number;
+  xsiType: string;
+  type: string;
+  seriesDescription: string;
+  quality: string;
+  condition: string;
+  note: string;
+  frames: number;
+  uid: string;
+  modality: string;
+  startTime: string;
+  /** Extra data_fields the item JSON shows (`parameters/tr`, `fieldStrength`, `scanner/model`, ...). */
+  parameters: Record<string, string | number>;
+  insertDate: string;
+  insertUser: string;
+  lastModified: string;
+  resources: StoredResource[];
+}
+
+/** Sessions, non-image subject assessors and image assessors all live here (one `E` ID sequence). */
+export interface StoredExperiment {
+  /** Accession ID, e.g. `XNAT_E00001`. */
+  id: string;
+  /** Concrete type, e.g. `xnat:mrSessionData`, `xnat:qcManualAssessorData`. */
+  xsiType: string;
+  /** Owning project. */
+  project: string;
+  label: string;
+  /** For subject assessors (sessions): the subject's accession ID; '' for image assessors. */
+  subjectId: string;
+  /** For image assessors: the accession ID of the session assessed; '' otherwise. */
+  imageSessionId: string;
+  date: string;
+  time: string;
+  visitId: string;
+  visit: string;
+  note: string;
+  acquisitionSite: string;
+  status: ItemStatus;
+  fields: Record<string, string>;
+  shares: Share[];
+  /** Type-specific data_fields (`modality`, `UID`, `scanner/manufacturer`, `fieldStrength`, `dcmPatientId`, ...). */
+  attributes: Record<string, string | number>;
+  scans: StoredScan[];
+  /** Session resources (for image assessors: the `out` resources). */
+  resources: StoredResource[];
+  /** Image assessors only: `in` resources. */
+  inResources: StoredResource[];
+  insertDate: string;
+  insertUser: string;
+  lastModified: string;
+}
+
+export interface SandboxArchive {
+  siteId: string;
+  users: SandboxUser[];
+  tokens: AliasToken[];
+  projects: Map<string, StoredProject>;
+  subjects: Map<string, StoredSubject>;
+  experiments: Map<string, StoredExperiment>;
+  /** Next values of XNAT's sequences. */
+  sequences: { subject: number; experiment: number; resource: number; scan: number };
+}
