@@ -61,7 +61,10 @@ function freePort() {
 
 /** Starts a child and resolves with the first stdout line matching `pattern` (or stderr, for servers that log there). */
 function startAndWaitFor(args, env, pattern, label) {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${label} did not start within 20 s`)), 20_000);

@@ -42,14 +42,20 @@ async function measure(label, sandbox, fn) {
 async function rawListing(sandbox) {
   // The floor: log in once, then one GET of the whole listing with the columns a caller needs.
   const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-  const login = await request(`${sandbox.url}/data/JSESSION`, { method: 'POST', headers: { authorization: auth } });
+  const login = await request(`${sandbox.url}/data/JSESSION`, {
+    method: 'POST',
+    headers: { authorization: auth },
+  });
   const jsession = (await login.body.text()).trim();
   const res = await request(
     `${sandbox.url}/data/projects/${PROJECT}/experiments?format=json&columns=ID,label,date,xsiType,subject_label`,
     { headers: { cookie: `JSESSIONID=${jsession}` } },
   );
   const body = await res.body.json();
-  await request(`${sandbox.url}/data/JSESSION`, { method: 'DELETE', headers: { cookie: `JSESSIONID=${jsession}` } });
+  await request(`${sandbox.url}/data/JSESSION`, {
+    method: 'DELETE',
+    headers: { cookie: `JSESSIONID=${jsession}` },
+  });
   return body.ResultSet.Result.length;
 }
 
@@ -87,7 +93,9 @@ async function toolListing(sandbox) {
 const t0 = Date.now();
 const archive = generateArchive({ experiments: EXPERIMENTS, project: PROJECT });
 const sandbox = await startSandbox({ archive });
-console.log(`sandbox with ${EXPERIMENTS} experiments in project ${PROJECT} ready in ${Date.now() - t0} ms (${sandbox.url})`);
+console.log(
+  `sandbox with ${EXPERIMENTS} experiments in project ${PROJECT} ready in ${Date.now() - t0} ms (${sandbox.url})`,
+);
 console.log(`each figure is the median of ${REPEAT} runs; requests include logins and logouts\n`);
 
 const results = [];
