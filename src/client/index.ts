@@ -1,0 +1,19 @@
+/** The XNAT client core: configuration, the client, search documents, models and errors (no MCP). */
+export { resolveConfig, normalizeXnatUrl, DEFAULT_TIMEOUT_MS } from './config.js';
+export type { XnatConfig, ConfigInput, NormalizedUrl } from './config.js';
+export { parseNetrc, netrcLookup } from './netrc.js';
+export type { Netrc, NetrcEntry } from './netrc.js';
+export { XnatClient, DEFAULT_PAGE_SIZE } from './client.js';
+export type { XnatClientOptions, PageRequest, SubjectQuery, ExperimentQuery, FileTarget } from './client.js';
+export { buildSearchXml } from './search.js';
+export type {
+  SearchQuery,
+  SearchResult,
+  SearchCriterion,
+  SearchCriteriaGroup,
+  SearchOperator,
+} from './search.js';
+export { xnatPath, extractXnatMessage, DEFAULT_USER_AGENT } from './http.js';
+export type { ClientStats } from './http.js';
+export * from './errors.js';
+export * from './models.js';
