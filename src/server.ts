@@ -1,0 +1,61 @@
+/**
+ * The one MCP server factory. Every transport (stdio, each Streamable HTTP session, in-memory tests)
+ * calls it with the same shared XnatClient; nothing here or in the tools keeps per-session state.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { XnatConfigError } from './client/errors.js';
+import type { XnatClient } from './client/index.js';
+import { registerPrompts, registerResources } from './resources/index.js';
+import { TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
+import { registerTools } from './tools/define.js';
+import { silentLogger, type Logger } from './transports/logger.js';
+import { SERVER_NAME, VERSION } from './version.js';
+
+export interface ServerOptions {
+  /** Toolset names (see TOOLSETS); default all. Unknown names are rejected. */
+  toolsets?: string[];
+  /** Remove every tool that changes XNAT, whatever the toolsets say. */
+  readOnly?: boolean;
+}
+
+export interface ServerDeps {
+  client: XnatClient;
+  log?: Logger;
+}
+
+export const INSTRUCTIONS = [
+  'Read-only access to an XNAT imaging archive: projects contain subjects, subjects have experiments (imaging sessions), experiments have scans, resources and files.',
+  'IDs: every subject and experiment has a site-wide accession ID (e.g. XNAT_S00001, XNAT_E00001) and a label that is unique only within a project. Tools take either the ID, or the label together with `project`. A subject or experiment shared into another project may have a different label there.',
+  'Lists return {items, total, nextCursor}: pass nextCursor back as `cursor` with the same filters to get the next page; keep limits small.',
+  'Start with listProjects, then searchSubjects / searchExperiments, then getSubject / getExperiment / listFiles.',
+].join('\n');
+
+/** Validates toolset names (from a flag or env) and returns them typed; throws a one-line config error. */
+export function parseToolsets(names: readonly string[]): Toolset[] {
+  if (names.length === 0) {
+    throw new XnatConfigError(
+      `No toolset selected; choose from: ${TOOLSETS.join(', ')} (--toolsets or XNAT_MCP_TOOLSETS)`,
+    );
+  }
+  const unknown = names.filter((n) => !isToolset(n));
+  if (unknown.length > 0) {
+    throw new XnatConfigError(
+      `Unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; valid toolsets are: ${TOOLSETS.join(', ')} (set with --toolsets or XNAT_MCP_TOOLSETS)`,
+    );
+  }
+  return names.filter(isToolset);
+}
+
+export function createServer(deps: ServerDeps, options: ServerOptions = {}): McpServer {
+  const toolsets = options.toolsets === undefined ? undefined : parseToolsets(options.toolsets);
+  const log = deps.log ?? silentLogger;
+  const server = new McpServer(
+    { name: SERVER_NAME, title: 'XNAT', version: VERSION },
+    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+  );
+  const tools = selectTools({ toolsets, readOnly: options.readOnly });
+  registerTools(server, tools, { client: deps.client, log });
+  registerResources(server, { client: deps.client, log });
+  registerPrompts(server, { client: deps.client, log });
+  return server;
+}

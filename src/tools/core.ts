@@ -1,0 +1,23 @@
+import { READ_ONLY, defineTool } from './define.js';
+import { ServerInfoOutput, renderFields, shapeServerInfo } from './format.js';
+
+export const getServerInfo = defineTool({
+  name: 'getServerInfo',
+  title: 'XNAT server info',
+  description:
+    'Shows which XNAT this server talks to: its URL, XNAT version and the logged-in user. Use it to check the connection or to tell the user whose permissions apply; it takes no arguments.',
+  toolset: 'core',
+  inputSchema: {},
+  outputSchema: ServerInfoOutput,
+  annotations: READ_ONLY,
+  writes: false,
+  async handler(_args, { client, signal }) {
+    return shapeServerInfo(await client.serverInfo({ signal }));
+  },
+  render: (info) =>
+    renderFields([
+      ['XNAT', info.url],
+      ['version', info.buildNumber ? `${info.version} (build ${info.buildNumber})` : info.version],
+      ['user', info.user],
+    ]),
+});

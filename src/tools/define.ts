@@ -1,0 +1,114 @@
+/**
+ * One declaration shape for every tool, and the one function that registers tools on an McpServer.
+ * The SDK validates arguments against `inputSchema` and `structuredContent` against `outputSchema`;
+ * nothing here validates again. Handlers are thin: call the client core, shape with format.ts.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, ResourceLink } from '@modelcontextprotocol/sdk/types.js';
+import type * as z from 'zod';
+import type { XnatClient } from '../client/index.js';
+import type { Logger } from '../transports/logger.js';
+import { describeToolError, type ErrorTarget } from './errors.js';
+
+export const TOOLSETS = ['core', 'browse', 'search'] as const;
+export type Toolset = (typeof TOOLSETS)[number];
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** Every read tool talks to an external archive and changes nothing. */
+export const READ_ONLY: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+
+/** What a handler gets besides its arguments. Nothing per session: the same client serves all. */
+export interface ToolContext {
+  client: XnatClient;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
+export type ToolOutput<O extends z.ZodRawShape> = z.infer<z.ZodObject<O>>;
+
+export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  /** For a model: what it is for, which IDs it takes and where to get them, related tools. */
+  description: string;
+  toolset: Toolset;
+  /** Every parameter carries `.describe()`. */
+  inputSchema: I;
+  outputSchema: O;
+  annotations: ToolAnnotations;
+  /** Changes XNAT; read-only mode removes such tools. */
+  writes: boolean;
+  handler(args: ToolInput<I>, ctx: ToolContext): Promise<ToolOutput<O>>;
+  /** Compact text for hosts that show the model only `content`. */
+  render(output: ToolOutput<O>): string;
+  /** Links to the `xnat://` resources of what the output names. */
+  links?(output: ToolOutput<O>): ResourceLink[];
+  /** What the call was about, for "not found"/"not allowed" messages. */
+  target?(args: ToolInput<I>): ErrorTarget | undefined;
+}
+
+export type AnyToolDefinition = ToolDefinition<z.ZodRawShape, z.ZodRawShape>;
+
+/** Identity with inference: keeps each tool's argument and output types precise. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  definition: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
+  return definition;
+}
+
+export interface ToolDeps {
+  client: XnatClient;
+  log: Logger;
+}
+
+export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], deps: ToolDeps): void {
+  for (const tool of tools) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      async (args, extra): Promise<CallToolResult> => {
+        try {
+          const output = await tool.handler(args, {
+            client: deps.client,
+            signal: extra.signal,
+            log: deps.log,
+          });
+          return {
+            structuredContent: output,
+            content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
+          };
+        } catch (err) {
+          const text = describeToolError(err, {
+            operation: tool.name,
+            url: deps.client.url,
+            target: tool.target?.(args),
+            log: deps.log,
+          });
+          // Also on the MCP log, for hosts that show server logs; a closed connection is not an error here.
+          server
+            .sendLoggingMessage({ level: 'warning', logger: tool.name, data: text }, extra.sessionId)
+            .catch(() => undefined);
+          return { isError: true, content: [{ type: 'text', text }] };
+        }
+      },
+    );
+  }
+}

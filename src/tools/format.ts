@@ -1,0 +1,488 @@
+/**
+ * The one place that shapes tool output: the compact objects tools and resources return, their zod
+ * schemas, paging with opaque cursors, size bounds, and the short text renderings. Whatever the
+ * archive holds, a result stays bounded: long text is cut, nested arrays are capped with a
+ * `truncated` count, and lists are paged.
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import type {
+  Assessor,
+  Experiment,
+  ExperimentDetail,
+  Page,
+  Project,
+  ProjectDetail,
+  Resource,
+  Scan,
+  ServerInfo,
+  Subject,
+  SubjectDetail,
+  XnatFile,
+} from '../client/models.js';
+import { ToolInputError } from './errors.js';
+
+export const DEFAULT_LIMIT = 25;
+export const MAX_LIMIT = 100;
+/** Nested arrays (scans, experiments of a subject, ...) beyond this are cut and counted. */
+export const MAX_NESTED = 100;
+/** Key/value maps (custom fields, attributes) beyond this many entries are cut and counted. */
+export const MAX_FIELDS = 50;
+const LIST_TEXT_MAX = 200;
+const DETAIL_TEXT_MAX = 2000;
+const FIELD_VALUE_MAX = 200;
+
+// ---------------------------------------------------------------------------------------------
+// Bounds
+
+/** Cuts text to `max` characters, marking the cut so a model knows the value is incomplete. */
+export function truncateText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1)}…`;
+}
+
+function capArray<T>(items: readonly T[], name: string, truncated: Record<string, number>): T[] {
+  if (items.length <= MAX_NESTED) return [...items];
+  truncated[name] = items.length - MAX_NESTED;
+  return items.slice(0, MAX_NESTED);
+}
+
+function boundRecord(
+  record: Record<string, string>,
+  name: string,
+  truncated: Record<string, number>,
+): Record<string, string> {
+  const entries = Object.entries(record);
+  if (entries.length > MAX_FIELDS) truncated[name] = entries.length - MAX_FIELDS;
+  return Object.fromEntries(
+    entries.slice(0, MAX_FIELDS).map(([k, v]) => [k, truncateText(v, FIELD_VALUE_MAX)]),
+  );
+}
+
+function withTruncated<T extends object>(shaped: T, truncated: Record<string, number>): T {
+  return Object.keys(truncated).length > 0 ? { ...shaped, truncated } : shaped;
+}
+
+const truncatedSchema = z
+  .record(z.string(), z.number())
+  .optional()
+  .describe('Array or map name → number of entries left out to keep the result small');
+
+// ---------------------------------------------------------------------------------------------
+// Shaped objects
+
+export const ServerInfoOutput = {
+  url: z.string().describe('XNAT base URL'),
+  version: z.string(),
+  buildNumber: z.string().optional(),
+  user: z.string().describe('Login of the configured XNAT user'),
+};
+
+export function shapeServerInfo(info: ServerInfo): z.infer<z.ZodObject<typeof ServerInfoOutput>> {
+  return { url: info.url, version: info.version, buildNumber: info.buildNumber, user: info.user };
+}
+
+export const ProjectItemSchema = z.object({
+  id: z.string().describe('Project ID, accepted as `project` by other tools'),
+  name: z.string(),
+  secondaryId: z.string(),
+  pi: z.string(),
+  description: z.string(),
+});
+export type ProjectItem = z.infer<typeof ProjectItemSchema>;
+
+function piName(p: Project): string {
+  return [p.piFirstname, p.piLastname].filter((s) => s !== '').join(' ');
+}
+
+export function shapeProject(p: Project): ProjectItem {
+  return {
+    id: p.id,
+    name: p.name,
+    secondaryId: p.secondaryId,
+    pi: piName(p),
+    description: truncateText(p.description, LIST_TEXT_MAX),
+  };
+}
+
+export const ProjectDetailOutput = {
+  ...ProjectItemSchema.shape,
+  keywords: z.string(),
+  accessibility: z.enum(['public', 'protected', 'private']).optional(),
+  aliases: z.array(z.string()),
+  fields: z.record(z.string(), z.string()).describe('Custom fields'),
+  subjectCount: z.number(),
+  experimentCount: z.number(),
+  experimentTypes: z.record(z.string(), z.number()).describe('Experiment counts by xsiType'),
+  truncated: truncatedSchema,
+};
+export type ProjectDetailShaped = z.infer<z.ZodObject<typeof ProjectDetailOutput>>;
+
+export function shapeProjectDetail(p: ProjectDetail): ProjectDetailShaped {
+  const truncated: Record<string, number> = {};
+  return withTruncated(
+    {
+      ...shapeProject(p),
+      description: truncateText(p.description, DETAIL_TEXT_MAX),
+      keywords: truncateText(p.keywords, LIST_TEXT_MAX),
+      accessibility: p.accessibility,
+      aliases: capArray(p.aliases, 'aliases', truncated),
+      fields: boundRecord(p.fields, 'fields', truncated),
+      subjectCount: p.subjectCount,
+      experimentCount: p.experimentCount,
+      experimentTypes: p.experimentTypes,
+    },
+    truncated,
+  );
+}
+
+export const SubjectItemSchema = z.object({
+  id: z.string().describe('Subject accession ID, accepted as `subject` by other tools'),
+  label: z.string().describe('Label in `project`; accepted as `subject` together with `project`'),
+  project: z.string(),
+  owningProject: z.string().describe('Differs from `project` when the subject is shared into `project`'),
+  gender: z.string().optional(),
+  group: z.string().optional(),
+  yob: z.string().optional(),
+  age: z.string().optional(),
+});
+export type SubjectItem = z.infer<typeof SubjectItemSchema>;
+
+export function shapeSubject(s: Subject): SubjectItem {
+  return {
+    id: s.id,
+    label: s.label,
+    project: s.project,
+    owningProject: s.owningProject,
+    gender: s.gender || undefined,
+    group: s.group || undefined,
+    yob: s.yob || undefined,
+    age: s.age || undefined,
+  };
+}
+
+export const ExperimentItemSchema = z.object({
+  id: z.string().describe('Experiment accession ID, accepted as `experiment` by other tools'),
+  label: z.string().describe('Label in `project`; accepted as `experiment` together with `project`'),
+  project: z.string(),
+  owningProject: z.string(),
+  xsiType: z.string(),
+  date: z.string().describe('YYYY-MM-DD, empty when unknown'),
+  subjectId: z.string(),
+  subjectLabel: z.string(),
+});
+export type ExperimentItem = z.infer<typeof ExperimentItemSchema>;
+
+export function shapeExperiment(e: Experiment): ExperimentItem {
+  return {
+    id: e.id,
+    label: e.label,
+    project: e.project,
+    owningProject: e.owningProject,
+    xsiType: e.xsiType,
+    date: e.date,
+    subjectId: e.subjectId,
+    subjectLabel: e.subjectLabel,
+  };
+}
+
+const ShareOutputSchema = z.object({ project: z.string(), label: z.string() });
+
+export const SubjectDetailOutput = {
+  ...SubjectItemSchema.shape,
+  handedness: z.string().optional(),
+  demographics: z.record(z.string(), z.string()),
+  fields: z.record(z.string(), z.string()).describe('Custom fields'),
+  shares: z.array(ShareOutputSchema).describe('Projects this subject is shared into, with its label there'),
+  experiments: z.array(ExperimentItemSchema),
+  truncated: truncatedSchema,
+};
+export type SubjectDetailShaped = z.infer<z.ZodObject<typeof SubjectDetailOutput>>;
+
+export function shapeSubjectDetail(s: SubjectDetail): SubjectDetailShaped {
+  const truncated: Record<string, number> = {};
+  return withTruncated(
+    {
+      ...shapeSubject(s),
+      handedness: s.handedness || undefined,
+      demographics: boundRecord(s.demographics, 'demographics', truncated),
+      fields: boundRecord(s.fields, 'fields', truncated),
+      shares: capArray(s.shares, 'shares', truncated),
+      experiments: capArray(s.experiments, 'experiments', truncated).map(shapeExperiment),
+    },
+    truncated,
+  );
+}
+
+const ScanOutputSchema = z.object({
+  id: z.string().describe('Scan ID within the experiment, accepted as `scan` by listFiles'),
+  type: z.string(),
+  seriesDescription: z.string(),
+  quality: z.string(),
+  modality: z.string().optional(),
+  frames: z.number().optional(),
+  fileCount: z.number().optional(),
+});
+
+function shapeScan(s: Scan): z.infer<typeof ScanOutputSchema> {
+  return {
+    id: s.id,
+    type: truncateText(s.type, LIST_TEXT_MAX),
+    seriesDescription: truncateText(s.seriesDescription, LIST_TEXT_MAX),
+    quality: s.quality,
+    modality: s.modality || undefined,
+    frames: s.frames,
+    fileCount: s.fileCount,
+  };
+}
+
+const ResourceOutputSchema = z.object({
+  label: z.string().describe('Resource label, accepted as `resource` by listFiles'),
+  category: z.string(),
+  categoryId: z.string().describe('Owning scan/assessor ID, empty for session resources'),
+  format: z.string(),
+  fileCount: z.number(),
+  fileSize: z.number().describe('Bytes'),
+});
+
+function shapeResource(r: Resource): z.infer<typeof ResourceOutputSchema> {
+  return {
+    label: r.label,
+    category: r.category,
+    categoryId: r.categoryId,
+    format: r.format,
+    fileCount: r.fileCount,
+    fileSize: r.fileSize,
+  };
+}
+
+const AssessorOutputSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  xsiType: z.string(),
+  date: z.string(),
+});
+
+function shapeAssessor(a: Assessor): z.infer<typeof AssessorOutputSchema> {
+  return { id: a.id, label: a.label, xsiType: a.xsiType, date: a.date };
+}
+
+export const ExperimentDetailOutput = {
+  ...ExperimentItemSchema.shape,
+  time: z.string(),
+  visitId: z.string(),
+  modality: z.string(),
+  note: z.string(),
+  status: z.enum(['active', 'quarantine']).describe('`quarantine` means the data is not yet released'),
+  fields: z.record(z.string(), z.string()).describe('Custom fields'),
+  attributes: z
+    .record(z.string(), z.string())
+    .describe('Type-specific fields (scanner, field strength, ...)'),
+  shares: z.array(ShareOutputSchema),
+  scans: z.array(ScanOutputSchema),
+  resources: z.array(ResourceOutputSchema),
+  assessors: z.array(AssessorOutputSchema),
+  truncated: truncatedSchema,
+};
+export type ExperimentDetailShaped = z.infer<z.ZodObject<typeof ExperimentDetailOutput>>;
+
+export function shapeExperimentDetail(e: ExperimentDetail): ExperimentDetailShaped {
+  const truncated: Record<string, number> = {};
+  return withTruncated(
+    {
+      ...shapeExperiment(e),
+      time: e.time,
+      visitId: e.visitId,
+      modality: e.modality,
+      note: truncateText(e.note, DETAIL_TEXT_MAX),
+      status: e.status,
+      fields: boundRecord(e.fields, 'fields', truncated),
+      attributes: boundRecord(e.attributes, 'attributes', truncated),
+      shares: capArray(e.shares, 'shares', truncated),
+      scans: capArray(e.scans, 'scans', truncated).map(shapeScan),
+      resources: capArray(e.resources, 'resources', truncated).map(shapeResource),
+      assessors: capArray(e.assessors, 'assessors', truncated).map(shapeAssessor),
+    },
+    truncated,
+  );
+}
+
+export const FileItemSchema = z.object({
+  name: z.string(),
+  path: z.string().describe('Path relative to the resource root'),
+  resource: z.string().describe('Resource label'),
+  scan: z.string().optional().describe('Scan ID for scan files'),
+  size: z.number().describe('Bytes'),
+  digest: z.string().describe('MD5 as XNAT recorded it; empty when none'),
+});
+export type FileItem = z.infer<typeof FileItemSchema>;
+
+export function shapeFile(f: XnatFile): FileItem {
+  return { name: f.name, path: f.path, resource: f.resource, scan: f.scan, size: f.size, digest: f.digest };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paging
+
+/** Input parameters shared by every list tool. */
+export const pagingInput = {
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LIMIT)
+    .optional()
+    .describe(`Items per page, 1-${MAX_LIMIT} (default ${DEFAULT_LIMIT})`),
+  cursor: z
+    .string()
+    .optional()
+    .describe('nextCursor from the previous call with the same filters; omit for the first page'),
+};
+
+export interface PagingArgs {
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+/** Output shape of every list tool: `{ items, total, nextCursor? }`. */
+export function listOutput<T extends z.ZodType>(item: T) {
+  return {
+    items: z.array(item),
+    total: z.number().describe('Number of matching items across all pages'),
+    nextCursor: z
+      .string()
+      .optional()
+      .describe('Pass as `cursor` to get the next page; absent on the last page'),
+  };
+}
+
+export interface ListResult<T> {
+  items: T[];
+  total: number;
+  nextCursor?: string;
+}
+
+const CursorSchema = z.object({ o: z.number().int().min(0), t: z.number().int().min(0), f: z.string() });
+
+/** Identifies the query a cursor belongs to, so a cursor cannot silently page a different listing. */
+export function queryFingerprint(tool: string, query: Record<string, unknown>): string {
+  const canonical = Object.entries(query)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(JSON.stringify([tool, canonical]))
+    .digest('base64url')
+    .slice(0, 12);
+}
+
+function encodeCursor(offset: number, total: number, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ o: offset, t: total, f: fingerprint })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, fingerprint: string): { offset: number; total: number } {
+  const restart = 'Call the tool again without `cursor` to start from the first page.';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new ToolInputError(`Invalid cursor. ${restart}`);
+  }
+  const state = CursorSchema.safeParse(parsed);
+  if (!state.success) throw new ToolInputError(`Invalid cursor. ${restart}`);
+  if (state.data.f !== fingerprint) {
+    throw new ToolInputError(`This cursor belongs to a different query (other filters). ${restart}`);
+  }
+  return { offset: state.data.o, total: state.data.t };
+}
+
+export interface PageSpec {
+  limit: number;
+  offset: number;
+  /** Total remembered from the first page, so later pages need not recount. */
+  knownTotal?: number;
+}
+
+/**
+ * Fetches one page of a listing described by `query`: decodes the cursor (validated against the
+ * query's fingerprint), asks `fetchPage` for it, and encodes the next cursor.
+ */
+export async function pageListing<T, U>(
+  tool: string,
+  query: Record<string, unknown>,
+  paging: PagingArgs,
+  fetchPage: (spec: PageSpec) => Promise<Page<T>>,
+  shape: (item: T) => U,
+): Promise<ListResult<U>> {
+  const fingerprint = queryFingerprint(tool, query);
+  const limit = paging.limit ?? DEFAULT_LIMIT;
+  const from = paging.cursor === undefined ? undefined : decodeCursor(paging.cursor, fingerprint);
+  const page = await fetchPage(
+    from === undefined ? { limit, offset: 0 } : { limit, offset: from.offset, knownTotal: from.total },
+  );
+  const result: ListResult<U> = { items: page.items.map(shape), total: page.total };
+  if (page.nextOffset !== undefined && page.nextOffset < page.total) {
+    result.nextCursor = encodeCursor(page.nextOffset, page.total, fingerprint);
+  }
+  return result;
+}
+
+/** Pages a listing XNAT returns whole (projects, files): one request, then sliced here. */
+export function pageOfArray<T>(all: readonly T[], spec: PageSpec): Page<T> {
+  const items = all.slice(spec.offset, spec.offset + spec.limit);
+  const next = spec.offset + items.length;
+  return next < all.length
+    ? { items, total: all.length, offset: spec.offset, nextOffset: next }
+    : { items, total: all.length, offset: spec.offset };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text renderings: short header, tab-separated rows, the cursor to continue with.
+
+function cell(value: string | number | undefined): string {
+  return String(value ?? '').replace(/[\t\r\n]+/g, ' ');
+}
+
+export function renderTable(
+  columns: readonly string[],
+  rows: ReadonlyArray<ReadonlyArray<string | number | undefined>>,
+): string {
+  return [columns.join('\t'), ...rows.map((row) => row.map(cell).join('\t'))].join('\n');
+}
+
+export function renderList<T>(
+  noun: string,
+  result: ListResult<T>,
+  columns: readonly string[],
+  row: (item: T) => ReadonlyArray<string | number | undefined>,
+): string {
+  if (result.items.length === 0) return `No ${noun} (total ${result.total}).`;
+  const head = `${result.items.length} of ${result.total} ${noun}`;
+  const tail = result.nextCursor === undefined ? 'Last page.' : `More: pass cursor=${result.nextCursor}`;
+  return `${head}\n${renderTable(columns, result.items.map(row))}\n${tail}`;
+}
+
+/** `key: value` lines for the scalar fields of a detail object, skipping empty values. */
+export function renderFields(entries: ReadonlyArray<[string, string | number | undefined]>): string {
+  return entries
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}: ${cell(v)}`)
+    .join('\n');
+}
+
+export function renderRecord(title: string, record: Record<string, string | number>): string {
+  const entries = Object.entries(record);
+  if (entries.length === 0) return '';
+  return `${title}: ${entries.map(([k, v]) => `${k}=${cell(v)}`).join('; ')}`;
+}
+
+export function renderTruncated(truncated: Record<string, number> | undefined): string {
+  if (truncated === undefined) return '';
+  return `Left out to keep this short: ${Object.entries(truncated)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ')}.`;
+}
+
+/** Joins rendered sections, dropping empty ones. */
+export function sections(...parts: string[]): string {
+  return parts.filter((p) => p !== '').join('\n');
+}

@@ -1,0 +1,31 @@
+/** The tool catalogue, in the order tools/list shows them (stable order helps hosts' prompt caches). */
+import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
+import { getServerInfo } from './core.js';
+import { TOOLSETS, type AnyToolDefinition, type Toolset } from './define.js';
+import { searchExperiments, searchSubjects } from './search.js';
+
+export { TOOLSETS, type Toolset } from './define.js';
+
+export const ALL_TOOLS: readonly AnyToolDefinition[] = [
+  getServerInfo,
+  listProjects,
+  getProject,
+  searchSubjects,
+  getSubject,
+  searchExperiments,
+  getExperiment,
+  listFiles,
+];
+
+export function isToolset(name: string): name is Toolset {
+  return (TOOLSETS as readonly string[]).includes(name);
+}
+
+/** The tools a server exposes: those of the chosen toolsets, minus writing tools in read-only mode. */
+export function selectTools(
+  options: { toolsets?: readonly Toolset[] | undefined; readOnly?: boolean | undefined },
+  tools: readonly AnyToolDefinition[] = ALL_TOOLS,
+): AnyToolDefinition[] {
+  const toolsets = new Set(options.toolsets ?? TOOLSETS);
+  return tools.filter((t) => toolsets.has(t.toolset) && !(options.readOnly && t.writes));
+}

@@ -1,0 +1,117 @@
+import * as z from 'zod';
+import { experimentUri, resourceLink, subjectUri } from '../resources/uris.js';
+import { projectTarget, subjectTarget } from './browse.js';
+import { READ_ONLY, defineTool } from './define.js';
+import { ToolInputError } from './errors.js';
+import {
+  ExperimentItemSchema,
+  SubjectItemSchema,
+  listOutput,
+  pageListing,
+  pagingInput,
+  renderList,
+  shapeExperiment,
+  shapeSubject,
+} from './format.js';
+import { isoDateParam } from './params.js';
+
+const MAX_LINKS = 25;
+
+const projectFilter = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Project ID (from listProjects); omit to search all');
+
+export const searchSubjects = defineTool({
+  name: 'searchSubjects',
+  title: 'Search XNAT subjects',
+  description:
+    "Finds subjects (participants), optionally within one project and by label, gender or group. Returns each subject's accession `id` and its `label` in `project`; pass either to getSubject (a label needs `project` too). A subject shared into another project shows its label there. Paged: pass nextCursor back as cursor.",
+  toolset: 'search',
+  inputSchema: {
+    project: projectFilter,
+    label: z.string().min(1).optional().describe("Subject label; '*' is a wildcard, e.g. 'SUB-0*'"),
+    gender: z.string().min(1).optional().describe('e.g. male, female'),
+    group: z.string().min(1).optional().describe('Subject group as recorded in XNAT'),
+    ...pagingInput,
+  },
+  outputSchema: listOutput(SubjectItemSchema),
+  annotations: READ_ONLY,
+  writes: false,
+  handler: ({ limit, cursor, ...query }, { client, signal }) =>
+    pageListing(
+      'searchSubjects',
+      query,
+      { limit, cursor },
+      (spec) => client.listSubjects({ ...query, ...spec, signal }),
+      shapeSubject,
+    ),
+  render: (out) =>
+    renderList('subjects', out, ['id', 'label', 'project', 'gender', 'group'], (s) => [
+      s.id,
+      s.label,
+      s.project,
+      s.gender,
+      s.group,
+    ]),
+  links: (out) =>
+    out.items.slice(0, MAX_LINKS).map((s) => resourceLink(subjectUri(s.project, s.id), s.label)),
+  target: ({ project }) => (project === undefined ? undefined : projectTarget(project)),
+});
+
+export const searchExperiments = defineTool({
+  name: 'searchExperiments',
+  title: 'Search XNAT experiments',
+  description:
+    "Finds experiments (imaging sessions and other assessments) by project, subject, type, modality, date range or label. Returns each experiment's accession `id` and `label`; pass either to getExperiment or listFiles (a label needs `project` too). Paged: pass nextCursor back as cursor.",
+  toolset: 'search',
+  inputSchema: {
+    project: projectFilter,
+    subject: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Subject accession ID, or its label in `project` (from searchSubjects)'),
+    xsiType: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('XNAT data type, e.g. xnat:mrSessionData, xnat:petSessionData'),
+    modality: z.string().min(1).optional().describe('e.g. MR, PET, CT'),
+    dateFrom: isoDateParam('dateFrom'),
+    dateTo: isoDateParam('dateTo'),
+    label: z.string().min(1).optional().describe("Experiment label; '*' is a wildcard"),
+    ...pagingInput,
+  },
+  outputSchema: listOutput(ExperimentItemSchema),
+  annotations: READ_ONLY,
+  writes: false,
+  handler: ({ limit, cursor, ...query }, { client, signal }) => {
+    if (query.dateFrom !== undefined && query.dateTo !== undefined && query.dateFrom > query.dateTo) {
+      throw new ToolInputError(`dateFrom (${query.dateFrom}) is after dateTo (${query.dateTo}); swap them.`);
+    }
+    return pageListing(
+      'searchExperiments',
+      query,
+      { limit, cursor },
+      (spec) => client.listExperiments({ ...query, ...spec, signal }),
+      shapeExperiment,
+    );
+  },
+  render: (out) =>
+    renderList('experiments', out, ['id', 'label', 'project', 'subject', 'xsiType', 'date'], (e) => [
+      e.id,
+      e.label,
+      e.project,
+      e.subjectLabel,
+      e.xsiType,
+      e.date,
+    ]),
+  links: (out) =>
+    out.items.slice(0, MAX_LINKS).map((e) => resourceLink(experimentUri(e.project, e.id), e.label)),
+  target: ({ project, subject }) => {
+    if (subject !== undefined) return subjectTarget(subject, project);
+    return project === undefined ? undefined : projectTarget(project);
+  },
+});

@@ -1,0 +1,318 @@
+/**
+ * Streamable HTTP at `/mcp` on node:http, with stateful sessions (one McpServer per MCP session,
+ * all from the same factory and sharing one XnatClient). Guards, in order: Host and Origin must
+ * name this machine (DNS-rebinding protection), then the optional bearer token. Binding beyond
+ * loopback requires the token.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname as machineHostname, networkInterfaces } from 'node:os';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { XnatConfigError } from '../client/errors.js';
+import { createServer, parseToolsets, type ServerDeps, type ServerOptions } from '../server.js';
+import { silentLogger } from './logger.js';
+
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
+export const DEFAULT_HTTP_PORT = 3333;
+export const MCP_PATH = '/mcp';
+/** Same bound as the SDK's own transports: larger bodies are refused with 413. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Sessions a client abandoned without DELETE are closed after this much silence. */
+const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
+
+export interface HttpOptions {
+  /** Address to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port; default 3333, 0 picks a free one. */
+  port?: number;
+  /** Bearer token clients must send (`XNAT_MCP_HTTP_TOKEN`); required off loopback. */
+  token?: string;
+  /** Extra host names accepted in Host/Origin (e.g. a reverse proxy's name). */
+  allowedHosts?: string[];
+  sessionIdleMs?: number;
+}
+
+export interface RunningHttpServer {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:3333/mcp`. */
+  url: string;
+  host: string;
+  port: number;
+  /** Number of open MCP sessions. */
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1', '[::1]'];
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return LOOPBACK_NAMES.includes(h) || /^127(\.\d{1,3}){3}$/.test(h) || h.endsWith('.localhost');
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** Names a browser may legitimately use for this server in Host and Origin. */
+function acceptedHostNames(bindHost: string, extra: readonly string[]): Set<string> {
+  const names = new Set([...LOOPBACK_NAMES, ...extra.map((h) => h.toLowerCase())]);
+  const add = (h: string) => {
+    const lower = h.toLowerCase();
+    names.add(lower);
+    if (lower.includes(':') && !lower.startsWith('[')) names.add(`[${lower}]`);
+  };
+  if (isWildcard(bindHost)) {
+    // Bound to every interface: this machine's own names and addresses are legitimate.
+    add(machineHostname());
+    for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) add(info.address);
+  } else {
+    add(bindHost);
+  }
+  return names;
+}
+
+function hostnameOf(value: string, asOrigin: boolean): string | undefined {
+  try {
+    return new URL(asOrigin ? value : `http://${value}`).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function sendJsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Constant-time comparison (hashing first makes the lengths equal). */
+function tokenMatches(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+class BodyTooLargeError extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  server: McpServer;
+  lastSeen: number;
+}
+
+export async function startHttpServer(
+  deps: ServerDeps,
+  serverOptions: ServerOptions,
+  options: HttpOptions = {},
+): Promise<RunningHttpServer> {
+  const host = options.host ?? DEFAULT_HTTP_HOST;
+  const token = options.token === '' ? undefined : options.token;
+  const log = deps.log ?? silentLogger;
+  if (!isLoopbackHost(host) && token === undefined) {
+    throw new XnatConfigError(
+      `Refusing to serve MCP on ${host} without a token: set XNAT_MCP_HTTP_TOKEN (clients then send "Authorization: Bearer <token>"), or bind to 127.0.0.1`,
+    );
+  }
+  // Fail at startup, not on the first initialize, if the toolsets are wrong.
+  if (serverOptions.toolsets !== undefined) parseToolsets(serverOptions.toolsets);
+
+  const allowedNames = acceptedHostNames(host, options.allowedHosts ?? []);
+  const sessions = new Map<string, Session>();
+  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+
+  const closeSession = async (id: string): Promise<void> => {
+    const session = sessions.get(id);
+    if (session === undefined) return;
+    sessions.delete(id);
+    await session.transport.close().catch(() => undefined);
+    await session.server.close().catch(() => undefined);
+  };
+
+  const guard = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const hostHeader = req.headers.host;
+    const hostName = hostHeader === undefined ? undefined : hostnameOf(hostHeader, false);
+    if (hostName === undefined || !allowedNames.has(hostName)) {
+      sendJsonRpcError(res, 403, -32000, `Forbidden: Host '${hostHeader ?? ''}' is not allowed`);
+      return false;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      const originName = hostnameOf(origin, true);
+      if (originName === undefined || !allowedNames.has(originName)) {
+        sendJsonRpcError(res, 403, -32000, `Forbidden: Origin '${origin}' is not allowed`);
+        return false;
+      }
+    }
+    if (token !== undefined) {
+      const header = req.headers.authorization ?? '';
+      const match = /^Bearer\s+(.+)$/i.exec(header);
+      if (match?.[1] === undefined || !tokenMatches(match[1].trim(), token)) {
+        const challenge =
+          match === null ? 'Bearer realm="xnat-mcp"' : 'Bearer realm="xnat-mcp", error="invalid_token"';
+        sendJsonRpcError(
+          res,
+          401,
+          -32001,
+          'Unauthorized: send "Authorization: Bearer <XNAT_MCP_HTTP_TOKEN>"',
+          {
+            'www-authenticate': challenge,
+          },
+        );
+        return false;
+      }
+    }
+    return true;
+  };
+
+  const handlePost = async (req: IncomingMessage, res: ServerResponse, sessionId: string | undefined) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) sendJsonRpcError(res, 413, -32600, 'Request body too large');
+      else sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
+      return;
+    }
+    if (sessionId !== undefined) {
+      const session = sessions.get(sessionId);
+      if (session === undefined) {
+        sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
+        return;
+      }
+      session.lastSeen = Date.now();
+      await session.transport.handleRequest(req, res, body);
+      return;
+    }
+    if (!isInitializeRequest(body)) {
+      sendJsonRpcError(
+        res,
+        400,
+        -32000,
+        'Bad Request: no valid Mcp-Session-Id; start with an initialize request',
+      );
+      return;
+    }
+    const server = createServer(deps, serverOptions);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, { transport, server, lastSeen: Date.now() });
+        log.debug(`MCP session opened (${sessions.size} open)`);
+      },
+    });
+    transport.onclose = () => {
+      const id = transport.sessionId;
+      if (id !== undefined && sessions.delete(id)) {
+        log.debug(`MCP session closed (${sessions.size} open)`);
+        void server.close().catch(() => undefined);
+      }
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (!guard(req, res)) return;
+    if (path === '/healthz' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', sessions: sessions.size }));
+      return;
+    }
+    if (path !== MCP_PATH) {
+      sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}`);
+      return;
+    }
+    const header = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(header) ? header[0] : header;
+    if (req.method === 'POST') {
+      await handlePost(req, res, sessionId);
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'DELETE') {
+      if (sessionId === undefined) {
+        sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+        return;
+      }
+      const session = sessions.get(sessionId);
+      if (session === undefined) {
+        sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
+        return;
+      }
+      session.lastSeen = Date.now();
+      await session.transport.handleRequest(req, res);
+      return;
+    }
+    sendJsonRpcError(res, 405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' });
+  };
+
+  const http = createHttpServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error(`HTTP request failed: ${err instanceof Error ? err.message : String(err)}`);
+      sendJsonRpcError(res, 500, -32603, 'Internal server error');
+    });
+  });
+
+  const sweeper = setInterval(
+    () => {
+      const cutoff = Date.now() - idleMs;
+      for (const [id, session] of sessions) if (session.lastSeen < cutoff) void closeSession(id);
+    },
+    Math.min(idleMs, 60_000),
+  );
+  sweeper.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? DEFAULT_HTTP_PORT, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+  const url = `http://${isWildcard(host) ? '127.0.0.1' : urlHost}:${address.port}${MCP_PATH}`;
+  log.info(`MCP server listening on ${url}${token === undefined ? '' : ' (bearer token required)'}`);
+
+  return {
+    url,
+    host,
+    port: address.port,
+    sessionCount: () => sessions.size,
+    async close() {
+      clearInterval(sweeper);
+      await Promise.all([...sessions.keys()].map(closeSession));
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        // Open SSE streams would otherwise keep close() waiting.
+        http.closeAllConnections();
+      });
+    },
+  };
+}
