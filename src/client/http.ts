@@ -305,7 +305,8 @@ export class HttpClient {
   }
 
   private isDataUrl(target: URL): boolean {
-    if (target.origin !== this.origin) return DATA_PATH.test(target.pathname);
+    // Another origin (e.g. an http → https upgrade) may have its own context path in front.
+    if (target.origin !== this.origin) return /\/(data|REST|xapi|fs)(\/|$)/.test(target.pathname);
     const path = target.pathname.startsWith(this.contextPath)
       ? target.pathname.slice(this.contextPath.length)
       : target.pathname;
