@@ -1,0 +1,95 @@
+/**
+ * `xnat-mcp sandbox [--port N] [--host H] [--context-path /xnat] [--session-timeout S]
+ * [--generate-experiments N]`: runs the sandbox until SIGTERM/SIGINT. The base URL is the first line
+ * on stdout (scripts read it); the seeded users go to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { generateArchive } from './generate.js';
+import { startSandbox, type SandboxOptions } from './server.js';
+
+const USAGE = `Usage: xnat-mcp sandbox [options]
+
+Runs the embedded XNAT sandbox and prints its base URL on the first line of stdout.
+
+Options:
+  --port N                   port to listen on (default: an ephemeral port)
+  --host H                   interface to bind (default: 127.0.0.1)
+  --context-path PATH        deploy under a path, e.g. /xnat (default: none)
+  --session-timeout S        idle timeout of JSESSIONs in seconds (default: 900)
+  --generate-experiments N   serve a generated archive of N MR sessions instead of the demo archive
+  --help                     show this help
+`;
+
+function positiveInteger(name: string, value: string | undefined, allowZero = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
+    throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${value}"`);
+  }
+  return n;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+/** Runs the sandbox CLI; resolves once the server stopped after a signal. */
+export async function runSandboxCli(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'context-path': { type: 'string' },
+        'session-timeout': { type: 'string' },
+        'generate-experiments': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const options: SandboxOptions = {};
+  try {
+    const port = positiveInteger('port', values.port, true);
+    const timeout = positiveInteger('session-timeout', values['session-timeout']);
+    const experiments = positiveInteger('generate-experiments', values['generate-experiments'], true);
+    if (port !== undefined) options.port = port;
+    if (timeout !== undefined) options.sessionTimeoutSeconds = timeout;
+    if (values.host !== undefined) options.host = values.host;
+    if (values['context-path'] !== undefined) options.contextPath = values['context-path'];
+    if (experiments !== undefined) options.archive = generateArchive({ experiments });
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+
+  const sandbox = await startSandbox(options);
+  process.stdout.write(`${sandbox.url}\n`);
+  const users = sandbox.archive.users.map(
+    (u) => `  ${u.login} / ${u.password}${u.admin ? ' (site admin)' : ''}`,
+  );
+  process.stderr.write(
+    `XNAT sandbox running at ${sandbox.url}\nUsers:\n${users.join('\n')}\nStop with Ctrl-C.\n`,
+  );
+  await untilSignal();
+  await sandbox.close();
+}

@@ -1,0 +1,176 @@
+/**
+ * XNAT's QueryOrganizerResource for the sandbox: turns `columns=`, `xsiType=`, shortcut/xpath filters
+ * and `limit`/`offset` into a Table, the way ProjectListResource, ProjectSubjectList,
+ * SubjectListResource, ProjSubExptList, ExperimentListResource and ScanList do (§2.1–2.4).
+ */
+import type { RequestContext } from './reply.js';
+import { pagingOf, type Table } from './table.js';
+import { isSameType, isSubtype } from './types.js';
+
+export type FieldKind = 'string' | 'date' | 'timestamp' | 'number';
+
+export interface Field<R> {
+  /** Output column name: the shortcut name, or the lower-cased xpath for xpath columns. */
+  key: string;
+  /** Canonical xpath (`xnat:experimentData/label`); an xpath column equal to it is keyed by the shortcut. */
+  xpath: string;
+  kind: FieldKind;
+  get: (row: R) => string;
+}
+
+export interface QuerySpec<R> {
+  /** Root element when no `xsiType=` or sub-type xpath narrows it. */
+  defaultRoot: string;
+  shortcuts: Array<Field<R>>;
+  /** Default column keys for the (possibly narrowed by `xsiType=`) root type. */
+  defaultColumns: (root: string) => string[];
+  /** Columns XNAT adds to every answer whatever `columns=` says (primary keys, security columns). */
+  addedColumns: (root: string) => Array<Field<R>>;
+  /** A field for a relative path of the record (`label`, `scanner/manufacturer`, `fields/field[name=x]/field`). */
+  resolvePath: (relativePath: string) => ((row: R) => string) | undefined;
+  isA: (row: R, type: string) => boolean;
+  uri: (row: R) => string;
+  /** Subject and experiment listings page in SQL; the others ignore limit/offset. */
+  pageable: boolean;
+}
+
+const RESERVED_PARAMS = new Set([
+  'format',
+  'columns',
+  'xsiType',
+  'limit',
+  'offset',
+  'sortBy',
+  'sortOrder',
+  'XNAT_CSRF',
+  'all',
+  'accept-not-found',
+  'requested_screen',
+]);
+
+/** `MM/DD/YYYY` → `YYYY-MM-DD`; anything else (including ISO dates) is not a date for XNAT's REST filters. */
+function usDate(value: string): string | undefined {
+  const match = /^\s*(\d{1,2})\/(\d{1,2})\/(\d{4})\s*$/.exec(value);
+  if (!match) return undefined;
+  const [, month = '', day = '', year = ''] = match;
+  return `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
+}
+
+function likeToRegExp(pattern: string): RegExp {
+  const escaped = pattern
+    .replaceAll('*', '%')
+    .split('%')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\_]/g, (c) => (c === '_' ? '.' : `\\${c}`)))
+    .join('.*');
+  return new RegExp(`^${escaped}$`, 's');
+}
+
+/** One filter value against one cell, typed by the field as `QueryOrganizerResource#processQueryCriteria` does. */
+export function matchesFilter(kind: FieldKind, cell: string, value: string): boolean {
+  if (kind === 'date' || kind === 'timestamp') {
+    const day = cell.slice(0, 10);
+    // Ranges split on the first '-', so an ISO value is misread exactly as XNAT misreads it.
+    const dash = value.indexOf('-');
+    if (dash >= 0) {
+      const from = usDate(value.slice(0, dash));
+      const to = usDate(value.slice(dash + 1));
+      return from !== undefined && to !== undefined && day !== '' && day >= from && day <= to;
+    }
+    return value.split(',').some((v) => usDate(v) === day);
+  }
+  if (kind === 'number') {
+    const n = Number(cell);
+    if (cell === '' || !Number.isFinite(n)) return false;
+    const range = /^\s*(-?[\d.]+)\s*-\s*(-?[\d.]+)\s*$/.exec(value);
+    if (range) return n >= Number(range[1]) && n <= Number(range[2]);
+    return value.split(',').some((v) => Number(v) === n);
+  }
+  return value
+    .split(',')
+    .some((v) => (v.includes('*') || v.includes('%') ? likeToRegExp(v).test(cell) : cell === v));
+}
+
+function typeOfXpath(xpath: string): string {
+  return xpath.slice(0, xpath.indexOf('/'));
+}
+
+/** A column or filter named by an xpath: keyed by the shortcut whose xpath it is, else by the lower-cased xpath. */
+function xpathField<R>(spec: QuerySpec<R>, xpath: string): Field<R> {
+  const shortcut = spec.shortcuts.find((f) => f.xpath.toLowerCase() === xpath.toLowerCase());
+  if (shortcut) return shortcut;
+  const relative = xpath.slice(xpath.indexOf('/') + 1);
+  const get = spec.resolvePath(relative) ?? (() => '');
+  const kind: FieldKind = /(^|\/)(date|dob|insert_date|last_modified)$/i.test(relative) ? 'date' : 'string';
+  return { key: xpath.toLowerCase(), xpath, kind, get };
+}
+
+function shortcut<R>(spec: QuerySpec<R>, name: string): Field<R> | undefined {
+  return (
+    spec.shortcuts.find((f) => f.key === name) ??
+    spec.shortcuts.find((f) => f.key.toLowerCase() === name.toLowerCase())
+  );
+}
+
+/** Runs a listing query over candidate rows (already scoped by project and permissions). */
+export function runQuery<R>(ctx: RequestContext, spec: QuerySpec<R>, candidates: R[]): Table {
+  const xsiTypeParam = ctx.query.get('xsiType');
+  let root = xsiTypeParam && !xsiTypeParam.includes(',') ? xsiTypeParam : spec.defaultRoot;
+  const defaultsRoot = root;
+  const narrow = (xpath: string): void => {
+    const type = typeOfXpath(xpath);
+    if (isSubtype(type, root)) root = type;
+  };
+
+  const columnsParam = ctx.query.get('columns');
+  const columns: Array<Field<R>> = [];
+  if (columnsParam && columnsParam !== 'DEFAULT') {
+    for (const name of columnsParam.split(',').map((n) => n.trim())) {
+      if (name === '') continue;
+      if (name.includes('/')) {
+        columns.push(xpathField(spec, name));
+        narrow(name);
+      } else {
+        const field = shortcut(spec, name);
+        // Unknown bare names are dropped, as XNAT only logs them.
+        if (field) columns.push(field);
+      }
+    }
+  } else {
+    for (const name of spec.defaultColumns(defaultsRoot)) {
+      const field = shortcut(spec, name);
+      if (field) columns.push(field);
+    }
+  }
+
+  const criteria: Array<{ field: Field<R>; value: string }> = [];
+  for (const [name, value] of ctx.query) {
+    if (RESERVED_PARAMS.has(name)) continue;
+    if (name.includes('/')) {
+      criteria.push({ field: xpathField(spec, name), value });
+      narrow(name);
+    } else {
+      const field = spec.shortcuts.find((f) => f.key === name);
+      if (field) criteria.push({ field, value });
+    }
+  }
+
+  columns.push(...spec.addedColumns(root));
+  const uriField: Field<R> = { key: 'URI', xpath: '', kind: 'string', get: spec.uri };
+  columns.push(uriField);
+  const unique = columns.filter((field, index) => columns.findIndex((f) => f.key === field.key) === index);
+
+  let rows = candidates.filter(
+    (row) =>
+      (isSameType(root, spec.defaultRoot) || spec.isA(row, root)) &&
+      criteria.every((c) => matchesFilter(c.field.kind, c.field.get(row), c.value)),
+  );
+  const paging = spec.pageable ? pagingOf(ctx) : undefined;
+  if (paging) rows = rows.slice(paging.offset, paging.offset + paging.limit);
+
+  return {
+    columns: unique.map((f) => f.key),
+    rows: rows.map((row) => Object.fromEntries(unique.map((f) => [f.key, f.get(row)]))),
+    // Paged listings omit totalRecords: XNAT has no total to report then.
+    params: paging ? {} : { totalRecords: String(rows.length) },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * What a sandbox handler returns and what it is given: one reply shape for every route, so the
+ * server adds cookies, logging and error pages in one place.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { SessionStore, Session } from './auth.js';
+import type { SandboxArchive, SandboxUser } from './model.js';
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+export interface SandboxStats {
+  requests: number;
+  logins: number;
+  sessionsCreated: number;
+}
+
+/** A cached search table (`POST /data/search?cache=true`), kept per creating user like XNAT's materialized views. */
+export interface CachedSearch {
+  login: string;
+  columns: Array<Record<string, string>>;
+  rows: Array<Record<string, string>>;
+  rootElementName: string;
+}
+
+/** Everything a running sandbox shares between requests. */
+export interface SandboxState {
+  archive: SandboxArchive;
+  contextPath: string;
+  version: string;
+  startedAt: number;
+  sessions: SessionStore;
+  stats: SandboxStats;
+  searches: Map<string, CachedSearch>;
+  nextSearchId: number;
+}
+
+export interface RequestContext {
+  method: string;
+  /** Decoded path segments after the API prefix (`/data`, `/REST`, `/data/archive` or `/xapi`). */
+  segments: string[];
+  /** Whether the request path ended with `/` (file folder listings). */
+  trailingSlash: boolean;
+  params: Record<string, string>;
+  /** Segments matched by a trailing `{name+}` pattern segment. */
+  rest: string[];
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: () => Promise<Buffer>;
+  state: SandboxState;
+  session: Session | undefined;
+  user: SandboxUser | undefined;
+  /** Opens an HTTP session for a form login (the server then sets its cookie); undefined when the user is at the cap. */
+  startSession: (user: SandboxUser) => Session | undefined;
+}
+
+export interface AuthedContext extends RequestContext {
+  user: SandboxUser;
+}
+
+export function textReply(status: number, body: string, contentType = 'text/plain;charset=UTF-8'): Reply {
+  return { status, headers: { 'Content-Type': contentType }, body };
+}
+
+export function jsonReply(value: unknown, status = 200): Reply {
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json;charset=UTF-8' },
+    body: JSON.stringify(value),
+  };
+}
+
+export function emptyReply(status = 200): Reply {
+  return { status, headers: {}, body: '' };
+}

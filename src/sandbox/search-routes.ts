@@ -1,0 +1,109 @@
+/**
+ * The search endpoints (§6): `POST /data/search` with an `xdat:bundle` document, cached searches
+ * paged by `GET /data/search/{ID}`, and the searchable element/field listings. The search engine
+ * itself lives in search.ts; this module only speaks HTTP (and loads the engine on first use, so
+ * the rest of the sandbox starts without it).
+ */
+
+const engine = () => import('./search.js');
+import { SandboxHttpError } from './errors.js';
+import type { AuthedContext, Reply } from './reply.js';
+import { renderTable, sortRows, tableFormat, tableReply } from './table.js';
+
+/** The bundle XML: the raw body, or the `.xml` part of a multipart upload. */
+function bundleOf(contentType: string, body: Buffer): string {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (!/multipart\//i.test(contentType) || !boundary) return body.toString('utf8');
+  const parts = body
+    .toString('utf8')
+    .split(`--${boundary}`)
+    .slice(1)
+    .filter((part) => !part.startsWith('--'))
+    .map((part) => {
+      const split = part.indexOf('\r\n\r\n');
+      return { headers: part.slice(0, split), content: part.slice(split + 4).replace(/\r\n$/, '') };
+    });
+  const xmlPart =
+    parts.find((p) => /filename="[^"]*\.xml"/i.test(p.headers)) ??
+    parts.find((p) => /content-type:\s*[^\r\n]*xml/i.test(p.headers)) ??
+    parts[0];
+  return xmlPart?.content ?? '';
+}
+
+export async function postSearch(ctx: AuthedContext): Promise<Reply> {
+  const body = await ctx.body();
+  const xml = bundleOf(ctx.headers['content-type'] ?? '', body);
+  if (xml.trim() === '') throw new SandboxHttpError(422, 'Unable to parse the search document: empty body.');
+  const { runSearch } = await engine();
+  const table = runSearch(ctx.state.archive, ctx.user, xml);
+  const columns = table.columns.map((c) => c.key ?? '');
+  sortRows(table.rows, ctx.query.get('sortBy'), ctx.query.get('sortOrder'));
+  const params: Record<string, string> = {
+    rootElementName: table.rootElementName,
+    totalRecords: String(table.rows.length),
+  };
+  let rows = table.rows;
+  if (ctx.query.get('cache') === 'true') {
+    const id = `xs${ctx.state.startedAt}_${ctx.state.nextSearchId++}`;
+    ctx.state.searches.set(id, { login: ctx.user.login, ...table });
+    params.ID = id;
+    const limit = Number(ctx.query.get('limit'));
+    if (Number.isInteger(limit) && limit > 0) rows = rows.slice(0, limit);
+  }
+  return renderTable({ columns, rows, columnMeta: table.columns, params }, tableFormat(ctx));
+}
+
+function numberParam(ctx: AuthedContext, name: string, fallback: number): number {
+  const value = ctx.query.get(name);
+  if (value === null || value === '') return fallback;
+  if (!/^\d+$/.test(value)) throw new SandboxHttpError(422, `Invalid ${name}: ${value}`);
+  return Number(value);
+}
+
+export function getCachedSearch(ctx: AuthedContext): Reply {
+  const id = ctx.params.searchId ?? '';
+  const cached = ctx.state.searches.get(id);
+  if (!cached || cached.login !== ctx.user.login) {
+    throw new SandboxHttpError(410, `The search ${id} has expired or does not exist.`);
+  }
+  const offset = numberParam(ctx, 'offset', 0);
+  const limit = numberParam(ctx, 'limit', cached.rows.length);
+  const columns = cached.columns.map((c) => c.key ?? '');
+  const sortBy = ctx.query.get('sortBy');
+  if (sortBy && sortBy.split(',').some((key) => !columns.includes(key))) {
+    throw new SandboxHttpError(422, `Invalid sortBy: ${sortBy}`);
+  }
+  const sorted = [...cached.rows];
+  sortRows(sorted, sortBy, ctx.query.get('sortOrder'));
+  return renderTable(
+    {
+      columns,
+      rows: sorted.slice(offset, offset + limit),
+      columnMeta: cached.columns,
+      params: { rootElementName: cached.rootElementName, totalRecords: String(cached.rows.length) },
+    },
+    tableFormat(ctx),
+  );
+}
+
+export async function listSearchElements(ctx: AuthedContext): Promise<Reply> {
+  const { searchElementRows } = await engine();
+  const rows = searchElementRows(ctx.state.archive, ctx.user);
+  return tableReply(ctx, {
+    columns: ['ELEMENT_NAME', 'SINGULAR', 'PLURAL', 'SECURED', 'COUNT'],
+    rows,
+    params: { totalRecords: String(rows.length) },
+  });
+}
+
+export async function listSearchFields(ctx: AuthedContext): Promise<Reply> {
+  const type = ctx.params.type ?? '';
+  const { searchFieldRows } = await engine();
+  const rows = searchFieldRows(type);
+  if (!rows) throw new SandboxHttpError(404, `Unknown element: ${type}`);
+  return tableReply(ctx, {
+    columns: ['FIELD_ID', 'HEADER', 'SUMMARY', 'TYPE', 'REQUIRES_VALUE', 'DESC', 'ELEMENT_NAME', 'SRC'],
+    rows,
+    params: { totalRecords: String(rows.length) },
+  });
+}

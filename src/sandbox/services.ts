@@ -1,0 +1,174 @@
+/**
+ * Identity and session services: `/data/JSESSION`, `/data/auth`, the form login
+ * `/data/services/auth`, alias tokens (`/data/services/tokens/...`, §1.7) and the XAPI identity and
+ * build-information endpoints (§8).
+ */
+import { checkCredentials, findUser, issueToken, tokenJson } from './auth.js';
+import { SandboxHttpError } from './errors.js';
+import {
+  emptyReply,
+  jsonReply,
+  textReply,
+  type AuthedContext,
+  type Reply,
+  type RequestContext,
+} from './reply.js';
+
+function withCsrf(ctx: AuthedContext, text: string): string {
+  return ctx.query.get('CSRF') === 'true' && ctx.session ? `${text}; XNAT_CSRF=${ctx.session.csrf}` : text;
+}
+
+export function getJsession(ctx: AuthedContext): Reply {
+  if (!ctx.session) throw new SandboxHttpError(500, 'No HTTP session.');
+  return textReply(200, withCsrf(ctx, ctx.session.id));
+}
+
+export function deleteJsession(ctx: AuthedContext): Reply {
+  if (ctx.session) ctx.state.sessions.invalidate(ctx.session.id);
+  return emptyReply(200);
+}
+
+export function getAuth(ctx: AuthedContext): Reply {
+  return textReply(200, withCsrf(ctx, `User '${ctx.user.login}' is logged in`));
+}
+
+/** `PUT|POST /data/services/auth` with a form body (AuthenticationRestlet). */
+export async function formLogin(ctx: RequestContext): Promise<Reply> {
+  const form = new URLSearchParams((await ctx.body()).toString('utf8'));
+  const username = form.get('username') ?? form.get('j_username') ?? ctx.query.get('username') ?? '';
+  const password = form.get('password') ?? form.get('j_password') ?? ctx.query.get('password') ?? '';
+  const user = checkCredentials(ctx.state.archive, username, password, Date.now());
+  if (!user) throw new SandboxHttpError(401, 'Authentication failed.');
+  const session = ctx.startSession(user);
+  if (!session) throw new SandboxHttpError(401, 'Maximum sessions exceeded.');
+  return textReply(200, session.id);
+}
+
+/** `GET /data/services/tokens/{operation}[/user/{u} | /{alias}[/{secret}]]` (AliasTokenRestlet). */
+export function aliasTokens(ctx: AuthedContext): Reply {
+  const { archive } = ctx.state;
+  const { operation = '', token: alias, secret, username } = ctx.params;
+  const now = Date.now();
+  const ownLogin = (login: string): void => {
+    if (login !== ctx.user.login && !ctx.user.admin) {
+      throw new SandboxHttpError(
+        403,
+        'Non-admin users can only request operations on alias tokens for their own account',
+      );
+    }
+  };
+  const existing = () => {
+    const found = archive.tokens.find((t) => t.alias === alias);
+    if (!found) throw new SandboxHttpError(404, `Can't find an alias token with the alias ${alias ?? ''}`);
+    return found;
+  };
+  switch (operation) {
+    case 'issue': {
+      const login = username ?? ctx.user.login;
+      ownLogin(login);
+      if (!findUser(archive, login))
+        throw new SandboxHttpError(404, `Can't find a user with the username ${login}`);
+      return jsonReply(tokenJson(issueToken(archive, login, now)));
+    }
+    case 'show': {
+      const login = username ?? ctx.user.login;
+      ownLogin(login);
+      return jsonReply(archive.tokens.filter((t) => t.login === login && t.enabled).map(tokenJson));
+    }
+    case 'validate': {
+      if (secret === undefined)
+        throw new SandboxHttpError(401, 'You must provide both the alias and secret to validate a token.');
+      const found = existing();
+      const valid = found.enabled && found.estimatedExpirationTime > now && found.secret === secret;
+      return jsonReply({ valid: valid ? found.login : null });
+    }
+    case 'invalidate': {
+      const found = existing();
+      ownLogin(found.login);
+      found.enabled = false;
+      return jsonReply({ result: 'OK' });
+    }
+    default:
+      throw new SandboxHttpError(400, `Unknown operation: ${operation}`);
+  }
+}
+
+// ---------------------------------------------------------------- XAPI
+
+export function buildInfo(state: RequestContext['state']): Record<string, string> {
+  return {
+    version: state.version,
+    buildNumber: '8',
+    buildDate: 'Tue Jan 09 18:05:57 UTC 2024',
+    sha: '3a4ae6b5d2',
+    isDirty: 'false',
+    commit: '8',
+    tag: state.version,
+    shaFull: '3a4ae6b5d24b6b8a1e0c6a6d3f8f4a0e7f7a9c21',
+    branch: 'master',
+    timestamp: String(state.startedAt),
+  };
+}
+
+export function getBuildInfo(ctx: RequestContext): Reply {
+  return jsonReply(buildInfo(ctx.state));
+}
+
+export function getBuildInfoProperty(ctx: RequestContext): Reply {
+  const value = buildInfo(ctx.state)[ctx.params.property ?? ''];
+  if (value === undefined)
+    throw new SandboxHttpError(404, `No build property named ${ctx.params.property ?? ''}`);
+  return textReply(200, value);
+}
+
+export function getSiteId(ctx: RequestContext): Reply {
+  return textReply(200, ctx.state.archive.siteId);
+}
+
+export function getUptime(ctx: AuthedContext): Reply {
+  let seconds = Math.floor((Date.now() - ctx.state.startedAt) / 1000);
+  const days = Math.floor(seconds / 86_400);
+  seconds -= days * 86_400;
+  const hours = Math.floor(seconds / 3600);
+  seconds -= hours * 3600;
+  const minutes = Math.floor(seconds / 60);
+  return jsonReply({ days, hours, minutes, seconds: seconds - minutes * 60 });
+}
+
+export function getUsername(ctx: AuthedContext): Reply {
+  return textReply(200, ctx.user.login);
+}
+
+export function getProfile(ctx: AuthedContext): Reply {
+  const { user } = ctx;
+  return jsonReply({
+    id: user.xdatUserId,
+    username: user.login,
+    firstName: user.firstname,
+    lastName: user.lastname,
+    email: user.email,
+    admin: user.admin,
+    enabled: user.enabled,
+    verified: true,
+    lastSuccessfulLogin: ctx.session?.created ?? null,
+  });
+}
+
+// ---------------------------------------------------------------- web pages
+
+export function loginPage(): Reply {
+  return textReply(
+    200,
+    '<!DOCTYPE html><html><head><title>XNAT -- Login</title></head><body><form method="post" action="login">' +
+      '<input name="username"><input name="password" type="password"><button>Login</button></form></body></html>',
+    'text/html;charset=UTF-8',
+  );
+}
+
+export function homePage(ctx: AuthedContext): Reply {
+  return textReply(
+    200,
+    `<!DOCTYPE html><html><head><title>XNAT</title></head><body>Logged in as ${ctx.user.login}</body></html>`,
+    'text/html;charset=UTF-8',
+  );
+}
