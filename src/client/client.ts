@@ -253,11 +253,13 @@ export class XnatClient {
         );
     try {
       const [item, experiments] = await Promise.all([this.item(itemPath, signal), experimentsRequest]);
-      return subjectDetailFromItem(
-        item,
-        project,
-        experiments.rows.map((row) => toExperiment(row, project)),
-      );
+      const detail = subjectDetailFromItem(item, project, []);
+      // Listings carry the owning label in subject_label; in a sharing project the subject has its shared label.
+      const sessions = experiments.rows.map((row) => ({
+        ...toExperiment(row, project),
+        subjectLabel: detail.label,
+      }));
+      return { ...detail, experiments: sessions };
     } catch (err) {
       throw withHint(err, notFoundHint('Subject', subject, project));
     }
