@@ -1,0 +1,285 @@
+/**
+ * pyxnat (Debian's python3-pyxnat, pyxnat 1.5) against the sandbox: a Python script drives pyxnat's
+ * public API and prints what it saw; here it is checked against the archive the sandbox serves.
+ * pyxnat is a real XNAT client, so any disagreement means the sandbox is not behaving like XNAT.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { canListProject, canReadItem } from '../../src/sandbox/access.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import type { SandboxArchive, StoredExperiment, StoredSubject } from '../../src/sandbox/model.js';
+import { searchElementRows } from '../../src/sandbox/search.js';
+import {
+  DEMO_UNICODE_EXPERIMENT_LABEL,
+  DEMO_UNICODE_SUBJECT_LABEL,
+  createDemoArchive,
+} from '../../src/sandbox/seed.js';
+
+const run = promisify(execFile);
+/** Debian's interpreter: the one python3-pyxnat is installed for (not a pyenv python3 on PATH). */
+const PYTHON = '/usr/bin/python3';
+const PROBE = fileURLToPath(new URL('./pyxnat_probe.py', import.meta.url));
+const PROJECT = 'BRAIN_MR';
+const SHARED_PROJECT = 'PET_AMYLOID';
+const DATE_FROM = '2022-01-01';
+
+interface ProbeOutput {
+  steps: Record<string, unknown>;
+  errors: Record<string, string>;
+}
+
+let sandbox: RunningSandbox;
+let archive: SandboxArchive;
+let probe: ProbeOutput | undefined;
+let unavailable: string | undefined;
+
+const labelIn = (item: StoredSubject | StoredExperiment, project: string): string =>
+  item.project === project ? item.label : (item.shares.find((s) => s.project === project)?.label ?? '');
+const inProject = (item: StoredSubject | StoredExperiment, project: string): boolean =>
+  item.project === project || item.shares.some((s) => s.project === project);
+
+function alice() {
+  const user = archive.users.find((u) => u.login === 'alice');
+  if (!user) throw new Error('the demo archive has no alice');
+  return user;
+}
+
+/** The subject the probe walks down from: the BRAIN_MR subject shared into PET_AMYLOID. */
+function sharedSubject(): StoredSubject {
+  const subject = [...archive.subjects.values()].find((s) => s.project === PROJECT && s.shares.length > 0);
+  if (!subject) throw new Error('the demo archive has no shared subject');
+  return subject;
+}
+
+function firstSession(subject: StoredSubject): StoredExperiment {
+  const session = [...archive.experiments.values()].find(
+    (e) => e.subjectId === subject.id && e.project === PROJECT && e.xsiType === 'xnat:mrSessionData',
+  );
+  if (!session) throw new Error(`no MR session for ${subject.label}`);
+  return session;
+}
+
+/** The scan of the session with the most resources (DICOM, NIFTI and SNAPSHOTS). */
+function richestScan(session: StoredExperiment) {
+  const scan = [...session.scans].sort((a, b) => b.resources.length - a.resources.length)[0];
+  if (!scan) throw new Error(`no scans in ${session.label}`);
+  return scan;
+}
+
+function unicodeSubjectOfExperiment(): StoredSubject {
+  const experiment = [...archive.experiments.values()].find((e) => e.label === DEMO_UNICODE_EXPERIMENT_LABEL);
+  const subject = archive.subjects.get(experiment?.subjectId ?? '');
+  if (!subject) throw new Error('the demo archive has no session with a non-ASCII label');
+  return subject;
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ archive: createDemoArchive() });
+  archive = sandbox.archive;
+  try {
+    await run(PYTHON, ['-c', 'import pyxnat']);
+  } catch (error) {
+    unavailable =
+      `pyxnat is not importable by ${PYTHON}: install Debian's python3-pyxnat (apt-get install python3-pyxnat). ` +
+      `(${error instanceof Error ? error.message.split('\n').slice(-2).join(' ') : String(error)})`;
+    return;
+  }
+  const subject = sharedSubject();
+  const session = firstSession(subject);
+  const config = {
+    url: sandbox.url,
+    user: 'alice',
+    password: 'alice123',
+    project: PROJECT,
+    subject: subject.label,
+    experiment: session.label,
+    scan: richestScan(session).id,
+    dateFrom: DATE_FROM,
+    sharedProject: SHARED_PROJECT,
+    sharedSubject: labelIn(subject, SHARED_PROJECT),
+    unicodeSubject: DEMO_UNICODE_SUBJECT_LABEL,
+    unicodeExperimentSubject: unicodeSubjectOfExperiment().label,
+    unicodeExperiment: DEMO_UNICODE_EXPERIMENT_LABEL,
+    hiddenProject: 'PEDS_DTI',
+  };
+  const { stdout } = await run(PYTHON, [PROBE, JSON.stringify(config)], { maxBuffer: 16 * 1024 * 1024 });
+  probe = JSON.parse(stdout) as ProbeOutput;
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+/** What pyxnat saw in one step; fails with pyxnat's own error when that step raised. */
+function seen(step: string): unknown {
+  if (unavailable) throw new Error(unavailable);
+  if (!probe) throw new Error('the pyxnat probe did not run');
+  const error = probe.errors[step];
+  if (error !== undefined) throw new Error(`pyxnat failed in step "${step}": ${error}`);
+  return probe.steps[step];
+}
+
+describe('pyxnat against the sandbox', () => {
+  it('runs every step without a pyxnat error', () => {
+    if (unavailable) throw new Error(unavailable);
+    expect(probe?.errors).toEqual({});
+  });
+
+  it('logs in and lists the projects the user can see', () => {
+    const expected = [...archive.projects.values()]
+      .filter((p) => canListProject(p, alice()))
+      .map((p) => p.id);
+    expect(seen('projects')).toEqual(expected.sort());
+    expect(seen('hidden_project_exists')).toBe(false);
+  });
+
+  it('reads project attributes', () => {
+    const project = archive.projects.get(PROJECT);
+    expect(seen('project_exists')).toBe(true);
+    expect(seen('project_attrs')).toEqual({
+      name: project?.name,
+      pi_lastname: project?.piLastname,
+      description: project?.description,
+    });
+  });
+
+  it('lists subjects by ID and label', () => {
+    const subjects = [...archive.subjects.values()].filter((s) => inProject(s, PROJECT));
+    expect(seen('subject_ids')).toEqual(subjects.map((s) => s.id).sort());
+    expect(seen('subject_labels')).toEqual(subjects.map((s) => labelIn(s, PROJECT)).sort());
+  });
+
+  it('selects a subject by label and reads its demographics', () => {
+    const subject = sharedSubject();
+    expect(seen('subject')).toEqual({
+      exists: true,
+      id: subject.id,
+      label: subject.label,
+      gender: subject.demographics.gender,
+    });
+    const sessions = [...archive.experiments.values()].filter(
+      (e) => e.subjectId === subject.id && inProject(e, PROJECT),
+    );
+    expect(seen('experiment_labels')).toEqual(sessions.map((e) => labelIn(e, PROJECT)).sort());
+  });
+
+  it('selects an experiment and reads its attributes and scans', () => {
+    const session = firstSession(sharedSubject());
+    expect(seen('experiment')).toEqual({
+      exists: true,
+      id: session.id,
+      label: session.label,
+      datatype: session.xsiType,
+      date: session.date,
+      field_strength: session.attributes.fieldStrength,
+    });
+    expect(seen('scan_ids')).toEqual(session.scans.map((s) => s.id).sort());
+    const scan = richestScan(session);
+    expect(seen('scan')).toEqual({
+      exists: true,
+      type: scan.type,
+      quality: scan.quality,
+      series_description: scan.seriesDescription,
+    });
+  });
+
+  it('lists resources and files, and downloads files with the catalogued size and digest', () => {
+    const scan = richestScan(firstSession(sharedSubject()));
+    expect(seen('resources')).toEqual(scan.resources.map((r) => r.label).sort());
+    const dicom = scan.resources.find((r) => r.label === 'DICOM');
+    const files = dicom?.files ?? [];
+    expect(files.length).toBeGreaterThan(0);
+    expect(seen('files')).toEqual(files.map((f) => f.path).sort());
+    expect(seen('file_attributes')).toEqual(
+      Object.fromEntries(
+        files.map((f) => [f.path, { size: String(f.size), format: f.format, content: f.content }]),
+      ),
+    );
+    expect(seen('downloads')).toEqual(
+      Object.fromEntries(files.map((f) => [f.path, { size: f.size, md5: f.digest }])),
+    );
+  });
+
+  it('searches MR sessions with select(...).where(...)', () => {
+    const result = seen('search') as { rows: Array<Record<string, string>> };
+    const expected = [...archive.experiments.values()].filter(
+      (e) =>
+        e.xsiType === 'xnat:mrSessionData' &&
+        e.project === PROJECT &&
+        e.date >= DATE_FROM &&
+        canReadItem(archive, e, alice()),
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    const byId = (a: Record<string, string>, b: Record<string, string>) =>
+      (a.session_id ?? '').localeCompare(b.session_id ?? '');
+    expect([...result.rows].sort(byId)).toEqual(
+      expected
+        .map((e) => ({
+          session_id: e.id,
+          label: e.label,
+          date: e.date,
+          xnat_subjectdata_subject_label: archive.subjects.get(e.subjectId)?.label,
+        }))
+        .sort(byId),
+    );
+  });
+
+  it('lists experiments with array.experiments(project_id=..., columns=[...])', () => {
+    const result = seen('array') as { rows: Array<Record<string, string>> };
+    const expected = [...archive.experiments.values()].filter(
+      (e) => e.xsiType === 'xnat:mrSessionData' && e.project === PROJECT,
+    );
+    const rows = [...result.rows].sort((a, b) => (a.ID ?? '').localeCompare(b.ID ?? ''));
+    expect(rows.map((r) => r.ID)).toEqual(expected.map((e) => e.id).sort());
+    for (const row of rows) {
+      const experiment = archive.experiments.get(row.ID ?? '');
+      expect(row.project).toBe(PROJECT);
+      expect(row['xnat:mrsessiondata/label']).toBe(experiment?.label);
+      expect(row['xnat:mrsessiondata/date']).toBe(experiment?.date);
+      expect(row['xnat:mrsessiondata/subject_id']).toBe(experiment?.subjectId);
+    }
+  });
+
+  it('discovers the searchable data types with inspect.datatypes()', () => {
+    const types = seen('datatypes') as string[];
+    expect(types).toEqual(
+      searchElementRows(archive, alice())
+        .map((r) => r.ELEMENT_NAME)
+        .sort(),
+    );
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'xnat:projectData',
+        'xnat:subjectData',
+        'xnat:mrSessionData',
+        'xnat:petSessionData',
+      ]),
+    );
+  });
+
+  it('finds objects whose labels have spaces and non-ASCII characters', () => {
+    const subject = [...archive.subjects.values()].find((s) => s.label === DEMO_UNICODE_SUBJECT_LABEL);
+    const experiment = [...archive.experiments.values()].find(
+      (e) => e.label === DEMO_UNICODE_EXPERIMENT_LABEL,
+    );
+    expect(seen('unicode')).toEqual({ subject: subject?.id, experiment: experiment?.id });
+  });
+
+  it('finds a shared subject under its label in the project it is shared into', () => {
+    const subject = sharedSubject();
+    const experiments = [...archive.experiments.values()].filter(
+      (e) => e.subjectId === subject.id && inProject(e, SHARED_PROJECT),
+    );
+    expect(experiments.some((e) => e.project !== SHARED_PROJECT)).toBe(true);
+    expect(seen('shared_subject')).toEqual({
+      exists: true,
+      id: subject.id,
+      label: labelIn(subject, SHARED_PROJECT),
+      experiment_ids: experiments.map((e) => e.id).sort(),
+      experiment_labels: experiments.map((e) => labelIn(e, SHARED_PROJECT)).sort(),
+    });
+  });
+});
