@@ -213,7 +213,7 @@ describe('pyxnat against the sandbox', () => {
         canReadItem(archive, e, alice()),
     );
     expect(expected.length).toBeGreaterThan(0);
-    const byId = (a: Record<string, string>, b: Record<string, string>) =>
+    const byId = (a: { session_id?: string }, b: { session_id?: string }) =>
       (a.session_id ?? '').localeCompare(b.session_id ?? '');
     expect([...result.rows].sort(byId)).toEqual(
       expected
