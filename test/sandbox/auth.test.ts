@@ -102,11 +102,12 @@ describe('sandbox authentication', () => {
 
   it('answers 401 with a Basic challenge and a Tomcat page to non-browser clients', async () => {
     const sb = await start();
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       {},
       { Authorization: basic('alice', 'wrong') },
       { Authorization: basic('mallory') },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const response = await fetch(`${sb.url}/data/projects?format=json`, { headers });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Basic realm="XNAT"');
