@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { canReadItem } from '../../src/sandbox/access.js';
 import { SandboxHttpError } from '../../src/sandbox/errors.js';
 import { generateArchive } from '../../src/sandbox/generate.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxUser, StoredExperiment, StoredSubject } from '../../src/sandbox/model.js';
 import {
   parseBundle,
@@ -541,5 +542,118 @@ describe('search element and field listings', () => {
       );
       expect(result.rows).toHaveLength(Number(element.COUNT));
     }
+  });
+});
+
+describe('search over HTTP', () => {
+  let sandbox: RunningSandbox;
+  let big: RunningSandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ archive: createDemoArchive() });
+    big = await startSandbox({ archive: generateArchive({ experiments: 20 }) });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    await big?.close();
+  });
+
+  const basic = (login: string, password = login === 'admin' ? 'admin' : `${login}123`) =>
+    `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
+  const post = (url: string, body: string, login = 'alice') =>
+    fetch(url, {
+      method: 'POST',
+      body,
+      headers: { Authorization: basic(login), 'Content-Type': 'text/xml' },
+    });
+  const get = (url: string, login = 'alice') => fetch(url, { headers: { Authorization: basic(login) } });
+
+  const mrBundle = bundle(
+    'xnat:mrSessionData',
+    ['xnat:mrSessionData/SESSION_ID', 'xnat:mrSessionData/LABEL', 'xnat:subjectData/SUBJECT_LABEL'],
+    where('AND', criteria('xnat:mrSessionData/PROJECT', '=', 'BRAIN_MR')),
+  );
+  const expectedSessions = experiments.filter(
+    (e) => e.xsiType === 'xnat:mrSessionData' && e.project === 'BRAIN_MR',
+  );
+
+  it('answers POST /data/search?format=json with the ResultSet envelope', async () => {
+    const response = await post(`${sandbox.url}/data/search?format=json`, mrBundle);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      ResultSet: {
+        Columns: Array<Record<string, string>>;
+        Result: Array<Record<string, string>>;
+        totalRecords: string;
+        rootElementName: string;
+      };
+    };
+    expect(body.ResultSet.rootElementName).toBe('xnat:mrSessionData');
+    expect(body.ResultSet.totalRecords).toBe(String(expectedSessions.length));
+    expect(body.ResultSet.Columns.map((c) => c.key)).toEqual([
+      'session_id',
+      'label',
+      'xnat_subjectdata_subject_label',
+      'quarantine_status',
+    ]);
+    expect(sorted(body.ResultSet.Result.map((r) => r.session_id))).toEqual(
+      sorted(expectedSessions.map((e) => e.id)),
+    );
+    for (const row of body.ResultSet.Result)
+      for (const v of Object.values(row)) expect(typeof v).toBe('string');
+  });
+
+  it('answers format=csv with a header row of result keys, as pyxnat and xnatpy read it', async () => {
+    const response = await post(`${sandbox.url}/data/search?format=csv`, mrBundle);
+    expect(response.status).toBe(200);
+    const lines = (await response.text()).trimEnd().split('\n');
+    expect(lines[0]).toBe('session_id,label,xnat_subjectdata_subject_label,quarantine_status');
+    expect(lines).toHaveLength(expectedSessions.length + 1);
+    const unicode = expectedSessions.find((e) => /[^ -~]/.test(e.label));
+    expect(lines.some((l) => unicode !== undefined && l.startsWith(`${unicode.id},${unicode.label},`))).toBe(
+      true,
+    );
+  });
+
+  it('caches a search and pages it with GET /data/search/{ID}', async () => {
+    const response = await post(`${sandbox.url}/data/search?format=json&cache=true`, mrBundle);
+    const body = (await response.json()) as { ResultSet: { ID: string; totalRecords: string } };
+    expect(body.ResultSet.ID).toBeTruthy();
+    expect(body.ResultSet.totalRecords).toBe(String(expectedSessions.length));
+    const page = await get(
+      `${sandbox.url}/data/search/${body.ResultSet.ID}?format=json&offset=5&limit=10&sortBy=session_id&sortOrder=ASC`,
+    );
+    const paged = (await page.json()) as { ResultSet: { Result: Array<Record<string, string>> } };
+    expect(paged.ResultSet.Result.map((r) => r.session_id)).toEqual(
+      sorted(expectedSessions.map((e) => e.id)).slice(5, 15),
+    );
+  });
+
+  it('answers 422 for a body that is not a search document, 403 when nothing is queryable', async () => {
+    expect((await post(`${sandbox.url}/data/search?format=json`, 'hello')).status).toBe(422);
+    expect(
+      (await post(`${sandbox.url}/data/search?format=json`, '<xdat:other xmlns:xdat="x"/>')).status,
+    ).toBe(422);
+    expect((await post(`${big.url}/data/search?format=json`, mrBundle, 'dave')).status).toBe(403);
+    const admin = await post(
+      `${big.url}/data/search?format=json`,
+      bundle('xnat:mrSessionData', ['xnat:mrSessionData/LABEL']),
+      'admin',
+    );
+    expect(((await admin.json()) as { ResultSet: { totalRecords: string } }).ResultSet.totalRecords).toBe(
+      '20',
+    );
+  });
+
+  it('lists searchable elements and their fields', async () => {
+    const elements = (await (
+      await get(`${sandbox.url}/data/search/elements?format=json`, 'dave')
+    ).json()) as {
+      ResultSet: { Result: Array<Record<string, string>> };
+    };
+    expect(elements.ResultSet.Result).toEqual(searchElementRows(archive, user('dave')));
+    const fields = await get(`${sandbox.url}/data/search/elements/xnat:subjectData?format=json`);
+    const fieldBody = (await fields.json()) as { ResultSet: { Result: Array<Record<string, string>> } };
+    expect(fieldBody.ResultSet.Result).toEqual(searchFieldRows('xnat:subjectData'));
+    expect((await get(`${sandbox.url}/data/search/elements/xnat:noSuchData?format=json`)).status).toBe(404);
   });
 });
