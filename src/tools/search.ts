@@ -78,7 +78,11 @@ export const searchExperiments = defineTool({
       .min(1)
       .optional()
       .describe('XNAT data type, e.g. xnat:mrSessionData, xnat:petSessionData'),
-    modality: z.string().min(1).optional().describe('e.g. MR, PET, CT'),
+    modality: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Session modality as XNAT recorded it, e.g. MR, PT (PET), CT'),
     dateFrom: isoDateParam('dateFrom'),
     dateTo: isoDateParam('dateTo'),
     label: z.string().min(1).optional().describe("Experiment label; '*' is a wildcard"),

@@ -1,0 +1,294 @@
+#!/usr/bin/env node
+// First import: from here on console.log & co. write to stderr, so stdio's stdout stays protocol-only.
+import './transports/console-to-stderr.js';
+import { homedir } from 'node:os';
+import { parseArgs } from 'node:util';
+import { XnatConfigError, XnatError } from './client/errors.js';
+import { XnatClient, resolveConfig } from './client/index.js';
+import { runSandboxCli } from './sandbox/cli.js';
+import { startSandbox } from './sandbox/index.js';
+import { createDemoArchive } from './sandbox/seed.js';
+import { parseToolsets, type ServerOptions } from './server.js';
+import { describeToolError } from './tools/errors.js';
+import {
+  DEFAULT_HTTP_HOST,
+  DEFAULT_HTTP_PORT,
+  startHttpServer,
+  type RunningHttpServer,
+} from './transports/http.js';
+import { createStderrLogger, parseLogLevel, type Logger } from './transports/logger.js';
+import { serveStdio } from './transports/stdio.js';
+import { VERSION } from './version.js';
+
+const USAGE = `xnat-mcp ${VERSION}: MCP server for XNAT imaging archives
+
+Usage:
+  xnat-mcp [serve] [options]      serve MCP over stdio (default), or Streamable HTTP with --http
+  xnat-mcp check [options]        verify configuration and connection; print XNAT version and user
+  xnat-mcp demo [--stdio]         embedded XNAT sandbox (demo archive, user alice) + MCP server
+  xnat-mcp sandbox [options]      run only the XNAT sandbox (see xnat-mcp sandbox --help)
+
+Server options:
+  --http                 serve Streamable HTTP at /mcp instead of stdio
+  --host <addr>          HTTP bind address (default ${DEFAULT_HTTP_HOST}; others need XNAT_MCP_HTTP_TOKEN)
+  --port <n>             HTTP port (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
+  --toolsets <a,b>       toolsets to enable: core, browse, search (default all; env XNAT_MCP_TOOLSETS)
+  --read-only            remove every tool that changes XNAT (env XNAT_MCP_READ_ONLY=true)
+
+XNAT connection (flags > environment > env file > ~/.netrc):
+  --url <url>            XNAT base URL (XNAT_URL)
+  --user <login>         login or alias token (XNAT_USER)
+  --password <secret>    password or token secret (XNAT_PASSWORD)
+  --env-file <path>      env file to read (XNAT_ENV_FILE)
+  --ca-file <path>       extra CA certificates, PEM (XNAT_CA_FILE)
+  --insecure             skip TLS verification (XNAT_INSECURE)
+
+Other environment: XNAT_MCP_HTTP_TOKEN (bearer token for --http), XNAT_MCP_LOG_LEVEL
+(debug|info|warning|error, stderr). Exit codes: 0 ok, 1 connection/authentication failure,
+2 configuration error.
+`;
+
+/** A usage or configuration problem: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+function parseCli(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        http: { type: 'boolean' },
+        stdio: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        toolsets: { type: 'string' },
+        'read-only': { type: 'boolean' },
+        url: { type: 'string' },
+        user: { type: 'string' },
+        password: { type: 'string' },
+        'env-file': { type: 'string' },
+        'ca-file': { type: 'string' },
+        insecure: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)} (see xnat-mcp --help)`);
+  }
+}
+
+type CliValues = ReturnType<typeof parseCli>['values'];
+
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+}
+
+function serverOptionsFrom(values: CliValues, env: NodeJS.ProcessEnv): ServerOptions {
+  const list = values.toolsets ?? env.XNAT_MCP_TOOLSETS;
+  const toolsets =
+    list === undefined
+      ? undefined
+      : parseToolsets(
+          list
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+        );
+  return { toolsets, readOnly: values['read-only'] === true || isTrue(env.XNAT_MCP_READ_ONLY) };
+}
+
+function portFrom(values: CliValues): number | undefined {
+  if (values.port === undefined) return undefined;
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be an integer between 0 and 65535 (got '${values.port}')`);
+  }
+  return port;
+}
+
+function clientFromFlags(values: CliValues, log: Logger): XnatClient {
+  const config = resolveConfig({
+    flags: {
+      url: values.url,
+      user: values.user,
+      password: values.password,
+      envFile: values['env-file'],
+      caFile: values['ca-file'],
+      insecure: values.insecure,
+    },
+    env: process.env,
+    cwd: process.cwd(),
+    homeDir: homedir(),
+  });
+  log.debug(`XNAT ${config.url}: url from ${config.source.url}, user from ${config.source.user}`);
+  return XnatClient.fromConfig(config, { log: (line) => log.debug(line) });
+}
+
+/** Resolves on SIGINT/SIGTERM, so every long-running command shuts down the same way. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+async function serve(values: CliValues, log: Logger): Promise<void> {
+  const options = serverOptionsFrom(values, process.env);
+  const port = portFrom(values);
+  const client = clientFromFlags(values, log);
+  try {
+    if (values.http) {
+      const http = await startHttpServer({ client, log }, options, {
+        host: values.host,
+        port,
+        token: process.env.XNAT_MCP_HTTP_TOKEN,
+      });
+      await untilSignal();
+      await http.close();
+    } else {
+      await Promise.race([serveStdio({ client, log }, options), untilSignal()]);
+    }
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+async function check(values: CliValues, log: Logger): Promise<number> {
+  const client = clientFromFlags(values, log);
+  try {
+    const info = await client.serverInfo();
+    out(`OK: XNAT ${info.version} at ${info.url}, logged in as ${info.user}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof XnatConfigError) throw err;
+    process.stderr.write(
+      `xnat-mcp check: ${describeToolError(err, { operation: 'check', url: client.url, log })}\n`,
+    );
+    return 1;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+const DEMO_USER = 'alice';
+const DEMO_PASSWORD = 'alice123';
+
+async function listenWithFallback(
+  start: (port: number | undefined) => Promise<RunningHttpServer>,
+  port: number | undefined,
+): Promise<RunningHttpServer> {
+  try {
+    return await start(port ?? DEFAULT_HTTP_PORT);
+  } catch (err) {
+    // The default port may be taken by another demo; an explicit --port is honoured or fails.
+    const inUse = err instanceof Error && 'code' in err && err.code === 'EADDRINUSE';
+    if (port === undefined && inUse) return start(0);
+    throw err;
+  }
+}
+
+async function demo(values: CliValues, log: Logger): Promise<void> {
+  const options = serverOptionsFrom(values, process.env);
+  const port = portFrom(values);
+  const sandbox = await startSandbox({ archive: createDemoArchive() });
+  // A realistic non-admin user, so permissions (private projects, quarantine) show as they would.
+  const client = new XnatClient({
+    url: sandbox.url,
+    user: DEMO_USER,
+    password: DEMO_PASSWORD,
+    log: (line) => log.debug(line),
+  });
+  try {
+    if (values.stdio) {
+      await Promise.race([serveStdio({ client, log }, options), untilSignal()]);
+      return;
+    }
+    const http = await listenWithFallback(
+      (p) =>
+        startHttpServer({ client, log }, options, {
+          host: values.host,
+          port: p,
+          token: process.env.XNAT_MCP_HTTP_TOKEN,
+        }),
+      port,
+    );
+    const stdioConfig = {
+      mcpServers: { 'xnat-demo': { command: 'npx', args: ['-y', 'xnat-mcp', 'demo', '--stdio'] } },
+    };
+    out(
+      [
+        `MCP server (Streamable HTTP): ${http.url}`,
+        `  host config: {"type": "http", "url": "${http.url}"}`,
+        '',
+        'Or run the demo over stdio from a host (Claude Desktop, Cursor, VS Code):',
+        `  ${JSON.stringify(stdioConfig)}`,
+        '',
+        `XNAT sandbox: ${sandbox.url}  (the MCP server is logged in as ${DEMO_USER})`,
+        '  users: admin/admin (site admin), alice/alice123 (owner BRAIN_MR, member PET_AMYLOID),',
+        '         bob/bob123 (member BRAIN_MR, owner PET_AMYLOID), carol/carol123 (owner of private PEDS_DTI),',
+        '         dave/dave123 (no project roles)',
+        '',
+        'Press Ctrl-C to stop.',
+      ].join('\n'),
+    );
+    await untilSignal();
+    await http.close();
+  } finally {
+    await client.close().catch(() => undefined);
+    await sandbox.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  // The sandbox has its own options; hand them over untouched.
+  if (argv[0] === 'sandbox') {
+    await runSandboxCli(argv.slice(1));
+    return 0;
+  }
+  const { values, positionals } = parseCli(argv);
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    out(VERSION);
+    return 0;
+  }
+  const log = createStderrLogger(parseLogLevel(process.env.XNAT_MCP_LOG_LEVEL));
+  const [command = 'serve', ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`Unexpected argument '${extra[0]}' (see xnat-mcp --help)`);
+  switch (command) {
+    case 'serve':
+      await serve(values, log);
+      return 0;
+    case 'check':
+      return check(values, log);
+    case 'demo':
+      await demo(values, log);
+      return 0;
+    default:
+      throw new UsageError(
+        `Unknown command '${command}'; commands: serve, check, demo, sandbox (see xnat-mcp --help)`,
+      );
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError || err instanceof XnatConfigError) {
+      process.stderr.write(`xnat-mcp: ${err.message}\n`);
+      process.exit(2);
+    }
+    const message =
+      err instanceof XnatError ? err.describe() : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`xnat-mcp: ${message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,198 @@
+import { request as httpRequest } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XnatConfigError } from '../../src/client/errors.js';
+import { XnatClient } from '../../src/client/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { createDemoArchive } from '../../src/sandbox/seed.js';
+import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
+import { ALICE, type ListOut } from './helpers.js';
+
+let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let xnat: XnatClient;
+let open: RunningHttpServer;
+let guarded: RunningHttpServer;
+const TOKEN = 'test-token-0123456789';
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ archive: createDemoArchive() });
+  xnat = new XnatClient({ url: sandbox.url, ...ALICE });
+  open = await startHttpServer({ client: xnat }, {}, { port: 0 });
+  guarded = await startHttpServer({ client: xnat }, {}, { port: 0, token: TOKEN });
+});
+
+afterAll(async () => {
+  await open?.close();
+  await guarded?.close();
+  await xnat?.close();
+  await sandbox?.close();
+});
+
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: LATEST_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '0' },
+  },
+};
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** node:http rather than fetch, so the Host header can be forged like a DNS-rebinding page would. */
+function raw(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<RawResponse> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: options.method ?? 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...options.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body === undefined ? undefined : JSON.stringify(options.body));
+  });
+}
+
+async function connect(url: string, headers: Record<string, string> = {}) {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  const mcp = new Client({ name: 'http-test', version: '0' });
+  await mcp.connect(transport);
+  return { mcp, transport };
+}
+
+describe('Streamable HTTP', () => {
+  it('serves tools over a stateful session and ends it on DELETE', async () => {
+    const { mcp, transport } = await connect(open.url);
+    const sessionId = transport.sessionId;
+    expect(sessionId).toBeTruthy();
+    await mcp.listTools();
+    const result = await mcp.callTool({ name: 'listProjects', arguments: {} });
+    const out = result.structuredContent as unknown as ListOut<{ id: string }>;
+    expect(out.items.map((p) => p.id)).toContain('BRAIN_MR');
+    await mcp.setLoggingLevel('warning');
+    await mcp.ping();
+    expect(open.sessionCount()).toBeGreaterThanOrEqual(1);
+
+    await transport.terminateSession();
+    await mcp.close();
+    const after = await raw(open.url, {
+      headers: { 'mcp-session-id': sessionId ?? '', 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+      body: { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+    });
+    expect(after.status).toBe(404);
+  });
+
+  it('keeps sessions apart, all sharing one XNAT client', async () => {
+    const a = await connect(open.url);
+    const b = await connect(open.url);
+    expect(a.transport.sessionId).not.toBe(b.transport.sessionId);
+    const [ra, rb] = await Promise.all([
+      a.mcp.callTool({ name: 'getServerInfo', arguments: {} }),
+      b.mcp.callTool({ name: 'getServerInfo', arguments: {} }),
+    ]);
+    expect(ra.structuredContent).toEqual(rb.structuredContent);
+    await a.transport.terminateSession();
+    await b.transport.terminateSession();
+    await a.mcp.close();
+    await b.mcp.close();
+  });
+
+  it('answers a non-initialize request without a session with 400', async () => {
+    const res = await raw(open.url, { body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number) } });
+  });
+
+  it('answers an unknown session with 404', async () => {
+    const res = await raw(open.url, {
+      headers: { 'mcp-session-id': 'no-such-session', 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+      body: { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+    });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('DNS-rebinding protection', () => {
+  it('rejects a foreign Host with 403 and a JSON-RPC error body', async () => {
+    const res = await raw(open.url, { headers: { host: `evil.example.com:${open.port}` }, body: INITIALIZE });
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({
+      jsonrpc: '2.0',
+      error: { message: expect.stringMatching(/Host/) },
+    });
+  });
+
+  it('rejects a foreign Origin with 403', async () => {
+    const res = await raw(open.url, { headers: { origin: 'http://evil.example.com' }, body: INITIALIZE });
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { message: expect.stringMatching(/Origin/) } });
+  });
+
+  it('accepts localhost names on any port', async () => {
+    const res = await raw(open.url, {
+      headers: { host: 'localhost:1', origin: `http://localhost:${open.port}` },
+      body: INITIALIZE,
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('bearer token', () => {
+  it('answers 401 with a Bearer challenge without or with a wrong token', async () => {
+    const none = await raw(guarded.url, { body: INITIALIZE });
+    expect(none.status).toBe(401);
+    expect(String(none.headers['www-authenticate'])).toMatch(/^Bearer/);
+    const wrong = await raw(guarded.url, { headers: { authorization: 'Bearer nope' }, body: INITIALIZE });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).not.toContain(TOKEN);
+  });
+
+  it('serves a client that sends the token', async () => {
+    const ok = await raw(guarded.url, { headers: { authorization: `Bearer ${TOKEN}` }, body: INITIALIZE });
+    expect(ok.status).toBe(200);
+    const { mcp, transport } = await connect(guarded.url, { authorization: `Bearer ${TOKEN}` });
+    const { tools } = await mcp.listTools();
+    expect(tools.length).toBeGreaterThan(0);
+    await transport.terminateSession();
+    await mcp.close();
+  });
+
+  it('refuses to bind beyond loopback without a token', async () => {
+    await expect(startHttpServer({ client: xnat }, {}, { host: '0.0.0.0', port: 0 })).rejects.toThrow(
+      XnatConfigError,
+    );
+    await expect(startHttpServer({ client: xnat }, {}, { host: '0.0.0.0', port: 0 })).rejects.toThrow(
+      /XNAT_MCP_HTTP_TOKEN/,
+    );
+  });
+});
