@@ -144,7 +144,7 @@ export function parseBundle(body: string | Buffer): SearchBundle {
     rootElementName: parsed.data.root_element_name.trim(),
     fields: (parsed.data.search_field ?? [])
       .map((f, index) => ({ f, index, sequence: Number(f.sequence ?? Number.NaN) }))
-      .sort((a, b) => (a.sequence - b.sequence || a.index - b.index) | 0)
+      .sort((a, b) => a.sequence - b.sequence || a.index - b.index)
       .map(({ f }) => {
         const fieldId = f.field_ID.trim();
         const eq = fieldId.indexOf('=');
@@ -235,9 +235,35 @@ const isAssessorType = (name: string): boolean =>
 
 type FieldType = 'string' | 'date' | 'integer' | 'float';
 
+/** What evaluating a search needs: the archive, the user, and indexes built on first use. */
 interface Env {
   archive: SandboxArchive;
   user: SandboxUser;
+  /** Experiments by `subject_ID`, and image assessors by the session they assess. */
+  experimentsOfSubject: (subjectId: string) => StoredExperiment[];
+  assessorsOfSession: (sessionId: string) => StoredExperiment[];
+}
+
+function createEnv(archive: SandboxArchive, user: SandboxUser): Env {
+  let bySubject: Map<string, StoredExperiment[]> | undefined;
+  let bySession: Map<string, StoredExperiment[]> | undefined;
+  const index = (key: (e: StoredExperiment) => string) => {
+    const map = new Map<string, StoredExperiment[]>();
+    for (const e of archive.experiments.values()) {
+      const k = key(e);
+      if (k === '') continue;
+      const list = map.get(k);
+      if (list) list.push(e);
+      else map.set(k, [e]);
+    }
+    return map;
+  };
+  return {
+    archive,
+    user,
+    experimentsOfSubject: (id) => (bySubject ??= index((e) => e.subjectId)).get(id) ?? [],
+    assessorsOfSession: (id) => (bySession ??= index((e) => e.imageSessionId)).get(id) ?? [],
+  };
 }
 
 interface DisplayField {
@@ -342,13 +368,12 @@ function projectFields(): DisplayField[] {
 function subjectFields(): DisplayField[] {
   const f = (id: string, header: string, type: FieldType, get: (s: StoredSubject, env: Env) => string) =>
     displayField('subject', id, header, type, (e, env) => get(e.item, env));
-  const count = (type: string) => (s: StoredSubject, env: Env) => {
-    let n = 0;
-    for (const e of env.archive.experiments.values()) {
-      if (e.subjectId === s.id && experimentIsA(e, type) && canReadItem(env.archive, e, env.user)) n++;
-    }
-    return String(n);
-  };
+  const count = (type: string) => (s: StoredSubject, env: Env) =>
+    String(
+      env
+        .experimentsOfSubject(s.id)
+        .filter((e) => experimentIsA(e, type) && canReadItem(env.archive, e, env.user)).length,
+    );
   return [
     f('SUBJECT_LABEL', 'Subject', 'string', (s) => s.label),
     f('SUBJECTID', 'Subject ID', 'string', (s) => s.id),
@@ -934,21 +959,13 @@ function rootEntities(env: Env, root: ElementDef): Entity[] {
 const scanIsA = (scan: StoredScan, type: string): boolean =>
   isSameType(type, 'xnat:imageScanData') || isSameType(scan.xsiType, type);
 
-interface Relation {
-  entities: Entity[];
-  /** One-to-many joins multiply rows; one-to-one joins just fill the row in. */
-  many: boolean;
-}
-
 /** The records of `target` related to `entity` (XNAT's join paths between its data types). */
-function relate(
-  env: Env,
-  entity: Entity,
-  target: ElementDef,
-  subjectIndex: () => Map<string, StoredExperiment[]>,
-): Relation {
-  const one = (e: Entity | undefined): Relation => ({ entities: e ? [e] : [], many: false });
-  const many = (entities: Entity[]): Relation => ({ entities, many: true });
+function relate(env: Env, entity: Entity, target: ElementDef): Entity[] {
+  const one = (e: Entity | undefined): Entity[] => (e ? [e] : []);
+  const experimentsOf = (list: Iterable<StoredExperiment>): Entity[] =>
+    [...list]
+      .filter((e) => experimentIsA(e, target.name) && readable(e))
+      .map((item): Entity => ({ kind: 'experiment', item }));
   const readable = (e: StoredExperiment) => canReadItem(env.archive, e, env.user);
   const owningSession = (): StoredExperiment | undefined => {
     if (entity.kind === 'scan') return entity.session;
@@ -968,26 +985,18 @@ function relate(
     }
     case 'subject': {
       if (entity.kind === 'subject') return one(entity);
-      if (entity.kind === 'project') return many([]);
+      if (entity.kind === 'project') return [];
       const subject = subjectOf(env, entity.kind === 'scan' ? entity.session : entity.item);
       return one(subject && { kind: 'subject', item: subject });
     }
     case 'experiment': {
       if (entity.kind === 'subject') {
-        const experiments = subjectIndex().get(entity.item.id) ?? [];
-        return many(
-          experiments
-            .filter((e) => experimentIsA(e, target.name) && readable(e))
-            .map((item) => ({ kind: 'experiment', item })),
-        );
+        return experimentsOf(env.experimentsOfSubject(entity.item.id));
       }
       if (entity.kind === 'project') {
-        return many(
-          [...env.archive.experiments.values()]
-            .filter(
-              (e) => projectsOf(e).includes(entity.item.id) && experimentIsA(e, target.name) && readable(e),
-            )
-            .map((item) => ({ kind: 'experiment', item })),
+        const projectId = entity.item.id;
+        return experimentsOf(
+          [...env.archive.experiments.values()].filter((e) => projectsOf(e).includes(projectId)),
         );
       }
       if (entity.kind === 'experiment' && experimentIsA(entity.item, target.name)) return one(entity);
@@ -995,25 +1004,17 @@ function relate(
       if (sessionRecord && experimentIsA(sessionRecord, target.name))
         return one({ kind: 'experiment', item: sessionRecord });
       if (entity.kind === 'experiment' && isAssessorType(target.name)) {
-        return many(
-          [...env.archive.experiments.values()]
-            .filter(
-              (e) => e.imageSessionId === entity.item.id && experimentIsA(e, target.name) && readable(e),
-            )
-            .map((item) => ({ kind: 'experiment', item })),
-        );
+        return experimentsOf(env.assessorsOfSession(entity.item.id));
       }
       return one(undefined);
     }
     case 'scan': {
       if (entity.kind === 'scan') return one(scanIsA(entity.item, target.name) ? entity : undefined);
       const sessionRecord = owningSession();
-      if (!sessionRecord) return many([]);
-      return many(
-        sessionRecord.scans
-          .filter((s) => scanIsA(s, target.name))
-          .map((item) => ({ kind: 'scan', item, session: sessionRecord })),
-      );
+      if (!sessionRecord) return [];
+      return sessionRecord.scans
+        .filter((s) => scanIsA(s, target.name))
+        .map((item): Entity => ({ kind: 'scan', item, session: sessionRecord }));
     }
   }
 }
@@ -1070,7 +1071,7 @@ export function executeSearch(
 ): SearchResult {
   const root = findElement(bundle.rootElementName);
   if (!root) throw unknownElement(bundle.rootElementName);
-  const env: Env = { archive, user };
+  const env = createEnv(archive, user);
   if (!canQuery(env, root)) {
     throw new SandboxHttpError(403, `The user ${user.login} has no permission to query ${root.name}.`);
   }
@@ -1087,27 +1088,14 @@ export function executeSearch(
   for (const c of compiled.values()) note(c.field.def);
   const displayed = new Set(columns.map((c) => c.def.name));
 
-  let index: Map<string, StoredExperiment[]> | undefined;
-  const subjectIndex = () => {
-    if (!index) {
-      index = new Map();
-      for (const e of archive.experiments.values()) {
-        const list = index.get(e.subjectId);
-        if (list) list.push(e);
-        else index.set(e.subjectId, [e]);
-      }
-    }
-    return index;
-  };
-
   const resultRows: Array<Record<string, string>> = [];
   const seen = new Set<string>();
   for (const rootEntity of rootEntities(env, root)) {
     let rows: Row[] = [new Map([[root.name, rootEntity]])];
     for (const def of joined) {
-      const relation = relate(env, rootEntity, def, subjectIndex);
-      const targets: Array<Entity | undefined> =
-        relation.entities.length > 0 ? relation.entities : [undefined];
+      const related = relate(env, rootEntity, def);
+      // A left join: rows without a related record keep empty cells for that element.
+      const targets: Array<Entity | undefined> = related.length > 0 ? related : [undefined];
       rows = rows.flatMap((r) => targets.map((t) => new Map(r).set(def.name, t)));
     }
     for (const row of rows) {
@@ -1163,7 +1151,7 @@ export const SEARCH_FIELD_COLUMNS = [
 
 /** Searchable data types with how many records of each the user can read. */
 export function searchElementRows(archive: SandboxArchive, user: SandboxUser): Array<Record<string, string>> {
-  const env: Env = { archive, user };
+  const env = createEnv(archive, user);
   return ELEMENTS.filter((e) => e.listed).map((e) => ({
     ELEMENT_NAME: e.name,
     SINGULAR: e.singular,
