@@ -451,6 +451,27 @@ describe('sessions', () => {
     }
   });
 
+  it('touches the session before it expires while a job is pausing between requests', async () => {
+    const short = await startSandbox({ archive: createDemoArchive(), sessionTimeoutSeconds: 2 });
+    const lines: string[] = [];
+    const alice = new XnatClient({
+      url: short.url,
+      user: 'alice',
+      password: 'alice123',
+      log: (l) => lines.push(l),
+    });
+    try {
+      await alice.listProjects();
+      await new Promise((resolve) => setTimeout(resolve, 2600));
+      expect(lines.some((line) => line.startsWith('GET /data/auth 200'))).toBe(true);
+      expect((await alice.listProjects()).length).toBeGreaterThan(0);
+      expect(alice.stats.logins).toBeLessThanOrEqual(2);
+    } finally {
+      await alice.close();
+      await short.close();
+    }
+  });
+
   it('rejects wrong credentials with an actionable message that never contains the password', async () => {
     const mallory = connect('alice', 'not-the-password-42');
     const err = await mallory.listProjects().catch((e: unknown) => e);
