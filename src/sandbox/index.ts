@@ -3,3 +3,4 @@ export { startSandbox, type RunningSandbox, type SandboxOptions } from './server
 export { SandboxHttpError } from './errors.js';
 export type * from './model.js';
 export { createDemoArchive } from './seed.js';
+export { generateArchive } from './generate.js';
