@@ -93,14 +93,26 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
   server.registerResource(
     'project',
     new ResourceTemplate(PROJECT_TEMPLATE, {
-      list: async () => ({
-        resources: (await client.listProjects()).map((p) => ({
-          uri: projectUri(p.id),
-          name: p.id,
-          title: p.name,
-          mimeType: 'application/json',
-        })),
-      }),
+      list: async (extra) => {
+        try {
+          const projects = await client.listProjects({ signal: extra.signal });
+          return {
+            resources: projects.map((p) => ({
+              uri: projectUri(p.id),
+              name: p.id,
+              title: p.name,
+              mimeType: 'application/json',
+            })),
+          };
+        } catch (err) {
+          const message = describeToolError(err, {
+            operation: 'resources/list',
+            url: client.url,
+            log: deps.log,
+          });
+          throw new McpError(ErrorCode.InternalError, message);
+        }
+      },
       complete,
     }),
     {

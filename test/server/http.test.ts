@@ -116,11 +116,15 @@ describe('Streamable HTTP', () => {
     const a = await connect(open.url);
     const b = await connect(open.url);
     expect(a.transport.sessionId).not.toBe(b.transport.sessionId);
+    await a.mcp.callTool({ name: 'getServerInfo', arguments: {} });
+    const loginsBefore = sandbox.stats.logins;
     const [ra, rb] = await Promise.all([
       a.mcp.callTool({ name: 'getServerInfo', arguments: {} }),
       b.mcp.callTool({ name: 'getServerInfo', arguments: {} }),
     ]);
     expect(ra.structuredContent).toEqual(rb.structuredContent);
+    // Both sessions ride the XNAT session the shared client already holds.
+    expect(sandbox.stats.logins).toBe(loginsBefore);
     await a.transport.terminateSession();
     await b.transport.terminateSession();
     await a.mcp.close();

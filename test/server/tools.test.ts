@@ -1,4 +1,4 @@
-import type { ResourceLink } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, type ResourceLink } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XnatConfigError } from '../../src/client/errors.js';
@@ -283,6 +283,27 @@ describe('errors a model can act on', () => {
     } finally {
       await wrong.close();
     }
+  });
+});
+
+describe('MCP logging', () => {
+  it('sends tool failures as log notifications, honouring logging/setLevel', async () => {
+    const messages: Array<{ level: string; data: unknown }> = [];
+    alice.mcp.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      messages.push(n.params);
+    });
+    await alice.mcp.setLoggingLevel('error');
+    await call(alice.mcp, 'getProject', { project: 'NO_SUCH_PROJECT' });
+    await alice.mcp.ping();
+    expect(messages).toEqual([]);
+    await alice.mcp.setLoggingLevel('warning');
+    await call(alice.mcp, 'getProject', { project: 'NO_SUCH_PROJECT' });
+    await alice.mcp.ping();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({
+      level: 'warning',
+      data: expect.stringContaining("'NO_SUCH_PROJECT' not found"),
+    });
   });
 });
 
