@@ -306,15 +306,29 @@ export class XnatClient {
     const id = item.dataFields.ID ?? item.dataFields.id ?? experiment;
     this.rememberExperimentId(experiment, project, id);
     const subjectId = item.dataFields.subject_ID ?? '';
-    const [resources, subjectLabel] = await Promise.all([
+    // Seen through a sharing project, the subject is usually shared too, under another label.
+    const viaShare = project !== undefined && project !== item.dataFields.project;
+    const [resources, listed, sharedSubjectLabel] = await Promise.all([
       this.table(xnatPath('data', 'experiments', id, 'resources'), { all: true }, signal),
-      subjectId ? this.subjectLabel(subjectId, project, signal) : Promise.resolve(''),
+      this.optionalRow(
+        xnatPath('data', 'experiments'),
+        { ID: id, columns: 'ID,insert_date,subject_label' },
+        signal,
+      ),
+      viaShare && subjectId
+        ? this.optionalRow(
+            xnatPath('data', 'projects', project, 'subjects'),
+            { ID: subjectId, columns: 'ID,label' },
+            signal,
+          )
+        : Promise.resolve(undefined),
     ]);
     return experimentDetailFromItem(item, {
       project,
       status: parseStatus(statusText, { method: 'GET', path: xnatPath(...base, 'status') }),
       resources: resources.rows.map(toResource),
-      subjectLabel,
+      subjectLabel: sharedSubjectLabel?.label || listed?.subject_label || '',
+      insertDate: listed?.insert_date ?? '',
     });
   }
 
@@ -558,19 +572,20 @@ export class XnatClient {
     return { parent: ['data', 'experiments', id], all: true };
   }
 
-  /** A subject's label in the requesting project (its shared label there), else its own label. */
-  private async subjectLabel(
-    subjectId: string,
-    project: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<string> {
-    const path = project ? xnatPath('data', 'projects', project, 'subjects') : xnatPath('data', 'subjects');
+  /**
+   * The listing row of one object, for the few columns item documents lack (insert date, labels).
+   * These are conveniences: when XNAT will not list the row, the caller goes without.
+   */
+  private async optionalRow(
+    path: string,
+    query: Record<string, QueryValue> & { ID: string },
+    signal: AbortSignal | undefined,
+  ): Promise<Row | undefined> {
     try {
-      const table = await this.table(path, { columns: 'ID,label', ID: subjectId }, signal);
-      return table.rows.find((row) => row.ID === subjectId)?.label ?? '';
+      const table = await this.table(path, query, signal);
+      return table.rows.find((row) => row.ID === query.ID);
     } catch (err) {
-      // The label is a convenience; the experiment itself was readable.
-      if (err instanceof XnatError && err.kind !== 'cancelled') return '';
+      if (err instanceof XnatError && err.kind !== 'cancelled') return undefined;
       throw err;
     }
   }

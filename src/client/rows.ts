@@ -482,6 +482,8 @@ export function experimentDetailFromItem(
     status: 'active' | 'quarantine';
     resources: Resource[];
     subjectLabel: string;
+    /** From a listing row: item documents carry no insert date. */
+    insertDate?: string;
   },
 ): ExperimentDetail {
   const f = node.dataFields;
@@ -514,7 +516,7 @@ export function experimentDetailFromItem(
     date: toIsoDate(f.date),
     subjectId: f.subject_ID ?? '',
     subjectLabel: context.subjectLabel,
-    insertDate: toIsoTimestamp(f.insert_date),
+    insertDate: toIsoTimestamp(context.insertDate || f.insert_date),
     time: f.time ?? '',
     visitId: f.visit_id ?? '',
     modality: f.modality ?? '',

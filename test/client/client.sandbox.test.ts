@@ -320,12 +320,30 @@ describe('experiment contents', () => {
       }
       const subject = archive.subjects.get(stored.subjectId);
       expect(detail.subjectLabel).toBe(subject?.label ?? '');
+      expect(detail.insertDate).toBe(stored.insertDate.replace(' ', 'T'));
       const expectedResources =
         stored.resources.length + stored.scans.reduce((n, s) => n + s.resources.length, 0);
       expect(detail.resources.length).toBeGreaterThanOrEqual(expectedResources);
     }
     expect(costs[0]).toBe(costs[1]);
     expect(costs[0]).toBeLessThanOrEqual(4);
+
+    // Through a sharing project: the shared labels of the session and of its subject.
+    const shared = [...archive.experiments.values()].find((e) => e.shares.length > 0)!;
+    const share = shared.shares[0]!;
+    const subjectShare = archive.subjects
+      .get(shared.subjectId)!
+      .shares.find((s) => s.project === share.project);
+    const before = alice.stats.requests;
+    const viaShare = await alice.getExperiment(share.label, { project: share.project });
+    expect(alice.stats.requests - before).toBeLessThanOrEqual(5);
+    expect(viaShare).toMatchObject({
+      id: shared.id,
+      label: share.label,
+      project: share.project,
+      owningProject: shared.project,
+      subjectLabel: subjectShare?.label ?? archive.subjects.get(shared.subjectId)!.label,
+    });
     await expect(
       alice.getExperimentStatus(quarantined.label, { project: quarantined.project }),
     ).resolves.toBe('quarantine');
