@@ -564,6 +564,48 @@ function lookup(record: Record<string, string | number>, path: string): string[]
   return found ? [String(found[1])] : [];
 }
 
+/** Type-specific session and assessor fields of xnat.xsd kept in `StoredExperiment.attributes` (lower-cased). */
+const EXPERIMENT_DATA_FIELDS = new Set(
+  [
+    'modality',
+    'UID',
+    'session_type',
+    'study_id',
+    'scanner',
+    'scanner/manufacturer',
+    'scanner/model',
+    'operator',
+    'prearchivePath',
+    'dcmAccessionNumber',
+    'dcmPatientId',
+    'dcmPatientName',
+    'dcmPatientBirthDate',
+    'dcmPatientWeight',
+    'fieldStrength',
+    'coil',
+    'marker',
+    'stabilization',
+    'tracer/name',
+    'tracer/isotope',
+    'tracer/dose',
+    'studyType',
+    'rater',
+    'pass',
+    'payable',
+    'incidentalFindings',
+    'comments',
+  ].map((f) => f.toLowerCase()),
+);
+
+/** Scan fields kept in `StoredScan.parameters` besides the `parameters/...` family (lower-cased). */
+const SCAN_DATA_FIELDS = new Set([
+  'scanner',
+  'scanner/manufacturer',
+  'scanner/model',
+  'fieldstrength',
+  'coil',
+]);
+
 /** Resolves a path below an element to a reader of its values; undefined when XNAT's schema has no such path. */
 function xpathReader(def: ElementDef, rawPath: string): XPathReader | undefined {
   // Type predicates (`demographics[@xsi:type=xnat:demographicData]`) do not change what is read.
@@ -653,8 +695,7 @@ function xpathReader(def: ElementDef, rawPath: string): XPathReader | undefined 
         if (read) return x((e) => e.scans.map(read));
       }
       if (custom) return x((e) => custom(e.fields));
-      // Type-specific data fields (`modality`, `UID`, `scanner/manufacturer`, `fieldStrength`, ...).
-      if (/^[a-z_/]+$/i.test(path)) return x((e) => lookup(e.attributes, path));
+      if (EXPERIMENT_DATA_FIELDS.has(path)) return x((e) => lookup(e.attributes, path));
       return undefined;
     }
     case 'scan': {
@@ -677,7 +718,9 @@ function xpathReader(def: ElementDef, rawPath: string): XPathReader | undefined 
       };
       const get = simple[path];
       if (get) return (e) => (e.kind === 'scan' ? one(get(e.item, e.session)) : []);
-      if (/^[a-z_/]+$/i.test(path)) return (e) => (e.kind === 'scan' ? lookup(e.item.parameters, path) : []);
+      if (path.startsWith('parameters/') || SCAN_DATA_FIELDS.has(path)) {
+        return (e) => (e.kind === 'scan' ? lookup(e.item.parameters, path) : []);
+      }
       return undefined;
     }
   }
@@ -793,9 +836,22 @@ function resolveCriteriaField(schemaField: string): ResolvedCriteria {
   if (!reader) throw unknownField(rest, def);
   return {
     def,
-    type: /(^|\/)date$|insert_date$/i.test(rest) ? 'date' : 'string',
+    type: xpathType(rest),
     read: (entity) => reader(entity),
   };
+}
+
+/** The schema type of an xpath, as far as comparisons care: dates and numbers do not compare as text. */
+function xpathType(path: string): FieldType {
+  const p = path.toLowerCase();
+  if (/(^|\/)(date|dob|insert_date|last_modified)$/.test(p)) return 'date';
+  if (
+    p.startsWith('parameters/') ||
+    /(^|\/)(frames|age|yob|education|weight|height|dose|xnat_imagescandata_id)$/.test(p)
+  ) {
+    return 'float';
+  }
+  return 'string';
 }
 
 // ---------------------------------------------------------------------------------------------

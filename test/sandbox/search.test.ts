@@ -386,8 +386,41 @@ describe('runSearch criteria', () => {
     expect(unusable.rows.map((r) => `${r.image_session_id}/${r.id}`)).toEqual(expected);
   });
 
+  it('reads type-specific session and scan fields by xpath', () => {
+    const prisma = mr(
+      ['xnat:mrSessionData/SESSION_ID'],
+      where('AND', criteria('xnat:mrSessionData/scanner/model', '=', 'Prisma_fit')),
+    );
+    expect(sorted(column(prisma, 'session_id'))).toEqual(
+      sorted(mrSessions.filter((e) => e.attributes['scanner/model'] === 'Prisma_fit').map((e) => e.id)),
+    );
+    const longTr = runSearch(
+      archive,
+      user('admin'),
+      bundle(
+        'xnat:mrScanData',
+        ['xnat:mrScanData/IMAGE_SESSION_ID', 'xnat:mrScanData/ID'],
+        where(
+          'AND',
+          criteria('xnat:mrScanData/parameters/tr', '>', '3000'),
+          criteria('xnat:mrScanData/parameters/tr', 'IS NOT NULL', ''),
+        ),
+      ),
+    );
+    const expected = mrSessions.flatMap((e) =>
+      e.scans.filter((s) => Number(s.parameters['parameters/tr']) > 3000).map((s) => `${e.id}/${s.id}`),
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    expect(longTr.rows.map((r) => `${r.image_session_id}/${r.id}`)).toEqual(expected);
+  });
+
   it('answers 400 for unknown fields, types and operators', () => {
     expect(httpError(() => mr(['xnat:mrSessionData/NO_SUCH_FIELD'], '')).status).toBe(400);
+    expect(
+      httpError(() =>
+        mr(['xnat:mrSessionData/LABEL'], where('AND', criteria('xnat:mrSessionData/no/such/path', '=', 'x'))),
+      ).message,
+    ).toMatch(/Unknown search field/);
     expect(
       httpError(() => runSearch(archive, user('admin'), bundle('xnat:nopeData', ['xnat:nopeData/ID'])))
         .status,
