@@ -4,7 +4,7 @@ import './transports/console-to-stderr.js';
 import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { XnatConfigError, XnatError } from './client/errors.js';
-import { XnatClient, resolveConfig } from './client/index.js';
+import { XnatClient, resolveConfig, type XnatConfig } from './client/index.js';
 import { runSandboxCli } from './sandbox/cli.js';
 import { startSandbox } from './sandbox/index.js';
 import { createDemoArchive } from './sandbox/seed.js';
@@ -108,8 +108,8 @@ function portFrom(values: CliValues): number | undefined {
   return port;
 }
 
-function clientFromFlags(values: CliValues, log: Logger): XnatClient {
-  const config = resolveConfig({
+function configFromFlags(values: CliValues): XnatConfig {
+  return resolveConfig({
     flags: {
       url: values.url,
       user: values.user,
@@ -122,7 +122,14 @@ function clientFromFlags(values: CliValues, log: Logger): XnatClient {
     cwd: process.cwd(),
     homeDir: homedir(),
   });
-  log.debug(`XNAT ${config.url}: url from ${config.source.url}, user from ${config.source.user}`);
+}
+
+function describeSources(config: XnatConfig): string {
+  return `url from ${config.source.url}, user from ${config.source.user}, password from ${config.source.password}`;
+}
+
+function clientFor(config: XnatConfig, log: Logger): XnatClient {
+  log.debug(`XNAT ${config.url}: ${describeSources(config)}`);
   return XnatClient.fromConfig(config, { log: (line) => log.debug(line) });
 }
 
@@ -141,7 +148,7 @@ function out(text: string): void {
 async function serve(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
   const port = portFrom(values);
-  const client = clientFromFlags(values, log);
+  const client = clientFor(configFromFlags(values), log);
   try {
     if (values.http) {
       const http = await startHttpServer({ client, log }, options, {
@@ -160,16 +167,17 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
 }
 
 async function check(values: CliValues, log: Logger): Promise<number> {
-  const client = clientFromFlags(values, log);
+  const config = configFromFlags(values);
+  const client = clientFor(config, log);
   try {
     const info = await client.serverInfo();
-    out(`OK: XNAT ${info.version} at ${info.url}, logged in as ${info.user}`);
+    out(`OK: XNAT ${info.version} at ${info.url}, logged in as ${info.user}\n  (${describeSources(config)})`);
     return 0;
   } catch (err) {
     if (err instanceof XnatConfigError) throw err;
-    process.stderr.write(
-      `xnat-mcp check: ${describeToolError(err, { operation: 'check', url: client.url, log })}\n`,
-    );
+    const problem = describeToolError(err, { operation: 'check', url: client.url, log });
+    // Where the settings came from is what the user needs to fix them (never the values themselves).
+    process.stderr.write(`xnat-mcp check: ${problem} (${describeSources(config)})\n`);
     return 1;
   } finally {
     await client.close().catch(() => undefined);

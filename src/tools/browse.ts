@@ -216,7 +216,10 @@ export const getExperiment = defineTool({
         : `assessors: ${e.assessors.map((a) => `${a.id} ${a.label} (${a.xsiType})`).join('; ')}`,
       renderTruncated(e.truncated),
     ),
-  links: (e) => [resourceLink(experimentUri(e.project, e.id), e.label)],
+  links: (e) => [
+    resourceLink(experimentUri(e.project, e.id), e.label),
+    resourceLink(subjectUri(e.project, e.subjectId), e.subjectLabel, 'The subject of this experiment'),
+  ],
   target: ({ experiment, project }) => experimentTarget(experiment, project),
 });
 

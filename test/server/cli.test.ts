@@ -197,6 +197,8 @@ describe('check and configuration errors', () => {
     const result = await run(['check'], aliceEnv());
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/XNAT \S+ at http:\/\/127\.0\.0\.1:\d+, logged in as alice/);
+    expect(result.stdout).toContain('password from env XNAT_PASSWORD');
+    expect(result.stdout).not.toContain('alice123');
   });
 
   it('check fails with exit 1 and one clear line on wrong credentials', async () => {

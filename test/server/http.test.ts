@@ -146,6 +146,17 @@ describe('Streamable HTTP', () => {
   });
 });
 
+describe('other routes', () => {
+  it('answers /healthz, and 404/405 elsewhere', async () => {
+    const base = open.url.replace(/\/mcp$/, '');
+    const health = await raw(`${base}/healthz`, { method: 'GET' });
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok' });
+    expect((await raw(`${base}/other`, { body: INITIALIZE })).status).toBe(404);
+    expect((await raw(open.url, { method: 'PUT', body: INITIALIZE })).status).toBe(405);
+  });
+});
+
 describe('DNS-rebinding protection', () => {
   it('rejects a foreign Host with 403 and a JSON-RPC error body', async () => {
     const res = await raw(open.url, { headers: { host: `evil.example.com:${open.port}` }, body: INITIALIZE });
