@@ -452,7 +452,9 @@ export class XnatClient {
   }
 
   private async get(req: Omit<HttpRequest, 'method'>): Promise<string> {
-    const query = req.expect === 'json' ? { ...req.query, format: 'json' } : req.query;
+    // The /data API negotiates formats (item resources prefer HTML); XAPI always answers JSON.
+    const query =
+      req.expect === 'json' && req.path.startsWith('/data/') ? { ...req.query, format: 'json' } : req.query;
     const res = await this.session.request({ ...req, method: 'GET', ...(query ? { query } : {}) });
     return res.body;
   }
