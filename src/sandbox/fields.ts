@@ -93,6 +93,7 @@ export const projectSpec: QuerySpec<StoredProject> = {
   },
   isA: () => true,
   uri: (p) => `/data/projects/${p.id}`,
+  customFields: (p) => p.fields,
   pageable: false,
 };
 
@@ -163,6 +164,7 @@ export function subjectSpec(archive: SandboxArchive): QuerySpec<SubjectRow> {
     },
     isA: () => true,
     uri: (r) => `/data/subjects/${r.subject.id}`,
+    customFields: (r) => r.subject.fields,
     pageable: true,
   };
 }
@@ -269,6 +271,7 @@ export const projectExperimentSpec: QuerySpec<ExperimentRow> = {
   resolvePath: experimentPath,
   isA: (r, type) => experimentIsA(r.experiment, type),
   uri: (r) => `/data/experiments/${r.experiment.id}`,
+  customFields: (r) => r.experiment.fields,
   pageable: true,
 };
 

@@ -30,6 +30,8 @@ export interface QuerySpec<R> {
   resolvePath: (relativePath: string) => ((row: R) => string) | undefined;
   isA: (row: R, type: string) => boolean;
   uri: (row: R) => string;
+  /** Custom variables of a row: `<type>/fields/field/field` and `/name` columns list one row per variable. */
+  customFields?: (row: R) => Record<string, string>;
   /** Subject and experiment listings page in SQL; the others ignore limit/offset. */
   pageable: boolean;
 }
@@ -90,18 +92,48 @@ export function matchesFilter(kind: FieldKind, cell: string, value: string): boo
     .some((v) => (v.includes('*') || v.includes('%') ? likeToRegExp(v).test(cell) : cell === v));
 }
 
+/** A row as the query sees it: with custom-variable columns, one of the row's variables (a SQL join). */
+interface Joined<R> {
+  row: R;
+  variable: [string, string] | undefined;
+}
+
+interface Column<R> {
+  key: string;
+  kind: FieldKind;
+  get: (joined: Joined<R>) => string;
+  /** Whether this column joins the custom variables (`fields/field/field`, `fields/field/name`). */
+  joinsVariables: boolean;
+}
+
+function column<R>(field: Field<R>): Column<R> {
+  return { key: field.key, kind: field.kind, get: (j) => field.get(j.row), joinsVariables: false };
+}
+
+const VARIABLE_PATH = /^fields\/field\/(field|name)$/i;
+
 function typeOfXpath(xpath: string): string {
   return xpath.slice(0, xpath.indexOf('/'));
 }
 
 /** A column or filter named by an xpath: keyed by the shortcut whose xpath it is, else by the lower-cased xpath. */
-function xpathField<R>(spec: QuerySpec<R>, xpath: string): Field<R> {
+function xpathColumn<R>(spec: QuerySpec<R>, xpath: string): Column<R> {
   const shortcut = spec.shortcuts.find((f) => f.xpath.toLowerCase() === xpath.toLowerCase());
-  if (shortcut) return shortcut;
+  if (shortcut) return column(shortcut);
   const relative = xpath.slice(xpath.indexOf('/') + 1);
+  const variable = VARIABLE_PATH.exec(relative)?.[1]?.toLowerCase();
+  if (variable !== undefined && spec.customFields) {
+    const index = variable === 'name' ? 0 : 1;
+    return {
+      key: xpath.toLowerCase(),
+      kind: 'string',
+      get: (j) => j.variable?.[index] ?? '',
+      joinsVariables: true,
+    };
+  }
   const get = spec.resolvePath(relative) ?? (() => '');
   const kind: FieldKind = /(^|\/)(date|dob|insert_date|last_modified)$/i.test(relative) ? 'date' : 'string';
-  return { key: xpath.toLowerCase(), xpath, kind, get };
+  return { key: xpath.toLowerCase(), kind, get: (j) => get(j.row), joinsVariables: false };
 }
 
 function shortcut<R>(spec: QuerySpec<R>, name: string): Field<R> | undefined {
@@ -122,54 +154,60 @@ export function runQuery<R>(ctx: RequestContext, spec: QuerySpec<R>, candidates:
   };
 
   const columnsParam = ctx.query.get('columns');
-  const columns: Array<Field<R>> = [];
+  const columns: Array<Column<R>> = [];
   if (columnsParam && columnsParam !== 'DEFAULT') {
     for (const name of columnsParam.split(',').map((n) => n.trim())) {
       if (name === '') continue;
       if (name.includes('/')) {
-        columns.push(xpathField(spec, name));
+        columns.push(xpathColumn(spec, name));
         narrow(name);
       } else {
         const field = shortcut(spec, name);
         // Unknown bare names are dropped, as XNAT only logs them.
-        if (field) columns.push(field);
+        if (field) columns.push(column(field));
       }
     }
   } else {
     for (const name of spec.defaultColumns(defaultsRoot)) {
       const field = shortcut(spec, name);
-      if (field) columns.push(field);
+      if (field) columns.push(column(field));
     }
   }
 
-  const criteria: Array<{ field: Field<R>; value: string }> = [];
+  const criteria: Array<{ column: Column<R>; value: string }> = [];
   for (const [name, value] of ctx.query) {
     if (RESERVED_PARAMS.has(name)) continue;
     if (name.includes('/')) {
-      criteria.push({ field: xpathField(spec, name), value });
+      criteria.push({ column: xpathColumn(spec, name), value });
       narrow(name);
     } else {
       const field = spec.shortcuts.find((f) => f.key === name);
-      if (field) criteria.push({ field, value });
+      if (field) criteria.push({ column: column(field), value });
     }
   }
 
-  columns.push(...spec.addedColumns(root));
-  const uriField: Field<R> = { key: 'URI', xpath: '', kind: 'string', get: spec.uri };
-  columns.push(uriField);
-  const unique = columns.filter((field, index) => columns.findIndex((f) => f.key === field.key) === index);
+  columns.push(...spec.addedColumns(root).map(column));
+  columns.push(column({ key: 'URI', xpath: '', kind: 'string', get: spec.uri }));
+  const unique = columns.filter((c, index) => columns.findIndex((other) => other.key === c.key) === index);
 
-  let rows = candidates.filter(
-    (row) =>
-      (isSameType(root, spec.defaultRoot) || spec.isA(row, root)) &&
-      criteria.every((c) => matchesFilter(c.field.kind, c.field.get(row), c.value)),
-  );
+  const joinsVariables = [...unique, ...criteria.map((c) => c.column)].some((c) => c.joinsVariables);
+  const joined = (row: R): Array<Joined<R>> => {
+    const variables = joinsVariables && spec.customFields ? Object.entries(spec.customFields(row)) : [];
+    // A left join: rows without variables still appear once, with empty variable cells.
+    return variables.length === 0
+      ? [{ row, variable: undefined }]
+      : variables.map((variable) => ({ row, variable }));
+  };
+  let rows = candidates
+    .filter((row) => isSameType(root, spec.defaultRoot) || spec.isA(row, root))
+    .flatMap(joined)
+    .filter((j) => criteria.every((c) => matchesFilter(c.column.kind, c.column.get(j), c.value)));
   const paging = spec.pageable ? pagingOf(ctx) : undefined;
   if (paging) rows = rows.slice(paging.offset, paging.offset + paging.limit);
 
   return {
-    columns: unique.map((f) => f.key),
-    rows: rows.map((row) => Object.fromEntries(unique.map((f) => [f.key, f.get(row)]))),
+    columns: unique.map((c) => c.key),
+    rows: rows.map((j) => Object.fromEntries(unique.map((c) => [c.key, c.get(j)]))),
     // Paged listings omit totalRecords: XNAT has no total to report then.
     params: paging ? {} : { totalRecords: String(rows.length) },
   };

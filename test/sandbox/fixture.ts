@@ -185,6 +185,7 @@ export function createFixtureArchive(): SandboxArchive {
 
   const s1 = subject('XNAT_S00001', 'PROT', 'S1');
   s1.shares.push({ project: 'OPEN', label: 'SHARED_S1' });
+  s1.fields = { site: 'north', cohort: 'A' };
   const s2 = subject('XNAT_S00002', 'PROT', UNICODE_SUBJECT);
   const s3 = subject('XNAT_S00003', 'OPEN', 'O1');
   const s4 = subject('XNAT_S00004', 'PRIV', 'P1');

@@ -96,6 +96,32 @@ describe('subject listings', () => {
     expect(demographics[0]).toMatchObject({ gender: 'female', yob: '1970' });
   });
 
+  it('list one row per custom variable for fields/field/field and /name columns', async () => {
+    const prefix = 'xnat:subjectData/fields/field';
+    const list = await rows(
+      'alice',
+      `/data/projects/PROT/subjects?format=json&columns=ID,${prefix}/name,${prefix}/field`,
+    );
+    expect(
+      list.map((r) => [
+        r.ID,
+        r['xnat:subjectdata/fields/field/name'],
+        r['xnat:subjectdata/fields/field/field'],
+      ]),
+    ).toEqual([
+      ['XNAT_S00001', 'site', 'north'],
+      ['XNAT_S00001', 'cohort', 'A'],
+      ['XNAT_S00002', '', ''],
+    ]);
+    const filtered = await rows(
+      'alice',
+      `/data/subjects?format=json&${prefix}/name=cohort&columns=ID,${prefix}/field`,
+    );
+    expect(filtered).toEqual([
+      expect.objectContaining({ ID: 'XNAT_S00001', 'xnat:subjectdata/fields/field/field': 'A' }),
+    ]);
+  });
+
   it('only show readable subjects site-wide', async () => {
     const eve = await rows('eve', '/data/subjects?format=json');
     expect(eve.map((r) => r.ID).sort()).toEqual(['XNAT_S00001', 'XNAT_S00003']);
