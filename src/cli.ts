@@ -287,16 +287,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof UsageError || err instanceof XnatConfigError) {
-      process.stderr.write(`xnat-mcp: ${err.message}\n`);
-      process.exit(2);
-    }
-    const message =
-      err instanceof XnatError ? err.describe() : err instanceof Error ? err.message : String(err);
-    process.stderr.write(`xnat-mcp: ${message}\n`);
-    process.exit(1);
-  },
-);
+/** Pipes are asynchronous on some platforms: let pending output drain before exiting. */
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exit, (err: unknown) => {
+  if (err instanceof UsageError || err instanceof XnatConfigError) {
+    process.stderr.write(`xnat-mcp: ${err.message}\n`);
+    exit(2);
+    return;
+  }
+  const message =
+    err instanceof XnatError ? err.describe() : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`xnat-mcp: ${message}\n`);
+  exit(1);
+});
