@@ -838,12 +838,14 @@ export function createDemoArchive(): SandboxArchive {
   for (let i = 1; i <= 5; i++) {
     const label = `PDT${String(i).padStart(3, '0')}`;
     const date = addDays('2021-04-19', (i - 1) * 71);
+    // Pediatric sites often record the age at enrolment rather than any birth date.
+    const { yob, ...withoutYob } = demographics(random, 2010, 2015, false);
     const s = subject({
       builder,
       project: peds.id,
       label,
       group: 'typical_development',
-      demographics: demographics(random, 2010, 2015, false),
+      demographics: { ...withoutYob, age: Number(date.slice(0, 4)) - (yob ?? 0) },
       fields: { site: 'Riverside', grade: String(1 + (i % 6)) },
       insertDate: timestampOf(date, 8 * 60 + i),
       insertUser: 'carol',

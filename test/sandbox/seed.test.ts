@@ -116,6 +116,12 @@ describe('createDemoArchive', () => {
     expect(subjects.filter((s) => s.project === 'BRAIN_MR').length).toBeGreaterThanOrEqual(20);
     expect(subjects.filter((s) => s.project === 'PET_AMYLOID').length).toBeGreaterThanOrEqual(8);
     expect(subjects.filter((s) => s.project === 'PEDS_DTI').length).toBeGreaterThanOrEqual(4);
+    // Each way XNAT records age is present: birth date, year of birth, age.
+    expect(subjects.some((s) => s.demographics.dob !== undefined)).toBe(true);
+    expect(subjects.some((s) => s.demographics.yob !== undefined)).toBe(true);
+    expect(subjects.some((s) => s.demographics.age !== undefined && s.demographics.yob === undefined)).toBe(
+      true,
+    );
     for (const s of subjects.filter((x) => x.project === 'BRAIN_MR')) {
       const sessions = experiments.filter((e) => e.subjectId === s.id && e.xsiType === 'xnat:mrSessionData');
       expect(sessions.length).toBeGreaterThanOrEqual(1);
