@@ -1193,18 +1193,6 @@ export function runSearch(archive: SandboxArchive, user: SandboxUser, body: stri
 // ---------------------------------------------------------------------------------------------
 // `/data/search/elements` and `/data/search/elements/{type}`
 
-export const SEARCH_ELEMENT_COLUMNS = ['ELEMENT_NAME', 'SINGULAR', 'PLURAL', 'SECURED', 'COUNT'];
-export const SEARCH_FIELD_COLUMNS = [
-  'FIELD_ID',
-  'HEADER',
-  'SUMMARY',
-  'TYPE',
-  'REQUIRES_VALUE',
-  'DESC',
-  'ELEMENT_NAME',
-  'SRC',
-];
-
 /** Searchable data types with how many records of each the user can read. */
 export function searchElementRows(archive: SandboxArchive, user: SandboxUser): Array<Record<string, string>> {
   const env = createEnv(archive, user);
