@@ -4,6 +4,7 @@
  * on stdout (scripts read it); the seeded users go to stderr.
  */
 import { parseArgs } from 'node:util';
+import { XnatConfigError } from '../client/errors.js';
 import { generateArchive } from './generate.js';
 import { startSandbox, type SandboxOptions } from './server.js';
 
@@ -20,11 +21,18 @@ Options:
   --help                     show this help
 `;
 
+/** A usage problem: the CLI entry prints it and exits with code 2. */
+function usageError(message: string): XnatConfigError {
+  return new XnatConfigError(`${message} (see xnat-mcp sandbox --help)`);
+}
+
 function positiveInteger(name: string, value: string | undefined, allowZero = false): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
-    throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${value}"`);
+    throw usageError(
+      `--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${value}"`,
+    );
   }
   return n;
 }
@@ -41,7 +49,7 @@ function untilSignal(): Promise<void> {
   });
 }
 
-/** Runs the sandbox CLI; resolves once the server stopped after a signal. */
+/** Runs the sandbox CLI; resolves once the server stopped after a signal. Usage errors throw XnatConfigError. */
 export async function runSandboxCli(argv: string[]): Promise<void> {
   let values;
   try {
@@ -58,29 +66,21 @@ export async function runSandboxCli(argv: string[]): Promise<void> {
       strict: true,
     }));
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
+    throw usageError(error instanceof Error ? error.message : String(error));
   }
   if (values.help) {
     process.stdout.write(USAGE);
     return;
   }
   const options: SandboxOptions = {};
-  try {
-    const port = positiveInteger('port', values.port, true);
-    const timeout = positiveInteger('session-timeout', values['session-timeout']);
-    const experiments = positiveInteger('generate-experiments', values['generate-experiments'], true);
-    if (port !== undefined) options.port = port;
-    if (timeout !== undefined) options.sessionTimeoutSeconds = timeout;
-    if (values.host !== undefined) options.host = values.host;
-    if (values['context-path'] !== undefined) options.contextPath = values['context-path'];
-    if (experiments !== undefined) options.archive = generateArchive({ experiments });
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 2;
-    return;
-  }
+  const port = positiveInteger('port', values.port, true);
+  const timeout = positiveInteger('session-timeout', values['session-timeout']);
+  const experiments = positiveInteger('generate-experiments', values['generate-experiments'], true);
+  if (port !== undefined) options.port = port;
+  if (timeout !== undefined) options.sessionTimeoutSeconds = timeout;
+  if (values.host !== undefined) options.host = values.host;
+  if (values['context-path'] !== undefined) options.contextPath = values['context-path'];
+  if (experiments !== undefined) options.archive = generateArchive({ experiments });
 
   const sandbox = await startSandbox(options);
   process.stdout.write(`${sandbox.url}\n`);
