@@ -32,7 +32,6 @@ export const READ_ONLY: ToolAnnotations = {
 export interface ToolContext {
   client: XnatClient;
   signal: AbortSignal;
-  log: Logger;
 }
 
 export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
@@ -86,11 +85,7 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
       },
       async (args, extra): Promise<CallToolResult> => {
         try {
-          const output = await tool.handler(args, {
-            client: deps.client,
-            signal: extra.signal,
-            log: deps.log,
-          });
+          const output = await tool.handler(args, { client: deps.client, signal: extra.signal });
           return {
             structuredContent: output,
             content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
