@@ -1,3 +1,5 @@
+// Before anything else: stdout belongs to JSON-RPC (idempotent if the CLI already imported it).
+import './console-to-stderr.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createServer, type ServerDeps, type ServerOptions } from '../server.js';
 
