@@ -305,7 +305,7 @@ function dicomSex(gender: string | undefined): string {
 }
 
 /** An image session with its scans and their DICOM/NIFTI/SNAPSHOTS resources. */
-export function imageSession(spec: SessionSpec): StoredExperiment {
+function imageSession(spec: SessionSpec): StoredExperiment {
   const { builder, subject, scanner } = spec;
   const id = builder.nextExperimentId();
   const numericId = builder.archive.sequences.experiment - 1;
@@ -490,7 +490,7 @@ interface SubjectSpec {
   insertUser: string;
 }
 
-export function subject(spec: SubjectSpec): StoredSubject {
+function subject(spec: SubjectSpec): StoredSubject {
   return {
     id: spec.builder.nextSubjectId(),
     project: spec.project,
