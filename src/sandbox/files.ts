@@ -2,15 +2,14 @@
  * Resources and files (§7.2–7.4): resource listings (CatalogResourceList), file listings (FileList)
  * with their ID-based URIs, single-file downloads, catalog documents and `format=zip` archives.
  */
+import { canReadItem } from './access.js';
 import { SandboxHttpError } from './errors.js';
 import { resolvePath, selectScans } from './lookup.js';
 import type { StoredExperiment, StoredFile, StoredResource } from './model.js';
-import type { AuthedContext, Reply } from './reply.js';
+import { textReply, type AuthedContext, type Reply } from './reply.js';
 import { tableReply } from './table.js';
 import { element, xmlDocument } from './xml.js';
 import { createZip } from './zip.js';
-import { canReadItem } from './access.js';
-import { textReply } from './reply.js';
 
 export function fileStats(resource: StoredResource): { count: number; size: number } {
   return { count: resource.files.length, size: resource.files.reduce((sum, f) => sum + f.size, 0) };

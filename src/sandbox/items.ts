@@ -6,7 +6,7 @@
 import { canReadItem } from './access.js';
 import { SandboxHttpError } from './errors.js';
 import { fileStats } from './files.js';
-import { resolvePath, visibleProject } from './lookup.js';
+import { requireScan, resolvePath, visibleProject } from './lookup.js';
 import type {
   SandboxArchive,
   SandboxUser,
@@ -20,7 +20,6 @@ import { escapeHtml } from './pages.js';
 import { jsonReply, textReply, type AuthedContext, type Reply } from './reply.js';
 import { elementName, experimentKind } from './types.js';
 import { element, nestedElements, textElement, xmlDocument, type XmlElement } from './xml.js';
-import { requireScan } from './lookup.js';
 
 type JsonValue = string | number | boolean;
 
@@ -627,8 +626,7 @@ export function getProjectSetting(ctx: AuthedContext): Reply {
     accessibility: project.accessibility,
   };
   const value = setting === undefined ? undefined : values[setting];
-  if (value === undefined) throw new SandboxHttpError(404, RESTLET_NOT_FOUND);
+  // No message: the Restlet page then carries its default 404 description.
+  if (value === undefined) throw new SandboxHttpError(404, '');
   return textReply(200, value);
 }
-
-const RESTLET_NOT_FOUND = 'The server has not found anything matching the request URI';

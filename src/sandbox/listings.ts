@@ -3,6 +3,7 @@
  * permissions, then lets the query engine apply columns, filters and paging.
  */
 import { canListProject, canReadItem } from './access.js';
+import { SandboxHttpError } from './errors.js';
 import {
   assessorSpec,
   experimentSpec,
@@ -19,7 +20,6 @@ import { runQuery } from './query.js';
 import type { AuthedContext, Reply } from './reply.js';
 import { tableReply } from './table.js';
 import { experimentKind } from './types.js';
-import { SandboxHttpError } from './errors.js';
 
 export function listProjects(ctx: AuthedContext): Reply {
   const projects = [...ctx.state.archive.projects.values()].filter((p) => canListProject(p, ctx.user));

@@ -132,10 +132,14 @@ function unauthenticated(req: IncomingMessage, space: Space, state: SandboxState
   return reply;
 }
 
-async function handle(
-  req: IncomingMessage,
-  state: SandboxState,
-): Promise<{ reply: Reply; identity: Identity }> {
+interface Handled {
+  reply: Reply;
+  identity: Identity;
+  /** An unexpected handler failure, for the request log only. */
+  failure?: unknown;
+}
+
+async function handle(req: IncomingMessage, state: SandboxState): Promise<Handled> {
   const now = Date.now();
   const rawUrl = req.url ?? '/';
   const queryStart = rawUrl.indexOf('?');
@@ -215,10 +219,7 @@ async function handle(
       return { reply: errorReply(space, error.status, error.message, contextPath), identity };
     }
     // Never a stack trace on the wire; the message goes to the request log only.
-    return {
-      reply: errorReply(space, 500, 'Internal Server Error', contextPath),
-      identity: { ...identity, rejected: false },
-    };
+    return { reply: errorReply(space, 500, 'Internal Server Error', contextPath), identity, failure: error };
   }
 }
 
@@ -250,7 +251,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const server = createServer((req, res) => {
     state.stats.requests++;
     handle(req, state)
-      .then(({ reply, identity }) => {
+      .then(({ reply, identity, failure }) => {
         const cookies: string[] = [];
         if (identity.newSession && identity.session) {
           cookies.push(`JSESSIONID=${identity.session.id}; Path=${contextPath}/; HttpOnly`);
@@ -259,9 +260,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
           cookies.push(`SESSION_EXPIRATION_TIME="${Date.now()},${timeoutMs}"; Path=${contextPath}/`);
         }
         send(res, reply, cookies);
-        log?.(
-          `${req.method ?? 'GET'} ${loggablePath((req.url ?? '/').split('?')[0] ?? '/')} ${reply.status}`,
-        );
+        const line = `${req.method ?? 'GET'} ${loggablePath((req.url ?? '/').split('?')[0] ?? '/')} ${reply.status}`;
+        log?.(failure instanceof Error ? `${line} (${failure.message})` : line);
         req.resume();
       })
       .catch((error: unknown) => {

@@ -5,6 +5,7 @@
  */
 import { checkCredentials, findUser, issueToken, tokenJson } from './auth.js';
 import { SandboxHttpError } from './errors.js';
+import { escapeHtml } from './pages.js';
 import {
   emptyReply,
   jsonReply,
@@ -168,7 +169,7 @@ export function loginPage(): Reply {
 export function homePage(ctx: AuthedContext): Reply {
   return textReply(
     200,
-    `<!DOCTYPE html><html><head><title>XNAT</title></head><body>Logged in as ${ctx.user.login}</body></html>`,
+    `<!DOCTYPE html><html><head><title>XNAT</title></head><body>Logged in as ${escapeHtml(ctx.user.login)}</body></html>`,
     'text/html;charset=UTF-8',
   );
 }
