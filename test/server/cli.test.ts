@@ -138,6 +138,29 @@ describe('stdio', () => {
     }
   });
 
+  it('exposes only the toolsets chosen by XNAT_MCP_TOOLSETS, a flag overriding it', async () => {
+    const listed = async (args: string[], env: Record<string, string>) => {
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, ...args],
+        env,
+        cwd: EMPTY_DIR,
+      });
+      const mcp = new Client({ name: 'toolsets-test', version: '0' });
+      await mcp.connect(transport);
+      const { tools } = await mcp.listTools();
+      await mcp.close();
+      return tools.map((t) => t.name);
+    };
+    expect(await listed([], aliceEnv({ XNAT_MCP_TOOLSETS: 'search' }))).toEqual([
+      'searchSubjects',
+      'searchExperiments',
+    ]);
+    expect(await listed(['--toolsets', 'core'], aliceEnv({ XNAT_MCP_TOOLSETS: 'search' }))).toEqual([
+      'getServerInfo',
+    ]);
+  });
+
   it('runs the embedded demo over stdio (demo --stdio)', async () => {
     const transport = new StdioClientTransport({
       command: process.execPath,

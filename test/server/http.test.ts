@@ -146,6 +146,22 @@ describe('Streamable HTTP', () => {
   });
 });
 
+describe('abandoned sessions', () => {
+  it('closes sessions that stay idle, so they do not pile up', async () => {
+    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 50 });
+    try {
+      const { mcp } = await connect(shortLived.url);
+      expect(shortLived.sessionCount()).toBe(1);
+      while (shortLived.sessionCount() > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+      await mcp.close();
+      const res = await raw(shortLived.url, { body: INITIALIZE });
+      expect(res.status).toBe(200);
+    } finally {
+      await shortLived.close();
+    }
+  });
+});
+
 describe('other routes', () => {
   it('answers /healthz, and 404/405 elsewhere', async () => {
     const base = open.url.replace(/\/mcp$/, '');
