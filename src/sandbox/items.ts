@@ -334,7 +334,7 @@ function fieldsXml(values: Record<string, string>): XmlElement[] {
 const SESSION_ATTRIBUTES = ['modality', 'UID', 'session_type', 'study_id', 'original', 'version', 'protocol'];
 const SESSION_EARLY = ['scanner', 'operator', 'prearchivePath'];
 
-function scanXml(scan: StoredScan, directory: string): XmlElement {
+function scanXml(scan: StoredScan, session: StoredExperiment, directory: string): XmlElement {
   const params = Object.entries(scan.parameters);
   const scanner = params.filter(([k]) => k === 'scanner' || k.startsWith('scanner/'));
   const rest = params.filter(([k]) => !(k === 'scanner' || k.startsWith('scanner/')));
@@ -347,6 +347,7 @@ function scanXml(scan: StoredScan, directory: string): XmlElement {
       ['xsi:type', scan.xsiType],
     ],
     [
+      ...textElement('xnat:image_session_ID', session.id),
       ...textElement('xnat:note', scan.note),
       ...textElement('xnat:quality', scan.quality),
       ...textElement('xnat:condition', scan.condition),
@@ -402,7 +403,7 @@ function experimentXml(
       ...nestedElements('xnat', early),
       ...wrap(
         'xnat:scans',
-        experiment.scans.map((s) => scanXml(s, directory)),
+        experiment.scans.map((s) => scanXml(s, experiment, directory)),
       ),
       ...(assessor
         ? [
@@ -589,10 +590,9 @@ export function getScan(ctx: AuthedContext): Reply {
     `Scan ${scan.id}`,
     () => scanNode(scan, directory),
     () => {
-      const root = scanXml(scan, directory);
+      const root = scanXml(scan, experiment, directory);
       root.name = elementName(scan.xsiType);
       root.attributes = root.attributes.filter(([k]) => k !== 'xsi:type');
-      root.children.unshift(...textElement('xnat:image_session_ID', experiment.id));
       return root;
     },
   );

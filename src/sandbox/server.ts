@@ -152,14 +152,8 @@ async function handle(req: IncomingMessage, state: SandboxState): Promise<Handle
     return { reply: tomcatErrorPage(404), identity: anonymous };
   }
   const rawSegments = rawPath.slice(contextPath.length).split('/').slice(1);
-  let segments: string[];
-  try {
-    segments = rawSegments.filter((s) => s !== '').map((s) => decodeURIComponent(s));
-  } catch {
-    return { reply: tomcatErrorPage(400, 'Invalid URI: malformed percent-encoding'), identity: anonymous };
-  }
   const trailingSlash = rawSegments.length > 1 && rawSegments[rawSegments.length - 1] === '';
-
+  let segments = rawSegments.filter((s) => s !== '');
   let space: Space = 'web';
   if (segments[0] === 'data' || segments[0] === 'REST') {
     space = 'data';
@@ -168,6 +162,12 @@ async function handle(req: IncomingMessage, state: SandboxState): Promise<Handle
   } else if (segments[0] === 'xapi') {
     space = 'xapi';
     segments = segments.slice(1);
+  }
+  try {
+    // XNAT reads /data path attributes with URLDecoder, which also turns '+' into a space.
+    segments = segments.map((s) => decodeURIComponent(space === 'data' ? s.replaceAll('+', ' ') : s));
+  } catch {
+    return { reply: tomcatErrorPage(400, 'Invalid URI: malformed percent-encoding'), identity: anonymous };
   }
 
   const identity = identify(req, state, now);

@@ -42,6 +42,12 @@ describe('addressing items', () => {
       `/data/projects/PROT/subjects/${encodeURIComponent(UNICODE_SUBJECT)}?format=json`,
     );
     expect(unicode.data_fields.label).toBe(UNICODE_SUBJECT);
+    // URLDecoder semantics: '+' in a /data path is a space.
+    const plus = await item(
+      'alice',
+      `/data/projects/PROT/subjects/${encodeURIComponent(UNICODE_SUBJECT).replaceAll('%20', '+')}?format=json`,
+    );
+    expect(plus.data_fields.ID).toBe('XNAT_S00002');
     expect((await getAs(sb, 'alice', '/data/projects/OPEN/subjects/XNAT_S00002?format=json')).status).toBe(
       404,
     );
