@@ -88,7 +88,7 @@ export function findUser(archive: SandboxArchive, login: string): SandboxUser | 
 }
 
 /** A live alias token: enabled and not past its estimated expiration. */
-export function liveToken(archive: SandboxArchive, alias: string, now: number): AliasToken | undefined {
+function liveToken(archive: SandboxArchive, alias: string, now: number): AliasToken | undefined {
   const token = archive.tokens.find((t) => t.alias === alias);
   return token && token.enabled && token.estimatedExpirationTime > now ? token : undefined;
 }

@@ -214,7 +214,7 @@ function sessionOf(r: ExperimentRow): StoredExperiment | undefined {
   return r.archive.experiments.get(r.experiment.imageSessionId);
 }
 
-export const experimentShortcuts: Array<Field<ExperimentRow>> = [
+const experimentShortcuts: Array<Field<ExperimentRow>> = [
   field('ID', `${E}/ID`, (r) => r.experiment.id),
   field('project', `${E}/project`, (r) => r.project),
   field('label', `${E}/label`, (r) => r.label),

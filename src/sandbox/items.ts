@@ -64,7 +64,7 @@ function node(
 }
 
 /** Where the resource's catalog lives on the server's archive file system (`URI` of the resource). */
-export function catalogPath(directory: string, resource: StoredResource): string {
+function catalogPath(directory: string, resource: StoredResource): string {
   return `${directory}/RESOURCES/${resource.label}/${resource.label}_catalog.xml`;
 }
 

@@ -5,14 +5,7 @@
  */
 import { canListProject, canReadItem, canReadProject, projectsOf } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import type {
-  SandboxArchive,
-  SandboxUser,
-  StoredExperiment,
-  StoredProject,
-  StoredScan,
-  StoredSubject,
-} from './model.js';
+import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
 import type { AuthedContext } from './reply.js';
 import { experimentKind } from './types.js';
 
@@ -149,9 +142,4 @@ export function requireScan(experiment: StoredExperiment, scanId: string): Store
   const scan = experiment.scans.find((s) => s.id === scanId);
   if (!scan) throw new SandboxHttpError(404, 'Unable to find the specified scan.');
   return scan;
-}
-
-/** Experiments (sessions and assessors) the user can read. */
-export function readableExperiments(archive: SandboxArchive, user: SandboxUser): StoredExperiment[] {
-  return [...archive.experiments.values()].filter((e) => canReadItem(archive, e, user));
 }

@@ -21,7 +21,7 @@ const REASONS: Record<number, string> = {
 };
 
 /** Restlet's default descriptions, used when a handler sets a status without a message. */
-export const RESTLET_DESCRIPTIONS: Record<number, string> = {
+const RESTLET_DESCRIPTIONS: Record<number, string> = {
   404: 'The server has not found anything matching the request URI',
   405: 'The method specified in the request is not allowed for the resource identified by the request URI',
 };
@@ -34,7 +34,7 @@ const TOMCAT_DESCRIPTIONS: Record<number, string> = {
   500: 'The server encountered an unexpected condition that prevented it from fulfilling the request.',
 };
 
-export function reasonPhrase(status: number): string {
+function reasonPhrase(status: number): string {
   return REASONS[status] ?? 'Error';
 }
 
