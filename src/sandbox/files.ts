@@ -321,7 +321,10 @@ export function getFile(ctx: AuthedContext): Reply {
   const { entries } = selectedEntries(ctx);
   const path = ctx.rest.join('/');
   const hit = entries.flatMap((entry) => entry.resource.files.filter((f) => f.path === path))[0];
-  if (!hit) throw new SandboxHttpError(404, 'Unable to find file.');
+  if (!hit) {
+    if (ctx.query.get('accept-not-found') === 'true') return { status: 204, headers: {}, body: '' };
+    throw new SandboxHttpError(404, 'Unable to find file.');
+  }
   const bytes = hit.bytes();
   const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
   return {

@@ -174,6 +174,12 @@ describe('file downloads', () => {
     const missing = await getAs(sb, 'alice', '/data/experiments/XNAT_E00001/resources/NOTES/files/nope.txt');
     expect(missing.status).toBe(404);
     expect(await missing.text()).toContain('<h3>Unable to find file.</h3>');
+    const accepted = await getAs(
+      sb,
+      'alice',
+      '/data/experiments/XNAT_E00001/resources/NOTES/files/nope.txt?accept-not-found=true',
+    );
+    expect(accepted.status).toBe(204);
     expect((await getAs(sb, 'eve', '/data/experiments/XNAT_E00002/resources/NOTES/files')).status).toBe(404);
   });
 
