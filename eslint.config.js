@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -13,7 +14,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**', 'test/**'],
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['bench/**', 'test/**', '.ci/**'],
     rules: { 'no-console': 'off' },
   },
 );

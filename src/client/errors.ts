@@ -45,7 +45,10 @@ export class XnatError extends Error {
 
   /** A one-line description safe to show to a user or a model. */
   describe(): string {
-    const where = this.method && this.path ? ` (${this.method} ${this.path}${this.status ? ` → ${this.status}` : ''})` : '';
+    const where =
+      this.method && this.path
+        ? ` (${this.method} ${this.path}${this.status ? ` → ${this.status}` : ''})`
+        : '';
     return `${this.message}${where}`;
   }
 }
@@ -96,12 +99,15 @@ export class XnatProtocolError extends XnatError {
 }
 
 /** Maps an HTTP status to the error class that represents it. */
-export function errorClassForStatus(status: number): new (message: string, details?: XnatErrorDetails) => XnatError {
+export function errorClassForStatus(
+  status: number,
+): new (message: string, details?: XnatErrorDetails) => XnatError {
   if (status === 401) return XnatAuthenticationError;
   if (status === 403) return XnatPermissionError;
   if (status === 404 || status === 410) return XnatNotFoundError;
   if (status === 409) return XnatConflictError;
-  if (status === 400 || status === 413 || status === 415 || status === 417 || status === 422) return XnatBadRequestError;
+  if (status === 400 || status === 413 || status === 415 || status === 417 || status === 422)
+    return XnatBadRequestError;
   return XnatServerError;
 }
 

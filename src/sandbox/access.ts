@@ -5,7 +5,10 @@
  */
 import type { SandboxArchive, SandboxUser, StoredExperiment, StoredProject, StoredSubject } from './model.js';
 
-export function roleIn(project: StoredProject, user: SandboxUser): 'owner' | 'member' | 'collaborator' | undefined {
+export function roleIn(
+  project: StoredProject,
+  user: SandboxUser,
+): 'owner' | 'member' | 'collaborator' | undefined {
   return project.users[user.login];
 }
 
@@ -37,7 +40,11 @@ export function projectsOf(item: StoredSubject | StoredExperiment): string[] {
 }
 
 /** An object is readable when any project it belongs to (owning or shared) is readable. */
-export function canReadItem(archive: SandboxArchive, item: StoredSubject | StoredExperiment, user: SandboxUser): boolean {
+export function canReadItem(
+  archive: SandboxArchive,
+  item: StoredSubject | StoredExperiment,
+  user: SandboxUser,
+): boolean {
   return projectsOf(item).some((p) => {
     const project = archive.projects.get(p);
     return project !== undefined && canReadProject(project, user);
