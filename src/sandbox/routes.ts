@@ -74,6 +74,20 @@ function experimentRoutes(experiment: string): Route[] {
   ];
 }
 
+/**
+ * XNAT registers only ExperimentResource at `/projects/{p}/experiments/{e}` (no scans, resources or
+ * files below it), and Restlet matches by prefix: `status` and `projects` are read from the remaining
+ * path, anything else answers the experiment itself.
+ */
+function projectExperimentRoutes(experiment: string): Route[] {
+  return [
+    get(experiment, getExperiment),
+    get(`${experiment}/status`, getStatus),
+    get(`${experiment}/projects`, listItemProjects),
+    get(`${experiment}/{rest+}`, getExperiment),
+  ];
+}
+
 function subjectRoutes(subject: string): Route[] {
   return [
     get(subject, getSubject),
@@ -107,7 +121,7 @@ export const dataRoutes = new Router([
   get('projects/{project}/subjects', listSubjects),
   ...subjectRoutes('projects/{project}/subjects/{subject}'),
   get('projects/{project}/experiments', listExperiments),
-  ...experimentRoutes('projects/{project}/experiments/{experiment}'),
+  ...projectExperimentRoutes('projects/{project}/experiments/{experiment}'),
   ...resourceRoutes('projects/{project}'),
   get('projects/{project}/{setting}', getProjectSetting),
 

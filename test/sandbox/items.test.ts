@@ -53,6 +53,21 @@ describe('addressing items', () => {
     );
   });
 
+  it('routes /projects/{p}/experiments/{e}/<anything> to the experiment itself, as XNAT prefix-matches it', async () => {
+    // XNAT has no scan, resource or file routes below a project-scoped experiment: ExperimentResource
+    // answers with the experiment document; only status and projects are read from the remaining path.
+    const viaScans = await item('alice', '/data/projects/PROT/experiments/S1_MR1/scans?format=json');
+    expect(viaScans.meta['xsi:type']).toBe('xnat:mrSessionData');
+    expect(viaScans.data_fields.ID).toBe('XNAT_E00001');
+    const status = await getAs(sb, 'alice', '/data/projects/PROT/experiments/S1_MR1/status');
+    expect(await status.text()).toBe('active');
+    // The scan listing lives under the subject-scoped and the contextless experiment paths.
+    const scans = await getAs(sb, 'alice', '/data/experiments/XNAT_E00001/scans?format=json');
+    expect(
+      ((await scans.json()) as { ResultSet: { Result: unknown[] } }).ResultSet.Result.length,
+    ).toBeGreaterThan(0);
+  });
+
   it('accepts only accession IDs on /data/subjects and /data/experiments', async () => {
     expect((await item('alice', '/data/subjects/XNAT_S00001?format=json')).data_fields.label).toBe('S1');
     expect((await getAs(sb, 'alice', '/data/subjects/S1?format=json')).status).toBe(404);
@@ -232,7 +247,7 @@ describe('item sub-paths', () => {
     expect((await getAs(sb, 'alice', '/data/experiments/XNAT_E00001/scans/9?format=json')).status).toBe(404);
     const assessor = await item(
       'alice',
-      '/data/projects/PROT/experiments/S1_MR1/assessors/S1_MR1_QC?format=json',
+      '/data/projects/PROT/subjects/S1/experiments/S1_MR1/assessors/S1_MR1_QC?format=json',
     );
     expect(assessor.data_fields).toMatchObject({ ID: 'XNAT_E00004', imageSession_ID: 'XNAT_E00001' });
     expect(child(assessor, 'out/file').map((r) => r.data_fields.label)).toEqual(['QC']);
