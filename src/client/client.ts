@@ -106,6 +106,7 @@ interface CallOptions {
 }
 
 export const DEFAULT_PAGE_SIZE = 100;
+const ITERATE_PAGE_SIZE = 5000;
 const SUBJECT_COLUMNS = 'ID,label,project,insert_date,gender,handedness,yob,age,group';
 const EXPERIMENT_COLUMNS = 'ID,label,project,xsiType,date,subject_ID,subject_label,insert_date';
 /** Query parameters the client sets itself; raw filters may not override them. */
@@ -275,7 +276,9 @@ export class XnatClient {
     q: ExperimentQuery & { pageSize?: number; signal?: AbortSignal } = {},
   ): AsyncIterable<Experiment> {
     const { path, filters } = this.experimentListing(q);
-    const { limit } = checkPaging({ limit: q.pageSize ?? 500 });
+    // Large pages: each XNAT listing request has a fixed cost (a full query per page), while a
+    // 5,000-row page is only about a megabyte of JSON.
+    const { limit } = checkPaging({ limit: q.pageSize ?? ITERATE_PAGE_SIZE });
     for (let offset = 0; ; offset += limit) {
       const table = await this.table(
         path,
