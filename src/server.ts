@@ -16,6 +16,10 @@ export interface ServerOptions {
   toolsets?: string[];
   /** Remove every tool that changes XNAT, whatever the toolsets say. */
   readOnly?: boolean;
+  /** Project allow-list for every tool that changes XNAT (XNAT_MCP_PROJECTS); default all. */
+  projects?: string[];
+  /** Local directories transfers may read and write (--root / XNAT_MCP_ROOTS); default the working directory. Client roots, when offered, take precedence. */
+  roots?: string[];
 }
 
 export interface ServerDeps {
@@ -54,7 +58,11 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Mcp
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   const tools = selectTools({ toolsets, readOnly: options.readOnly });
-  registerTools(server, tools, { client: deps.client, log });
+  registerTools(server, tools, {
+    client: deps.client,
+    log,
+    safety: { projects: options.projects, roots: options.roots },
+  });
   registerResources(server, { client: deps.client, log });
   registerPrompts(server, { client: deps.client, log });
   return server;

@@ -167,6 +167,7 @@ export class XnatClient {
   private readonly session: XnatSession;
   /** `project\0labelOrId` → accession ID, for sub-resources XNAT only serves under `/data/experiments/{ID}`. */
   private readonly experimentIds = new Map<string, string>();
+  private userLogin: Promise<string> | undefined;
 
   constructor(options: XnatClientOptions) {
     const normalized = normalizeXnatUrl(options.url, 'the url option');
@@ -446,6 +447,18 @@ export class XnatClient {
     });
     const result = toSearchResult(parseTable(text.body, { method: 'POST', path }), query.rootElement);
     return hasPaging ? { ...result, rows: result.rows.slice(offset, offset + limit) } : result;
+  }
+
+  /** The XNAT login this client acts as (asked once; an alias token resolves to its user). */
+  async currentUser(opts: CallOptions = {}): Promise<string> {
+    const path = xnatPath('data', 'auth');
+    this.userLogin ??= this.get({ path, expect: 'text', signal: opts.signal })
+      .then((body) => parseAuthUser(body, { method: 'GET', path }))
+      .catch((err: unknown) => {
+        this.userLogin = undefined;
+        throw err;
+      });
+    return this.userLogin;
   }
 
   /** Ends the XNAT session and closes the connection pool. */

@@ -9,8 +9,9 @@ import type * as z from 'zod';
 import type { XnatClient } from '../client/index.js';
 import type { Logger } from '../transports/logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
+import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
-export const TOOLSETS = ['core', 'browse', 'search'] as const;
+export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'prearchive'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 export interface ToolAnnotations {
@@ -28,10 +29,30 @@ export const READ_ONLY: ToolAnnotations = {
   openWorldHint: true,
 };
 
+/** A tool that changes XNAT: never read-only, always talks to an external archive. */
+export function writeAnnotations(hints: { destructive: boolean; idempotent: boolean }): ToolAnnotations {
+  return {
+    readOnlyHint: false,
+    destructiveHint: hints.destructive,
+    idempotentHint: hints.idempotent,
+    openWorldHint: true,
+  };
+}
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
 /** What a handler gets besides its arguments. Nothing per session: the same client serves all. */
 export interface ToolContext {
   client: XnatClient;
   signal: AbortSignal;
+  log: Logger;
+  /** Sends notifications/progress when the caller passed a progressToken; otherwise a no-op. Never throws. */
+  progress(update: ProgressUpdate): Promise<void>;
+  safety: Safety;
 }
 
 export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
@@ -70,6 +91,7 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
 export interface ToolDeps {
   client: XnatClient;
   log: Logger;
+  safety?: SafetyOptions;
 }
 
 export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], deps: ToolDeps): void {
@@ -85,7 +107,32 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
       },
       async (args, extra): Promise<CallToolResult> => {
         try {
-          const output = await tool.handler(args, { client: deps.client, signal: extra.signal });
+          // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
+          const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
+          const safety = createSafety({
+            options: deps.safety ?? {},
+            server: server.server,
+            sessionId: extra.sessionId,
+            log: deps.log,
+            user: () => user,
+          });
+          const progressToken = extra._meta?.progressToken;
+          let lastProgress = -Infinity;
+          const progress = async (update: ProgressUpdate): Promise<void> => {
+            // The spec requires increasing values; a stale or repeated value is dropped.
+            if (progressToken === undefined || update.progress <= lastProgress) return;
+            lastProgress = update.progress;
+            await extra
+              .sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } })
+              .catch(() => undefined);
+          };
+          const output = await tool.handler(args, {
+            client: deps.client,
+            signal: extra.signal,
+            log: deps.log,
+            progress,
+            safety,
+          });
           return {
             structuredContent: output,
             content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
