@@ -2,6 +2,7 @@
 // First import: from here on console.log & co. write to stderr, so stdio's stdout stays protocol-only.
 import './transports/console-to-stderr.js';
 import { homedir } from 'node:os';
+import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { XnatConfigError, XnatError } from './client/errors.js';
 import { XnatClient, resolveConfig, type XnatConfig } from './client/index.js';
@@ -10,6 +11,7 @@ import { startSandbox } from './sandbox/index.js';
 import { createDemoArchive } from './sandbox/seed.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './tools/errors.js';
+import { splitList } from './tools/safety.js';
 import {
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
@@ -32,8 +34,14 @@ Server options:
   --http                 serve Streamable HTTP at /mcp instead of stdio
   --host <addr>          HTTP bind address (default ${DEFAULT_HTTP_HOST}; others need XNAT_MCP_HTTP_TOKEN)
   --port <n>             HTTP port (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
-  --toolsets <a,b>       toolsets to enable: core, browse, search (default all; env XNAT_MCP_TOOLSETS)
-  --read-only            remove every tool that changes XNAT (env XNAT_MCP_READ_ONLY=true)
+  --toolsets <a,b>       toolsets to enable: core, browse, search, curate, transfer, prearchive
+                         (default all; env XNAT_MCP_TOOLSETS)
+  --read-only            remove every tool that changes XNAT; wins over every other option
+                         (env XNAT_MCP_READ_ONLY=true)
+  --projects <a,b>       projects the writing tools may touch (default all; env XNAT_MCP_PROJECTS)
+  --root <dir>           a local directory uploads may read and downloads may write; repeatable
+                         (env XNAT_MCP_ROOTS, '${delimiter}'-separated; default the working directory;
+                         the MCP client's roots replace these when it offers them)
 
 XNAT connection (flags > environment > env file > ~/.netrc):
   --url <url>            XNAT base URL (XNAT_URL)
@@ -64,6 +72,8 @@ function parseCli(argv: string[]) {
         port: { type: 'string' },
         toolsets: { type: 'string' },
         'read-only': { type: 'boolean' },
+        projects: { type: 'string' },
+        root: { type: 'string', multiple: true },
         url: { type: 'string' },
         user: { type: 'string' },
         password: { type: 'string' },
@@ -96,7 +106,17 @@ function serverOptionsFrom(values: CliValues, env: NodeJS.ProcessEnv): ServerOpt
             .map((s) => s.trim())
             .filter((s) => s !== ''),
         );
-  return { toolsets, readOnly: values['read-only'] === true || isTrue(env.XNAT_MCP_READ_ONLY) };
+  const projects = splitList(values.projects ?? env.XNAT_MCP_PROJECTS, ',');
+  const roots =
+    values.root !== undefined && values.root.length > 0
+      ? values.root
+      : splitList(env.XNAT_MCP_ROOTS, delimiter);
+  return {
+    toolsets,
+    readOnly: values['read-only'] === true || isTrue(env.XNAT_MCP_READ_ONLY),
+    ...(projects ? { projects } : {}),
+    ...(roots ? { roots } : {}),
+  };
 }
 
 function portFrom(values: CliValues): number | undefined {

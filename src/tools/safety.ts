@@ -75,7 +75,8 @@ async function realpathOrAncestor(path: string): Promise<{ real: string; exists:
   }
 }
 
-export function parseRootsList(value: string | undefined, delimiter: string): string[] | undefined {
+/** Splits a delimited setting (XNAT_MCP_PROJECTS, XNAT_MCP_ROOTS); empty → undefined (the default applies). */
+export function splitList(value: string | undefined, delimiter: string): string[] | undefined {
   if (value === undefined) return undefined;
   const roots = value
     .split(delimiter)
