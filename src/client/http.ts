@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { VERSION } from '../version.js';
 import {
@@ -28,16 +29,27 @@ export interface ClientStats {
 
 export type QueryValue = string | number | boolean | undefined;
 
+/** A streamed request body that can be sent again: every attempt (retry, re-login) opens a fresh stream. */
+export interface StreamBody {
+  open(): Readable;
+  /** Bytes the stream yields (sent as Content-Length). */
+  length: number;
+}
+
 export interface HttpRequest {
   method: HttpMethod;
   /** Path relative to the XNAT base URL, built with `xnatPath` (e.g. `/data/projects/P1`). */
   path: string;
   query?: Record<string, QueryValue>;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | StreamBody;
   signal?: AbortSignal | undefined;
   /** `json`: a 2xx HTML page is flagged as XNAT's login page instead of being returned as data. */
   expect?: 'json' | 'text';
+  /** Hand a 2xx body over as `stream` instead of reading it into memory (downloads). */
+  streamResponse?: boolean;
+  /** Statuses besides 2xx that mean success here (prearchive moves answer 301 with the new URI as body). */
+  acceptStatuses?: readonly number[];
 }
 
 export interface HttpResponse {
@@ -48,6 +60,8 @@ export interface HttpResponse {
   location?: string;
   /** XNAT's login page was served (a redirect to it, or HTML where JSON was expected). */
   loginPage: boolean;
+  /** The unread 2xx body when `streamResponse` was asked for (`body` is then ''); the caller must consume or destroy it. */
+  stream?: Readable;
 }
 
 export interface HttpClientOptions {
@@ -319,6 +333,8 @@ export class HttpClient {
     if (signal?.aborted) throw cancelled(method, path);
     const started = Date.now();
     this.options.stats.requests++;
+    const bodyStream = typeof req.body === 'object' ? req.body.open() : undefined;
+    const requestBody = bodyStream ?? (typeof req.body === 'string' ? req.body : undefined);
     try {
       const response = await this.agent.request({
         origin: url.origin,
@@ -328,24 +344,28 @@ export class HttpClient {
           'user-agent': this.options.userAgent ?? DEFAULT_USER_AGENT,
           accept: req.expect === 'json' ? 'application/json' : '*/*',
           ...headers,
+          ...(typeof req.body === 'object' ? { 'content-length': String(req.body.length) } : {}),
         },
-        ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(requestBody !== undefined ? { body: requestBody } : {}),
         signal,
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,
       });
-      const body = method === 'HEAD' ? '' : await response.body.text();
+      const streaming =
+        req.streamResponse === true && response.statusCode >= 200 && response.statusCode < 300;
+      const text = method === 'HEAD' || streaming ? '' : await response.body.text();
       const contentType = headerValues(response.headers['content-type'])[0] ?? '';
       const location = headerValues(response.headers.location)[0];
-      const looksLikeHtml = /^\s*<(!doctype html|html)/i.test(body);
+      const looksLikeHtml = /^\s*<(!doctype html|html)/i.test(text);
       this.options.log?.(`${method} ${path} ${response.statusCode} ${Date.now() - started}ms`);
       return {
         status: response.statusCode,
         contentType,
-        body,
+        body: text,
         setCookies: headerValues(response.headers['set-cookie']),
         ...(location !== undefined ? { location } : {}),
         loginPage: req.expect === 'json' && response.statusCode < 300 && looksLikeHtml,
+        ...(streaming ? { stream: response.body } : {}),
       };
     } catch (err) {
       this.options.log?.(`${method} ${path} failed ${Date.now() - started}ms`);
@@ -370,6 +390,9 @@ export class HttpClient {
         path,
         cause: err,
       });
+    } finally {
+      // An early answer (401, 409) leaves the upload unread; its file must not stay open.
+      bodyStream?.destroy();
     }
   }
 }

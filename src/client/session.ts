@@ -125,7 +125,9 @@ export class XnatSession {
           });
         }
       }
-      if (res.status < 200 || res.status >= 300) throw errorForResponse(req.method, req.path, res);
+      if ((res.status < 200 || res.status >= 300) && !req.acceptStatuses?.includes(res.status)) {
+        throw errorForResponse(req.method, req.path, res);
+      }
       return res;
     } finally {
       this.inFlight--;
