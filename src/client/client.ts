@@ -18,6 +18,7 @@ import type {
   SearchElement,
   SearchField,
   ServerInfo,
+  Share,
   Subject,
   SubjectDetail,
   XnatFile,
@@ -48,6 +49,7 @@ import {
 } from './rows.js';
 import { buildSearchXml, type SearchQuery, type SearchResult } from './search.js';
 import { XnatSession } from './session.js';
+import * as curation from './curation.js';
 
 export interface XnatClientOptions extends Partial<Omit<XnatConfig, 'source'>> {
   url: string;
@@ -449,6 +451,58 @@ export class XnatClient {
     return hasPaging ? { ...result, rows: result.rows.slice(offset, offset + limit) } : result;
   }
 
+  /** Creates a subject; an existing label is returned or reported as a conflict, never updated. */
+  async createSubject(
+    q: curation.CreateSubjectRequest,
+  ): Promise<{ created: boolean; subject: SubjectDetail }> {
+    return curation.createSubject(this.curationHost(), q);
+  }
+
+  /** Creates an experiment of any xsiType under an existing subject; an existing label is never updated. */
+  async createExperiment(
+    q: curation.CreateExperimentRequest,
+  ): Promise<{ created: boolean; experiment: ExperimentDetail }> {
+    return curation.createExperiment(this.curationHost(), q);
+  }
+
+  /** Sets standard fields, custom variables and/or the label; reports old and new values read back. */
+  async updateFields(
+    ref: curation.ObjectRef & { kind: curation.UpdatableKind },
+    changes: curation.FieldChanges,
+    opts: CallOptions = {},
+  ): Promise<{ changes: curation.FieldChange[] }> {
+    return curation.updateFields(this.curationHost(), ref, changes, opts);
+  }
+
+  async share(q: curation.ShareRequest): Promise<{ owningProject: string; shares: Share[] }> {
+    return curation.share(this.curationHost(), q);
+  }
+
+  async unshare(q: curation.UnshareRequest): Promise<{ owningProject: string; shares: Share[] }> {
+    return curation.unshare(this.curationHost(), q);
+  }
+
+  /** Quarantines or activates an experiment (or one of its assessors); returns the status read back. */
+  async setQuarantine(q: curation.QuarantineRequest): Promise<{ status: 'active' | 'quarantine' }> {
+    return curation.setQuarantine(this.curationHost(), q);
+  }
+
+  /** Deletes a subject, experiment, scan, assessor, resource or file (files removed too). */
+  async deleteObject(
+    ref: curation.ObjectRef & { kind: curation.ObjectKind },
+    opts: CallOptions = {},
+  ): Promise<void> {
+    return curation.deleteObject(this.curationHost(), ref, opts);
+  }
+
+  /** Resolves any object to its ID, label, owning project and a one-line summary. */
+  async describeObject(
+    ref: curation.ObjectRef & { kind: curation.ObjectKind },
+    opts: CallOptions = {},
+  ): Promise<curation.ObjectDescription> {
+    return curation.describeObject(this.curationHost(), ref, opts);
+  }
+
   /** The XNAT login this client acts as (asked once; an alias token resolves to its user). */
   async currentUser(opts: CallOptions = {}): Promise<string> {
     const path = xnatPath('data', 'auth');
@@ -465,6 +519,10 @@ export class XnatClient {
   async close(): Promise<void> {
     await this.session.close();
     await this.http.close();
+  }
+
+  private curationHost(): curation.CurationHost {
+    return { client: this, send: (req) => this.session.request(req) };
   }
 
   private async get(req: Omit<HttpRequest, 'method'>): Promise<string> {

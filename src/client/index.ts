@@ -5,6 +5,21 @@ export { parseNetrc, netrcLookup } from './netrc.js';
 export type { Netrc, NetrcEntry } from './netrc.js';
 export { XnatClient, DEFAULT_PAGE_SIZE } from './client.js';
 export type { XnatClientOptions, PageRequest, SubjectQuery, ExperimentQuery, FileTarget } from './client.js';
+export { UPDATABLE_FIELDS } from './curation.js';
+export type {
+  ObjectKind,
+  ObjectRef,
+  ObjectDescription,
+  Demographics,
+  CreateSubjectRequest,
+  CreateExperimentRequest,
+  UpdatableKind,
+  FieldChanges,
+  FieldChange,
+  ShareRequest,
+  UnshareRequest,
+  QuarantineRequest,
+} from './curation.js';
 export { buildSearchXml } from './search.js';
 export type {
   SearchQuery,
