@@ -11,6 +11,7 @@ import type {
   Experiment,
   ExperimentDetail,
   Page,
+  PrearchiveSession,
   Project,
   ProjectDetail,
   Resource,
@@ -50,6 +51,8 @@ import {
 import { buildSearchXml, type SearchQuery, type SearchResult } from './search.js';
 import { XnatSession } from './session.js';
 import * as curation from './curation.js';
+import * as prearchive from './prearchive.js';
+import * as transfers from './transfers.js';
 
 export interface XnatClientOptions extends Partial<Omit<XnatConfig, 'source'>> {
   url: string;
@@ -515,10 +518,73 @@ export class XnatClient {
     return this.userLogin;
   }
 
+  /** Uploads local files (or one zip XNAT extracts) into a resource, streamed; see transfers.ts. */
+  async upload(q: transfers.UploadRequest): Promise<transfers.UploadResult> {
+    return transfers.upload(this.transferContext(), q);
+  }
+
+  /** Downloads listed files into a local folder, streamed and verified; see transfers.ts. */
+  async download(q: transfers.DownloadRequest): Promise<transfers.DownloadResult> {
+    return transfers.download(this.transferContext(), q);
+  }
+
+  /** Files of one resource of a project, subject, experiment, scan or assessor; undefined when the resource does not exist. */
+  async listResourceFiles(
+    parent: transfers.ResourceParent,
+    resource: string,
+    opts: CallOptions = {},
+  ): Promise<XnatFile[] | undefined> {
+    return transfers.listResourceFiles(this.transferContext(), parent, resource, opts.signal);
+  }
+
+  async listPrearchive(q: { project?: string; signal?: AbortSignal } = {}): Promise<PrearchiveSession[]> {
+    return prearchive.listPrearchive(this.transferContext(), q);
+  }
+
+  async getPrearchiveSession(
+    ref: prearchive.PrearchiveRef,
+    opts: CallOptions = {},
+  ): Promise<PrearchiveSession> {
+    return prearchive.getPrearchiveSession(this.transferContext(), ref, opts.signal);
+  }
+
+  async archivePrearchive(q: prearchive.ArchiveRequest): Promise<prearchive.ImportResult> {
+    return prearchive.archivePrearchive(this.transferContext(), q);
+  }
+
+  /** Moves a prearchive session to another project; returns its new prearchive URL. */
+  async movePrearchive(q: {
+    session: prearchive.PrearchiveRef;
+    toProject: string;
+    signal?: AbortSignal;
+  }): Promise<string> {
+    return prearchive.movePrearchive(this.transferContext(), q);
+  }
+
+  async deletePrearchive(q: { session: prearchive.PrearchiveRef; signal?: AbortSignal }): Promise<void> {
+    return prearchive.deletePrearchive(this.transferContext(), q);
+  }
+
+  async rebuildPrearchive(q: { session: prearchive.PrearchiveRef; signal?: AbortSignal }): Promise<void> {
+    return prearchive.rebuildPrearchive(this.transferContext(), q);
+  }
+
+  /** Sends a DICOM zip (or a folder, zipped while sent) through XNAT's import service. */
+  async importSession(q: prearchive.ImportRequest): Promise<prearchive.ImportResult> {
+    return prearchive.importSession(this.transferContext(), q);
+  }
+
   /** Ends the XNAT session and closes the connection pool. */
   async close(): Promise<void> {
     await this.session.close();
     await this.http.close();
+  }
+
+  private transferContext(): transfers.TransferContext {
+    return {
+      request: (req) => this.session.request(req),
+      experimentId: (experiment, project, signal) => this.experimentId(experiment, project, signal),
+    };
   }
 
   private curationHost(): curation.CurationHost {

@@ -25,7 +25,8 @@ export type XnatErrorKind =
   | 'timeout'
   | 'cancelled'
   | 'config'
-  | 'protocol';
+  | 'protocol'
+  | 'local';
 
 export class XnatError extends Error {
   readonly kind: XnatErrorKind = 'server';
@@ -96,6 +97,11 @@ export class XnatConfigError extends XnatError {
 /** XNAT answered 2xx but with something we cannot use (an HTML login page, malformed JSON, ...). */
 export class XnatProtocolError extends XnatError {
   override readonly kind = 'protocol' as const;
+}
+
+/** A local file a transfer reads or writes is missing, unreadable, unsafe or failed to verify (not XNAT's fault). */
+export class XnatLocalFileError extends XnatError {
+  override readonly kind = 'local' as const;
 }
 
 /** Maps an HTTP status to the error class that represents it. */

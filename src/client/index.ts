@@ -20,6 +20,26 @@ export type {
   UnshareRequest,
   QuarantineRequest,
 } from './curation.js';
+export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers.js';
+export type {
+  TransferProgress,
+  ResourceParent,
+  UploadRequest,
+  UploadResult,
+  DownloadRequest,
+  DownloadResult,
+  LocalFile,
+} from './transfers.js';
+export { prearchiveParts } from './prearchive.js';
+export type {
+  PrearchiveRef,
+  ArchiveRequest,
+  ImportRequest,
+  ImportResult,
+  ImportOverwrite,
+} from './prearchive.js';
+export { checkZip, unsafeEntryReason } from './zipcheck.js';
+export type { ZipEntry } from './zipcheck.js';
 export { buildSearchXml } from './search.js';
 export type {
   SearchQuery,

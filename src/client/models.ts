@@ -152,6 +152,30 @@ export const ExperimentDetailSchema = ExperimentSchema.extend({
 });
 export type ExperimentDetail = z.infer<typeof ExperimentDetailSchema>;
 
+export const PrearchiveSessionSchema = z.object({
+  project: z.string(),
+  /** Upload timestamp folder, e.g. `20240611_101128996`. */
+  timestamp: z.string(),
+  /** Session folder inside the timestamp folder. */
+  folderName: z.string(),
+  /** Session label XNAT will use when archiving. */
+  name: z.string(),
+  subject: z.string(),
+  /** `READY`, `RECEIVING`, `BUILDING`, `ERROR`, `CONFLICT`, ... (`_`-prefixed while locked). */
+  status: z.string(),
+  /** ISO `YYYY-MM-DD`, '' when unknown. */
+  scanDate: z.string(),
+  scanTime: z.string(),
+  uploaded: z.string(),
+  lastModified: z.string(),
+  /** StudyInstanceUID. */
+  tag: z.string(),
+  autoArchive: z.string(),
+  /** `/prearchive/projects/{p}/{timestamp}/{folderName}`: what archive/move/delete take. */
+  url: z.string(),
+});
+export type PrearchiveSession = z.infer<typeof PrearchiveSessionSchema>;
+
 export const ServerInfoSchema = z.object({
   /** Base URL of XNAT (no credentials). */
   url: z.string(),

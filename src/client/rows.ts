@@ -10,6 +10,7 @@ import type {
   Assessor,
   Experiment,
   ExperimentDetail,
+  PrearchiveSession,
   Project,
   ProjectDetail,
   Resource,
@@ -302,6 +303,24 @@ export function toFile(row: Row): XnatFile {
     format: cell(row, 'file_format'),
     content: cell(row, 'file_content'),
     uri,
+  };
+}
+
+export function toPrearchiveSession(row: Row): PrearchiveSession {
+  return {
+    project: cell(row, 'project'),
+    timestamp: cell(row, 'timestamp'),
+    folderName: cell(row, 'folderName'),
+    name: cell(row, 'name'),
+    subject: cell(row, 'subject'),
+    status: cell(row, 'status'),
+    scanDate: toIsoDate(cell(row, 'scan_date')),
+    scanTime: cell(row, 'scan_time'),
+    uploaded: toIsoTimestamp(cell(row, 'uploaded')),
+    lastModified: toIsoTimestamp(cell(row, 'lastmod')),
+    tag: cell(row, 'tag'),
+    autoArchive: cell(row, 'autoarchive'),
+    url: cell(row, 'url'),
   };
 }
 

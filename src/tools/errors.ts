@@ -10,6 +10,7 @@ import {
   XnatConfigError,
   XnatConflictError,
   XnatError,
+  XnatLocalFileError,
   XnatNetworkError,
   XnatNotFoundError,
   XnatPermissionError,
@@ -84,7 +85,7 @@ function describeXnatError(err: XnatError, ctx: ErrorContext): string {
     return `XNAT refused the request as invalid; check the arguments.${xnatSays(err)}`;
   }
   if (err instanceof XnatConflictError) return `XNAT reported a conflict.${xnatSays(err)}`;
-  if (err instanceof XnatConfigError) return err.message;
+  if (err instanceof XnatConfigError || err instanceof XnatLocalFileError) return err.message;
   if (err instanceof XnatProtocolError) {
     return `XNAT at ${url} sent a response this server cannot read (${err.message}); check that XNAT_URL points at XNAT itself.`;
   }
