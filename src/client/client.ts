@@ -490,6 +490,16 @@ export class XnatClient {
     return curation.setQuarantine(this.curationHost(), q);
   }
 
+  /** `quarantine` or `active`, of an experiment or (with `assessor`) one of its assessors. */
+  async getQuarantineStatus(q: {
+    experiment: string;
+    project?: string;
+    assessor?: string;
+    signal?: AbortSignal;
+  }): Promise<'active' | 'quarantine'> {
+    return curation.getQuarantineStatus(this.curationHost(), q);
+  }
+
   /** Deletes a subject, experiment, scan, assessor, resource or file (files removed too). */
   async deleteObject(
     ref: curation.ObjectRef & { kind: curation.ObjectKind },

@@ -17,7 +17,7 @@ import type {
   SubjectDetail,
   XnatFile,
 } from './models.js';
-import { parseTable, toFile, toResource } from './rows.js';
+import { parseStatus, parseTable, toFile, toResource } from './rows.js';
 
 export type ObjectKind = 'project' | 'subject' | 'experiment' | 'scan' | 'assessor' | 'resource' | 'file';
 
@@ -726,13 +726,48 @@ export async function unshare(
   return target.read();
 }
 
+async function quarantinePath(
+  host: CurationHost,
+  q: {
+    experiment: string;
+    project?: string | undefined;
+    assessor?: string | undefined;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<string[]> {
+  const experiment = await requireExperiment(host, q.experiment, q.project, q.signal);
+  const path = experimentPath(experiment);
+  return q.assessor === undefined ? path : [...path, 'assessors', findAssessor(experiment, q.assessor).id];
+}
+
+async function readStatus(
+  host: CurationHost,
+  path: string[],
+  signal: AbortSignal | undefined,
+): Promise<'active' | 'quarantine'> {
+  const statusPath = xnatPath(...path, 'status');
+  const res = await host.send({ method: 'GET', path: statusPath, expect: 'text', signal });
+  return parseStatus(res.body, { method: 'GET', path: statusPath });
+}
+
+/** The quarantine status of an experiment or one of its assessors. */
+export async function getQuarantineStatus(
+  host: CurationHost,
+  q: {
+    experiment: string;
+    project?: string | undefined;
+    assessor?: string | undefined;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<'active' | 'quarantine'> {
+  return readStatus(host, await quarantinePath(host, q), q.signal);
+}
+
 export async function setQuarantine(
   host: CurationHost,
   q: QuarantineRequest,
 ): Promise<{ status: 'active' | 'quarantine' }> {
-  const experiment = await requireExperiment(host, q.experiment, q.project, q.signal);
-  const path = [...experimentPath(experiment)];
-  if (q.assessor !== undefined) path.push('assessors', findAssessor(experiment, q.assessor).id);
+  const path = await quarantinePath(host, q);
   await write(
     host,
     'PUT',
@@ -740,13 +775,7 @@ export async function setQuarantine(
     q.quarantined ? { quarantine: 'true' } : { activate: 'true' },
     q.signal,
   );
-  const statusPath = xnatPath(...path, 'status');
-  const res = await host.send({ method: 'GET', path: statusPath, expect: 'text', signal: q.signal });
-  const status = res.body.trim().toLowerCase();
-  if (status !== 'active' && status !== 'quarantine') {
-    throw new XnatBadRequestError(`XNAT reported an unexpected status "${status.slice(0, 40)}"`);
-  }
-  return { status };
+  return { status: await readStatus(host, path, q.signal) };
 }
 
 /** Path segments of the object a resource hangs off, and a description of it. */

@@ -63,6 +63,15 @@ function xnatSays(err: XnatError): string {
 
 function describeXnatError(err: XnatError, ctx: ErrorContext): string {
   const { target, url } = ctx;
+  // Raised by the client core before any request (no status): its message already says what to fix.
+  if (
+    err.status === undefined &&
+    (err instanceof XnatBadRequestError ||
+      err instanceof XnatConflictError ||
+      err instanceof XnatNotFoundError)
+  ) {
+    return err.message;
+  }
   if (err instanceof XnatNotFoundError) {
     if (target === undefined) return `Not found: ${err.describe()}.`;
     return `${target.what} not found${inProject(target)} (or not visible to the configured XNAT user); ${target.nextStep}.`;

@@ -1,6 +1,14 @@
 /** The tool catalogue, in the order tools/list shows them (stable order helps hosts' prompt caches). */
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
 import { getServerInfo } from './core.js';
+import {
+  createExperiment,
+  createSubject,
+  deleteObject,
+  setQuarantine,
+  shareObject,
+  updateFields,
+} from './curate.js';
 import { TOOLSETS, type AnyToolDefinition, type Toolset } from './define.js';
 import { searchExperiments, searchSubjects } from './search.js';
 
@@ -15,6 +23,12 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   searchExperiments,
   getExperiment,
   listFiles,
+  createSubject,
+  createExperiment,
+  updateFields,
+  shareObject,
+  setQuarantine,
+  deleteObject,
 ];
 
 export function isToolset(name: string): name is Toolset {
