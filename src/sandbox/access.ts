@@ -34,6 +34,14 @@ export function canDeleteProject(project: StoredProject, user: SandboxUser): boo
   return user.admin || roleIn(project, user) === 'owner';
 }
 
+/**
+ * Whether the user may quarantine, activate, lock or obsolete data in the project
+ * (`Permissions.canActivate`: XNAT's owner group carries the activate right, members do not).
+ */
+export function canActivateProject(project: StoredProject, user: SandboxUser): boolean {
+  return user.admin || roleIn(project, user) === 'owner';
+}
+
 /** Projects an object is visible through: its owning project and every project it is shared into. */
 export function projectsOf(item: StoredSubject | StoredExperiment): string[] {
   return [item.project, ...item.shares.map((s) => s.project)];

@@ -31,6 +31,12 @@ import {
   homePage,
   loginPage,
 } from './services.js';
+import {
+  experimentWriteRoutes,
+  projectExperimentWriteRoutes,
+  projectWriteRoutes,
+  subjectWriteRoutes,
+} from './writes.js';
 
 const get = (pattern: string, handler: Extract<Route, { open?: false }>['handler']): Route => ({
   method: 'GET',
@@ -71,6 +77,7 @@ function experimentRoutes(experiment: string): Route[] {
     ...assessorRoutes(`${experiment}/assessors/{assessor}`),
     get(`${experiment}/reconstructions`, listReconstructions),
     ...resourceRoutes(experiment),
+    ...experimentWriteRoutes(experiment),
   ];
 }
 
@@ -85,6 +92,7 @@ function projectExperimentRoutes(experiment: string): Route[] {
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
     get(`${experiment}/{rest+}`, getExperiment),
+    ...projectExperimentWriteRoutes(experiment),
   ];
 }
 
@@ -96,6 +104,7 @@ function subjectRoutes(subject: string): Route[] {
     get(`${subject}/experiments`, listExperiments),
     ...experimentRoutes(`${subject}/experiments/{experiment}`),
     ...resourceRoutes(subject),
+    ...subjectWriteRoutes(subject),
   ];
 }
 
@@ -117,6 +126,7 @@ export const dataRoutes = new Router([
   get('search/{searchId}', getCachedSearch),
 
   get('projects', listProjects),
+  ...projectWriteRoutes,
   get('projects/{project}', getProject),
   get('projects/{project}/subjects', listSubjects),
   ...subjectRoutes('projects/{project}/subjects/{subject}'),

@@ -40,7 +40,7 @@ describe('sandbox URL space and error pages', () => {
       headers: { Authorization: basic('alice') },
     });
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET');
+    expect(response.headers.get('allow')).toBe('GET, POST');
     expect(await response.text()).toContain('<h3>');
   });
 
