@@ -28,10 +28,16 @@ export interface ServerDeps {
 }
 
 export const INSTRUCTIONS = [
-  'Read-only access to an XNAT imaging archive: projects contain subjects, subjects have experiments (imaging sessions), experiments have scans, resources and files.',
+  'Access to an XNAT imaging archive: projects contain subjects, subjects have experiments (imaging sessions), experiments have scans, resources and files.',
   'IDs: every subject and experiment has a site-wide accession ID (e.g. XNAT_S00001, XNAT_E00001) and a label that is unique only within a project. Tools take either the ID, or the label together with `project`. A subject or experiment shared into another project may have a different label there.',
   'Lists return {items, total, nextCursor}: pass nextCursor back as `cursor` with the same filters to get the next page; keep limits small.',
   'Start with listProjects, then searchSubjects / searchExperiments, then getSubject / getExperiment / listFiles.',
+].join('\n');
+
+/** Added when writing tools are exposed (not in read-only mode). */
+export const WRITE_INSTRUCTIONS = [
+  'Writing tools change the archive for everyone. Creating never overwrites: an existing label is a conflict unless ifExists is "return".',
+  "Destructive tools (deleteObject, setQuarantine, overwriting uploads, prearchive deletes) need the user's agreement: the server asks the user when the client supports it; otherwise the call fails and names a `confirm` value. Ask the user, and only after they agree repeat the call with that value. Use dryRun: true to preview.",
 ].join('\n');
 
 /** Validates toolset names (from a flag or env) and returns them typed; throws a one-line config error. */
@@ -53,11 +59,12 @@ export function parseToolsets(names: readonly string[]): Toolset[] {
 export function createServer(deps: ServerDeps, options: ServerOptions = {}): McpServer {
   const toolsets = options.toolsets === undefined ? undefined : parseToolsets(options.toolsets);
   const log = deps.log ?? silentLogger;
+  const tools = selectTools({ toolsets, readOnly: options.readOnly });
+  const instructions = tools.some((t) => t.writes) ? `${INSTRUCTIONS}\n${WRITE_INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer(
     { name: SERVER_NAME, title: 'XNAT', version: VERSION },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { logging: {} }, instructions },
   );
-  const tools = selectTools({ toolsets, readOnly: options.readOnly });
   registerTools(server, tools, {
     client: deps.client,
     log,

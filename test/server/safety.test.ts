@@ -24,7 +24,7 @@ import { XnatClient } from '../../src/client/index.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxArchive, StoredExperiment } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
-import { createServer, type ServerOptions } from '../../src/server.js';
+import { createServer, WRITE_INSTRUCTIONS, type ServerOptions } from '../../src/server.js';
 import { defineTool, registerTools, writeAnnotations } from '../../src/tools/define.js';
 import { ALICE, call, callOk, textOf } from './helpers.js';
 
@@ -120,6 +120,13 @@ describe('read-only mode', () => {
     })) as CallToolResult;
     expect(result.isError).toBe(true);
     expect(archive.experiments.has(sessionOfBrain().id)).toBe(true);
+  });
+
+  it('explains confirmation in the instructions only when writing tools are exposed', async () => {
+    const readOnly = await connect({ readOnly: true });
+    expect(readOnly.client.getInstructions()).not.toContain(WRITE_INSTRUCTIONS);
+    const writable = await connect({});
+    expect(writable.client.getInstructions()).toContain(WRITE_INSTRUCTIONS);
   });
 });
 
