@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
@@ -363,5 +364,64 @@ describe('local paths and progress (through a probe tool)', () => {
       arguments: { path: 'in.txt', mode: 'read' },
     })) as CallToolResult;
     expect(silent.isError).toBeFalsy();
+  });
+});
+
+describe('CLI options (the built dist/cli.js over stdio)', () => {
+  const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+
+  async function stdioClient(args: string[], env: Record<string, string>) {
+    const home = mkdtempSync(join(tmpdir(), 'xnat-mcp-cli-safety-'));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, ...args],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        XNAT_URL: sandbox.url,
+        XNAT_USER: 'alice',
+        XNAT_PASSWORD: 'alice123',
+        ...env,
+      },
+      cwd: home,
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const client = new Client({ name: 'cli-safety', version: '0' });
+    await client.connect(transport);
+    cleanups.push(async () => {
+      await client.close();
+      rmSync(home, { recursive: true, force: true });
+    });
+    return { client, stderr: () => stderr };
+  }
+
+  it('XNAT_MCP_READ_ONLY wins over the toolsets asked for', async () => {
+    const { client } = await stdioClient([], {
+      XNAT_MCP_READ_ONLY: 'true',
+      XNAT_MCP_TOOLSETS: 'curate,browse',
+    });
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(
+      ['getExperiment', 'getProject', 'getSubject', 'listFiles', 'listProjects'].sort(),
+    );
+  });
+
+  it('--projects beats XNAT_MCP_PROJECTS, and the audit line goes to stderr', async () => {
+    const { client, stderr } = await stdioClient(['--projects', 'PET_AMYLOID'], {
+      XNAT_MCP_PROJECTS: 'BRAIN_MR',
+      XNAT_MCP_TOOLSETS: 'curate',
+    });
+    const refused = (await client.callTool({
+      name: 'createSubject',
+      arguments: { project: 'BRAIN_MR', label: 'CLI_1' },
+    })) as CallToolResult;
+    expect(textOf(refused)).toMatch(/allowed projects \(PET_AMYLOID/);
+    await callOk(client, 'createSubject', { project: 'PET_AMYLOID', label: 'CLI_2' });
+    await expect
+      .poll(() => stderr())
+      .toMatch(/write user=alice action=createSubject object=subject \S+ project=PET_AMYLOID label=CLI_2/);
+    expect(stderr()).not.toContain('alice123');
   });
 });
