@@ -1,13 +1,21 @@
 /**
  * Resources and files (§7.2–7.4): resource listings (CatalogResourceList), file listings (FileList)
- * with their ID-based URIs, single-file downloads, catalog documents and `format=zip` archives.
+ * with their ID-based URIs, single-file downloads (streamed), catalog documents and `format=zip`
+ * archives; and the writes (§7.1, §7.5): resource folders, file uploads (streamed to the archive
+ * directory, raw or multipart, `extract=true`, duplicates) and deletes.
  */
-import { canReadItem } from './access.js';
+import type { Readable } from 'node:stream';
+
+import { canEditProject, canReadItem } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import { resolvePath, selectScans } from './lookup.js';
-import type { StoredExperiment, StoredFile, StoredResource } from './model.js';
-import { textReply, type AuthedContext, type Reply } from './reply.js';
+import { throughTaps } from './faults.js';
+import { requireScan, resolvePath, selectScans } from './lookup.js';
+import type { StoredExperiment, StoredFile, StoredProject, StoredResource, StoredSubject } from './model.js';
+import { multipartBoundary, partText, readMultipart } from './multipart.js';
+import { emptyReply, textReply, type AuthedContext, type Reply } from './reply.js';
+import { openFile, type Blob } from './storage.js';
 import { tableReply } from './table.js';
+import { openZipEntry, readZipDirectory, safeEntryPath } from './unzip.js';
 import { element, xmlDocument } from './xml.js';
 import { createZip } from './zip.js';
 
@@ -325,15 +333,274 @@ export function getFile(ctx: AuthedContext): Reply {
     if (ctx.query.get('accept-not-found') === 'true') return { status: 204, headers: {}, body: '' };
     throw new SandboxHttpError(404, 'Unable to find file.');
   }
-  const bytes = hit.bytes();
   const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  const taps = ctx.state.faults.downloadTaps(hit.path);
+  const content = openFile(hit);
   return {
     status: 200,
     headers: {
       'Content-Type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
-      'Content-Length': String(bytes.length),
+      'Content-Length': String(hit.size),
       'Last-Modified': new Date(hit.lastModified).toUTCString(),
     },
-    body: bytes,
+    // Streamed: uploaded files can be far larger than memory should hold.
+    body: throughTaps(content, taps),
   };
+}
+
+/** Where a URL's resources live, for writes: the parent's resource list and the project that owns it. */
+interface ResourceHome {
+  resources: StoredResource[];
+  owner: StoredProject;
+}
+
+/** The parent of `.../resources` in a write URL; 404 when unreadable, 403 when the user may not edit it. */
+function editableHome(ctx: AuthedContext): ResourceHome {
+  const { project, subject, experiment, assessor } = resolvePath(ctx);
+  const { params } = ctx;
+  const { archive } = ctx.state;
+  let resources: StoredResource[];
+  let ownerId: string;
+  let item: StoredSubject | StoredExperiment | undefined;
+  if (experiment && assessor) {
+    const direction = params.direction ?? 'out';
+    if (direction !== 'in' && direction !== 'out')
+      throw new SandboxHttpError(404, 'Unable to find the specified catalog.');
+    resources = direction === 'in' ? assessor.inResources : assessor.resources;
+    ownerId = assessor.project;
+    item = assessor;
+  } else if (experiment) {
+    resources =
+      params.scan === undefined ? experiment.resources : requireScan(experiment, params.scan).resources;
+    ownerId = experiment.project;
+    item = experiment;
+  } else if (subject) {
+    resources = subject.resources;
+    ownerId = subject.project;
+    item = subject;
+  } else if (project) {
+    resources = project.resources;
+    ownerId = project.id;
+  } else {
+    throw new SandboxHttpError(404, 'Unable to find the specified catalog.');
+  }
+  const owner = archive.projects.get(ownerId);
+  if (!owner || !canEditProject(owner, ctx.user)) {
+    throw new SandboxHttpError(
+      403,
+      `Specified user account has insufficient edit privileges for ${ownerId}.`,
+    );
+  }
+  if (item?.status === 'locked')
+    throw new SandboxHttpError(403, 'This item is locked and cannot be modified.');
+  return { resources, owner };
+}
+
+function findResource(resources: StoredResource[], selector: string): StoredResource | undefined {
+  return resources.find((r) => r.label === selector || String(r.xnatAbstractresourceId) === selector);
+}
+
+/** `tags=` values (repeatable, comma lists). */
+function tagsOf(query: URLSearchParams): string[] {
+  return query
+    .getAll('tags')
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+
+function newResource(ctx: AuthedContext, label: string, query: URLSearchParams): StoredResource {
+  return {
+    xnatAbstractresourceId: ctx.state.archive.sequences.resource++,
+    label,
+    xsiType: 'xnat:resourceCatalog',
+    format: query.get('format') ?? '',
+    content: query.get('content') ?? '',
+    description: query.get('description') ?? '',
+    tags: tagsOf(query),
+    files: [],
+  };
+}
+
+/** `PUT|POST <parent>/resources/{label}`: a new, empty resource folder. */
+export function createResource(ctx: AuthedContext): Reply {
+  const home = editableHome(ctx);
+  const label = ctx.params.resource ?? '';
+  if (findResource(home.resources, label))
+    throw new SandboxHttpError(409, 'Specified resource already exists.');
+  home.resources.push(newResource(ctx, label, ctx.query));
+  return emptyReply();
+}
+
+/** `DELETE <parent>/resources/{label}`: the folder and its files. */
+export async function deleteResource(ctx: AuthedContext): Promise<Reply> {
+  const home = editableHome(ctx);
+  const resource = findResource(home.resources, ctx.params.resource ?? '');
+  if (!resource) throw new SandboxHttpError(404, 'Unable to find the specified catalog.');
+  home.resources.splice(home.resources.indexOf(resource), 1);
+  if (ctx.query.get('removeFiles') !== 'false') await ctx.state.storage.discard(resource.files);
+  return emptyReply();
+}
+
+/** `DELETE .../files/{path}`: one file, or a folder (trailing `/`, or a path that only names a folder). */
+export async function deleteFile(ctx: AuthedContext): Promise<Reply> {
+  const home = editableHome(ctx);
+  const resource = findResource(home.resources, ctx.params.resource ?? '');
+  const path = ctx.rest.join('/');
+  const exact = ctx.trailingSlash ? [] : (resource?.files.filter((f) => f.path === path) ?? []);
+  const doomed =
+    exact.length > 0 ? exact : (resource?.files.filter((f) => f.path.startsWith(`${path}/`)) ?? []);
+  if (!resource || doomed.length === 0) {
+    if (ctx.query.get('accept-not-found') === 'true') return emptyReply(204);
+    throw new SandboxHttpError(404, 'File missing');
+  }
+  resource.files = resource.files.filter((f) => !doomed.includes(f));
+  if (ctx.query.get('removeFiles') !== 'false') await ctx.state.storage.discard(doomed);
+  return emptyReply();
+}
+
+const NO_DATA =
+  "You tried to PUT to this service, but didn't provide any data. Please use a multipart form upload or put the file in the request body with inbody=true.";
+
+/** A path inside a resource from URL segments or a part's filename; 400 when it would leave the resource. */
+function resourcePath(raw: string): string {
+  const path = safeEntryPath(raw);
+  if (path === undefined) throw new SandboxHttpError(400, `Invalid file path: ${raw}`);
+  return path;
+}
+
+interface Received {
+  path: string;
+  blob: Blob;
+}
+
+/** The request body after any fault-injection taps (one stream, errors propagated). */
+function uploadSource(ctx: AuthedContext): Readable {
+  return throughTaps(ctx.bodyStream(), ctx.state.faults.uploadTaps());
+}
+
+/** Whether a non-multipart body is a file: a concrete Content-Type or `inbody=true` (form posts are parameters). */
+function isFileInBody(ctx: AuthedContext): boolean {
+  if (ctx.query.get('inbody') === 'true') return true;
+  const type = (ctx.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return type !== '' && type !== 'application/x-www-form-urlencoded';
+}
+
+/** Receives the uploaded files into blobs; form fields of a multipart body are added to `params`. */
+async function receiveFiles(ctx: AuthedContext, params: URLSearchParams): Promise<Received[]> {
+  const { storage } = ctx.state;
+  const urlPath = ctx.rest.length > 0 ? resourcePath(ctx.rest.join('/')) : undefined;
+  const boundary = multipartBoundary(ctx.headers['content-type']);
+  const received: Received[] = [];
+  try {
+    if (boundary !== undefined) {
+      if (params.get('inbody') === 'true') throw new SandboxHttpError(400, NO_DATA);
+      await readMultipart(uploadSource(ctx), boundary, async (info, body) => {
+        if (info.filename === undefined) {
+          params.append(info.name, await partText(body));
+          return;
+        }
+        const path = urlPath ?? resourcePath(info.filename);
+        received.push({ path, blob: await storage.store(body) });
+      });
+    } else if (isFileInBody(ctx)) {
+      if (urlPath === undefined) throw new SandboxHttpError(400, NO_DATA);
+      received.push({ path: urlPath, blob: await storage.store(uploadSource(ctx)) });
+    }
+    if (received.length === 0 || received.every((r) => r.blob.size === 0)) {
+      throw new SandboxHttpError(400, NO_DATA);
+    }
+    return received;
+  } catch (error) {
+    await Promise.all(received.map((r) => storage.drop(r.blob)));
+    throw error;
+  }
+}
+
+/**
+ * `extract=true`: a zip is replaced by its entries, placed relative to the zip's folder. Any entry
+ * that would land outside the resource refuses the whole upload (nothing is stored).
+ */
+async function extractZips(ctx: AuthedContext, received: Received[]): Promise<Received[]> {
+  const { storage } = ctx.state;
+  const result: Received[] = [];
+  const extracted: Received[] = [];
+  try {
+    for (const item of received) {
+      if (!/\.zip$/i.test(item.path)) {
+        result.push(item);
+        continue;
+      }
+      const entries = await readZipDirectory(item.blob.location);
+      const folder = item.path.includes('/') ? item.path.slice(0, item.path.lastIndexOf('/') + 1) : '';
+      const files = entries.filter((e) => !e.isDirectory);
+      const targets = files.map((entry) => {
+        const path = safeEntryPath(entry.name);
+        if (path === undefined) {
+          throw new SandboxHttpError(400, `Zip entry would be extracted outside the resource: ${entry.name}`);
+        }
+        return { entry, path: `${folder}${path}` };
+      });
+      for (const { entry, path } of targets) {
+        const blob = await storage.store(await openZipEntry(item.blob.location, entry));
+        extracted.push({ path, blob });
+      }
+      await storage.drop(item.blob);
+    }
+    return [...result, ...extracted];
+  } catch (error) {
+    await Promise.all([...received, ...extracted].map((r) => storage.drop(r.blob)));
+    throw error;
+  }
+}
+
+/**
+ * `PUT|POST <parent>/resources/{r}/files[/{path}]` (§7.5): raw body or multipart, streamed to disk
+ * with an MD5 digest; creates the resource when missing. An existing file without `overwrite=true`
+ * is kept and reported in a 200 `{"duplicates":[...]}` body, as XNAT does.
+ */
+export async function uploadFiles(ctx: AuthedContext): Promise<Reply> {
+  const home = editableHome(ctx);
+  const { storage } = ctx.state;
+  const params = new URLSearchParams(ctx.query);
+  let received = await receiveFiles(ctx, params);
+  if (params.get('extract') === 'true') received = await extractZips(ctx, received);
+
+  // From here to the reply nothing awaits before the catalog is updated: concurrent uploads see a consistent resource.
+  const label = ctx.params.resource ?? '';
+  let resource = findResource(home.resources, label);
+  if (!resource) {
+    resource = newResource(ctx, label, params);
+    home.resources.push(resource);
+  }
+  const overwrite = params.get('overwrite') === 'true';
+  const duplicates: string[] = [];
+  const unused: Blob[] = [];
+  const replaced: StoredFile[] = [];
+  for (const { path, blob } of received) {
+    const at = resource.files.findIndex((f) => f.path === path);
+    if (at >= 0 && !overwrite) {
+      duplicates.push(path);
+      unused.push(blob);
+      continue;
+    }
+    const file = storage.catalogue(blob, {
+      path,
+      format: params.get('format') ?? '',
+      content: params.get('content') ?? '',
+      tags: tagsOf(params),
+    });
+    const previous = resource.files[at];
+    if (previous) {
+      replaced.push(previous);
+      resource.files[at] = file;
+    } else {
+      resource.files.push(file);
+    }
+  }
+  await Promise.all([storage.discard(replaced), ...unused.map((b) => storage.drop(b))]);
+  if (duplicates.length > 0) {
+    return textReply(200, JSON.stringify({ duplicates }), 'text/html;charset=UTF-8');
+  }
+  return textReply(200, '');
 }

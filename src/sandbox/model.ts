@@ -4,6 +4,8 @@
  * HTTP handlers render these records into XNAT's wire formats; seeders and generators fill them.
  */
 
+import type { Readable } from 'node:stream';
+
 export type Accessibility = 'public' | 'protected' | 'private';
 export type ProjectRole = 'owner' | 'member' | 'collaborator';
 /** XNAT's meta status of an item (ViewManager): quarantine is not part of the XML document. */
@@ -42,7 +44,10 @@ export interface StoredFile {
   format: string;
   content: string;
   tags: string[];
+  /** The whole content at once: fine for small seeded files; use `open` (or storage's `openFile`) to stream. */
   bytes: () => Buffer;
+  /** A fresh stream of the content (files stored on disk by uploads); absent for files generated in memory. */
+  open?: () => Readable;
   lastModified: number;
 }
 
@@ -182,4 +187,40 @@ export interface SandboxArchive {
   experiments: Map<string, StoredExperiment>;
   /** Next values of XNAT's sequences. */
   sequences: { subject: number; experiment: number; resource: number; scan: number };
+  /** Sessions received but not archived yet (the sandbox starts an empty list when absent). */
+  prearchive?: PrearchiveSession[];
+}
+
+/** XNAT's `PrearcUtils.PrearcStatus` names the sandbox produces. */
+export type PrearchiveStatus = 'READY' | 'RECEIVING' | 'BUILDING' | 'ERROR' | 'CONFLICT';
+
+/** A prearchive entry (`DatabaseSession` row plus the session it holds), under `{project}/{timestamp}/{folderName}`. */
+export interface PrearchiveSession {
+  /** Destination project ID, or `Unassigned` when none could be identified. */
+  project: string;
+  /** Upload folder, `yyyyMMdd_HHmmssSSS`. */
+  timestamp: string;
+  folderName: string;
+  /** Session label the archiver will use. */
+  name: string;
+  /** Subject label the archiver will use. */
+  subject: string;
+  /** StudyInstanceUID. */
+  tag: string;
+  status: PrearchiveStatus;
+  /** Epoch milliseconds. */
+  uploaded: number;
+  lastmod: number;
+  autoarchive: 'Manual' | 'AutoArchive' | 'AutoArchiveOverwrite';
+  preventAnon: boolean;
+  preventAutoCommit: boolean;
+  source: string;
+  visit: string;
+  protocol: string;
+  timezone: string;
+  /**
+   * The session document as built from the DICOM headers (type, date, UID, scans with their DICOM
+   * resources); `id`, `project` and `subjectId` are assigned when it is archived.
+   */
+  session: StoredExperiment;
 }

@@ -3,13 +3,17 @@
  * server adds cookies, logging and error pages in one place.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { SessionStore, Session } from './auth.js';
+import type { FaultInjector } from './faults.js';
 import type { SandboxArchive, SandboxUser } from './model.js';
+import type { ArchiveStorage } from './storage.js';
 
 export interface Reply {
   status: number;
   headers: Record<string, string>;
-  body: string | Buffer;
+  /** A stream is piped (large files); set its Content-Length header when known. */
+  body: string | Buffer | Readable;
 }
 
 export interface SandboxStats {
@@ -36,6 +40,9 @@ export interface SandboxState {
   stats: SandboxStats;
   searches: Map<string, CachedSearch>;
   nextSearchId: number;
+  /** The archive directory on disk (uploaded and imported files). */
+  storage: ArchiveStorage;
+  faults: FaultInjector;
 }
 
 export interface RequestContext {
@@ -50,6 +57,8 @@ export interface RequestContext {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: () => Promise<Buffer>;
+  /** The request body as a stream, for uploads; use either this or `body()`, not both. */
+  bodyStream: () => Readable;
   state: SandboxState;
   session: Session | undefined;
   user: SandboxUser | undefined;

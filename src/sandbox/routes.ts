@@ -3,7 +3,16 @@
  * the few web-app pages. The next milestone's writes slot in as further `{ method, pattern, handler }`
  * entries next to the reads they mirror.
  */
-import { getCatalog, getFile, listFiles, listResources } from './files.js';
+import {
+  createResource,
+  deleteFile,
+  deleteResource,
+  getCatalog,
+  getFile,
+  listFiles,
+  listResources,
+  uploadFiles,
+} from './files.js';
 import { getExperiment, getProject, getProjectSetting, getScan, getStatus, getSubject } from './items.js';
 import {
   listAssessors,
@@ -52,6 +61,13 @@ function resourceRoutes(parent: string): Route[] {
     get(`${parent}/resources/{resource}/files`, listFiles),
     get(`${parent}/resources/{resource}/files/{path+}`, getFile),
     get(`${parent}/files`, listFiles),
+    ...(['PUT', 'POST'] as const).flatMap((method): Route[] => [
+      { method, pattern: `${parent}/resources/{resource}`, handler: createResource },
+      { method, pattern: `${parent}/resources/{resource}/files`, handler: uploadFiles },
+      { method, pattern: `${parent}/resources/{resource}/files/{path+}`, handler: uploadFiles },
+    ]),
+    { method: 'DELETE', pattern: `${parent}/resources/{resource}`, handler: deleteResource },
+    { method: 'DELETE', pattern: `${parent}/resources/{resource}/files/{path+}`, handler: deleteFile },
   ];
 }
 

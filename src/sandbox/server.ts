@@ -5,6 +5,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   SessionStore,
   checkCredentials,
@@ -15,11 +17,13 @@ import {
   type Session,
 } from './auth.js';
 import { SandboxHttpError } from './errors.js';
+import { FaultInjector, InjectedFault, type SandboxFaults } from './faults.js';
 import type { SandboxArchive, SandboxUser } from './model.js';
 import { restletErrorPage, tomcatErrorPage, xapiErrorPage } from './pages.js';
 import type { AuthedContext, Reply, RequestContext, SandboxState, SandboxStats } from './reply.js';
 import type { Router } from './router.js';
 import { dataRoutes, webRoutes, xapiRoutes } from './routes.js';
+import { ArchiveStorage } from './storage.js';
 
 export interface SandboxOptions {
   /** Default: the demo archive (`createDemoArchive()` from seed.ts). */
@@ -36,6 +40,11 @@ export interface SandboxOptions {
   version?: string;
   /** Request log, one line per request, never with credentials. */
   log?: (line: string) => void;
+  /**
+   * Where uploaded and imported files are written: a fresh folder is made inside it at start and
+   * removed on close (default: the OS temp directory).
+   */
+  archiveDir?: string;
 }
 
 export interface RunningSandbox {
@@ -46,6 +55,10 @@ export interface RunningSandbox {
   stats: SandboxStats;
   /** Invalidate every JSESSION now. */
   expireSessions(): void;
+  /** Fault injection for client tests (transfers cut or stalled part-way, sessions expiring mid-upload, slow replies). */
+  faults: SandboxFaults;
+  /** The folder holding uploaded and imported files (removed on close). */
+  archiveDir: string;
   close(): Promise<void>;
 }
 
@@ -198,6 +211,7 @@ async function handle(req: IncomingMessage, state: SandboxState): Promise<Handle
     query,
     headers: req.headers,
     body: readBody(req),
+    bodyStream: () => req,
     state,
     session: identity.session,
     user: identity.user,
@@ -226,6 +240,12 @@ async function handle(req: IncomingMessage, state: SandboxState): Promise<Handle
 function send(res: ServerResponse, reply: Reply, cookies: string[]): void {
   const headers: Record<string, string | string[]> = { ...reply.headers };
   if (cookies.length > 0) headers['Set-Cookie'] = cookies;
+  if (reply.body instanceof Readable) {
+    res.writeHead(reply.status, headers);
+    // A broken stream (or a client gone away) must not leave a response that looks complete.
+    pipeline(reply.body, res).catch(() => res.destroy());
+    return;
+  }
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
   headers['Content-Length'] ??= String(body.length);
   res.writeHead(reply.status, headers);
@@ -236,22 +256,39 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const archive = options.archive ?? (await import('./seed.js')).createDemoArchive();
   const contextPath = normaliseContextPath(options.contextPath);
   const timeoutMs = (options.sessionTimeoutSeconds ?? 900) * 1000;
+  const sessions = new SessionStore(timeoutMs, options.maxSessionsPerUser ?? 1000);
+  archive.prearchive ??= [];
   const state: SandboxState = {
     archive,
     contextPath,
     version: options.version ?? '1.8.10.1',
     startedAt: Date.now(),
-    sessions: new SessionStore(timeoutMs, options.maxSessionsPerUser ?? 1000),
+    sessions,
     stats: { requests: 0, logins: 0, sessionsCreated: 0 },
     searches: new Map(),
     nextSearchId: 1,
+    storage: await ArchiveStorage.create(options.archiveDir),
+    faults: new FaultInjector(() => sessions.clear()),
   };
   const log = options.log;
 
   const server = createServer((req, res) => {
     state.stats.requests++;
+    // Held here: a request destroyed by a failed upload stream no longer points at its socket.
+    const { socket } = req;
     handle(req, state)
+      .then(async (handled) => {
+        await state.faults.delay();
+        return handled;
+      })
       .then(({ reply, identity, failure }) => {
+        if (failure instanceof InjectedFault) {
+          log?.(
+            `${req.method ?? 'GET'} ${loggablePath((req.url ?? '/').split('?')[0] ?? '/')} dropped (fault injection)`,
+          );
+          socket.destroy();
+          return;
+        }
         const cookies: string[] = [];
         if (identity.newSession && identity.session) {
           cookies.push(`JSESSIONID=${identity.session.id}; Path=${contextPath}/; HttpOnly`);
@@ -289,10 +326,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     archive,
     stats: state.stats,
     expireSessions: () => state.sessions.clear(),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    faults: state.faults,
+    archiveDir: state.storage.dir,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      await state.storage.close();
+    },
   };
 }

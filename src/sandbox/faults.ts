@@ -1,0 +1,176 @@
+/**
+ * Fault injection for tests of clients: transfers that break or hang part-way, sessions that expire
+ * during an upload, slow responses. Each one-shot fault applies to the next matching transfer only.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+
+export interface DownloadFault {
+  /** Body bytes sent before the fault strikes (default 0: right after the headers). */
+  afterBytes?: number;
+  /** Only a file whose path in its resource ends with this (default: any single-file download). */
+  path?: string;
+}
+
+export interface UploadFault {
+  /** Body bytes received before the fault strikes (default 0). */
+  afterBytes?: number;
+}
+
+/** The methods tests call on `RunningSandbox.faults`. */
+export interface SandboxFaults {
+  /** The next single-file download sends its headers (full Content-Length) and `afterBytes` bytes, then drops the connection. */
+  failNextDownload(fault?: DownloadFault): void;
+  /** The next single-file download sends `afterBytes` bytes, then stops sending until the client gives up (for cancellation tests). */
+  stallNextDownload(fault?: DownloadFault): void;
+  /** The next file upload (or import) drops the connection after `afterBytes` body bytes; nothing is stored. */
+  failNextUpload(fault?: UploadFault): void;
+  /** The next file upload (or import) stops reading its body after `afterBytes` bytes until the client gives up. */
+  stallNextUpload(fault?: UploadFault): void;
+  /**
+   * Once the next file upload (or import) has received `afterBytes`, every JSESSION is invalidated.
+   * The upload itself completes (XNAT authenticates a request when it starts); later requests need a new login.
+   */
+  expireSessionsDuringNextUpload(fault?: UploadFault): void;
+  /** Holds every response `ms` milliseconds before sending it (0 stops). */
+  delayResponses(ms: number): void;
+  /** Forgets every pending fault and delay. */
+  clear(): void;
+}
+
+/** The error a failing tap raises: the server answers it by dropping the connection, not with an error page. */
+export class InjectedFault extends Error {
+  constructor() {
+    super('sandbox fault injection: transfer cut');
+    this.name = 'InjectedFault';
+  }
+}
+
+type Action = 'fail' | 'stall' | 'expire';
+
+interface Pending {
+  action: Action;
+  afterBytes: number;
+  path?: string;
+}
+
+/**
+ * A pass-through that triggers `act` once `afterBytes` bytes went by. `act` returns whether data
+ * keeps flowing; a stalled tap never calls back again, so backpressure holds the transfer still.
+ */
+class FaultTap extends Transform {
+  private seen = 0;
+  private struck = false;
+
+  constructor(
+    private readonly afterBytes: number,
+    private readonly act: (tap: FaultTap) => 'continue' | 'fail' | 'stall',
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.struck) {
+      callback(null, chunk);
+      return;
+    }
+    const room = this.afterBytes - this.seen;
+    if (chunk.length < room) {
+      this.seen += chunk.length;
+      callback(null, chunk);
+      return;
+    }
+    this.struck = true;
+    if (room > 0) this.push(chunk.subarray(0, room));
+    const outcome = this.act(this);
+    if (outcome === 'continue') callback(null, chunk.subarray(Math.max(room, 0)));
+    else if (outcome === 'fail') callback(new InjectedFault());
+    // 'stall': never call back; the transfer stays open until the peer goes away.
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // A fault that never reached its byte count (short body) strikes at the end.
+    if (!this.struck && this.act(this) === 'fail') {
+      callback(new InjectedFault());
+      return;
+    }
+    callback();
+  }
+}
+
+export class FaultInjector implements SandboxFaults {
+  private download: Pending | undefined;
+  private upload: Pending | undefined;
+  private delayMs = 0;
+
+  constructor(private readonly expireSessions: () => void) {}
+
+  failNextDownload(fault: DownloadFault = {}): void {
+    this.download = { action: 'fail', afterBytes: fault.afterBytes ?? 0, ...pathOf(fault) };
+  }
+
+  stallNextDownload(fault: DownloadFault = {}): void {
+    this.download = { action: 'stall', afterBytes: fault.afterBytes ?? 0, ...pathOf(fault) };
+  }
+
+  failNextUpload(fault: UploadFault = {}): void {
+    this.upload = { action: 'fail', afterBytes: fault.afterBytes ?? 0 };
+  }
+
+  stallNextUpload(fault: UploadFault = {}): void {
+    this.upload = { action: 'stall', afterBytes: fault.afterBytes ?? 0 };
+  }
+
+  expireSessionsDuringNextUpload(fault: UploadFault = {}): void {
+    this.upload = { action: 'expire', afterBytes: fault.afterBytes ?? 0 };
+  }
+
+  delayResponses(ms: number): void {
+    this.delayMs = Math.max(0, ms);
+  }
+
+  clear(): void {
+    this.download = undefined;
+    this.upload = undefined;
+    this.delayMs = 0;
+  }
+
+  /** Waits out the configured response delay. */
+  async delay(): Promise<void> {
+    if (this.delayMs > 0) await sleep(this.delayMs);
+  }
+
+  /** Taps for a single-file download body (none when no fault is armed for it). */
+  downloadTaps(path: string): Transform[] {
+    const pending = this.download;
+    if (!pending || (pending.path !== undefined && !path.endsWith(pending.path))) return [];
+    this.download = undefined;
+    return [new FaultTap(pending.afterBytes, () => (pending.action === 'stall' ? 'stall' : 'fail'))];
+  }
+
+  /** Taps for an upload or import request body. */
+  uploadTaps(): Transform[] {
+    const pending = this.upload;
+    if (!pending) return [];
+    this.upload = undefined;
+    return [
+      new FaultTap(pending.afterBytes, () => {
+        if (pending.action !== 'expire') return pending.action;
+        this.expireSessions();
+        return 'continue';
+      }),
+    ];
+  }
+}
+
+function pathOf(fault: DownloadFault): { path?: string } {
+  return fault.path === undefined ? {} : { path: fault.path };
+}
+
+/** `source` as seen through `taps` (errors in any of them destroy the chain). */
+export function throughTaps(source: Readable, taps: Transform[]): Readable {
+  const last = taps[taps.length - 1];
+  if (!last) return source;
+  pipeline([source, ...taps], () => undefined);
+  return last;
+}
