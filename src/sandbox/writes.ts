@@ -33,7 +33,9 @@ import type {
   ItemStatus,
   SandboxArchive,
   StoredExperiment,
+  StoredFile,
   StoredProject,
+  StoredResource,
   StoredScan,
   StoredSubject,
 } from './model.js';
@@ -859,22 +861,25 @@ export function putProjectSetting(ctx: AuthedContext): Reply {
 }
 
 /** `DELETE /data/projects/{p}`: owners only; its subjects and experiments go, shares into it are removed. */
-export function deleteProject(ctx: AuthedContext): Reply {
+export async function deleteProject(ctx: AuthedContext): Promise<Reply> {
   const { archive } = ctx.state;
   const project = visibleProject(ctx, ctx.params.project ?? '');
   if (!canDeleteProject(project, ctx.user)) {
     throw new SandboxHttpError(403, "User account doesn't have permission to delete this project.");
   }
+  const files = filesOf(project.resources);
   for (const experiment of [...archive.experiments.values()]) {
-    if (experiment.project === project.id) removeExperiment(archive, experiment);
+    if (!archive.experiments.has(experiment.id)) continue;
+    if (experiment.project === project.id) files.push(...removeExperiment(archive, experiment));
     else experiment.shares = experiment.shares.filter((s) => s.project !== project.id);
   }
   for (const subject of [...archive.subjects.values()]) {
-    if (subject.project === project.id) removeSubject(archive, subject);
+    if (subject.project === project.id) files.push(...removeSubject(archive, subject));
     else subject.shares = subject.shares.filter((s) => s.project !== project.id);
   }
   archive.projects.delete(project.id);
   deletedIn(archive).add(project.id);
+  await removeFilesIfAsked(ctx, files);
   return emptyReply();
 }
 
@@ -1355,41 +1360,64 @@ export async function putScan(ctx: AuthedContext): Promise<Reply> {
 }
 
 /** `DELETE .../scans/{scan}`: owners of the session's project only. */
-export function deleteScan(ctx: AuthedContext): Reply {
+export async function deleteScan(ctx: AuthedContext): Promise<Reply> {
   const session = sessionOfUrl(ctx);
   const index = session.scans.findIndex((s) => s.id === ctx.params.scan);
   if (index < 0) throw new SandboxHttpError(404, 'Unable to find the specified scan.');
   if (!canDeleteProject(owningProject(ctx.state.archive, session), ctx.user)) {
     throw new SandboxHttpError(403, "User account doesn't have permission to modify this session.");
   }
-  session.scans.splice(index, 1);
+  const [scan] = session.scans.splice(index, 1);
+  await removeFilesIfAsked(ctx, filesOf(scan?.resources ?? []));
   return emptyReply();
 }
 
 // ---------------------------------------------------------------- deletes and unsharing
 
-function removeExperiment(archive: SandboxArchive, experiment: StoredExperiment): void {
-  archive.experiments.delete(experiment.id);
-  for (const assessor of [...archive.experiments.values()])
-    if (assessor.imageSessionId === experiment.id) archive.experiments.delete(assessor.id);
+function filesOf(resources: StoredResource[]): StoredFile[] {
+  return resources.flatMap((r) => r.files);
 }
 
-function removeSubject(archive: SandboxArchive, subject: StoredSubject): void {
+/** Removes a session or assessor (a session's assessors go with it); returns the files it held. */
+function removeExperiment(archive: SandboxArchive, experiment: StoredExperiment): StoredFile[] {
+  archive.experiments.delete(experiment.id);
+  const files = [
+    ...filesOf(experiment.resources),
+    ...filesOf(experiment.inResources),
+    ...experiment.scans.flatMap((scan) => filesOf(scan.resources)),
+  ];
+  for (const assessor of [...archive.experiments.values()])
+    if (assessor.imageSessionId === experiment.id) files.push(...removeExperiment(archive, assessor));
+  return files;
+}
+
+/** Removes a subject with its experiments; returns the files they held. */
+function removeSubject(archive: SandboxArchive, subject: StoredSubject): StoredFile[] {
   archive.subjects.delete(subject.id);
+  const files = filesOf(subject.resources);
   for (const experiment of [...archive.experiments.values()])
-    if (experiment.subjectId === subject.id) removeExperiment(archive, experiment);
+    if (experiment.subjectId === subject.id) files.push(...removeExperiment(archive, experiment));
+  return files;
+}
+
+/**
+ * `removeFiles=true` deletes the catalogued files from the archive directory; without it XNAT
+ * removes only the database rows and leaves the files where they were.
+ */
+async function removeFilesIfAsked(ctx: AuthedContext, files: StoredFile[]): Promise<void> {
+  if (flag(ctx, 'removeFiles')) await ctx.state.storage.discard(files);
 }
 
 /**
  * `SecureResource#deleteItem`: through the owning project the item is deleted (owners only);
  * through a project it is shared into, only that share goes (`BaseXnatExperimentdata#delete`).
  */
-function deleteOrUnshare(
+async function deleteOrUnshare(
   ctx: AuthedContext,
   item: StoredSubject | StoredExperiment,
   through: StoredProject | undefined,
   noun: 'subject' | 'experiment',
-): Reply {
+): Promise<Reply> {
   const { archive } = ctx.state;
   const owning = owningProject(archive, item);
   if (through && through.id !== owning.id) {
@@ -1403,25 +1431,27 @@ function deleteOrUnshare(
   if (!canDeleteProject(owning, ctx.user)) {
     throw new SandboxHttpError(403, `User account doesn't have permission to delete this ${noun}.`);
   }
-  if ('demographics' in item) removeSubject(archive, item);
-  else removeExperiment(archive, item);
+  await removeFilesIfAsked(
+    ctx,
+    'demographics' in item ? removeSubject(archive, item) : removeExperiment(archive, item),
+  );
   return emptyReply();
 }
 
-export function deleteSubject(ctx: AuthedContext): Reply {
+export function deleteSubject(ctx: AuthedContext): Promise<Reply> {
   const project = urlProject(ctx);
   const subject = existingSubject(ctx, project, ctx.params.subject ?? '');
   if (!subject) throw new SandboxHttpError(404, 'Unable to find the specified subject.');
   return deleteOrUnshare(ctx, subject, project, 'subject');
 }
 
-export function deleteExperiment(ctx: AuthedContext): Reply {
+export function deleteExperiment(ctx: AuthedContext): Promise<Reply> {
   const { experiment, project } = resolvePath(ctx);
   if (!experiment) throw new SandboxHttpError(404, 'Unable to find the specified experiment.');
   return deleteOrUnshare(ctx, experiment, project, 'experiment');
 }
 
-export function deleteAssessor(ctx: AuthedContext): Reply {
+export function deleteAssessor(ctx: AuthedContext): Promise<Reply> {
   const session = sessionOfUrl(ctx);
   const assessor = existingAssessor(ctx, session, ctx.params.assessor ?? '');
   if (!assessor) throw new SandboxHttpError(404, 'Unable to find the specified experiment.');
@@ -1519,7 +1549,7 @@ export function putShare(ctx: AuthedContext): Reply {
 }
 
 /** `DELETE .../projects/{dest}`: unshares; naming the owning project deletes the item, as XNAT does. */
-export function deleteShare(ctx: AuthedContext): Reply {
+export function deleteShare(ctx: AuthedContext): Promise<Reply> {
   const item = sharedItem(ctx);
   const dest = destinationProject(ctx);
   return deleteOrUnshare(ctx, item, dest, 'demographics' in item ? 'subject' : 'experiment');

@@ -3,6 +3,7 @@
  * quarantine and deletes of projects, subjects, experiments, scans and assessors, against the demo
  * archive where alice owns BRAIN_MR, bob is a member and carol a collaborator.
  */
+import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { StoredExperiment, StoredSubject } from '../../src/sandbox/model.js';
@@ -530,6 +531,35 @@ describe('deletes', () => {
     expect(experimentRecord(assessor.text)).toBeUndefined();
     expect((await call('GET', 'alice', `/data/experiments/${session}?format=json`)).status).toBe(404);
     expect((await call('DELETE', 'alice', `/data/experiments/${session}`)).status).toBe(404);
+  });
+
+  it('removes the uploaded files from the archive directory only with removeFiles=true', async () => {
+    const blobs = async (): Promise<number> => (await readdir(sb.archiveDir)).length;
+    const upload = async (session: string): Promise<void> => {
+      const base = `/data/experiments/${session}/scans/1`;
+      expect((await call('PUT', 'alice', `${base}?xsiType=xnat:mrScanData`)).status).toBe(200);
+      const put = await call(
+        'PUT',
+        'alice',
+        `${base}/resources/DICOM/files/1.dcm`,
+        Buffer.from('dicom bytes'),
+        {
+          'Content-Type': 'application/octet-stream',
+        },
+      );
+      expect(put.status, put.text).toBe(200);
+    };
+    const kept = await newSession('W_FILES', 'W_FILES_KEPT');
+    await upload(kept);
+    const before = await blobs();
+    expect((await call('DELETE', 'alice', `/data/experiments/${kept}`)).status).toBe(200);
+    expect(await blobs()).toBe(before);
+
+    const removed = await newSession('W_FILES', 'W_FILES_REMOVED');
+    await upload(removed);
+    const withUpload = await blobs();
+    expect((await call('DELETE', 'alice', `/data/experiments/${removed}?removeFiles=true`)).status).toBe(200);
+    expect(await blobs()).toBe(withUpload - 1);
   });
 
   it('deletes a subject with its experiments, and scans one by one', async () => {
