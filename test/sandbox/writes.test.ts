@@ -380,6 +380,31 @@ describe('experiments', () => {
     expect(message(relabel)).toBe('Label must be modified through separate URI.');
   });
 
+  it('creates through the contextless URL when the project and subject are named in parameters', async () => {
+    const subjectId = await newSubject('W_CTX');
+    const missing = await call('PUT', 'alice', '/data/experiments/W_CTX_MR?xsiType=xnat:mrSessionData');
+    expect(missing.status).toBe(422);
+    expect(message(missing)).toBe('Submitted experiment record must include the project attribute.');
+    const noSubject = await call(
+      'PUT',
+      'alice',
+      '/data/experiments/W_CTX_MR?xsiType=xnat:mrSessionData&project=BRAIN_MR',
+    );
+    expect(noSubject.status).toBe(422);
+    expect(message(noSubject)).toBe('Submitted experiment record must include the subject.');
+    const created = await call(
+      'PUT',
+      'alice',
+      `/data/experiments/W_CTX_MR?xsiType=xnat:mrSessionData&project=BRAIN_MR&subject_ID=${subjectId}`,
+    );
+    expect(created.status).toBe(201);
+    expect(experimentRecord(created.text)).toMatchObject({
+      label: 'W_CTX_MR',
+      project: 'BRAIN_MR',
+      subjectId,
+    });
+  });
+
   it('renames with ?label=, 409 when taken', async () => {
     const id = await newSession('W_RENS', 'W_RENS_MR1');
     await newSession('W_RENS', 'W_RENS_MR2');
@@ -635,6 +660,25 @@ describe('sharing', () => {
     expect(viaShare.status).toBe(200);
     expect(experimentRecord(session)?.shares).toEqual([]);
     expect(experimentRecord(session)?.project).toBe('BRAIN_MR');
+  });
+
+  it('shares subjects, relabels an existing share, and lets only owners unshare', async () => {
+    const subjectId = await newSubject('W_SSHARE');
+    const path = `/data/projects/BRAIN_MR/subjects/W_SSHARE/projects/PET_AMYLOID`;
+    expect((await call('PUT', 'alice', `${path}?label=W_SSHARED`)).status).toBe(200);
+    expect((await item('bob', '/data/projects/PET_AMYLOID/subjects/W_SSHARED')).data_fields.ID).toBe(
+      subjectId,
+    );
+    const relabelled = await call('PUT', 'alice', `${path}?label=W_SSHARED2&format=json`);
+    expect(relabelled.status).toBe(200);
+    expect(subjectRecord(subjectId)?.shares).toEqual([{ project: 'PET_AMYLOID', label: 'W_SSHARED2' }]);
+    expect(message(await call('PUT', 'alice', path))).toBe('Already assigned to project:PET_AMYLOID');
+    // carol owns neither BRAIN_MR nor PET_AMYLOID.
+    const denied = await call('DELETE', 'carol', path);
+    expect(denied.status).toBe(403);
+    expect(message(denied)).toBe('User cannot delete subjects for project PET_AMYLOID');
+    expect((await call('DELETE', 'bob', '/data/projects/PET_AMYLOID/subjects/W_SSHARED2')).status).toBe(200);
+    expect(subjectRecord(subjectId)).toMatchObject({ project: 'BRAIN_MR', shares: [] });
   });
 
   it('moves the owning project with primary=true', async () => {
