@@ -9,8 +9,8 @@
  * every file's size and digest is compared with what was sent.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -636,33 +636,23 @@ async function fetchToFile(
   const res = await ctx.request({ method: 'GET', path: file.uri, streamResponse: true, signal });
   const stream = res.stream;
   if (stream === undefined) throw new XnatProtocolError(`XNAT sent no body for ${file.path}`);
-  let handle;
+  const digesting = new Digesting(onChunk);
+  // `wx`: never write through a file (or link) that appeared under the temporary name; `flush`: fsync before close.
+  const out = createWriteStream(partial, { flags: 'wx', flush: true });
+  let localFailure: unknown;
+  out.on('error', (err) => (localFailure = err));
   try {
-    handle = await open(partial, 'wx');
+    await pipeline(stream, digesting, out, { signal });
   } catch (err) {
-    stream.destroy();
-    throw localError('write', partial, err);
+    if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+    if (localFailure !== undefined) throw localError('write', partial, localFailure);
+    throw new XnatProtocolError(`The download of ${file.path} broke off after ${digesting.bytes} bytes`, {
+      method: 'GET',
+      path: file.uri,
+      cause: err,
+    });
   }
-  try {
-    const digesting = new Digesting(onChunk);
-    try {
-      await pipeline(stream, digesting, handle.createWriteStream({ autoClose: false }), { signal });
-    } catch (err) {
-      if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-      const code = errnoCode(err);
-      if (code === 'ENOSPC' || code === 'EACCES' || code === 'EDQUOT')
-        throw localError('write', partial, err);
-      throw new XnatProtocolError(`The download of ${file.path} broke off after ${digesting.bytes} bytes`, {
-        method: 'GET',
-        path: file.uri,
-        cause: err,
-      });
-    }
-    await handle.sync();
-    return { size: digesting.bytes, digest: digesting.digest() };
-  } finally {
-    await handle.close();
-  }
+  return { size: digesting.bytes, digest: digesting.digest() };
 }
 
 /**
