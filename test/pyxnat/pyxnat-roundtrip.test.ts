@@ -84,6 +84,16 @@ describe('pyxnat writes, our tools read', () => {
     fileFormat: 'NIFTI',
     fileContent: 'T2w_RAW',
     deletedSubject: 'PYX_GONE',
+    sessionXml: {
+      label: 'PYX_S1_MR2',
+      // pyxnat re-serialises the document with lxml, which refuses an encoding declaration in a str.
+      xml:
+        '<xnat:MRSession xmlns:xnat="http://nrg.wustl.edu/xnat" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" project="BRAIN_MR">' +
+        '<xnat:date>2023-10-01</xnat:date><xnat:fieldStrength>3.0</xnat:fieldStrength>' +
+        '<xnat:scans><xnat:scan ID="11" type="FLAIR" xsi:type="xnat:mrScanData">' +
+        '<xnat:quality>usable</xnat:quality><xnat:series_description>FLAIR axial</xnat:series_description>' +
+        '</xnat:scan></xnat:scans></xnat:MRSession>',
+    },
   };
   let output: ScriptOutput | undefined;
 
@@ -147,6 +157,21 @@ describe('pyxnat writes, our tools read', () => {
         digest: uploaded.md5,
       }),
     ]);
+  });
+
+  it('reads the session pyxnat created from an XML document (multipart data.xml), scans included', async () => {
+    const experimentId = seen(output, 'xml_experiment_id');
+    const experiment = await callOk<Record<string, unknown>>(alice.mcp, 'getExperiment', {
+      project: PROJECT,
+      experiment: written.sessionXml.label,
+    });
+    expect(experiment).toMatchObject({
+      id: experimentId,
+      xsiType: 'xnat:mrSessionData',
+      date: '2023-10-01',
+      attributes: { fieldStrength: '3.0' },
+      scans: [{ id: '11', type: 'FLAIR', quality: 'usable', seriesDescription: 'FLAIR axial' }],
+    });
   });
 
   it('no longer finds the subject pyxnat deleted', async () => {

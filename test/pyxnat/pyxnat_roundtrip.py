@@ -65,6 +65,17 @@ def write(interface, config, step):
         return {'size': len(content), 'md5': hashlib.md5(content).hexdigest()}
     step('uploaded', upload)
 
+    def create_from_xml():
+        document = config['sessionXml']
+        with tempfile.TemporaryDirectory() as folder:
+            local = os.path.join(folder, 'session.xml')
+            with open(local, 'w', encoding='utf-8') as handle:
+                handle.write(document['xml'])
+            session = subject.experiment(document['label'])
+            session.create(xml=local)
+            return session.id()
+    step('xml_experiment_id', create_from_xml)
+
     doomed = project.subject(config['deletedSubject'])
     step('deleted_subject_created', lambda: (doomed.create(), doomed.exists())[1])
     step('deleted_subject_gone', lambda: (doomed.delete(), not doomed.exists())[1])
