@@ -42,6 +42,8 @@ export interface ObjectDescription {
   label?: string | undefined;
   /** The owning project (where the object's data lives). */
   project?: string | undefined;
+  /** A subject/experiment addressed through a project it is only shared into: that project. */
+  sharedVia?: string | undefined;
   summary: string;
 }
 
@@ -325,14 +327,12 @@ function findScan(experiment: ExperimentDetail, scan: string): Scan {
   return found;
 }
 
-/** A write addressed through a sharing project would act on the share only: say so instead. */
-function requireOwningContext(
-  what: string,
-  owningProject: string,
-  project: string | undefined,
-  action: string,
-): void {
-  if (project !== undefined && project !== owningProject) {
+/**
+ * A write addressed through a sharing project would act on the share only: say so instead.
+ * `project` is the canonical project the object was addressed through (an alias is resolved).
+ */
+function requireOwningContext(what: string, owningProject: string, project: string, action: string): void {
+  if (project !== owningProject) {
     throw new XnatBadRequestError(
       `${what} belongs to project ${owningProject} and is only shared into ${project}; to ${action} it, name project ${owningProject} (to remove it from ${project} only, unshare it)`,
     );
@@ -517,7 +517,7 @@ async function updateTarget(
       requireOwningContext(
         `Subject ${subject.label} (${subject.id})`,
         subject.owningProject,
-        ref.project,
+        subject.project,
         'update',
       );
       return {
@@ -535,7 +535,7 @@ async function updateTarget(
       requireOwningContext(
         `Experiment ${experiment.label} (${experiment.id})`,
         experiment.owningProject,
-        ref.project,
+        experiment.project,
         'update',
       );
       return {
@@ -883,6 +883,7 @@ export async function describeObject(
         id: s.id,
         label: s.label,
         project: s.owningProject,
+        ...(s.project !== s.owningProject ? { sharedVia: s.project } : {}),
         summary: `subject ${s.label} (${s.id}) of project ${s.owningProject}: ${plural(s.experiments.length, 'experiment')}${shared}`,
       };
     }
@@ -895,6 +896,7 @@ export async function describeObject(
         id: e.id,
         label: e.label,
         project: e.owningProject,
+        ...(e.project !== e.owningProject ? { sharedVia: e.project } : {}),
         summary: `experiment ${e.label} (${e.id}, ${e.xsiType}${e.date ? `, ${e.date}` : ''}) of subject ${e.subjectLabel || e.subjectId} in project ${e.owningProject}: ${plural(e.scans.length, 'scan')}, ${plural(e.assessors.length, 'assessor')}, ${plural(files, 'file')}, status ${e.status}`,
       };
     }
@@ -971,14 +973,14 @@ export async function deleteObject(
     case 'subject': {
       if (!ref.subject) throw new XnatBadRequestError('Name the subject (ID, or label with project)');
       const s = await requireSubject(host, ref.subject, ref.project, signal);
-      requireOwningContext(`Subject ${s.label} (${s.id})`, s.owningProject, ref.project, 'delete');
+      requireOwningContext(`Subject ${s.label} (${s.id})`, s.owningProject, s.project, 'delete');
       await write(host, 'DELETE', xnatPath(...subjectPath(s)), removeFiles, signal);
       return;
     }
     case 'experiment': {
       if (!ref.experiment) throw new XnatBadRequestError('Name the experiment (ID, or label with project)');
       const e = await requireExperiment(host, ref.experiment, ref.project, signal);
-      requireOwningContext(`Experiment ${e.label} (${e.id})`, e.owningProject, ref.project, 'delete');
+      requireOwningContext(`Experiment ${e.label} (${e.id})`, e.owningProject, e.project, 'delete');
       await write(host, 'DELETE', xnatPath(...experimentPath(e)), removeFiles, signal);
       return;
     }

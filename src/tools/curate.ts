@@ -457,6 +457,12 @@ export const deleteObject = defineTool({
     const { confirm, dryRun, kind, ...ref } = args;
     const target = await ctx.client.describeObject({ kind, ...ref }, { signal: ctx.signal });
     ctx.safety.checkProject(target.project, `delete ${target.summary}`);
+    if (target.sharedVia !== undefined) {
+      // Refused before asking the user: through a sharing project XNAT would only unshare.
+      throw new ToolInputError(
+        `${kind} ${target.id} belongs to project ${target.project} and is only shared into ${target.sharedVia}; to remove it from ${target.sharedVia} use shareObject with action "unshare", or name project ${target.project} to delete it. Nothing was changed.`,
+      );
+    }
     const out = { kind, id: target.id, label: target.label, project: target.project };
     if (dryRun) return { ...out, deleted: false, dryRun: true, summary: `Would delete ${target.summary}.` };
     await ctx.safety.confirm({ action: 'delete', target: target.summary, expected: target.id, confirm });

@@ -259,6 +259,15 @@ describe('updateFields', () => {
     expect(scan.quality).toBe('questionable');
   });
 
+  it('accepts the owning project by its alias', async () => {
+    const session = brainSession();
+    const { changes } = await alice.updateFields(
+      { kind: 'experiment', project: 'BRAINMRI', experiment: session.label },
+      { standard: { note: 'via alias' } },
+    );
+    expect(changes).toEqual([{ field: 'note', old: expect.any(String), new: 'via alias' }]);
+  });
+
   it('updates a project description', async () => {
     const { changes } = await alice.updateFields(
       { kind: 'project', project: 'BRAIN_MR' },

@@ -291,6 +291,23 @@ describe('setQuarantine and deleteObject: confirmation, dry run, permissions', (
     expect(textOf(missing)).toMatch(/not found/);
   });
 
+  it('through a project the experiment is only shared into, nothing is deleted and unsharing is suggested', async () => {
+    const shared = [...archive.experiments.values()].find((e) =>
+      e.shares.some((x) => x.project === 'PET_AMYLOID'),
+    );
+    const share = shared?.shares.find((x) => x.project === 'PET_AMYLOID');
+    if (!shared || !share) throw new Error('no experiment shared into PET_AMYLOID');
+    const result = await call(alice.mcp, 'deleteObject', {
+      kind: 'experiment',
+      project: 'PET_AMYLOID',
+      experiment: share.label,
+      confirm: shared.id,
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/only shared into PET_AMYLOID.*unshare/);
+    expect(archive.experiments.has(shared.id)).toBe(true);
+  });
+
   it('deletes a scan file and refuses a kind without its identifiers', async () => {
     const session = [...archive.experiments.values()].find(
       (e) =>
