@@ -13,6 +13,7 @@ import {
   listResources,
   uploadFiles,
 } from './files.js';
+import { importService } from './importer.js';
 import { getExperiment, getProject, getProjectSetting, getScan, getStatus, getSubject } from './items.js';
 import {
   listAssessors,
@@ -23,6 +24,14 @@ import {
   listScans,
   listSubjects,
 } from './listings.js';
+import {
+  archiveService,
+  deletePrearchiveSession,
+  getPrearchiveSession,
+  listPrearchive,
+  postPrearchiveSession,
+  prearchiveBatch,
+} from './prearchive.js';
 import { Router, type Route } from './router.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
 import {
@@ -135,6 +144,22 @@ export const dataRoutes = new Router([
   get('services/tokens/{operation}/user/{username}', aliasTokens),
   get('services/tokens/{operation}/{token}', aliasTokens),
   get('services/tokens/{operation}/{token}/{secret}', aliasTokens),
+  { method: 'POST', pattern: 'services/import', handler: importService },
+  { method: 'POST', pattern: 'services/archive', handler: archiveService },
+  { method: 'POST', pattern: 'services/prearchive/{operation}', handler: prearchiveBatch },
+  get('prearchive/projects', listPrearchive),
+  get('prearchive/projects/{projects}', listPrearchive),
+  get('prearchive/projects/{project}/{timestamp}/{folder}', getPrearchiveSession),
+  {
+    method: 'POST',
+    pattern: 'prearchive/projects/{project}/{timestamp}/{folder}',
+    handler: postPrearchiveSession,
+  },
+  {
+    method: 'DELETE',
+    pattern: 'prearchive/projects/{project}/{timestamp}/{folder}',
+    handler: deletePrearchiveSession,
+  },
 
   { method: 'POST', pattern: 'search', handler: postSearch },
   get('search/elements', listSearchElements),
