@@ -1,0 +1,204 @@
+// One transfer measurement per process (see bench/transfers.js), so that the peak RSS it prints is
+// that transfer's alone. Prints one JSON line: { label, ms, bytes, files, requests, maxRssMiB }.
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
+import { XnatClient } from '../dist/index.js';
+
+const mode = process.argv[2];
+/** For raw-upload/raw-download: `curl` or `undici` (a raw stream in this process). */
+const viaCurl = process.argv[3] === 'curl';
+const { BENCH_URL: url, BENCH_DIR: dir } = process.env;
+const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB);
+const FILES = Number(process.env.BENCH_FILES);
+const USER = 'admin';
+const PASSWORD = 'admin';
+const PROJECT = 'BRAIN_MR';
+const BIG = join(dir, 'big.bin');
+const MANY = join(dir, 'many');
+const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+function client() {
+  return new XnatClient({ url, user: USER, password: PASSWORD });
+}
+
+/** The first session of the demo project and its first scan: where the benchmark's files go. */
+async function target(xnat) {
+  const page = await xnat.listExperiments({ project: PROJECT, xsiType: 'xnat:mrSessionData', limit: 1 });
+  const experiment = page.items[0].id;
+  const scans = await xnat.listScans(experiment);
+  return { experiment, scan: scans[0].id };
+}
+
+/** `external`: the transfer ran in another program (curl), so this process's RSS says nothing of it. */
+async function timed(label, fn, external = false) {
+  globalThis.gc?.();
+  const start = process.hrtime.bigint();
+  const extra = await fn();
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const maxRssMiB = external ? null : process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify({ label, ms, maxRssMiB, ...extra }));
+}
+
+async function rawJsession() {
+  const res = await request(`${url}/data/JSESSION`, { method: 'POST', headers: { authorization: auth } });
+  return `JSESSIONID=${(await res.body.text()).trim()}`;
+}
+
+const bigUri = (experiment, resource) =>
+  `${url}/data/experiments/${experiment}/resources/${resource}/files/big.bin`;
+
+switch (mode) {
+  case 'prepare': {
+    // A 1 GiB file of incompressible bytes (1 MiB of random data, each copy salted by its index).
+    const chunk = Buffer.alloc(1 << 20);
+    const out = createWriteStream(BIG);
+    for (let i = 0; i < SIZE_MIB; i++) {
+      createHash('sha512').update(String(i)).digest().copy(chunk, 0);
+      for (let off = 64; off < chunk.length; off += 64)
+        chunk.writeUInt32LE((i * 2654435761 + off) >>> 0, off);
+      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    }
+    await new Promise((r) => out.end(r));
+    // The many-file scan: small DICOM-sized files uploaded once (not measured).
+    mkdirSync(MANY, { recursive: true });
+    const files = [];
+    for (let i = 0; i < FILES; i++) {
+      const name = `IM${String(i).padStart(5, '0')}.dcm`;
+      writeFileSync(join(MANY, name), createHash('sha256').update(name).digest().toString('hex').repeat(64));
+      files.push({ localPath: join(MANY, name), remotePath: name });
+    }
+    const xnat = client();
+    const { experiment, scan } = await target(xnat);
+    await xnat.upload({
+      parent: { experiment, scan },
+      resource: 'BENCH_MANY',
+      files,
+      overwrite: true,
+      concurrency: 8,
+    });
+    await xnat.close();
+    console.log(JSON.stringify({ prepared: true }));
+    break;
+  }
+  case 'raw-upload': {
+    const xnat = client();
+    const { experiment } = await target(xnat);
+    await xnat.close();
+    const cookie = await rawJsession();
+    const bytes = statSync(BIG).size;
+    await timed(
+      viaCurl ? 'curl upload (baseline)' : 'raw undici stream upload',
+      async () => {
+        const uri = `${bigUri(experiment, 'BENCH_RAW')}?overwrite=true`;
+        if (viaCurl) {
+          const r = spawnSync('curl', [
+            '-sS',
+            '-f',
+            '-H',
+            `Cookie: ${cookie}`,
+            '-H',
+            'Content-Type: application/octet-stream',
+            '-T',
+            BIG,
+            uri,
+          ]);
+          if (r.status !== 0) throw new Error(`curl upload failed: ${r.stderr}`);
+        } else {
+          const res = await request(uri, {
+            method: 'PUT',
+            headers: { cookie, 'content-type': 'application/octet-stream', 'content-length': String(bytes) },
+            body: createReadStream(BIG),
+          });
+          await res.body.dump();
+          if (res.statusCode !== 200) throw new Error(`raw upload: HTTP ${res.statusCode}`);
+        }
+        return { bytes };
+      },
+      viaCurl,
+    );
+    break;
+  }
+  case 'client-upload': {
+    const xnat = client();
+    const { experiment } = await target(xnat);
+    const bytes = statSync(BIG).size;
+    await timed('client core upload (verified)', async () => {
+      const result = await xnat.upload({
+        parent: { experiment },
+        resource: 'BENCH',
+        files: [{ localPath: BIG, remotePath: 'big.bin' }],
+        overwrite: true,
+      });
+      if (!result.uploaded[0]?.verified) throw new Error('upload not verified');
+      return { bytes, requests: xnat.stats.requests };
+    });
+    await xnat.close();
+    break;
+  }
+  case 'raw-download': {
+    const xnat = client();
+    const { experiment } = await target(xnat);
+    await xnat.close();
+    const cookie = await rawJsession();
+    const out = join(dir, 'raw-download.bin');
+    await timed(
+      viaCurl ? 'curl download (baseline)' : 'raw undici stream download',
+      async () => {
+        const uri = bigUri(experiment, 'BENCH_RAW');
+        if (viaCurl) {
+          const r = spawnSync('curl', ['-sS', '-f', '-H', `Cookie: ${cookie}`, '-o', out, uri]);
+          if (r.status !== 0) throw new Error(`curl download failed: ${r.stderr}`);
+        } else {
+          const res = await request(uri, { headers: { cookie } });
+          await pipeline(res.body, createWriteStream(out));
+        }
+        return { bytes: statSync(out).size };
+      },
+      viaCurl,
+    );
+    rmSync(out, { force: true });
+    break;
+  }
+  case 'client-download': {
+    const xnat = client();
+    const { experiment } = await target(xnat);
+    const files = await xnat.listFiles({ experiment, resource: 'BENCH' });
+    const destDir = join(dir, 'client-download');
+    await timed('client core download (MD5-verified)', async () => {
+      const result = await xnat.download({ files, destDir, layout: 'flat', overwrite: true });
+      if (result.files[0]?.checksum !== 'match') throw new Error('download not verified');
+      return { bytes: result.files[0].size, requests: xnat.stats.requests };
+    });
+    await xnat.close();
+    rmSync(destDir, { recursive: true, force: true });
+    break;
+  }
+  case 'many-sequential':
+  case 'many-parallel': {
+    const xnat = client();
+    const { experiment, scan } = await target(xnat);
+    const files = await xnat.listFiles({ experiment, scan, resource: 'BENCH_MANY' });
+    const destDir = join(dir, mode);
+    const concurrency = mode === 'many-sequential' ? 1 : undefined;
+    const before = xnat.stats.requests;
+    await timed(
+      mode === 'many-sequential'
+        ? 'sequential, one file at a time (baseline)'
+        : 'client core download (parallel)',
+      async () => {
+        const result = await xnat.download({ files, destDir, layout: 'flat', overwrite: true, concurrency });
+        if (result.files.length !== FILES) throw new Error(`downloaded ${result.files.length} of ${FILES}`);
+        return { files: result.files.length, requests: xnat.stats.requests - before };
+      },
+    );
+    await xnat.close();
+    rmSync(destDir, { recursive: true, force: true });
+    break;
+  }
+  default:
+    throw new Error(`unknown mode ${mode}`);
+}

@@ -1,0 +1,100 @@
+// `npm run bench` (second part): file transfers against the sandbox over loopback HTTP.
+//   1 GiB upload and download through the client core, beside curl (or a raw undici stream when
+//   curl is missing) on the same sandbox in the same run, with each side's peak RSS;
+//   a 2,000-file scan downloaded in parallel beside a sequential per-file baseline.
+// Every measurement runs in its own child process (bench/transfer-worker.js) so that peak RSS
+// belongs to that transfer alone; the sandbox runs in a child process of its own too.
+// Usage: npm run bench [-- --size-mib 1024] [-- --files 2000]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'dist', 'cli.js');
+const worker = join(here, 'transfer-worker.js');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const SIZE_MIB = arg('size-mib', 1024);
+const FILES = arg('files', 2000);
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
+
+function startSandbox() {
+  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`sandbox exited with code ${code}`)));
+    createInterface({ input: child.stdout }).once('line', (url) => resolve({ url: url.trim(), child }));
+  });
+}
+
+function run(mode, env, variant = '') {
+  const result = spawnSync(process.execPath, ['--expose-gc', worker, mode, variant], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (result.status !== 0) throw new Error(`${mode} failed (exit ${result.status}): ${result.stdout}`);
+  const last = result.stdout.trim().split('\n').pop();
+  return { mode, ...JSON.parse(last) };
+}
+
+const work = mkdtempSync(join(tmpdir(), 'xnat-bench-'));
+const sandbox = await startSandbox();
+try {
+  const env = {
+    BENCH_URL: sandbox.url,
+    BENCH_DIR: work,
+    BENCH_SIZE_MIB: String(SIZE_MIB),
+    BENCH_FILES: String(FILES),
+  };
+  console.log(
+    `\nsandbox ${sandbox.url}; ${SIZE_MIB} MiB file; ${FILES}-file scan; baseline: ${hasCurl ? 'curl' : 'raw undici stream'}`,
+  );
+  run('prepare', env);
+
+  // The baseline is curl when the machine has it, else a raw undici stream; the raw stream always
+  // runs too, as the in-process floor for peak RSS.
+  const baseline = hasCurl ? 'curl' : 'undici';
+  const uploads = [
+    run('raw-upload', env, baseline),
+    ...(hasCurl ? [run('raw-upload', env, 'undici')] : []),
+    run('client-upload', env),
+  ];
+  const downloads = [
+    run('raw-download', env, baseline),
+    ...(hasCurl ? [run('raw-download', env, 'undici')] : []),
+    run('client-download', env),
+  ];
+  const pad = (s, n) => `${s} `.padEnd(n);
+  console.log(
+    `\n${pad('transfer', 40)}${pad('MiB/s', 9)}${pad('wall ms', 10)}${pad('peak RSS MiB', 14)}× baseline time`,
+  );
+  for (const group of [uploads, downloads]) {
+    for (const r of group) {
+      console.log(
+        `${pad(r.label, 40)}${pad((r.bytes / 1048576 / (r.ms / 1000)).toFixed(0), 9)}${pad(r.ms.toFixed(0), 10)}${pad(r.maxRssMiB === null ? 'n/a (curl)' : r.maxRssMiB.toFixed(0), 14)}${(r.ms / group[0].ms).toFixed(2)}`,
+      );
+    }
+  }
+
+  const many = [run('many-sequential', env), run('many-parallel', env)];
+  console.log(
+    `\n${pad(`${FILES}-file scan download`, 40)}${pad('files/s', 9)}${pad('wall ms', 10)}${pad('requests', 14)}× baseline time`,
+  );
+  for (const r of many) {
+    console.log(
+      `${pad(r.label, 40)}${pad((r.files / (r.ms / 1000)).toFixed(0), 9)}${pad(r.ms.toFixed(0), 10)}${pad(r.requests, 14)}${(r.ms / many[0].ms).toFixed(2)}`,
+    );
+  }
+} finally {
+  sandbox.child.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}
