@@ -4,7 +4,9 @@
  * expiring during an upload).
  */
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -487,5 +489,39 @@ describe('fault injection', () => {
     const after = await fetch(`${sb.url}${url}/files?format=json`, { headers: cookie });
     expect(after.status).toBe(401);
     expect((await listing(url)).map((r) => r.Name)).toEqual(['e.bin']);
+  });
+
+  it('holds responses while delayed, so a client can cancel a request in flight', async () => {
+    sb.faults.delayResponses(60_000);
+    const controller = new AbortController();
+    const before = sb.stats.requests;
+    const pending = call('GET', '/data/projects?format=json', { signal: controller.signal });
+    while (sb.stats.requests === before) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    sb.faults.clear();
+    expect((await call('GET', '/data/projects?format=json')).status).toBe(200);
+  });
+});
+
+describe('archive directory', () => {
+  it('lives inside SandboxOptions.archiveDir and is removed on close', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'archive-parent-'));
+    try {
+      const own = await startSandbox({ archiveDir: parent });
+      expect(dirname(own.archiveDir)).toBe(parent);
+      const { id } = [...own.archive.experiments.values()][0] ?? { id: '' };
+      const put = await fetch(`${own.url}/data/experiments/${id}/resources/X/files/a.txt`, {
+        method: 'PUT',
+        headers: { Authorization: auth('alice'), 'Content-Type': 'text/plain' },
+        body: 'on disk',
+      });
+      expect(put.status).toBe(200);
+      expect(await readdir(own.archiveDir)).toHaveLength(1);
+      await own.close();
+      expect(await readdir(parent)).toEqual([]);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 });
