@@ -41,7 +41,7 @@ export function truncateText(text: string, max: number): string {
   return `${text.slice(0, max - 1)}…`;
 }
 
-function capArray<T>(items: readonly T[], name: string, truncated: Record<string, number>): T[] {
+export function capArray<T>(items: readonly T[], name: string, truncated: Record<string, number>): T[] {
   if (items.length <= MAX_NESTED) return [...items];
   truncated[name] = items.length - MAX_NESTED;
   return items.slice(0, MAX_NESTED);
@@ -59,11 +59,11 @@ function boundRecord(
   );
 }
 
-function withTruncated<T extends object>(shaped: T, truncated: Record<string, number>): T {
+export function withTruncated<T extends object>(shaped: T, truncated: Record<string, number>): T {
   return Object.keys(truncated).length > 0 ? { ...shaped, truncated } : shaped;
 }
 
-const truncatedSchema = z
+export const truncatedSchema = z
   .record(z.string(), z.number())
   .optional()
   .describe('Array or map name → number of entries left out to keep the result small');

@@ -10,7 +10,9 @@ import {
   updateFields,
 } from './curate.js';
 import { TOOLSETS, type AnyToolDefinition, type Toolset } from './define.js';
+import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
 import { searchExperiments, searchSubjects } from './search.js';
+import { downloadFiles, uploadResource } from './transfer.js';
 
 export { TOOLSETS, type Toolset } from './define.js';
 
@@ -29,6 +31,11 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   shareObject,
   setQuarantine,
   deleteObject,
+  uploadResource,
+  downloadFiles,
+  listPrearchive,
+  managePrearchive,
+  importSession,
 ];
 
 export function isToolset(name: string): name is Toolset {

@@ -1,0 +1,525 @@
+/**
+ * The `transfer` toolset: upload local files into an XNAT resource and download XNAT files to a
+ * local folder. Local paths go through the safety roots, the owning project through the allow-list;
+ * an upload that would replace files needs confirmation. Both stream, in parallel, with progress.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as z from 'zod';
+import {
+  checkZip,
+  listLocalFiles,
+  type ObjectKind,
+  type ResourceParent,
+  type TransferProgress,
+  type XnatFile,
+} from '../client/index.js';
+import { defineTool, writeAnnotations, type ToolAnnotations, type ToolContext } from './define.js';
+import { ToolInputError, type ErrorTarget } from './errors.js';
+import { capArray, renderFields, renderTable, sections, truncatedSchema, withTruncated } from './format.js';
+import { experimentTarget, projectTarget, subjectTarget } from './browse.js';
+
+const RESOURCE_LABEL = /^[A-Za-z0-9_.-]+$/;
+const MAX_LOCAL_FILES = 10_000;
+
+const resourceParam = z
+  .string()
+  .regex(RESOURCE_LABEL, "resource labels use letters, digits, '_', '-' and '.'")
+  .describe('Resource label, e.g. DICOM, NIFTI, SNAPSHOTS (see getExperiment resources / listFiles)');
+
+const parentInput = {
+  project: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Project ID: the parent itself when nothing else is given, or to resolve subject/experiment labels',
+    ),
+  subject: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Subject accession ID, or label with project (a subject-level resource)'),
+  experiment: z.string().min(1).optional().describe('Experiment accession ID, or label with project'),
+  scan: z.string().min(1).optional().describe('Scan ID within the experiment (a scan resource)'),
+  assessor: z.string().min(1).optional().describe('Assessor ID within the experiment (its output resource)'),
+};
+
+const confirmParam = z
+  .string()
+  .optional()
+  .describe(
+    "Only when the server asks for it: the target's ID repeated, after the user agreed to this change. Never guess it; ask the user.",
+  );
+
+const dryRunParam = z
+  .boolean()
+  .default(false)
+  .describe('true: only report what would happen; change nothing (no confirmation needed)');
+
+function parentKind(p: ResourceParent): ObjectKind {
+  if (p.assessor !== undefined) return 'assessor';
+  if (p.scan !== undefined) return 'scan';
+  if (p.experiment !== undefined) return 'experiment';
+  if (p.subject !== undefined) return 'subject';
+  return 'project';
+}
+
+function parentOf(args: ResourceParent): ResourceParent {
+  const { project, subject, experiment, scan, assessor } = args;
+  if (project === undefined && subject === undefined && experiment === undefined) {
+    throw new ToolInputError(
+      'Name where the resource hangs: project, subject or experiment (plus scan or assessor).',
+    );
+  }
+  if ((scan !== undefined || assessor !== undefined) && experiment === undefined) {
+    throw new ToolInputError('A scan or assessor needs its experiment.');
+  }
+  if (scan !== undefined && assessor !== undefined) {
+    throw new ToolInputError('Give either a scan or an assessor, not both.');
+  }
+  return { project, subject, experiment, scan, assessor };
+}
+
+function parentTarget(args: ResourceParent): ErrorTarget | undefined {
+  if (args.experiment !== undefined) return experimentTarget(args.experiment, args.project);
+  if (args.subject !== undefined) return subjectTarget(args.subject, args.project);
+  if (args.project !== undefined) return projectTarget(args.project);
+  return undefined;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+}
+
+/**
+ * Progress for MCP clients that asked for it: at each finished file and at every 1% of the bytes,
+ * so a 2,000-file or 1 GiB transfer sends at most a few hundred notifications.
+ */
+export function progressReporter(ctx: ToolContext, verb: string): (p: TransferProgress) => void {
+  let lastFiles = -1;
+  let lastBytes = -1;
+  return (p) => {
+    const total = p.bytesTotal ?? 0;
+    const step = Math.max(1, Math.floor(total / 100));
+    if (p.filesDone === lastFiles && p.bytesDone - lastBytes < step && p.bytesDone !== total) return;
+    lastFiles = p.filesDone;
+    lastBytes = p.bytesDone;
+    void ctx.progress({
+      progress: p.bytesDone,
+      ...(p.bytesTotal !== undefined ? { total: p.bytesTotal } : {}),
+      message: `${verb} ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)}${p.bytesTotal !== undefined ? ` of ${mib(p.bytesTotal)}` : ''}`,
+    });
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// uploadResource
+
+const UploadedSchema = z.object({
+  remotePath: z.string().describe('Path inside the resource'),
+  size: z.number().describe('Bytes, as XNAT lists them'),
+  digest: z.string().describe("XNAT's MD5 of the stored file (empty when XNAT keeps none)"),
+  verified: z.boolean().describe('Size and MD5 read back from XNAT match the local file'),
+});
+
+const PlannedSchema = z.object({ remotePath: z.string(), size: z.number() });
+
+export const uploadResource = defineTool({
+  name: 'uploadResource',
+  title: 'Upload files into an XNAT resource',
+  description:
+    "Uploads local files into a resource (e.g. NIFTI) of a project, subject, experiment, scan or assessor, creating the resource if needed. localPaths takes files and/or folders (a folder uploads its contents recursively, keeping sub-folders; symbolic links inside are skipped); with extract: true, one zip file that XNAT unpacks into the resource (checked first: entries may not leave the resource). Local paths must be inside the allowed directories. Files that already exist on XNAT are never replaced silently: they are reported as conflicts unless overwrite is true, which needs the user's confirmation (the server asks through the client, or tells you which `confirm` value to repeat). Afterwards every file is read back and its size and MD5 compared. dryRun: true shows what would be uploaded and what conflicts.",
+  toolset: 'transfer',
+  inputSchema: {
+    ...parentInput,
+    resource: resourceParam,
+    localPaths: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(1000)
+      .describe(
+        'Local files and/or folders to upload (relative paths resolve against the first allowed directory)',
+      ),
+    remoteFolder: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Folder inside the resource to upload into, e.g. "sub-01/anat" (default: the resource root)'),
+    extract: z
+      .boolean()
+      .default(false)
+      .describe('true: localPaths is one zip file that XNAT extracts into the resource'),
+    overwrite: z
+      .boolean()
+      .default(false)
+      .describe('true: replace files that already exist in the resource (needs confirmation)'),
+    format: z.string().min(1).optional().describe('File format recorded by XNAT, e.g. NIFTI, DICOM'),
+    content: z.string().min(1).optional().describe('Content label recorded by XNAT, e.g. T1_RAW'),
+    confirm: confirmParam,
+    dryRun: dryRunParam,
+  },
+  outputSchema: {
+    target: z.string().describe('The resource written to, with its parent'),
+    uploaded: z.array(UploadedSchema),
+    uploadedCount: z.number(),
+    bytes: z.number().describe('Bytes uploaded'),
+    conflicts: z.array(z.string()).describe('Remote paths that already existed and were left unchanged'),
+    conflictCount: z.number(),
+    planned: z.array(PlannedSchema).optional().describe('Dry run: what would be uploaded'),
+    skippedLocal: z.array(z.string()).describe('Local entries not uploaded (symbolic links, special files)'),
+    dryRun: z.boolean(),
+    summary: z.string(),
+    truncated: truncatedSchema,
+  },
+  annotations: writeAnnotations({ destructive: true, idempotent: false }),
+  writes: true,
+  async handler(args, ctx) {
+    const parent = parentOf(args);
+    const owner = await ctx.client.describeObject(
+      { kind: parentKind(parent), ...parent },
+      { signal: ctx.signal },
+    );
+    const target = `resource ${args.resource} of ${owner.summary.split(':')[0]}`;
+    ctx.safety.checkProject(owner.project, `upload to ${target}`);
+    const folder = args.remoteFolder?.replace(/^\/+|\/+$/g, '');
+    const files: Array<{ localPath: string; remotePath: string; size: number }> = [];
+    const skippedLocal: string[] = [];
+    for (const path of args.localPaths) {
+      const real = await ctx.safety.resolveLocalPath(path, 'read');
+      const info = await stat(real);
+      if (info.isDirectory()) {
+        const listed = await listLocalFiles(real);
+        skippedLocal.push(...listed.skipped);
+        for (const f of listed.files) {
+          files.push({
+            localPath: f.localPath,
+            remotePath: folder ? `${folder}/${f.relativePath}` : f.relativePath,
+            size: f.size,
+          });
+        }
+      } else if (info.isFile()) {
+        const name = real.split(/[\\/]/).pop()!;
+        files.push({ localPath: real, remotePath: folder ? `${folder}/${name}` : name, size: info.size });
+      } else {
+        skippedLocal.push(real);
+      }
+      if (files.length > MAX_LOCAL_FILES) {
+        throw new ToolInputError(
+          `More than ${MAX_LOCAL_FILES} files to upload; upload folders in smaller parts.`,
+        );
+      }
+    }
+    if (files.length === 0)
+      throw new ToolInputError('There is nothing to upload: the paths hold no regular files.');
+    if (args.extract && (files.length !== 1 || !files[0]!.localPath.toLowerCase().endsWith('.zip'))) {
+      throw new ToolInputError('extract: true takes exactly one .zip file.');
+    }
+    const existing = new Set(
+      ((await ctx.client.listResourceFiles(parent, args.resource, { signal: ctx.signal })) ?? []).map(
+        (f) => f.path,
+      ),
+    );
+    const planned = args.extract
+      ? (await checkZip(files[0]!.localPath))
+          .filter((e) => !e.directory)
+          .map((e) => ({ remotePath: folder ? `${folder}/${e.name}` : e.name, size: e.size }))
+      : files.map((f) => ({ remotePath: f.remotePath, size: f.size }));
+    const clashes = planned.filter((p) => existing.has(p.remotePath)).map((p) => p.remotePath);
+    const truncated: Record<string, number> = {};
+
+    if (args.dryRun) {
+      const fresh = args.overwrite ? planned : planned.filter((p) => !existing.has(p.remotePath));
+      const what = args.overwrite
+        ? `would upload ${planned.length} files (${mib(sumSizes(planned))}), replacing ${clashes.length}`
+        : `would upload ${fresh.length} files (${mib(sumSizes(fresh))}); ${clashes.length} already exist and would be left unchanged`;
+      return withTruncated(
+        {
+          target,
+          uploaded: [],
+          uploadedCount: 0,
+          bytes: 0,
+          conflicts: args.overwrite ? [] : capArray(clashes, 'conflicts', truncated),
+          conflictCount: args.overwrite ? 0 : clashes.length,
+          planned: capArray(fresh, 'planned', truncated),
+          skippedLocal: capArray(skippedLocal, 'skippedLocal', truncated),
+          dryRun: true,
+          summary: `Dry run: ${what} into ${target}.`,
+        },
+        truncated,
+      );
+    }
+    if (args.overwrite && clashes.length > 0) {
+      await ctx.safety.confirm({
+        action: `replace ${clashes.length} existing file${clashes.length === 1 ? '' : 's'} (${clashes.slice(0, 3).join(', ')}${clashes.length > 3 ? ', ...' : ''}) in`,
+        target,
+        expected: owner.id,
+        confirm: args.confirm,
+      });
+    }
+    const result = await ctx.client.upload({
+      parent,
+      resource: args.resource,
+      files: files.map((f) => ({ localPath: f.localPath, remotePath: f.remotePath })),
+      extractZip: args.extract,
+      overwrite: args.overwrite,
+      ...(args.format !== undefined ? { format: args.format } : {}),
+      ...(args.content !== undefined ? { content: args.content } : {}),
+      signal: ctx.signal,
+      onProgress: progressReporter(ctx, 'uploaded'),
+    });
+    const bytes = sumSizes(result.uploaded);
+    if (result.uploaded.length > 0) {
+      ctx.safety.audit(
+        'uploadResource',
+        `${parentKind(parent)} ${owner.id} resource ${args.resource}`,
+        `files=${result.uploaded.length} bytes=${bytes} overwrite=${args.overwrite}${owner.project ? ` project=${owner.project}` : ''}`,
+      );
+    }
+    const unverified = result.uploaded.filter((u) => !u.verified).length;
+    return withTruncated(
+      {
+        target,
+        uploaded: capArray(result.uploaded, 'uploaded', truncated),
+        uploadedCount: result.uploaded.length,
+        bytes,
+        conflicts: capArray(result.conflicts, 'conflicts', truncated),
+        conflictCount: result.conflicts.length,
+        skippedLocal: capArray(skippedLocal, 'skippedLocal', truncated),
+        dryRun: false,
+        summary: [
+          `Uploaded ${result.uploaded.length} files (${mib(bytes)}) into ${target}`,
+          unverified > 0
+            ? `${unverified} checked by size only (XNAT gave no MD5)`
+            : 'sizes and MD5s verified',
+          result.conflicts.length > 0
+            ? `${result.conflicts.length} already existed and were left unchanged (pass overwrite: true to replace them)`
+            : '',
+        ]
+          .filter((s) => s !== '')
+          .join('; ')
+          .concat('.'),
+      },
+      truncated,
+    );
+  },
+  render: (out) =>
+    sections(
+      out.summary,
+      out.uploaded.length > 0
+        ? renderTable(
+            ['remotePath', 'size', 'md5', 'verified'],
+            out.uploaded.map((u) => [u.remotePath, u.size, u.digest, u.verified ? 'yes' : 'size only']),
+          )
+        : '',
+      out.planned && out.planned.length > 0
+        ? renderTable(
+            ['would upload', 'size'],
+            out.planned.map((p) => [p.remotePath, p.size]),
+          )
+        : '',
+      out.conflicts.length > 0 ? `Conflicts (left unchanged): ${out.conflicts.join(', ')}` : '',
+      out.skippedLocal.length > 0 ? `Skipped locally: ${out.skippedLocal.join(', ')}` : '',
+    ),
+  target: parentTarget,
+});
+
+function sumSizes(items: ReadonlyArray<{ size: number }>): number {
+  return items.reduce((sum, i) => sum + i.size, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// downloadFiles
+
+const DownloadedSchema = z.object({
+  localPath: z.string(),
+  size: z.number(),
+  md5: z.string(),
+  checksum: z
+    .enum(['match', 'mismatch', 'unavailable'])
+    .describe("match: MD5 equals XNAT's; unavailable: XNAT keeps no MD5 (size checked)"),
+});
+
+/**
+ * Downloads never change XNAT, but they do write local files: not read-only, and read-only mode
+ * (which promises the server changes nothing) removes them too. Existing files are kept unless asked.
+ */
+const DOWNLOAD_ANNOTATIONS: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+
+async function selectFiles(
+  args: {
+    project?: string | undefined;
+    subject?: string | undefined;
+    experiment?: string | undefined;
+    scans?: string[] | undefined;
+    scanTypes?: string[] | undefined;
+    assessor?: string | undefined;
+    resource?: string | undefined;
+    file?: string | undefined;
+  },
+  ctx: ToolContext,
+): Promise<XnatFile[]> {
+  const { client, signal } = ctx;
+  const byResource = (files: XnatFile[]): XnatFile[] =>
+    args.resource === undefined ? files : files.filter((f) => f.resource === args.resource);
+  const byFile = (files: XnatFile[]): XnatFile[] =>
+    args.file === undefined ? files : files.filter((f) => f.path === args.file);
+  if (args.file !== undefined && args.resource === undefined) {
+    throw new ToolInputError('A single file needs its resource too (see listFiles for both).');
+  }
+  if (args.experiment === undefined) {
+    if (args.scans || args.scanTypes || args.assessor) {
+      throw new ToolInputError('Scans and assessors need their experiment.');
+    }
+    if (args.resource === undefined) {
+      throw new ToolInputError('Name an experiment, or a resource of the project or subject, to download.');
+    }
+    const files = await client.listResourceFiles(
+      { project: args.project, subject: args.subject },
+      args.resource,
+      { signal },
+    );
+    if (files === undefined) throw new ToolInputError(`There is no resource ${args.resource} there.`);
+    return byFile(files);
+  }
+  const target = { experiment: args.experiment, ...(args.project ? { project: args.project } : {}) };
+  if (args.assessor !== undefined) {
+    if (args.scans || args.scanTypes) throw new ToolInputError('Give scans or an assessor, not both.');
+    return byFile(byResource(await client.listFiles({ ...target, assessor: args.assessor }, { signal })));
+  }
+  const all = byFile(byResource(await client.listFiles(target, { signal })));
+  if (args.scans === undefined && args.scanTypes === undefined) return all;
+  const wanted = new Set(args.scans ?? []);
+  if (args.scanTypes !== undefined) {
+    const types = new Set(args.scanTypes.map((t) => t.toLowerCase()));
+    for (const scan of await client.listScans(args.experiment, { ...target, signal })) {
+      if (types.has(scan.type.toLowerCase())) wanted.add(scan.id);
+    }
+  }
+  return all.filter((f) => f.scan !== undefined && wanted.has(f.scan));
+}
+
+export const downloadFiles = defineTool({
+  name: 'downloadFiles',
+  title: 'Download XNAT files to a local folder',
+  description:
+    'Downloads files to a local folder inside the allowed directories: one file (experiment or project/subject plus resource and file), a resource, some scans (scans: IDs, or scanTypes: e.g. ["T1w"]), an assessor\'s files, or a whole experiment. layout "xnat" (default) keeps XNAT\'s tree (<experiment label>/scans/<id>/resources/<label>/files/...), "flat" puts file names directly in the folder. Each file is written to a temporary name and renamed only after its size and MD5 match XNAT\'s listing; an interrupted or cancelled download leaves no partial file. Existing local files are kept (reported as skipped; identical ones are recognised, so repeating a failed call resumes) unless overwrite is true.',
+  toolset: 'transfer',
+  inputSchema: {
+    project: parentInput.project,
+    subject: parentInput.subject,
+    experiment: parentInput.experiment,
+    assessor: parentInput.assessor,
+    scans: z.array(z.string().min(1)).min(1).optional().describe('Scan IDs of the experiment'),
+    scanTypes: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Scan types of the experiment (case-insensitive), e.g. ["T1w", "rfMRI"]'),
+    resource: resourceParam.optional(),
+    file: z.string().min(1).optional().describe('Path of one file inside the resource (from listFiles)'),
+    destination: z
+      .string()
+      .min(1)
+      .describe('Local folder to download into (created if missing; must be inside the allowed directories)'),
+    layout: z
+      .enum(['xnat', 'flat'])
+      .default('xnat')
+      .describe('"xnat": keep XNAT\'s folders; "flat": file names only'),
+    overwrite: z.boolean().default(false).describe('true: replace local files that differ'),
+  },
+  outputSchema: {
+    source: z.string().describe('What was downloaded'),
+    destination: z.string().describe('Resolved local folder'),
+    files: z.array(DownloadedSchema),
+    fileCount: z.number(),
+    bytes: z.number(),
+    skipped: z.array(z.object({ localPath: z.string(), reason: z.string() })),
+    skippedCount: z.number(),
+    summary: z.string(),
+    truncated: truncatedSchema,
+  },
+  annotations: DOWNLOAD_ANNOTATIONS,
+  writes: true,
+  async handler(args, ctx) {
+    const kind: ObjectKind =
+      args.experiment !== undefined ? 'experiment' : args.subject !== undefined ? 'subject' : 'project';
+    if (kind === 'project' && args.project === undefined) {
+      throw new ToolInputError('Name an experiment, or a project or subject resource, to download.');
+    }
+    const owner = await ctx.client.describeObject(
+      { kind, project: args.project, subject: args.subject, experiment: args.experiment },
+      { signal: ctx.signal },
+    );
+    const source = owner.summary.split(':')[0]!;
+    ctx.safety.checkProject(owner.project, `download from ${source}`);
+    const destination = await ctx.safety.resolveLocalPath(args.destination, 'write');
+    const files = await selectFiles(args, ctx);
+    if (files.length === 0) throw new ToolInputError(`No files match in ${source}; check with listFiles.`);
+    const label = owner.label ?? owner.id;
+    // In XNAT's layout an experiment's files sit under its label, as in XNAT's own zips.
+    const destDir = args.layout === 'xnat' && kind === 'experiment' ? join(destination, label) : destination;
+    const result = await ctx.client.download({
+      files,
+      destDir,
+      layout: args.layout,
+      overwrite: args.overwrite,
+      signal: ctx.signal,
+      onProgress: progressReporter(ctx, 'downloaded'),
+    });
+    const truncated: Record<string, number> = {};
+    const bytes = sumSizes(result.files);
+    if (result.files.length > 0) {
+      ctx.safety.audit(
+        'downloadFiles',
+        `${kind} ${owner.id}`,
+        `files=${result.files.length} bytes=${bytes} to=${destDir}${owner.project ? ` project=${owner.project}` : ''}`,
+      );
+    }
+    return withTruncated(
+      {
+        source,
+        destination: destDir,
+        files: capArray(
+          result.files.map((f) => ({
+            localPath: f.localPath,
+            size: f.size,
+            md5: f.digest,
+            checksum: f.checksum,
+          })),
+          'files',
+          truncated,
+        ),
+        fileCount: result.files.length,
+        bytes,
+        skipped: capArray(result.skipped, 'skipped', truncated),
+        skippedCount: result.skipped.length,
+        summary: `Downloaded ${result.files.length} of ${files.length} files (${mib(bytes)}) from ${source} into ${destDir}${result.skipped.length > 0 ? `; ${result.skipped.length} skipped (already there)` : ''}.`,
+      },
+      truncated,
+    );
+  },
+  render: (out) =>
+    sections(
+      out.summary,
+      out.files.length > 0
+        ? renderTable(
+            ['localPath', 'size', 'checksum'],
+            out.files.map((f) => [f.localPath, f.size, f.checksum]),
+          )
+        : '',
+      out.skipped.length > 0
+        ? renderTable(
+            ['skipped', 'reason'],
+            out.skipped.map((s) => [s.localPath, s.reason]),
+          )
+        : '',
+      renderFields([['left out', out.truncated ? JSON.stringify(out.truncated) : undefined]]),
+    ),
+  target: parentTarget,
+});
