@@ -356,14 +356,18 @@ function byUpload(a: PrearchiveSession, b: PrearchiveSession): number {
   return a.timestamp.localeCompare(b.timestamp) || a.folderName.localeCompare(b.folderName);
 }
 
-/** `GET /data/prearchive/projects[/{p1,p2}]`. */
+/** `GET /data/prearchive/projects[/{p1,p2}][?tag=<StudyInstanceUID>]`. */
 export function listPrearchive(ctx: AuthedContext): Reply {
   const { archive } = ctx.state;
   const wanted = ctx.params.projects?.split(',').map((p) => managedProjectId(ctx, p));
-  const entries = entriesOf(archive).filter((e) =>
-    wanted
-      ? wanted.includes(e.project)
-      : canManage(ctx, e.project) && (e.project !== UNASSIGNED || ctx.user.admin),
+  // `tag=<StudyInstanceUID>` finds a study wherever it was received.
+  const tag = ctx.query.get('tag');
+  const entries = entriesOf(archive).filter(
+    (e) =>
+      (wanted
+        ? wanted.includes(e.project)
+        : canManage(ctx, e.project) && (e.project !== UNASSIGNED || ctx.user.admin)) &&
+      (tag === null || e.tag === tag),
   );
   return rowsReply(ctx, [...entries].sort(byUpload));
 }

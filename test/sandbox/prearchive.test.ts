@@ -185,6 +185,10 @@ describe('import service', () => {
     expect(single.ResultSet.Result).toEqual([row]);
     const scopedRows = await prearchiveRows('/data/prearchive/projects/BRAIN_MR');
     expect(scopedRows.map((r) => r.tag)).toContain(s.uid);
+    const byTag = await json<{ ResultSet: { Result: Row[] } }>(
+      `/data/prearchive/projects?format=json&tag=${encodeURIComponent(s.uid)}`,
+    );
+    expect(byTag.ResultSet.Result).toEqual([row]);
   });
 
   it('archives directly with dest=/archive, building scans per series with digests of the DICOM files', async () => {
