@@ -464,7 +464,16 @@ function groupByStudy(files: ImportedFile[]): ImportedFile[][] {
 /** `POST /data/services/import` (DICOM-zip and SI handlers). */
 export async function importService(ctx: AuthedContext): Promise<Reply> {
   const params = await requestParams(ctx);
-  const handler = params.get('import-handler') ?? 'DICOM-zip';
+  const contentType = (ctx.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  // XNAT picks gradual-DICOM for a bare DICOM body; the sandbox imports zips only and says so.
+  const handler =
+    params.get('import-handler') ?? (contentType === 'application/dicom' ? 'gradual-DICOM' : 'DICOM-zip');
+  if (handler === 'gradual-DICOM') {
+    throw new SandboxHttpError(
+      400,
+      'The sandbox imports zip archives only (import-handler=DICOM-zip or SI): zip the DICOM files.',
+    );
+  }
   if (!HANDLERS.has(handler)) throw new SandboxHttpError(404, `Unknown import handler: ${handler}`);
   if (params.get('src')) {
     throw new SandboxHttpError(400, 'The sandbox imports uploaded files only (no src= user cache imports).');

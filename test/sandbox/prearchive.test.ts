@@ -337,6 +337,12 @@ describe('import service', () => {
     );
     expect(slip.status).toBe(400);
     expect((await importZip('dest=/archive', zip)).status).toBe(400);
+    const bareDicom = await call('POST', '/data/services/import?dest=/prearchive/projects/BRAIN_MR', {
+      body: study([[1, 'T1w', 1]]).files[0]?.bytes ?? Buffer.alloc(0),
+      headers: { 'Content-Type': 'application/dicom' },
+    });
+    expect(bareDicom.status).toBe(400);
+    expect(await bareDicom.text()).toContain('zip');
     expect(await blobCount()).toBe(before);
   });
 });
