@@ -94,20 +94,21 @@ function mib(bytes: number): string {
 
 /**
  * Progress for MCP clients that asked for it: at each finished file and at every 1% of the bytes,
- * so a 2,000-file or 1 GiB transfer sends at most a few hundred notifications.
+ * so a 2,000-file or 1 GiB transfer sends at most a few hundred notifications. The value counts
+ * bytes plus finished files, so finishing a file (bytes already counted) still moves it forward.
  */
 export function progressReporter(ctx: ToolContext, verb: string): (p: TransferProgress) => void {
   let lastFiles = -1;
   let lastBytes = -1;
   return (p) => {
-    const total = p.bytesTotal ?? 0;
-    const step = Math.max(1, Math.floor(total / 100));
-    if (p.filesDone === lastFiles && p.bytesDone - lastBytes < step && p.bytesDone !== total) return;
+    const bytesTotal = p.bytesTotal ?? 0;
+    const step = Math.max(1, Math.floor(bytesTotal / 100));
+    if (p.filesDone === lastFiles && p.bytesDone - lastBytes < step && p.bytesDone !== bytesTotal) return;
     lastFiles = p.filesDone;
     lastBytes = p.bytesDone;
     void ctx.progress({
-      progress: p.bytesDone,
-      ...(p.bytesTotal !== undefined ? { total: p.bytesTotal } : {}),
+      progress: p.bytesDone + p.filesDone,
+      ...(p.bytesTotal !== undefined ? { total: p.bytesTotal + p.filesTotal } : {}),
       message: `${verb} ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)}${p.bytesTotal !== undefined ? ` of ${mib(p.bytesTotal)}` : ''}`,
     });
   };
