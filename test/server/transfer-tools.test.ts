@@ -51,7 +51,10 @@ interface DownloadOut {
   summary: string;
 }
 
-async function connect(user = ALICE, options: ServerOptions = {}): Promise<Connected> {
+async function connect(
+  user: { user: string; password: string } = ALICE,
+  options: ServerOptions = {},
+): Promise<Connected> {
   const connected = await connectInMemory(sandbox.url, user, { roots: [root], ...options });
   open.push(connected);
   return connected;
