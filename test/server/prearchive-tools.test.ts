@@ -144,8 +144,7 @@ describe('importSession', () => {
     expect(experiment!.scans.map((s) => s.id).sort()).toEqual(['1', '2', '3']);
     const subject = archive.subjects.get(experiment!.subjectId);
     expect(subject?.label).toBe('E7_SUBJ');
-    if (out.experimentId !== undefined)
-      expect([experiment!.id, experiment!.label]).toContain(out.experimentId);
+    expect(out.experimentId).toBe(experiment!.id);
   });
 
   it('dry-runs, and refuses zips that escape, collaborators, and overwrite "delete" without confirmation', async () => {
@@ -202,6 +201,7 @@ describe('managePrearchive', () => {
     const archived = [...archive.experiments.values()].find((e) => e.label === 'E7_ARCHIVED');
     expect(archived?.project).toBe('BRAIN_MR');
     expect(archived?.scans).toHaveLength(2);
+    expect(out.experimentId).toBe(archived?.id);
     const after = await callOk<ListOut<PrearchiveItem>>(mcp, 'listPrearchive', { project: 'BRAIN_MR' });
     expect(after.items.some((s) => s.url === item.url)).toBe(false);
   });
