@@ -5,6 +5,10 @@
  * client, so a disagreement means the sandbox or our tools do not behave like XNAT.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +31,10 @@ interface ScriptOutput {
 let sandbox: RunningSandbox;
 let alice: Connected;
 let unavailable: string | undefined;
+/** The one local folder our tools may read and write (their MCP roots). */
+let root: string;
+
+const md5 = (bytes: Buffer): string => createHash('md5').update(bytes).digest('hex');
 
 async function pyxnat(mode: 'write' | 'read', config: Record<string, unknown>): Promise<ScriptOutput> {
   const { stdout } = await run(
@@ -48,7 +56,8 @@ function seen(output: ScriptOutput | undefined, step: string): unknown {
 
 beforeAll(async () => {
   sandbox = await startSandbox({ archive: createDemoArchive() });
-  alice = await connectInMemory(sandbox.url, ALICE);
+  root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-mcp-roundtrip-')));
+  alice = await connectInMemory(sandbox.url, ALICE, { roots: [root] });
   try {
     await run(PYTHON, ['-c', 'import pyxnat']);
   } catch (error) {
@@ -61,6 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await alice?.close();
   await sandbox?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 describe('pyxnat writes, our tools read', () => {
@@ -174,6 +184,28 @@ describe('pyxnat writes, our tools read', () => {
     });
   });
 
+  it('downloads the file pyxnat uploaded, byte for byte, checksum verified', async () => {
+    const uploaded = seen(output, 'uploaded') as { size: number; md5: string };
+    const downloaded = await callOk<{
+      files: Array<{ localPath: string; size: number; md5: string; checksum: string }>;
+    }>(alice.mcp, 'downloadFiles', {
+      experiment: seen(output, 'experiment_id'),
+      scans: [written.scan],
+      resource: written.resource,
+      destination: join(root, 'from-pyxnat'),
+      layout: 'flat',
+    });
+    expect(downloaded.files).toEqual([
+      {
+        localPath: join(root, 'from-pyxnat', written.fileName),
+        size: uploaded.size,
+        md5: uploaded.md5,
+        checksum: 'match',
+      },
+    ]);
+    expect(readFileSync(join(root, 'from-pyxnat', written.fileName), 'utf8')).toBe(written.fileText);
+  });
+
   it('no longer finds the subject pyxnat deleted', async () => {
     expect(seen(output, 'deleted_subject_gone')).toBe(true);
     const result = await call(alice.mcp, 'getSubject', { project: PROJECT, subject: written.deletedSubject });
@@ -190,6 +222,11 @@ describe('our tools write, pyxnat reads', () => {
   let output: ScriptOutput | undefined;
   let ids: { subject: string; experiment: string; deleted: string };
   let scan: { subject: string; experiment: string; id: string };
+  const upload = {
+    resource: 'QC_NOTES',
+    file: 'qc-notes.txt',
+    content: Buffer.from('frame 3: motion\n'.repeat(64)),
+  };
 
   beforeAll(async () => {
     const createdSubject = await callOk<{ id: string }>(alice.mcp, 'createSubject', {
@@ -226,6 +263,13 @@ describe('our tools write, pyxnat reads', () => {
       quarantined: true,
       confirm: createdExperiment.id,
     });
+    const local = join(root, upload.file);
+    writeFileSync(local, upload.content);
+    await callOk(alice.mcp, 'uploadResource', {
+      experiment: createdExperiment.id,
+      resource: upload.resource,
+      localPaths: [local],
+    });
     const doomed = await callOk<{ id: string }>(alice.mcp, 'createSubject', {
       project: PROJECT,
       label: deletedSubject,
@@ -261,6 +305,8 @@ describe('our tools write, pyxnat reads', () => {
         scanSubject: scan.subject,
         scanExperiment: scan.experiment,
         scan: scan.id,
+        uploadedResource: upload.resource,
+        uploadedFile: upload.file,
       });
     }
   }, 120_000);
@@ -292,6 +338,10 @@ describe('our tools write, pyxnat reads', () => {
       field: 'L-18',
     });
     expect(seen(output, 'status')).toBe('quarantine');
+  });
+
+  it('downloads the file our tools uploaded, byte for byte', () => {
+    expect(seen(output, 'downloaded')).toEqual({ size: upload.content.length, md5: md5(upload.content) });
   });
 
   it('finds the experiment under its shared label in the project our tools shared it into', () => {

@@ -109,6 +109,15 @@ def read(interface, config, step):
     step('shared', lambda: {'exists': shared.exists(), 'id': shared.id()})
     step('deleted_subject_exists', lambda: project.subject(config['deletedSubject']).exists())
 
+    def download():
+        with tempfile.TemporaryDirectory() as folder:
+            local = os.path.join(folder, config['uploadedFile'])
+            experiment.resource(config['uploadedResource']).file(config['uploadedFile']).get(local)
+            with open(local, 'rb') as handle:
+                content = handle.read()
+        return {'size': len(content), 'md5': hashlib.md5(content).hexdigest()}
+    step('downloaded', download)
+
     scan = interface.select.project(config['project']).subject(config['scanSubject']).experiment(
         config['scanExperiment']).scan(config['scan'])
     step('scan', lambda: {
