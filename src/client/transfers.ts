@@ -347,7 +347,7 @@ export async function upload(ctx: TransferContext, q: UploadRequest): Promise<Up
     ? conflicts.length > 0
       ? []
       : planned
-    : planned.filter((p) => !conflicts.includes(p.remotePath));
+    : planned.filter((p) => !existingPaths.has(p.remotePath) || q.overwrite);
   if (toSend.length === 0) return { uploaded: [], conflicts };
 
   if (existing === undefined) {
@@ -429,11 +429,12 @@ export async function upload(ctx: TransferContext, q: UploadRequest): Promise<Up
   });
 
   // Read back what XNAT holds and compare it with what was sent.
+  const refused = new Set(conflicts);
   const after = new Map(((await listAt(ctx, resourcePath, signal)) ?? []).map((f) => [f.path, f]));
   const uploaded: UploadResult['uploaded'] = [];
   const sentPaths = new Set(toSend.map((p) => p.remotePath));
   for (const e of expected) {
-    if (conflicts.includes(e.remotePath)) continue;
+    if (refused.has(e.remotePath)) continue;
     if (!zipEntries && !sentPaths.has(e.remotePath)) continue;
     const remote = after.get(e.remotePath);
     if (remote === undefined) {

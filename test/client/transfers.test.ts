@@ -318,6 +318,38 @@ describe('upload', () => {
     );
   });
 
+  it('uploads into a subject resource (label with project) and an assessor resource', async () => {
+    const alice = connect();
+    const local = freshDir('parents');
+    const f = writeLocal(local, 'report.txt', 321, 14);
+    const subject = [...archive.subjects.values()].find((s) => s.project === 'BRAIN_MR')!;
+    const toSubject = await alice.upload({
+      parent: { project: 'BRAIN_MR', subject: subject.label },
+      resource: 'E7_SUBJECT',
+      files: [{ localPath: f.path, remotePath: 'report.txt' }],
+    });
+    expect(toSubject.uploaded[0]).toMatchObject({ remotePath: 'report.txt', verified: true });
+    expect(subject.resources.find((r) => r.label === 'E7_SUBJECT')?.files.map((x) => x.path)).toEqual([
+      'report.txt',
+    ]);
+
+    const assessor = [...archive.experiments.values()].find(
+      (e) => e.project === 'BRAIN_MR' && e.imageSessionId !== '',
+    )!;
+    const toAssessor = await alice.upload({
+      parent: { experiment: assessor.imageSessionId, assessor: assessor.id },
+      resource: 'E7_QC',
+      files: [{ localPath: f.path, remotePath: 'qc/report.txt' }],
+    });
+    expect(toAssessor.uploaded[0]).toMatchObject({ remotePath: 'qc/report.txt', digest: md5(f.bytes) });
+    const listed = await alice.listFiles({
+      experiment: assessor.imageSessionId,
+      assessor: assessor.id,
+      resource: 'E7_QC',
+    });
+    expect(listed.map((x) => [x.path, x.digest])).toEqual([['qc/report.txt', md5(f.bytes)]]);
+  });
+
   it('never replaces an existing file without overwrite: it is a conflict, and XNAT keeps the old bytes', async () => {
     const alice = connect();
     const local = freshDir('conflict');
