@@ -452,6 +452,27 @@ describe('upload', () => {
     ]);
   });
 
+  it('a cancelled upload stops promptly and leaves nothing on XNAT', async () => {
+    const alice = connect();
+    const local = freshDir('cancel-up');
+    const f = writeLocal(local, 'stalled.bin', 600_000, 15);
+    sandbox.faults.stallNextUpload({ afterBytes: 200_000 });
+    const controller = new AbortController();
+    const pending = alice.upload({
+      parent: { project: 'BRAIN_MR' },
+      resource: 'E7_CANCEL_UP',
+      files: [{ localPath: f.path, remotePath: 'stalled.bin' }],
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytesDone >= 200_000) controller.abort();
+      },
+    });
+    await expect(pending).rejects.toThrow(XnatCancelledError);
+    sandbox.faults.clear();
+    const listed = await alice.listResourceFiles({ project: 'BRAIN_MR' }, 'E7_CANCEL_UP');
+    expect((listed ?? []).map((x) => x.path)).toEqual([]);
+  });
+
   it('uploads a zip for XNAT to extract, listing the extracted entries', async () => {
     const alice = connect();
     const local = freshDir('zip');
