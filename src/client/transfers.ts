@@ -540,12 +540,21 @@ export async function download(ctx: TransferContext, q: DownloadRequest): Promis
   const downloadOne = async ({ file, localPath }: { file: XnatFile; localPath: string }): Promise<void> => {
     const folder = dirname(localPath);
     try {
-      await mkdir(folder, { recursive: true });
-      // A symbolic link among the sub-folders must not carry the file out of the destination.
-      const realFolder = await realpath(folder);
+      // A symbolic link among the sub-folders must not carry the file out of the destination:
+      // checked on the nearest existing folder before anything is created below it.
+      let existing = folder;
+      while (
+        !(await lstat(existing).then(
+          () => true,
+          () => false,
+        ))
+      )
+        existing = dirname(existing);
+      const realFolder = await realpath(existing);
       if (realFolder !== root && !isInside(root, realFolder)) {
         throw new XnatLocalFileError(`Refusing to write ${localPath}: its folder leads outside ${q.destDir}`);
       }
+      await mkdir(folder, { recursive: true });
     } catch (err) {
       throw localError('create the folder', folder, err);
     }
