@@ -10,11 +10,11 @@ import { canEditProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
 import { throughTaps } from './faults.js';
 import { findProject } from './lookup.js';
+import { insertStamp } from './records.js';
 import type { PrearchiveSession, StoredExperiment, StoredFile, StoredProject, StoredScan } from './model.js';
 import { multipartBoundary, partText, readMultipart } from './multipart.js';
 import {
   archiveSession,
-  insertStamp,
   newPrearchiveEntry,
   prearchiveUri,
   requestParams,

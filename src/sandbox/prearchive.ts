@@ -5,6 +5,7 @@
  * move/delete/rebuild services; and archiving itself, shared with the import service.
  */
 import { canEditProject } from './access.js';
+import { insertStamp, newSubject, nextExperimentId } from './records.js';
 import { SandboxHttpError } from './errors.js';
 import { findExperimentIn, findProject, findSubjectIn } from './lookup.js';
 import type {
@@ -15,7 +16,6 @@ import type {
   StoredFile,
   StoredProject,
   StoredScan,
-  StoredSubject,
 } from './model.js';
 import { emptyReply, textReply, type AuthedContext, type Reply } from './reply.js';
 import { tableReply } from './table.js';
@@ -36,9 +36,6 @@ export function javaTimestamp(epochMillis: number): string {
 }
 
 /** Insert dates of archived items, as the rest of the sandbox writes them. */
-export function insertStamp(): string {
-  return new Date().toISOString().replace('T', ' ').slice(0, 23);
-}
 
 /** Upload folder names: `yyyyMMdd_HHmmssSSS`. */
 function folderTimestamp(epochMillis: number): string {
@@ -163,29 +160,6 @@ function appendScans(existing: StoredExperiment, incoming: StoredScan[], replace
   return unused;
 }
 
-function newSubject(ctx: AuthedContext, project: string, label: string): StoredSubject {
-  const { archive } = ctx.state;
-  const stamp = insertStamp();
-  const subject: StoredSubject = {
-    id: `${archive.siteId}_S${pad(archive.sequences.subject++, 5)}`,
-    project,
-    label,
-    group: '',
-    src: '',
-    initials: '',
-    demographics: {},
-    fields: {},
-    shares: [],
-    status: 'active',
-    insertDate: stamp,
-    insertUser: ctx.user.login,
-    lastModified: stamp,
-    resources: [],
-  };
-  archive.subjects.set(subject.id, subject);
-  return subject;
-}
-
 /**
  * Moves a prearchive entry's session into the archive (`Archiver`/`PrearcSessionArchiver`): all
  * checks come first and the catalog changes without interruption, so a refused archive changes nothing.
@@ -240,7 +214,11 @@ export async function archiveSession(
 
   const entries = entriesOf(archive);
   if (entries.includes(entry)) entries.splice(entries.indexOf(entry), 1);
-  const owner = subject ?? newSubject(ctx, project.id, options.subject);
+  let owner = subject;
+  if (!owner) {
+    owner = newSubject(archive, project.id, options.subject, ctx.user.login);
+    archive.subjects.set(owner.id, owner);
+  }
   const incoming = entry.session.scans;
   numberScans(archive, incoming);
   let experiment: StoredExperiment;
@@ -257,7 +235,7 @@ export async function archiveSession(
   } else {
     const stamp = insertStamp();
     experiment = Object.assign(entry.session, {
-      id: `${archive.siteId}_E${pad(archive.sequences.experiment++, 5)}`,
+      id: nextExperimentId(archive),
       project: project.id,
       subjectId: owner.id,
       label: options.label,

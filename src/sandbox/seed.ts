@@ -6,6 +6,7 @@
  *
  * Other engineers' tests rely on the users, project IDs and roles documented in the README.
  */
+import { nextExperimentId, nextSubjectId } from './records.js';
 import { SOP_CLASS, dicomFile, niftiGzFile, pngFile, storedFile, type DicomInstance } from './dicom.js';
 import type {
   Accessibility,
@@ -98,11 +99,11 @@ export class ArchiveBuilder {
   }
 
   nextSubjectId(): string {
-    return `${this.archive.siteId}_S${String(this.archive.sequences.subject++).padStart(5, '0')}`;
+    return nextSubjectId(this.archive);
   }
 
   nextExperimentId(): string {
-    return `${this.archive.siteId}_E${String(this.archive.sequences.experiment++).padStart(5, '0')}`;
+    return nextExperimentId(this.archive);
   }
 
   resource(

@@ -9,6 +9,7 @@
  * (`xnat:mrSessionData/date`, `.../demographics[@xsi:type=xnat:demographicData]/gender`,
  * `.../fields/field[name=x]/field`). Unknown fields are ignored, as XNAT ignores them.
  */
+import { insertStamp, newSubject, nextExperimentId } from './records.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
   canActivateProject,
@@ -553,46 +554,8 @@ function valueOf(submission: Submission, path: string): string | undefined {
 
 // ---------------------------------------------------------------- records
 
-function now(): string {
-  return new Date().toISOString().replace('T', ' ').slice(0, 23);
-}
-
-function nextSubjectId(archive: SandboxArchive): string {
-  return `${archive.siteId}_S${String(archive.sequences.subject++).padStart(5, '0')}`;
-}
-
-function nextExperimentId(archive: SandboxArchive): string {
-  return `${archive.siteId}_E${String(archive.sequences.experiment++).padStart(5, '0')}`;
-}
-
 /** XftStringUtils.isValidId: accession IDs and project IDs are letters, digits, `_` and `-`. */
 const VALID_ID = /^[A-Za-z0-9_-]+$/;
-
-function newSubject(
-  archive: SandboxArchive,
-  project: string,
-  label: string,
-  login: string,
-  id?: string,
-): StoredSubject {
-  const stamp = now();
-  return {
-    id: id ?? nextSubjectId(archive),
-    project,
-    label,
-    group: '',
-    src: '',
-    initials: '',
-    demographics: {},
-    fields: {},
-    shares: [],
-    status: 'active',
-    insertDate: stamp,
-    insertUser: login,
-    lastModified: stamp,
-    resources: [],
-  };
-}
 
 function newExperiment(
   archive: SandboxArchive,
@@ -606,7 +569,7 @@ function newExperiment(
     id?: string;
   },
 ): StoredExperiment {
-  const stamp = now();
+  const stamp = insertStamp();
   return {
     id: fields.id ?? nextExperimentId(archive),
     xsiType: fields.xsiType,
@@ -634,7 +597,7 @@ function newExperiment(
 }
 
 function newScan(archive: SandboxArchive, id: string, xsiType: string, login: string): StoredScan {
-  const stamp = now();
+  const stamp = insertStamp();
   return {
     id,
     xnatImagescandataId: archive.sequences.scan++,
@@ -771,7 +734,7 @@ async function createProject(ctx: AuthedContext, id: string, submission: Submiss
     users: { [ctx.user.login]: 'owner' },
     quarantineCode: 0,
     prearchiveCode: 4,
-    insertDate: now(),
+    insertDate: insertStamp(),
     insertUser: ctx.user.login,
     resources: [],
   };
@@ -931,7 +894,7 @@ function rename(
       throw new SandboxHttpError(409, 'Specified label is already in use.');
     }
     setLabelIn(item, project, label);
-    item.lastModified = now();
+    item.lastModified = insertStamp();
   }
   return emptyReply();
 }
@@ -962,7 +925,7 @@ export async function putSubject(ctx: AuthedContext): Promise<Reply> {
     }
     validate('subject', 'xnat:subjectData', submission.values);
     applySubject(existing, submission.values);
-    existing.lastModified = now();
+    existing.lastModified = insertStamp();
     manageStatus(ctx, existing);
     return textReply(200, existing.id);
   }
@@ -1061,7 +1024,7 @@ function applyDocumentScans(ctx: AuthedContext, session: StoredExperiment, scans
 
 /** The experiment saved by a PUT: project auto-quarantine, then the status flags. */
 function afterExperimentSave(ctx: AuthedContext, experiment: StoredExperiment, project: StoredProject): void {
-  experiment.lastModified = now();
+  experiment.lastModified = insertStamp();
   if (project.quarantineCode === 1) experiment.status = 'quarantine';
   manageStatus(ctx, experiment);
 }
@@ -1281,7 +1244,7 @@ export async function putAssessor(ctx: AuthedContext): Promise<Reply> {
     }
     validate('experiment', existing.xsiType, submission.values);
     applyExperiment(existing, submission.values);
-    existing.lastModified = now();
+    existing.lastModified = insertStamp();
     manageStatus(ctx, existing);
     return textReply(200, existing.id);
   }
@@ -1354,7 +1317,7 @@ export async function putScan(ctx: AuthedContext): Promise<Reply> {
   const scan = existing ?? newScan(archive, scanId, xsiType, ctx.user.login);
   scan.xsiType = xsiType;
   applyScan(scan, submission.values);
-  scan.lastModified = now();
+  scan.lastModified = insertStamp();
   if (!existing) session.scans.push(scan);
   return emptyReply();
 }
@@ -1530,7 +1493,7 @@ export function putShare(ctx: AuthedContext): Reply {
     item.project = dest.id;
     item.label = label;
     item.shares = item.shares.filter((s) => s.project !== dest.id);
-    item.lastModified = now();
+    item.lastModified = insertStamp();
     return emptyReply();
   }
   if (matched) throw new SandboxHttpError(409, `Already assigned to project:${dest.id}`);

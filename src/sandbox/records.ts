@@ -1,0 +1,47 @@
+/**
+ * New archive records as XNAT creates them: accession IDs from the site's sequences (`<siteId>_S00001`,
+ * `<siteId>_E00001`; sessions and assessors share the E sequence, numbers are never reused) and
+ * timestamps in the form listings print. Every writer (REST writes, prearchive archiving, the seed)
+ * takes its IDs from here.
+ */
+import type { SandboxArchive, StoredSubject } from './model.js';
+
+/** `YYYY-MM-DD HH:MM:SS.mmm`, as XNAT prints insert_date and last_modified. */
+export function insertStamp(): string {
+  return new Date().toISOString().replace('T', ' ').slice(0, 23);
+}
+
+export function nextSubjectId(archive: SandboxArchive): string {
+  return `${archive.siteId}_S${String(archive.sequences.subject++).padStart(5, '0')}`;
+}
+
+export function nextExperimentId(archive: SandboxArchive): string {
+  return `${archive.siteId}_E${String(archive.sequences.experiment++).padStart(5, '0')}`;
+}
+
+/** A new, empty subject owned by `project` (not yet added to the archive). */
+export function newSubject(
+  archive: SandboxArchive,
+  project: string,
+  label: string,
+  login: string,
+  id?: string,
+): StoredSubject {
+  const stamp = insertStamp();
+  return {
+    id: id ?? nextSubjectId(archive),
+    project,
+    label,
+    group: '',
+    src: '',
+    initials: '',
+    demographics: {},
+    fields: {},
+    shares: [],
+    status: 'active',
+    insertDate: stamp,
+    insertUser: login,
+    lastModified: stamp,
+    resources: [],
+  };
+}
