@@ -18,7 +18,15 @@ import {
   shapeExperimentDetail,
   shapeSubjectDetail,
 } from './format.js';
-import { experimentParam, isoDateParam, optionalProjectParam, projectParam, subjectParam } from './params.js';
+import {
+  confirmParam,
+  dryRunParam,
+  experimentParam,
+  isoDateParam,
+  optionalProjectParam,
+  projectParam,
+  subjectParam,
+} from './params.js';
 
 const LABEL = /^[A-Za-z0-9_-]+$/;
 const labelParam = (what: string) =>
@@ -41,18 +49,6 @@ const customFieldsParam = z
   )
   .optional()
   .describe('Custom variables (XNAT "fields") by name, e.g. {"cohort": "A"}');
-
-const confirmParam = z
-  .string()
-  .optional()
-  .describe(
-    "Only when the server asks for it: the target's ID repeated, after the user agreed to this change. Never guess it; ask the user.",
-  );
-
-const dryRunParam = z
-  .boolean()
-  .default(false)
-  .describe('true: only report what would happen; change nothing (no confirmation needed)');
 
 function audited(ctx: ToolContext, tool: string, object: string, detail?: string): void {
   ctx.safety.audit(tool, object, detail);

@@ -28,3 +28,16 @@ export function isoDateParam(name: string) {
     .optional()
     .describe(`ISO date YYYY-MM-DD (inclusive)`);
 }
+
+/** Destructive tools: the second half of the fail-closed confirmation (see safety.ts). */
+export const confirmParam = z
+  .string()
+  .optional()
+  .describe(
+    "Only when the server asks for it: the target's ID repeated, after the user agreed to this change. Never guess it; ask the user.",
+  );
+
+export const dryRunParam = z
+  .boolean()
+  .default(false)
+  .describe('true: only report what would happen; change nothing (no confirmation needed)');

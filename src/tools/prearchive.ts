@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import * as z from 'zod';
+import { confirmParam, dryRunParam } from './params.js';
 import { checkZip, listLocalFiles, type PrearchiveSession } from '../client/index.js';
 import { READ_ONLY, defineTool, writeAnnotations } from './define.js';
 import { ToolInputError } from './errors.js';
@@ -35,18 +36,6 @@ function shapePrearchive(s: PrearchiveSession): z.infer<typeof PrearchiveItemSch
     tag: s.tag,
   };
 }
-
-const confirmParam = z
-  .string()
-  .optional()
-  .describe(
-    "Only when the server asks for it: the target's ID repeated, after the user agreed to this change. Never guess it; ask the user.",
-  );
-
-const dryRunParam = z
-  .boolean()
-  .default(false)
-  .describe('true: only report what would happen; change nothing (no confirmation needed)');
 
 const overwriteParam = z
   .enum(['none', 'append', 'delete'])

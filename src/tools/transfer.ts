@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { confirmParam, dryRunParam } from './params.js';
 import {
   checkZip,
   listLocalFiles,
@@ -44,18 +45,6 @@ const parentInput = {
   scan: z.string().min(1).optional().describe('Scan ID within the experiment (a scan resource)'),
   assessor: z.string().min(1).optional().describe('Assessor ID within the experiment (its output resource)'),
 };
-
-const confirmParam = z
-  .string()
-  .optional()
-  .describe(
-    "Only when the server asks for it: the target's ID repeated, after the user agreed to this change. Never guess it; ask the user.",
-  );
-
-const dryRunParam = z
-  .boolean()
-  .default(false)
-  .describe('true: only report what would happen; change nothing (no confirmation needed)');
 
 function parentKind(p: ResourceParent): ObjectKind {
   if (p.assessor !== undefined) return 'assessor';
