@@ -236,38 +236,34 @@ async function write(
   return host.send({ method, path, query: { ...query, event_reason: EVENT_REASON }, expect: 'text', signal });
 }
 
-async function findSubject(
-  host: CurationHost,
-  subject: string,
-  project: string | undefined,
-  signal: AbortSignal | undefined,
-): Promise<SubjectDetail | undefined> {
+/** The object when it exists and is readable; undefined when XNAT answers 404 (both cases look alike). */
+async function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
   try {
-    return await host.client.getSubject(subject, {
-      ...(project ? { project } : {}),
-      ...(signal ? { signal } : {}),
-    });
+    return await lookup;
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
 }
 
-async function findExperiment(
+function findSubject(
+  host: CurationHost,
+  subject: string,
+  project: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<SubjectDetail | undefined> {
+  return unlessNotFound(requireSubject(host, subject, project, signal));
+}
+
+function findExperiment(
   host: CurationHost,
   experiment: string,
   project: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ExperimentDetail | undefined> {
-  try {
-    return await host.client.getExperiment(experiment, {
-      ...(project ? { project } : {}),
-      ...(signal ? { signal } : {}),
-    });
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return unlessNotFound(
+    host.client.getExperiment(experiment, { ...(project ? { project } : {}), ...(signal ? { signal } : {}) }),
+  );
 }
 
 async function requireSubject(
