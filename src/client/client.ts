@@ -5,7 +5,14 @@
  */
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatBadRequestError, XnatConfigError, XnatError, XnatNotFoundError } from './errors.js';
-import { HttpClient, xnatPath, type ClientStats, type HttpRequest, type QueryValue } from './http.js';
+import {
+  HttpClient,
+  xnatPath,
+  type ClientStats,
+  type HttpRequest,
+  type HttpResponse,
+  type QueryValue,
+} from './http.js';
 import type {
   Assessor,
   Experiment,
@@ -592,13 +599,27 @@ export class XnatClient {
 
   private transferContext(): transfers.TransferContext {
     return {
-      request: (req) => this.session.request(req),
+      request: (req) => this.write(req),
       experimentId: (experiment, project, signal) => this.experimentId(experiment, project, signal),
     };
   }
 
   private curationHost(): curation.CurationHost {
-    return { client: this, send: (req) => this.session.request(req) };
+    return { client: this, send: (req) => this.write(req) };
+  }
+
+  /**
+   * Requests of curation, transfers and the prearchive. Any of their writes may rename, delete,
+   * re-create or archive an experiment, so remembered label → ID mappings go: a stale one would
+   * silently read or write another experiment than the label now names.
+   */
+  private async write(req: HttpRequest): Promise<HttpResponse> {
+    if (req.method === 'GET' || req.method === 'HEAD') return this.session.request(req);
+    try {
+      return await this.session.request(req);
+    } finally {
+      this.experimentIds.clear();
+    }
   }
 
   private async get(req: Omit<HttpRequest, 'method'>): Promise<string> {

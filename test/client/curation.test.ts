@@ -419,6 +419,24 @@ describe('describeObject and deleteObject', () => {
     );
   });
 
+  it('a label deleted, re-created or renamed away names what XNAT now holds, not a remembered ID', async () => {
+    const { subjectId, experimentId, label } = await freshSession();
+    const byLabel = { experiment: label, project: 'BRAIN_MR' };
+    await alice.listScans(label, { project: 'BRAIN_MR' });
+    await alice.deleteObject({ kind: 'experiment', experiment: experimentId });
+    const { experiment: again } = await alice.createExperiment({
+      project: 'BRAIN_MR',
+      subject: subjectId,
+      label,
+      xsiType: 'xnat:mrSessionData',
+    });
+    expect(again.id).not.toBe(experimentId);
+    await expect(alice.listResources(byLabel)).resolves.toEqual([]);
+
+    await alice.updateFields({ kind: 'experiment', experiment: again.id }, { label: uniqueLabel('MOVED') });
+    await expect(alice.listScans(label, { project: 'BRAIN_MR' })).rejects.toBeInstanceOf(XnatNotFoundError);
+  });
+
   it('deletes a file, a resource and a scan of a session', async () => {
     const session = brainSession();
     const scan = (session.scans ?? []).find((s) => s.resources.some((r) => r.files.length > 1));
