@@ -185,9 +185,11 @@ export function resolveConfig(input: ConfigInput = {}): XnatConfig {
       throw new XnatConfigError(`Cannot read ${netrcPath}: check its permissions`, { cause: err });
     }
     const entry = netrcLookup(parseNetrc(text), host.hostname, host.port);
-    // A netrc entry is one credential pair: take both from it, or only what is missing.
+    // A netrc entry is one credential pair: take both from it, or only what is missing, but never
+    // another login's password for the user set elsewhere.
     if (entry?.login !== undefined && !user) user = { value: entry.login, source: `netrc ${netrcPath}` };
-    if (entry?.password !== undefined && !password)
+    const belongsToUser = entry?.login === undefined || entry.login === user?.value;
+    if (entry?.password !== undefined && !password && belongsToUser)
       password = { value: entry.password, source: `netrc ${netrcPath}` };
   }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/client/config.js';
+import { resolveConfig, type ConfigInput } from '../../src/client/config.js';
 import { XnatConfigError } from '../../src/client/errors.js';
 
 function tempDir(files: Record<string, string> = {}): string {
@@ -116,6 +116,21 @@ describe('resolveConfig precedence', () => {
     expect(config.password).toBe('s:cret');
     expect(config.url).not.toContain('alice');
     expect(JSON.stringify(config.source)).not.toContain('s:cret');
+  });
+
+  it('takes a netrc password only for the user it belongs to', () => {
+    const home = tempDir({ '.netrc': 'machine xnat.example.org login bob password bob-pass\n' });
+    const withUser = (user: string): ConfigInput => ({
+      env: { XNAT_URL: 'https://xnat.example.org', XNAT_USER: user },
+      cwd: tempDir(),
+      homeDir: home,
+    });
+    const error = configError(() => resolveConfig(withUser('alice')));
+    expect(error.message).toMatch(/password is not set for user alice/);
+    expect(error.message).not.toContain('bob-pass');
+    expect(resolveConfig(withUser('bob')).password).toBe('bob-pass');
+    const loginless = tempDir({ '.netrc': 'machine xnat.example.org password shared-pass\n' });
+    expect(resolveConfig({ ...withUser('alice'), homeDir: loginless }).password).toBe('shared-pass');
   });
 
   it('uses the netrc default entry, NETRC, and host:port entries', () => {
