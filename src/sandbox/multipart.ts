@@ -90,7 +90,12 @@ export async function readMultipart(
         if (state === 'done') break;
         if (state === 'preamble') {
           const at = buffer.indexOf(opening);
-          if (at < 0 || buffer.length < at + opening.length + 2) break;
+          if (at < 0) {
+            // Only a boundary's length can matter later: a body without its boundary is not kept whole.
+            buffer = buffer.subarray(Math.max(0, buffer.length - opening.length));
+            break;
+          }
+          if (buffer.length < at + opening.length + 2) break;
           buffer = buffer.subarray(at + opening.length);
           state = afterBoundary();
           continue;

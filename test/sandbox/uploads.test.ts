@@ -199,6 +199,40 @@ describe('file upload', () => {
     );
   });
 
+  it('finds a multipart boundary after a long preamble arriving in small pieces, and refuses a body without it', async () => {
+    const url = freshResource();
+    const boundary = 'sandboxBoundary7';
+    const body = Buffer.from(
+      `${'preamble text that clients may send before the first part\r\n'.repeat(2000)}` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\n` +
+        `Content-Type: text/plain\r\n\r\nthe notes\r\n--${boundary}--\r\n`,
+    );
+    // 7-byte pieces: the boundary straddles chunks wherever it falls.
+    const pieces = (bytes: Buffer): ReadableStream =>
+      Readable.toWeb(
+        Readable.from(
+          (function* () {
+            for (let at = 0; at < bytes.length; at += 7) yield bytes.subarray(at, at + 7);
+          })(),
+        ),
+      ) as ReadableStream;
+    const headers = { 'Content-Type': `multipart/form-data; boundary=${boundary}` };
+    const post = await call('POST', `${url}/files`, { body: pieces(body), headers });
+    expect(post.status).toBe(200);
+    expect((await listing(url)).map((r) => [r.Name, r.digest])).toEqual([
+      ['notes.txt', md5(Buffer.from('the notes'))],
+    ]);
+
+    const other = freshResource();
+    const wrong = await call('POST', `${other}/files`, {
+      body: pieces(Buffer.alloc(256 * 1024, 'x')),
+      headers,
+    });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('Malformed multipart request body.');
+    expect((await call('GET', `${other}/files?format=json`)).status).toBe(404);
+  });
+
   it('streams a large body to disk and records its digest', async () => {
     const url = freshResource();
     const chunk = Buffer.alloc(1024 * 1024, 7);
