@@ -261,9 +261,7 @@ function findExperiment(
   project: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ExperimentDetail | undefined> {
-  return unlessNotFound(
-    host.client.getExperiment(experiment, { ...(project ? { project } : {}), ...(signal ? { signal } : {}) }),
-  );
+  return unlessNotFound(requireExperiment(host, experiment, project, signal));
 }
 
 async function requireSubject(
@@ -982,10 +980,10 @@ export async function deleteObject(
     }
     case 'scan':
     case 'assessor': {
-      const parent = await resourceParent(host, { ...ref, resource: undefined }, signal);
       if (ref.kind === 'scan' && ref.scan === undefined) throw new XnatBadRequestError('Name the scan ID');
       if (ref.kind === 'assessor' && ref.assessor === undefined)
         throw new XnatBadRequestError('Name the assessor');
+      const parent = await resourceParent(host, { ...ref, resource: undefined }, signal);
       await write(host, 'DELETE', xnatPath(...parent.path), removeFiles, signal);
       return;
     }
