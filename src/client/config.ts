@@ -121,8 +121,16 @@ export function normalizeXnatUrl(raw: string, where: string): NormalizedUrl {
     );
   }
   if (!parsed.hostname) throw new XnatConfigError(`The XNAT URL from ${where} has no host name`);
-  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-  const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  let user: string | undefined;
+  let password: string | undefined;
+  try {
+    user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
+    password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  } catch {
+    throw new XnatConfigError(
+      `The user or password in the XNAT URL from ${where} is not validly %-encoded: set XNAT_USER and XNAT_PASSWORD instead`,
+    );
+  }
   parsed.username = '';
   parsed.password = '';
   parsed.search = '';

@@ -7,7 +7,7 @@
 import { XnatBadRequestError, XnatLocalFileError, XnatProtocolError } from './errors.js';
 import { xnatPath, type HttpRequest, type HttpResponse, type StreamBody } from './http.js';
 import type { PrearchiveSession } from './models.js';
-import { parseTable, toPrearchiveSession } from './rows.js';
+import { decodeSegments, parseTable, toPrearchiveSession } from './rows.js';
 import { listLocalFiles, type TransferProgress } from './transfers.js';
 import { storedZip } from './zipcheck.js';
 import { createReadStream } from 'node:fs';
@@ -68,17 +68,21 @@ export function prearchiveParts(ref: PrearchiveRef): {
 } {
   let parts: { project: string; timestamp: string; folderName: string };
   if (typeof ref === 'string') {
-    const match = /^(?:\/data)?\/prearchive\/projects\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(ref.trim());
-    if (!match) {
-      throw new XnatBadRequestError(
+    const notAUrl = (): XnatBadRequestError =>
+      new XnatBadRequestError(
         `"${ref}" is not a prearchive session URL; use the url listPrearchive shows, like /prearchive/projects/P/20240611_101128996/SESSION`,
       );
+    const match = /^(?:\/data)?\/prearchive\/projects\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(ref.trim());
+    if (!match) throw notAUrl();
+    try {
+      parts = {
+        project: decodeURIComponent(match[1]!),
+        timestamp: decodeURIComponent(match[2]!),
+        folderName: decodeURIComponent(match[3]!),
+      };
+    } catch {
+      throw notAUrl();
     }
-    parts = {
-      project: decodeURIComponent(match[1]!),
-      timestamp: decodeURIComponent(match[2]!),
-      folderName: decodeURIComponent(match[3]!),
-    };
   } else parts = ref;
   for (const value of Object.values(parts)) {
     if (!SEGMENT.test(value) || value === '.' || value === '..') {
@@ -109,7 +113,7 @@ function uriList(body: string): string[] {
 /** The experiment named by an archive URI (`/data/archive/projects/P/subjects/S/experiments/E`). */
 function experimentOf(uri: string): string | undefined {
   const match = /\/experiments\/([^/?#]+)\/?$/.exec(uri);
-  return match ? decodeURIComponent(match[1]!) : undefined;
+  return match ? decodeSegments(match[1]!) : undefined;
 }
 
 export async function listPrearchive(

@@ -276,7 +276,8 @@ export function toResource(row: Row): Resource {
   };
 }
 
-function decodeSegments(path: string): string {
+/** Percent-decodes each `/`-separated segment of a path XNAT sent, keeping a malformed one as it is. */
+export function decodeSegments(path: string): string {
   return path
     .split('/')
     .map((segment) => {

@@ -25,7 +25,7 @@ import {
 } from './errors.js';
 import { xnatPath, type HttpRequest, type HttpResponse, type StreamBody } from './http.js';
 import type { XnatFile } from './models.js';
-import { parseTable, toFile } from './rows.js';
+import { decodeSegments, parseTable, toFile } from './rows.js';
 import { checkZip } from './zipcheck.js';
 
 export interface TransferProgress {
@@ -476,7 +476,7 @@ function localRelativePath(file: XnatFile, layout: 'xnat' | 'flat'): string {
   if (layout === 'flat') return segments[segments.length - 1]!;
   // `/data/experiments/E/scans/1/resources/123/files/x` → `scans/1/resources/<label>/files/x`.
   const owner = /\/((?:scans|assessors|reconstructions)\/[^/]+\/(?:(?:in|out)\/)?)resources\//.exec(file.uri);
-  const ownerPath = owner?.[1] ? decodeURIComponent(owner[1]) : '';
+  const ownerPath = owner?.[1] ? decodeSegments(owner[1]) : '';
   const folder = `${ownerPath}resources/${file.resource}/files`;
   if (folder.split('/').some((s) => s === '' || s === '.' || s === '..' || s.includes('\\'))) {
     throw new XnatProtocolError(`XNAT listed a file with an unusable location "${file.uri}"`);

@@ -133,6 +133,14 @@ describe('resolveConfig precedence', () => {
     expect(resolveConfig({ ...withUser('alice'), homeDir: loginless }).password).toBe('shared-pass');
   });
 
+  it('refuses a badly %-encoded user:password@ in the URL without echoing it', () => {
+    const error = configError(() =>
+      resolveConfig({ env: { XNAT_URL: 'https://alice:s%E0cret@xnat.example.org' }, cwd: tempDir() }),
+    );
+    expect(error.message).toMatch(/not validly %-encoded.*XNAT_PASSWORD/);
+    expect(error.message).not.toContain('cret');
+  });
+
   it('uses the netrc default entry, NETRC, and host:port entries', () => {
     const home = tempDir({ '.netrc': 'default login anon password anonpass\n' });
     expect(
