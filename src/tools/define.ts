@@ -113,6 +113,7 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
             options: deps.safety ?? {},
             server: server.server,
             sessionId: extra.sessionId,
+            request: { id: extra.requestId, signal: extra.signal },
             log: deps.log,
             user: () => user,
           });

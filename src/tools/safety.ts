@@ -8,6 +8,7 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../transports/logger.js';
 import { redactSecrets, ToolInputError } from './errors.js';
 
@@ -40,6 +41,8 @@ export interface SafetyScope {
   /** The low-level SDK server of this connection: client capabilities, elicitation, roots, logging. */
   server: Server;
   sessionId?: string | undefined;
+  /** The tool call being served: server-to-client requests ride its stream and end with it. */
+  request: { id: RequestId; signal: AbortSignal };
   log: Logger;
   /** XNAT login the server acts as; looked up lazily, only when a write is audited. */
   user: () => string;
@@ -87,10 +90,17 @@ export function splitList(value: string | undefined, delimiter: string): string[
 
 export function createSafety(scope: SafetyScope): Safety {
   const { options, server, log } = scope;
+  // Over Streamable HTTP a request without relatedRequestId goes to the optional standalone GET
+  // stream; a client that never opened one would leave elicitation and roots/list hanging.
+  const related = { relatedRequestId: scope.request.id, signal: scope.request.signal };
 
   async function allowedRoots(): Promise<{ roots: string[]; from: string }> {
     if (server.getClientCapabilities()?.roots) {
-      const listed = await server.listRoots();
+      const listed = await server.listRoots(undefined, related).catch((err: unknown) => {
+        throw new ToolInputError(
+          `The MCP client offers roots but did not list them (${err instanceof Error ? err.message : String(err)}), so no local path can be used; retry.`,
+        );
+      });
       const roots = listed.roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
       // A client that offers roots but lists none allows nothing: fail closed.
       return { roots, from: "the MCP client's roots" };
@@ -146,14 +156,17 @@ export function createSafety(scope: SafetyScope): Safety {
       if (server.getClientCapabilities()?.elicitation) {
         let accepted = false;
         try {
-          const answer = await server.elicitInput({
-            message: `${action} ${target}? This changes the XNAT archive.`,
-            requestedSchema: {
-              type: 'object',
-              properties: { confirm: { type: 'boolean', title: `Yes, ${action} ${target}` } },
-              required: ['confirm'],
+          const answer = await server.elicitInput(
+            {
+              message: `${action} ${target}? This changes the XNAT archive.`,
+              requestedSchema: {
+                type: 'object',
+                properties: { confirm: { type: 'boolean', title: `Yes, ${action} ${target}` } },
+                required: ['confirm'],
+              },
             },
-          });
+            related,
+          );
           accepted = answer.action === 'accept' && answer.content?.confirm === true;
         } catch (err) {
           log.warning(`confirmation request failed: ${err instanceof Error ? err.message : String(err)}`);

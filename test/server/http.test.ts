@@ -146,6 +146,95 @@ describe('Streamable HTTP', () => {
   });
 });
 
+/** JSON-RPC messages of an SSE (or plain JSON) POST answer, handed over one by one as they arrive. */
+function postStreaming(
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+  onMessage: (message: Record<string, unknown>) => void,
+): Promise<void> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+      },
+      (res) => {
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let end: number;
+          while ((end = buffered.indexOf('\n\n')) >= 0) {
+            const event = buffered.slice(0, end);
+            buffered = buffered.slice(end + 2);
+            const data = event
+              .split('\n')
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trim())
+              .join('');
+            if (data !== '') onMessage(JSON.parse(data) as Record<string, unknown>);
+          }
+        });
+        res.on('end', () => resolve());
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('server-to-client requests', () => {
+  it("asks for confirmation on the tool call's own stream, even without a standalone GET stream", async () => {
+    const [experiment] = (await xnat.listExperiments({ project: 'BRAIN_MR', limit: 1 })).items;
+    if (experiment === undefined) throw new Error('no BRAIN_MR experiment');
+    const init = await raw(open.url, {
+      body: { ...INITIALIZE, params: { ...INITIALIZE.params, capabilities: { elicitation: {} } } },
+    });
+    const sessionId = String(init.headers['mcp-session-id']);
+    const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+    await raw(open.url, { headers, body: { jsonrpc: '2.0', method: 'notifications/initialized' } });
+
+    const prompts: string[] = [];
+    let result: { isError?: boolean; content: Array<{ text: string }> } | undefined;
+    await postStreaming(
+      open.url,
+      headers,
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'setQuarantine', arguments: { experiment: experiment.id, quarantined: true } },
+      },
+      (message) => {
+        if (message.method === 'elicitation/create') {
+          prompts.push(String((message.params as { message: string }).message));
+          void raw(open.url, {
+            headers,
+            body: { jsonrpc: '2.0', id: message.id, result: { action: 'decline' } },
+          });
+        } else if (message.id === 2) {
+          result = message.result as typeof result;
+        }
+      },
+    );
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]).toContain(experiment.id);
+    expect(result?.isError).toBe(true);
+    expect(result?.content[0]?.text).toMatch(/did not confirm/);
+    expect((await xnat.getExperiment(experiment.id)).status).toBe('active');
+    await raw(open.url, { method: 'DELETE', headers });
+  });
+});
+
 describe('abandoned sessions', () => {
   it('closes sessions that stay idle, so they do not pile up', async () => {
     const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 50 });
