@@ -153,7 +153,8 @@ export function createSafety(scope: SafetyScope): Safety {
     },
 
     async confirm({ action, target, expected, confirm }) {
-      if (server.getClientCapabilities()?.elicitation) {
+      // Form mode only: a client offering just URL-mode elicitation confirms with the argument.
+      if (server.getClientCapabilities()?.elicitation?.form) {
         let accepted = false;
         try {
           const answer = await server.elicitInput(

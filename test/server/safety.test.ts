@@ -224,6 +224,37 @@ describe('confirmation by elicitation', () => {
   });
 });
 
+describe('confirmation with a client that offers only URL-mode elicitation', () => {
+  it('falls back to the confirm argument instead of failing on an unsupported form request', async () => {
+    const xnat = new XnatClient({ url: sandbox.url, ...ALICE });
+    const server = createServer({ client: xnat });
+    const client = new Client(
+      { name: 'url-only', version: '0' },
+      { capabilities: { elicitation: { url: {} } } },
+    );
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.params.message);
+      return { action: 'cancel' };
+    });
+    const [c, s] = InMemoryTransport.createLinkedPair();
+    await Promise.all([server.connect(s), client.connect(c)]);
+    cleanups.push(async () => {
+      await client.close();
+      await server.close();
+      await xnat.close();
+    });
+    await client.listTools();
+    const id = sessionOfBrain().id;
+    const refused = await call(client, 'setQuarantine', { experiment: id, quarantined: true });
+    expect(textOf(refused)).toContain(`confirm: "${id}"`);
+    await callOk(client, 'setQuarantine', { experiment: id, quarantined: true, confirm: id });
+    expect(archive.experiments.get(id)?.status).toBe('quarantine');
+    await callOk(client, 'setQuarantine', { experiment: id, quarantined: false, confirm: id });
+    expect(asked).toEqual([]);
+  });
+});
+
 describe('audit lines', () => {
   it('go to MCP logging with the XNAT login and never a credential', async () => {
     const mcp = await connect({});
