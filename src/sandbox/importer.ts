@@ -10,8 +10,15 @@ import { canEditProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
 import { throughTaps } from './faults.js';
 import { findProject } from './lookup.js';
-import { insertStamp } from './records.js';
-import type { PrearchiveSession, StoredExperiment, StoredFile, StoredProject, StoredScan } from './model.js';
+import { insertStamp, newExperiment } from './records.js';
+import type {
+  PrearchiveSession,
+  SandboxArchive,
+  StoredExperiment,
+  StoredFile,
+  StoredProject,
+  StoredScan,
+} from './model.js';
 import { multipartBoundary, partText, readMultipart } from './multipart.js';
 import {
   archiveSession,
@@ -291,7 +298,12 @@ function scanOf(files: ImportedFile[], id: string, storage: ArchiveStorage, logi
 }
 
 /** One session document per study: scans by SeriesNumber, the session type from the modality. */
-function sessionOf(files: ImportedFile[], storage: ArchiveStorage, login: string): StoredExperiment {
+function sessionOf(
+  archive: SandboxArchive,
+  files: ImportedFile[],
+  storage: ArchiveStorage,
+  login: string,
+): StoredExperiment {
   const first = files[0]?.header;
   if (!first) throw new SandboxHttpError(400, 'No DICOM files found in the upload.');
   const series = new Map<string, ImportedFile[]>();
@@ -312,30 +324,21 @@ function sessionOf(files: ImportedFile[], storage: ArchiveStorage, login: string
   if (first.magneticFieldStrength) attributes.fieldStrength = first.magneticFieldStrength;
   if (first.patientId) attributes.dcmPatientId = first.patientId;
   if (first.patientName) attributes.dcmPatientName = first.patientName;
-  const stamp = insertStamp();
   return {
-    id: '',
-    xsiType: (SESSION_TYPES[modality] ?? OTHER_TYPES)[0],
-    project: '',
-    label: '',
-    subjectId: '',
-    imageSessionId: '',
+    // Archived sessions get their accession ID (and project, subject, label) when they leave the prearchive.
+    ...newExperiment(archive, {
+      id: '',
+      xsiType: (SESSION_TYPES[modality] ?? OTHER_TYPES)[0],
+      project: '',
+      label: '',
+      subjectId: '',
+      imageSessionId: '',
+      login,
+    }),
     date: isoDate(first.studyDate),
     time: isoTime(first.studyTime),
-    visitId: '',
-    visit: '',
-    note: '',
-    acquisitionSite: '',
-    status: 'active',
-    fields: {},
-    shares: [],
     attributes,
     scans,
-    resources: [],
-    inResources: [],
-    insertDate: stamp,
-    insertUser: login,
-    lastModified: stamp,
   };
 }
 
@@ -525,7 +528,7 @@ export async function importService(ctx: AuthedContext): Promise<Reply> {
         params.get('subject') ??
         destination.subject ??
         labelFrom(first?.patientName ?? ''),
-      session: sessionOf(studyFiles, storage, ctx.user.login),
+      session: sessionOf(archive, studyFiles, storage, ctx.user.login),
       now,
       autoarchive: project === undefined ? 'Manual' : autoArchiveOf(project),
       preventAnon: params.get('prevent_anon') === 'true',

@@ -1,10 +1,10 @@
 /**
  * New archive records as XNAT creates them: accession IDs from the site's sequences (`<siteId>_S00001`,
  * `<siteId>_E00001`; sessions and assessors share the E sequence, numbers are never reused) and
- * timestamps in the form listings print. Every writer (REST writes, prearchive archiving, the seed)
- * takes its IDs from here.
+ * timestamps in the form listings print. Every writer (REST writes, prearchive archiving, the importer,
+ * the seed) takes its IDs and its empty records from here.
  */
-import type { SandboxArchive, StoredSubject } from './model.js';
+import type { SandboxArchive, StoredExperiment, StoredSubject } from './model.js';
 
 /** `YYYY-MM-DD HH:MM:SS.mmm`, as XNAT prints insert_date and last_modified. */
 export function insertStamp(): string {
@@ -43,5 +43,48 @@ export function newSubject(
     insertUser: login,
     lastModified: stamp,
     resources: [],
+  };
+}
+
+/**
+ * A new, empty experiment (session or assessor; not yet added to the archive). `id` defaults to the
+ * next accession ID; the importer passes `''` for a session that gets its ID only when archived.
+ */
+export function newExperiment(
+  archive: SandboxArchive,
+  fields: {
+    xsiType: string;
+    project: string;
+    label: string;
+    subjectId: string;
+    imageSessionId: string;
+    login: string;
+    id?: string;
+  },
+): StoredExperiment {
+  const stamp = insertStamp();
+  return {
+    id: fields.id ?? nextExperimentId(archive),
+    xsiType: fields.xsiType,
+    project: fields.project,
+    label: fields.label,
+    subjectId: fields.subjectId,
+    imageSessionId: fields.imageSessionId,
+    date: '',
+    time: '',
+    visitId: '',
+    visit: '',
+    note: '',
+    acquisitionSite: '',
+    status: 'active',
+    fields: {},
+    shares: [],
+    attributes: {},
+    scans: [],
+    resources: [],
+    inResources: [],
+    insertDate: stamp,
+    insertUser: fields.login,
+    lastModified: stamp,
   };
 }

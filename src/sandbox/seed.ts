@@ -6,7 +6,7 @@
  *
  * Other engineers' tests rely on the users, project IDs and roles documented in the README.
  */
-import { nextExperimentId, nextSubjectId } from './records.js';
+import { newExperiment, nextExperimentId, nextSubjectId } from './records.js';
 import { SOP_CLASS, dicomFile, niftiGzFile, pngFile, storedFile, type DicomInstance } from './dicom.js';
 import type {
   Accessibility,
@@ -656,23 +656,17 @@ export function createDemoArchive(): SandboxArchive {
       add(archive, session);
       if (i === 1 && v === 1) {
         // One manual QC assessor, rated by the project owner.
-        const qcId = builder.nextExperimentId();
+        const rated = timestampOf(addDays(date, 3), 15 * 60 + 21);
         add(archive, {
-          id: qcId,
-          xsiType: 'xnat:qcManualAssessorData',
-          project: brain.id,
-          label: `${session.label}_QC`,
-          subjectId: '',
-          imageSessionId: session.id,
+          ...newExperiment(archive, {
+            xsiType: 'xnat:qcManualAssessorData',
+            project: brain.id,
+            label: `${session.label}_QC`,
+            subjectId: '',
+            imageSessionId: session.id,
+            login: 'alice',
+          }),
           date: addDays(date, 3),
-          time: '',
-          visitId: '',
-          visit: '',
-          note: '',
-          acquisitionSite: '',
-          status: 'active',
-          fields: {},
-          shares: [],
           attributes: {
             rater: 'Alice Andersen',
             incidentalFindings: 'none',
@@ -680,12 +674,8 @@ export function createDemoArchive(): SandboxArchive {
             pass: '1',
             payable: '1',
           },
-          scans: [],
-          resources: [],
-          inResources: [],
-          insertDate: timestampOf(addDays(date, 3), 15 * 60 + 21),
-          insertUser: 'alice',
-          lastModified: timestampOf(addDays(date, 3), 15 * 60 + 21),
+          insertDate: rated,
+          lastModified: rated,
         });
       }
     }

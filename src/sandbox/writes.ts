@@ -9,7 +9,7 @@
  * (`xnat:mrSessionData/date`, `.../demographics[@xsi:type=xnat:demographicData]/gender`,
  * `.../fields/field[name=x]/field`). Unknown fields are ignored, as XNAT ignores them.
  */
-import { insertStamp, newSubject, nextExperimentId } from './records.js';
+import { insertStamp, newExperiment, newSubject } from './records.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
   canActivateProject,
@@ -556,45 +556,6 @@ function valueOf(submission: Submission, path: string): string | undefined {
 
 /** XftStringUtils.isValidId: accession IDs and project IDs are letters, digits, `_` and `-`. */
 const VALID_ID = /^[A-Za-z0-9_-]+$/;
-
-function newExperiment(
-  archive: SandboxArchive,
-  fields: {
-    xsiType: string;
-    project: string;
-    label: string;
-    subjectId: string;
-    imageSessionId: string;
-    login: string;
-    id?: string;
-  },
-): StoredExperiment {
-  const stamp = insertStamp();
-  return {
-    id: fields.id ?? nextExperimentId(archive),
-    xsiType: fields.xsiType,
-    project: fields.project,
-    label: fields.label,
-    subjectId: fields.subjectId,
-    imageSessionId: fields.imageSessionId,
-    date: '',
-    time: '',
-    visitId: '',
-    visit: '',
-    note: '',
-    acquisitionSite: '',
-    status: 'active',
-    fields: {},
-    shares: [],
-    attributes: {},
-    scans: [],
-    resources: [],
-    inResources: [],
-    insertDate: stamp,
-    insertUser: fields.login,
-    lastModified: stamp,
-  };
-}
 
 function newScan(archive: SandboxArchive, id: string, xsiType: string, login: string): StoredScan {
   const stamp = insertStamp();
