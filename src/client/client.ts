@@ -56,7 +56,7 @@ import {
   type Table,
 } from './rows.js';
 import { buildSearchXml, type SearchQuery, type SearchResult } from './search.js';
-import { XnatSession } from './session.js';
+import { XnatSession, awaitWithSignal } from './session.js';
 import * as curation from './curation.js';
 import * as prearchive from './prearchive.js';
 import * as transfers from './transfers.js';
@@ -526,13 +526,14 @@ export class XnatClient {
   /** The XNAT login this client acts as (asked once; an alias token resolves to its user). */
   async currentUser(opts: CallOptions = {}): Promise<string> {
     const path = xnatPath('data', 'auth');
-    this.userLogin ??= this.get({ path, expect: 'text', signal: opts.signal })
+    // Shared by concurrent callers, so no one caller's signal may cancel it: each only stops waiting.
+    this.userLogin ??= this.get({ path, expect: 'text' })
       .then((body) => parseAuthUser(body, { method: 'GET', path }))
       .catch((err: unknown) => {
         this.userLogin = undefined;
         throw err;
       });
-    return this.userLogin;
+    return awaitWithSignal(this.userLogin, opts.signal, { method: 'GET', path });
   }
 
   /** Uploads local files (or one zip XNAT extracts) into a resource, streamed; see transfers.ts. */

@@ -55,10 +55,10 @@ export function parseSessionExpiration(
 }
 
 /** Awaits a shared promise without letting one caller's abort cancel it for the others. */
-function awaitWithSignal<T>(
+export function awaitWithSignal<T>(
   promise: Promise<T>,
   signal: AbortSignal | undefined,
-  req: HttpRequest,
+  req: { method: string; path: string },
 ): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {

@@ -7,6 +7,7 @@ import { XnatClient } from '../../src/client/client.js';
 import {
   XnatAuthenticationError,
   XnatBadRequestError,
+  XnatCancelledError,
   XnatNotFoundError,
   XnatPermissionError,
 } from '../../src/client/errors.js';
@@ -109,6 +110,21 @@ describe('projects and identity', () => {
     expect((await dave.listProjects()).map((p) => p.id)).not.toContain('PEDS_DTI');
     // A protected project is listed, but its data is not readable: XNAT answers 403 (xnat-rest.md §9.2).
     await expect(dave.listSubjects({ project: 'BRAIN_MR' })).rejects.toBeInstanceOf(XnatPermissionError);
+  });
+});
+
+describe('current user', () => {
+  it("is asked once for concurrent callers, and one caller's cancellation is its own", async () => {
+    const alice = connect();
+    const cancel = new AbortController();
+    const cancelled = alice.currentUser({ signal: cancel.signal });
+    const waiting = alice.currentUser();
+    cancel.abort();
+    await expect(cancelled).rejects.toBeInstanceOf(XnatCancelledError);
+    await expect(waiting).resolves.toBe('alice');
+    const before = alice.stats.requests;
+    await expect(alice.currentUser()).resolves.toBe('alice');
+    expect(alice.stats.requests).toBe(before);
   });
 });
 
