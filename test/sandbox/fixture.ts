@@ -228,6 +228,20 @@ export function basic(login: string, password = `${login}-pw`): string {
   return `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
 }
 
+/** The demo archive's passwords, as the README lists them (the tests against the demo archive log in with these). */
+const DEMO_PASSWORDS: Record<string, string> = {
+  admin: 'admin',
+  alice: 'alice123',
+  bob: 'bob123',
+  carol: 'carol123',
+  dave: 'dave123',
+};
+
+/** Basic credentials of a demo-archive user. */
+export function demoBasic(login: string): string {
+  return basic(login, DEMO_PASSWORDS[login] ?? '');
+}
+
 /** A started sandbox over the fixture archive, plus a GET helper with Basic auth for a user. */
 export async function startFixtureSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
   return startSandbox({ archive: createFixtureArchive(), ...options });

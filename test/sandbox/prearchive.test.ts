@@ -9,15 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SOP_CLASS, dicomFile, type DicomInstance } from '../../src/sandbox/dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { demoBasic } from './fixture.js';
 import { createZip, type ZipEntry } from '../../src/sandbox/zip.js';
 
-const PASSWORDS: Record<string, string> = {
-  admin: 'admin',
-  alice: 'alice123',
-  bob: 'bob123',
-  carol: 'carol123',
-  dave: 'dave123',
-};
 const PREARCHIVE_COLUMNS = [
   'project',
   'timestamp',
@@ -57,11 +51,10 @@ function call(
     headers = {},
   }: { login?: string; body?: RequestInit['body']; headers?: Record<string, string> } = {},
 ): Promise<Response> {
-  const authorization = `Basic ${Buffer.from(`${login}:${PASSWORDS[login] ?? ''}`).toString('base64')}`;
   return fetch(`${sb.url}${path}`, {
     method,
     redirect: 'manual',
-    headers: { Authorization: authorization, ...headers },
+    headers: { Authorization: demoBasic(login), ...headers },
     ...(body === undefined ? {} : { body }),
   });
 }

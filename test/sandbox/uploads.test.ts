@@ -12,14 +12,8 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { demoBasic } from './fixture.js';
 import { createZip } from '../../src/sandbox/zip.js';
-
-const PASSWORDS: Record<string, string> = {
-  alice: 'alice123',
-  bob: 'bob123',
-  carol: 'carol123',
-  dave: 'dave123',
-};
 
 let sb: RunningSandbox;
 beforeAll(async () => {
@@ -32,10 +26,6 @@ afterEach(() => {
   sb.faults.clear();
 });
 
-function auth(login: string): string {
-  return `Basic ${Buffer.from(`${login}:${PASSWORDS[login] ?? ''}`).toString('base64')}`;
-}
-
 interface Call {
   login?: string;
   body?: RequestInit['body'];
@@ -46,7 +36,7 @@ interface Call {
 function call(method: string, path: string, { login = 'alice', body, headers = {}, signal }: Call = {}) {
   return fetch(`${sb.url}${path}`, {
     method,
-    headers: { Authorization: auth(login), ...headers },
+    headers: { Authorization: demoBasic(login), ...headers },
     ...(body === undefined ? {} : { body }),
     ...(signal ? { signal } : {}),
     ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
@@ -496,7 +486,7 @@ describe('fault injection', () => {
       port,
       method: 'PUT',
       path: `${url}/files/stalled.bin`,
-      headers: { Authorization: auth('alice'), 'Content-Type': 'application/octet-stream' },
+      headers: { Authorization: demoBasic('alice'), 'Content-Type': 'application/octet-stream' },
     });
     const failed = new Promise((resolve) => upload.on('error', resolve));
     upload.write(Buffer.alloc(64 * 1024, 2));
@@ -547,7 +537,7 @@ describe('archive directory', () => {
       const { id } = [...own.archive.experiments.values()][0] ?? { id: '' };
       const put = await fetch(`${own.url}/data/experiments/${id}/resources/X/files/a.txt`, {
         method: 'PUT',
-        headers: { Authorization: auth('alice'), 'Content-Type': 'text/plain' },
+        headers: { Authorization: demoBasic('alice'), 'Content-Type': 'text/plain' },
         body: 'on disk',
       });
       expect(put.status).toBe(200);

@@ -6,16 +6,9 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { demoBasic } from './fixture.js';
 import type { StoredExperiment, StoredSubject } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
-
-const PASSWORDS: Record<string, string> = {
-  admin: 'admin',
-  alice: 'alice123',
-  bob: 'bob123',
-  carol: 'carol123',
-  dave: 'dave123',
-};
 
 let sb: RunningSandbox;
 beforeAll(async () => {
@@ -38,10 +31,9 @@ async function call(
   body?: string | Buffer,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
-  const credentials = Buffer.from(`${login}:${PASSWORDS[login] ?? ''}`).toString('base64');
   const response = await fetch(`${sb.url}${path}`, {
     method,
-    headers: { Authorization: `Basic ${credentials}`, ...headers },
+    headers: { Authorization: demoBasic(login), ...headers },
     ...(body === undefined ? {} : { body }),
   });
   return {
