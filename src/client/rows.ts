@@ -300,7 +300,8 @@ export function toFile(row: Row): XnatFile {
     resource: cell(row, 'collection'),
     ...(scan ? { scan: decodeSegments(scan) } : {}),
     size: count(cell(row, 'Size')),
-    digest: cell(row, 'digest'),
+    // Catalogs written by other tools may hold upper-case hex; every comparison uses lower case.
+    digest: cell(row, 'digest').toLowerCase(),
     format: cell(row, 'file_format'),
     content: cell(row, 'file_content'),
     uri,

@@ -580,7 +580,7 @@ export async function download(ctx: TransferContext, q: DownloadRequest): Promis
         if (got.size !== file.size) {
           throw new XnatProtocolError(`XNAT listed ${file.size} bytes for ${file.path} but sent ${got.size}`);
         }
-        if (file.digest !== '' && got.digest !== file.digest.toLowerCase()) {
+        if (file.digest !== '' && got.digest !== file.digest) {
           throw new XnatProtocolError(
             `${file.path} arrived with MD5 ${got.digest}, but XNAT lists ${file.digest}`,
           );
@@ -626,7 +626,7 @@ async function whyKept(
   if (!regular) return 'something that is not a regular file is in the way; kept it';
   try {
     const local = await md5OfFile(localPath, signal);
-    if (local.size === file.size && (file.digest === '' || local.digest === file.digest.toLowerCase())) {
+    if (local.size === file.size && (file.digest === '' || local.digest === file.digest)) {
       return file.digest === '' ? 'already present with the same size' : 'already present and identical';
     }
   } catch (err) {

@@ -156,6 +156,16 @@ describe('listing rows recorded from real XNAT servers', () => {
       uri: '/data/experiments/XNAT_E00001/scans/3-OT/resources/1234/files/sub%20dir/b%20c.dcm',
     });
   });
+
+  it('gives digests in lower-case hex whatever case the catalog holds, so every comparison agrees', () => {
+    const file = toFile({
+      Name: 'a.dcm',
+      Size: '1',
+      URI: '/data/experiments/XNAT_E00001/resources/1/files/a.dcm',
+      digest: '9E107D9D372BB6826BD81D3542A419D6',
+    });
+    expect(file.digest).toBe('9e107d9d372bb6826bd81d3542a419d6');
+  });
 });
 
 describe('item documents', () => {
