@@ -10,6 +10,7 @@ import { confirmParam, dryRunParam } from './params.js';
 import {
   checkZip,
   listLocalFiles,
+  type ObjectDescription,
   type ObjectKind,
   type ResourceParent,
   type TransferProgress,
@@ -75,6 +76,16 @@ function parentTarget(args: ResourceParent): ErrorTarget | undefined {
   if (args.subject !== undefined) return subjectTarget(args.subject, args.project);
   if (args.project !== undefined) return projectTarget(args.project);
   return undefined;
+}
+
+/** E.g. `experiment MR1 (XNAT_E00001) in project P`: the object a transfer is about, named for people. */
+function ownerName(owner: ObjectDescription, experiment: string | undefined): string {
+  const name =
+    owner.label && owner.label !== owner.id
+      ? `${owner.kind} ${owner.label} (${owner.id})`
+      : `${owner.kind} ${owner.id}`;
+  const of = owner.kind === 'scan' || owner.kind === 'assessor' ? ` of experiment ${experiment ?? ''}` : '';
+  return `${name}${of}${owner.project ? ` in project ${owner.project}` : ''}`;
 }
 
 function mib(bytes: number): string {
@@ -170,7 +181,7 @@ export const uploadResource = defineTool({
       { kind: parentKind(parent), ...parent },
       { signal: ctx.signal },
     );
-    const target = `resource ${args.resource} of ${owner.summary.split(':')[0]}`;
+    const target = `resource ${args.resource} of ${ownerName(owner, parent.experiment)}`;
     ctx.safety.checkProject(owner.project, `upload to ${target}`);
     const folder = args.remoteFolder?.replace(/^\/+|\/+$/g, '');
     const files: Array<{ localPath: string; remotePath: string; size: number }> = [];
@@ -446,7 +457,7 @@ export const downloadFiles = defineTool({
       { kind, project: args.project, subject: args.subject, experiment: args.experiment },
       { signal: ctx.signal },
     );
-    const source = owner.summary.split(':')[0]!;
+    const source = ownerName(owner, args.experiment);
     ctx.safety.checkProject(owner.project, `download from ${source}`);
     const destination = await ctx.safety.resolveLocalPath(args.destination, 'write');
     const files = await selectFiles(args, ctx);

@@ -35,6 +35,7 @@ let outside: string;
 const open: Connected[] = [];
 
 interface UploadOut {
+  target: string;
   uploaded: Array<{ remotePath: string; size: number; digest: string; verified: boolean }>;
   uploadedCount: number;
   conflicts: string[];
@@ -134,6 +135,9 @@ describe('uploadResource', () => {
       { remotePath: 'anat/t1.nii', size: t1.length, digest: md5(t1), verified: true },
       { remotePath: 'notes.txt', size: 24, digest: md5(readFileSync(notes)), verified: true },
     ]);
+    expect(out.target).toBe(
+      `resource BIDS of experiment ${session.label} (${session.id}) in project BRAIN_MR`,
+    );
     const stored = session.resources.find((r) => r.label === 'BIDS');
     expect(stored?.files.map((f) => f.path).sort()).toEqual(['anat/t1.json', 'anat/t1.nii', 'notes.txt']);
 
