@@ -88,6 +88,11 @@ function ownerName(owner: ObjectDescription, experiment: string | undefined): st
   return `${name}${of}${owner.project ? ` in project ${owner.project}` : ''}`;
 }
 
+/** A label from XNAT used as a local folder name must stay one folder: no separators, no `.`/`..`. */
+function isPlainSegment(name: string | undefined): name is string {
+  return name !== undefined && name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
 function mib(bytes: number): string {
   return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 }
@@ -462,9 +467,13 @@ export const downloadFiles = defineTool({
     const destination = await ctx.safety.resolveLocalPath(args.destination, 'write');
     const files = await selectFiles(args, ctx);
     if (files.length === 0) throw new ToolInputError(`No files match in ${source}; check with listFiles.`);
-    const label = owner.label ?? owner.id;
-    // In XNAT's layout an experiment's files sit under its label, as in XNAT's own zips.
-    const destDir = args.layout === 'xnat' && kind === 'experiment' ? join(destination, label) : destination;
+    // In XNAT's layout an experiment's files sit under its label, as in XNAT's own zips; a label
+    // that is not one plain folder name (XNAT's data is not ours to trust) falls back to the ID.
+    const folderName = [owner.label, owner.id].find(isPlainSegment);
+    const destDir =
+      args.layout === 'xnat' && kind === 'experiment' && folderName !== undefined
+        ? join(destination, folderName)
+        : destination;
     const result = await ctx.client.download({
       files,
       destDir,

@@ -333,6 +333,36 @@ describe('downloadFiles', () => {
     expect(again.skipped).toHaveLength(expected.length);
   });
 
+  it("keeps an experiment's files inside the destination whatever its label on XNAT", async () => {
+    const { mcp, xnat } = await connect();
+    const label = `E7_DOTS_${Math.floor(Math.random() * 1e9)}`;
+    const subject = await callOk<{ id: string }>(mcp, 'createSubject', { project: 'BRAIN_MR', label });
+    const created = await callOk<{ id: string }>(mcp, 'createExperiment', {
+      project: 'BRAIN_MR',
+      subject: subject.id,
+      label,
+      xsiType: 'xnat:mrSessionData',
+    });
+    const local = folder('dots-src');
+    writeFileSync(join(local, 'f.bin'), bytes(1000, 7));
+    await xnat.upload({
+      parent: { experiment: created.id },
+      resource: 'DOTS',
+      files: [{ localPath: join(local, 'f.bin'), remotePath: 'f.bin' }],
+    });
+    // XNAT's data is not ours to trust: a label that would climb out of the destination.
+    archive.experiments.get(created.id)!.label = '..';
+    const parent = folder('dots-parent');
+    const dest = join(parent, 'dest');
+    mkdirSync(dest);
+    const out = await callOk<DownloadOut>(mcp, 'downloadFiles', {
+      experiment: created.id,
+      destination: dest,
+    });
+    expect(out.fileCount).toBe(1);
+    expect(files(parent)).toEqual([`dest/${created.id}/resources/DOTS/files/f.bin`]);
+  });
+
   it('refuses a destination outside the roots', async () => {
     const { mcp } = await connect();
     const result = await call(mcp, 'downloadFiles', {
