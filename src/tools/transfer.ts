@@ -4,7 +4,7 @@
  * an upload that would replace files needs confirmation. Both stream, in parallel, with progress.
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import * as z from 'zod';
 import { confirmParam, dryRunParam } from './params.js';
 import {
@@ -205,7 +205,8 @@ export const uploadResource = defineTool({
           });
         }
       } else if (info.isFile()) {
-        const name = real.split(/[\\/]/).pop()!;
+        // The name the caller gave, not a symbolic link's target: like cp and scp.
+        const name = basename(resolve(path));
         files.push({ localPath: real, remotePath: folder ? `${folder}/${name}` : name, size: info.size });
       } else {
         skippedLocal.push(real);

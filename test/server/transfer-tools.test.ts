@@ -224,6 +224,19 @@ describe('uploadResource', () => {
     expect(archive.projects.get('BRAIN_MR')!.resources.some((r) => r.label === 'E7_ESCAPE')).toBe(false);
   });
 
+  it('names an uploaded file as the caller named it, not after the target of a symbolic link', async () => {
+    const { mcp } = await connect();
+    const local = folder('linked');
+    writeFileSync(join(local, 'v3.bin'), bytes(500, 3));
+    symlinkSync(join(local, 'v3.bin'), join(local, 'latest.bin'));
+    const out = await callOk<UploadOut>(mcp, 'uploadResource', {
+      project: 'BRAIN_MR',
+      resource: 'E7_LINKED',
+      localPaths: [join(local, 'latest.bin')],
+    });
+    expect(out.uploaded.map((u) => u.remotePath)).toEqual(['latest.bin']);
+  });
+
   it('refuses a zip whose entries would leave the resource, and other bad input', async () => {
     const { mcp } = await connect();
     const local = folder('zip');
