@@ -20,7 +20,7 @@ export const DEFAULT_HTTP_PORT = 3333;
 export const MCP_PATH = '/mcp';
 /** Same bound as the SDK's own transports: larger bodies are refused with 413. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
-/** Sessions a client abandoned without DELETE are closed after this much silence. */
+/** Sessions a client abandoned without DELETE are closed after this much silence (no call in progress). */
 const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
 
 export interface HttpOptions {
@@ -124,6 +124,26 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
   lastSeen: number;
+  /**
+   * POSTs in progress: a session serving a long call (a 2 GiB upload) is not idle. A GET stream does
+   * not count, so the streams of clients that vanished without closing them are still reclaimed.
+   */
+  open: number;
+}
+
+/** Hands a POST to its session's transport, keeping the session busy until the response ends. */
+async function serveInSession(
+  session: Session,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body?: unknown,
+): Promise<void> {
+  session.open++;
+  res.once('close', () => {
+    session.open--;
+    session.lastSeen = Date.now();
+  });
+  await session.transport.handleRequest(req, res, body);
 }
 
 export async function startHttpServer(
@@ -205,8 +225,7 @@ export async function startHttpServer(
         sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
         return;
       }
-      session.lastSeen = Date.now();
-      await session.transport.handleRequest(req, res, body);
+      await serveInSession(session, req, res, body);
       return;
     }
     if (!isInitializeRequest(body)) {
@@ -222,7 +241,7 @@ export async function startHttpServer(
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server, lastSeen: Date.now() });
+        sessions.set(id, { transport, server, lastSeen: Date.now(), open: 0 });
         log.debug(`MCP session opened (${sessions.size} open)`);
       },
     });
@@ -282,7 +301,9 @@ export async function startHttpServer(
   const sweeper = setInterval(
     () => {
       const cutoff = Date.now() - idleMs;
-      for (const [id, session] of sessions) if (session.lastSeen < cutoff) void closeSession(id);
+      for (const [id, session] of sessions) {
+        if (session.open === 0 && session.lastSeen < cutoff) void closeSession(id);
+      }
     },
     Math.min(idleMs, 60_000),
   );

@@ -251,6 +251,25 @@ describe('abandoned sessions', () => {
   });
 });
 
+describe('busy sessions', () => {
+  it('keeps a session open while it serves a call that outlasts the idle time', async () => {
+    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 50 });
+    try {
+      const { mcp, transport } = await connect(shortLived.url);
+      sandbox.faults.delayResponses(500);
+      const result = await mcp.callTool({ name: 'getProject', arguments: { project: 'BRAIN_MR' } });
+      sandbox.faults.clear();
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ id: 'BRAIN_MR' });
+      await transport.terminateSession();
+      await mcp.close();
+    } finally {
+      sandbox.faults.clear();
+      await shortLived.close();
+    }
+  });
+});
+
 describe('other routes', () => {
   it('answers /healthz, and 404/405 elsewhere', async () => {
     const base = open.url.replace(/\/mcp$/, '');
