@@ -120,3 +120,25 @@ export function errorClassForStatus(
 export function isXnatError(err: unknown): err is XnatError {
   return err instanceof XnatError;
 }
+
+/** The `code` of a Node.js file-system error (`ENOENT`, `EACCES`, ...). */
+export function fsErrorCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** A failed local file operation as one actionable XnatLocalFileError (XnatErrors pass through). */
+export function localFileError(action: string, path: string, err: unknown): XnatError {
+  if (err instanceof XnatError) return err;
+  const code = fsErrorCode(err);
+  const reason =
+    code === 'ENOENT'
+      ? 'it does not exist'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'ENOSPC'
+          ? 'the disk is full'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (code ?? (err instanceof Error ? err.message : String(err)));
+  return new XnatLocalFileError(`Cannot ${action} ${path}: ${reason}`, { cause: err });
+}

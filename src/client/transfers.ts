@@ -21,6 +21,8 @@ import {
   XnatLocalFileError,
   XnatNotFoundError,
   XnatProtocolError,
+  fsErrorCode,
+  localFileError,
   type XnatErrorDetails,
 } from './errors.js';
 import { xnatPath, type HttpRequest, type HttpResponse, type StreamBody } from './http.js';
@@ -116,26 +118,6 @@ function checkConcurrency(value: number | undefined): number {
     throw new XnatBadRequestError(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY} (got ${n})`);
   }
   return n;
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
-
-function localError(action: string, path: string, err: unknown): XnatError {
-  if (err instanceof XnatError) return err;
-  const code = errnoCode(err);
-  const reason =
-    code === 'ENOENT'
-      ? 'it does not exist'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'ENOSPC'
-          ? 'the disk is full'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : (code ?? (err instanceof Error ? err.message : String(err)));
-  return new XnatLocalFileError(`Cannot ${action} ${path}: ${reason}`, { cause: err });
 }
 
 /** A path inside a resource: relative, `/`-separated, no empty, `.` or `..` segments. */
@@ -322,7 +304,7 @@ export async function upload(ctx: TransferContext, q: UploadRequest): Promise<Up
     try {
       info = await stat(f.localPath);
     } catch (err) {
-      throw localError('read', f.localPath, err);
+      throw localFileError('read', f.localPath, err);
     }
     if (!info.isFile()) throw new XnatLocalFileError(`Cannot upload ${f.localPath}: not a regular file`);
     planned.push({ localPath: f.localPath, remotePath: f.remotePath, size: info.size });
@@ -390,7 +372,7 @@ export async function upload(ctx: TransferContext, q: UploadRequest): Promise<Up
           });
           digesting = current;
           const source = createReadStream(file.localPath);
-          source.on('error', (err) => current.destroy(localError('read', file.localPath, err)));
+          source.on('error', (err) => current.destroy(localFileError('read', file.localPath, err)));
           current.on('close', () => source.destroy());
           return source.pipe(current);
         },
@@ -498,7 +480,7 @@ function isRestartable(err: unknown): boolean {
   if (err instanceof XnatCancelledError || err instanceof XnatLocalFileError) return false;
   if (err instanceof XnatError)
     return err.kind === 'network' || err.kind === 'timeout' || err.kind === 'protocol';
-  const code = errnoCode(err);
+  const code = fsErrorCode(err);
   return code !== undefined && /^(ECONNRESET|EPIPE|UND_ERR|ERR_STREAM_PREMATURE_CLOSE)/.test(code);
 }
 
@@ -527,7 +509,7 @@ export async function download(ctx: TransferContext, q: DownloadRequest): Promis
     await mkdir(q.destDir, { recursive: true });
     root = await realpath(q.destDir);
   } catch (err) {
-    throw localError('create the folder', q.destDir, err);
+    throw localFileError('create the folder', q.destDir, err);
   }
 
   const result: DownloadResult = { files: [], skipped: [] };
@@ -556,7 +538,7 @@ export async function download(ctx: TransferContext, q: DownloadRequest): Promis
       }
       await mkdir(folder, { recursive: true });
     } catch (err) {
-      throw localError('create the folder', folder, err);
+      throw localFileError('create the folder', folder, err);
     }
     const finish = (): void => {
       filesDone++;
@@ -631,7 +613,7 @@ async function whyKept(
     }
   } catch (err) {
     if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-    throw localError('read', localPath, err);
+    throw localFileError('read', localPath, err);
   }
   return 'a different local file exists; pass overwrite to replace it';
 }
@@ -655,7 +637,7 @@ async function fetchToFile(
     await pipeline(stream, digesting, out, { signal });
   } catch (err) {
     if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-    if (localFailure !== undefined) throw localError('write', partial, localFailure);
+    if (localFailure !== undefined) throw localFileError('write', partial, localFailure);
     throw new XnatProtocolError(`The download of ${file.path} broke off after ${digesting.bytes} bytes`, {
       method: 'GET',
       path: file.uri,
@@ -677,9 +659,10 @@ async function place(partial: string, target: string, overwrite: boolean): Promi
   try {
     await link(partial, target);
   } catch (err) {
-    const code = errnoCode(err);
+    const code = fsErrorCode(err);
     if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw localError('write', target, err);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV')
+      throw localFileError('write', target, err);
     if (
       await lstat(target).then(
         () => true,
@@ -716,18 +699,20 @@ export async function listLocalFiles(folder: string): Promise<{ files: LocalFile
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
-      throw localError('read the folder', dir, err);
+      throw localFileError('read the folder', dir, err);
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walk(path, [...prefix, entry.name]);
       else if (entry.isFile()) {
-        files.push({
-          localPath: path,
-          relativePath: [...prefix, entry.name].join('/'),
-          size: (await stat(path)).size,
-        });
+        const size = await stat(path).then(
+          (info) => info.size,
+          (err: unknown) => {
+            throw localFileError('read', path, err);
+          },
+        );
+        files.push({ localPath: path, relativePath: [...prefix, entry.name].join('/'), size });
       } else skipped.push(path);
     }
   };

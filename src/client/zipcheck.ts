@@ -8,7 +8,7 @@ import { open, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { XnatLocalFileError } from './errors.js';
+import { XnatLocalFileError, localFileError } from './errors.js';
 import type { StreamBody } from './http.js';
 
 export interface ZipEntry {
@@ -61,7 +61,9 @@ export function unsafeEntryReason(name: string): string | undefined {
  * extracted into (`..`, absolute paths, drive letters, symbolic links).
  */
 export async function checkZip(path: string): Promise<ZipEntry[]> {
-  const handle = await open(path, 'r');
+  const handle = await open(path, 'r').catch((err: unknown) => {
+    throw localFileError('read', path, err);
+  });
   try {
     const { size } = await handle.stat();
     if (size < EOCD_SIZE) throw bad(path, 'too short');
@@ -161,9 +163,14 @@ export async function storedZip(sources: readonly ZipSource[]): Promise<StreamBo
   for (const source of sources) {
     const reason = unsafeEntryReason(source.name);
     if (reason !== undefined) throw new XnatLocalFileError(`Cannot pack "${source.name}": ${reason}`);
-    const { size } = await stat(source.localPath);
+    let size: number;
     let crc = 0;
-    for await (const chunk of createReadStream(source.localPath)) crc = crc32(chunk as Buffer, crc);
+    try {
+      size = (await stat(source.localPath)).size;
+      for await (const chunk of createReadStream(source.localPath)) crc = crc32(chunk as Buffer, crc);
+    } catch (err) {
+      throw localFileError('read', source.localPath, err);
+    }
     const nameBytes = Buffer.from(source.name, 'utf8');
     entries.push({ ...source, size, crc, nameBytes, offset });
     offset += 30 + nameBytes.length + size;
