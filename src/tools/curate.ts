@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { UPDATABLE_FIELDS, type ObjectKind, type ObjectRef } from '../client/index.js';
 import { experimentTarget, subjectTarget } from './browse.js';
-import { defineTool, writeAnnotations, type ToolContext } from './define.js';
+import { defineTool, writeAnnotations } from './define.js';
 import { ToolInputError, type ErrorTarget } from './errors.js';
 import {
   ExperimentDetailOutput,
@@ -50,10 +50,6 @@ const customFieldsParam = z
   .optional()
   .describe('Custom variables (XNAT "fields") by name, e.g. {"cohort": "A"}');
 
-function audited(ctx: ToolContext, tool: string, object: string, detail?: string): void {
-  ctx.safety.audit(tool, object, detail);
-}
-
 export const createSubject = defineTool({
   name: 'createSubject',
   title: 'Create an XNAT subject',
@@ -96,7 +92,11 @@ export const createSubject = defineTool({
       signal: ctx.signal,
     });
     if (created)
-      audited(ctx, 'createSubject', `subject ${subject.id}`, `project=${args.project} label=${args.label}`);
+      ctx.safety.audit(
+        'createSubject',
+        `subject ${subject.id}`,
+        `project=${args.project} label=${args.label}`,
+      );
     return { created, ...shapeSubjectDetail(subject) };
   },
   render: (s) =>
@@ -146,8 +146,7 @@ export const createExperiment = defineTool({
     ctx.safety.checkProject(args.project, 'create an experiment');
     const { created, experiment } = await ctx.client.createExperiment({ ...args, signal: ctx.signal });
     if (created) {
-      audited(
-        ctx,
+      ctx.safety.audit(
         'createExperiment',
         `experiment ${experiment.id}`,
         `project=${args.project} subject=${experiment.subjectId} label=${args.label} xsiType=${args.xsiType}`,
@@ -245,7 +244,11 @@ export const updateFields = defineTool({
       { label, standard, fields },
       { signal: ctx.signal },
     );
-    audited(ctx, 'updateFields', `${kind} ${target.id}`, `fields=${changes.map((c) => c.field).join(',')}`);
+    ctx.safety.audit(
+      'updateFields',
+      `${kind} ${target.id}`,
+      `fields=${changes.map((c) => c.field).join(',')}`,
+    );
     return { kind, id: target.id, project: target.project, changes };
   },
   render: (out) =>
@@ -319,8 +322,7 @@ export const shareObject = defineTool({
             fromProject: args.targetProject,
             signal: ctx.signal,
           });
-    audited(
-      ctx,
+    ctx.safety.audit(
       'shareObject',
       `${args.kind} ${target.id}`,
       `${args.action} project=${args.targetProject}${args.label ? ` label=${args.label}` : ''}${args.primary ? ' primary=true' : ''}`,
@@ -400,7 +402,7 @@ export const setQuarantine = defineTool({
       quarantined: args.quarantined,
       signal: ctx.signal,
     });
-    audited(ctx, 'setQuarantine', `${kind} ${target.id}`, `status=${status} previous=${previousStatus}`);
+    ctx.safety.audit('setQuarantine', `${kind} ${target.id}`, `status=${status} previous=${previousStatus}`);
     return {
       id: target.id,
       project: target.project,
@@ -463,8 +465,7 @@ export const deleteObject = defineTool({
     if (dryRun) return { ...out, deleted: false, dryRun: true, summary: `Would delete ${target.summary}.` };
     await ctx.safety.confirm({ action: 'delete', target: target.summary, expected: target.id, confirm });
     await ctx.client.deleteObject({ kind, ...ref }, { signal: ctx.signal });
-    audited(
-      ctx,
+    ctx.safety.audit(
       'deleteObject',
       `${kind} ${target.id}`,
       target.project ? `project=${target.project}` : undefined,
