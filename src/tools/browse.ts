@@ -5,6 +5,7 @@ import type { ErrorTarget } from './errors.js';
 import {
   ExperimentDetailOutput,
   FileItemSchema,
+  MAX_LINKS,
   ProjectDetailOutput,
   ProjectItemSchema,
   SubjectDetailOutput,
@@ -25,9 +26,6 @@ import {
   shapeSubjectDetail,
 } from './format.js';
 import { experimentParam, optionalProjectParam, projectParam, subjectParam } from './params.js';
-
-/** Links beyond this many would cost more than they help. */
-const MAX_LINKS = 25;
 
 export function projectTarget(project: string): ErrorTarget {
   return {

@@ -26,6 +26,8 @@ export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
 /** Nested arrays (scans, experiments of a subject, ...) beyond this are cut and counted. */
 export const MAX_NESTED = 100;
+/** Resource links per result: beyond this many they cost more than they help. */
+export const MAX_LINKS = 25;
 /** Key/value maps (custom fields, attributes) beyond this many entries are cut and counted. */
 export const MAX_FIELDS = 50;
 const LIST_TEXT_MAX = 200;

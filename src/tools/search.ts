@@ -5,6 +5,7 @@ import { READ_ONLY, defineTool } from './define.js';
 import { ToolInputError } from './errors.js';
 import {
   ExperimentItemSchema,
+  MAX_LINKS,
   SubjectItemSchema,
   listOutput,
   pageListing,
@@ -14,8 +15,6 @@ import {
   shapeSubject,
 } from './format.js';
 import { isoDateParam } from './params.js';
-
-const MAX_LINKS = 25;
 
 const projectFilter = z
   .string()
