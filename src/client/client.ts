@@ -292,14 +292,20 @@ export class XnatClient {
     // Large pages: each XNAT listing request has a fixed cost (a full query per page), while a
     // 5,000-row page is only about a megabyte of JSON.
     const { limit } = checkPaging({ limit: q.pageSize ?? ITERATE_PAGE_SIZE });
+    let firstId: string | undefined;
     for (let offset = 0; ; offset += limit) {
       const table = await this.table(
         path,
         { ...filters, columns: EXPERIMENT_COLUMNS, limit, offset },
         q.signal,
       );
-      for (const row of table.rows) yield toExperiment(row, q.project);
-      if (table.rows.length < limit) return;
+      const page = table.rows.map((row) => toExperiment(row, q.project));
+      // An XNAT that ignores limit/offset sends every row each time: a page longer than asked for,
+      // or a later page starting with the first page's first row, means everything was yielded.
+      if (offset > 0 && page[0] !== undefined && page[0].id === firstId) return;
+      firstId ??= page[0]?.id;
+      yield* page;
+      if (page.length !== limit) return;
     }
   }
 
@@ -662,9 +668,12 @@ export class XnatClient {
   ): Promise<Page<T>> {
     const { limit, offset } = checkPaging(request);
     const table = await this.table(path, { ...filters, columns, limit, offset }, request.signal);
-    const items = table.rows.map(map);
+    // A page longer than asked for means XNAT ignored limit/offset: page its full answer here.
+    const unpaged = table.rows.length > limit;
+    const items = (unpaged ? table.rows.slice(offset, offset + limit) : table.rows).map(map);
     let total: number;
-    if (items.length > 0 && items.length < limit) total = offset + items.length;
+    if (unpaged) total = table.rows.length;
+    else if (items.length > 0 && items.length < limit) total = offset + items.length;
     else if (items.length === 0 && offset === 0) total = 0;
     else if (request.knownTotal !== undefined) total = request.knownTotal;
     else total = (await this.table(path, { ...filters, columns: 'ID' }, request.signal)).rows.length;

@@ -210,3 +210,50 @@ describe('HTTP layer against loopback servers', () => {
     expect(lines[0]).toMatch(/TLS certificate verification is disabled/);
   });
 });
+
+describe('an XNAT that ignores limit/offset', () => {
+  const rows = ['E1', 'E2', 'E3'].map((id) => ({
+    ID: id,
+    label: `L_${id}`,
+    project: 'P1',
+    xsiType: 'xnat:mrSessionData',
+    date: '',
+    insert_date: '',
+  }));
+
+  async function unpagedServer(): Promise<{ url: string; seen: string[] }> {
+    return serve((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ResultSet: { Result: rows, totalRecords: String(rows.length) } }));
+    });
+  }
+
+  it('iterates every row once instead of asking for the same rows forever', async () => {
+    const { url, seen } = await unpagedServer();
+    const ids: string[] = [];
+    for await (const e of client(url).iterateExperiments({ project: 'P1', pageSize: 2 })) ids.push(e.id);
+    expect(ids).toEqual(['E1', 'E2', 'E3']);
+    expect(seen.filter((line) => line.startsWith('GET /xnat/data/projects/P1/experiments'))).toHaveLength(1);
+  });
+
+  it('stops when the second page repeats the first (exactly one page of rows)', async () => {
+    const { url, seen } = await unpagedServer();
+    const ids: string[] = [];
+    for await (const e of client(url).iterateExperiments({ project: 'P1', pageSize: 3 })) ids.push(e.id);
+    expect(ids).toEqual(['E1', 'E2', 'E3']);
+    expect(seen.filter((line) => line.startsWith('GET /xnat/data/projects/P1/experiments'))).toHaveLength(2);
+  });
+
+  it('still returns bounded pages with the right total and next offset', async () => {
+    const { url } = await unpagedServer();
+    const xnat = client(url);
+    const first = await xnat.listExperiments({ project: 'P1', limit: 2 });
+    expect(first.items.map((e) => e.id)).toEqual(['E1', 'E2']);
+    expect(first).toMatchObject({ total: 3, nextOffset: 2 });
+    const second = await xnat.listExperiments({ project: 'P1', limit: 2, offset: 2 });
+    expect(second.items.map((e) => e.id)).toEqual(['E3']);
+    expect(second.total).toBe(3);
+    expect(second.nextOffset).toBeUndefined();
+  });
+});
