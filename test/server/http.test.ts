@@ -253,10 +253,12 @@ describe('abandoned sessions', () => {
 
 describe('busy sessions', () => {
   it('keeps a session open while it serves a call that outlasts the idle time', async () => {
-    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 50 });
+    // Idle time well above the few milliseconds between connecting and calling (even on a loaded
+    // machine), and each XNAT answer of the call held back longer than that.
+    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 500 });
     try {
       const { mcp, transport } = await connect(shortLived.url);
-      sandbox.faults.delayResponses(500);
+      sandbox.faults.delayResponses(1200);
       const result = await mcp.callTool({ name: 'getProject', arguments: { project: 'BRAIN_MR' } });
       sandbox.faults.clear();
       expect(result.isError).toBeFalsy();
