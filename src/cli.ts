@@ -11,6 +11,7 @@ import { startSandbox } from './sandbox/index.js';
 import { createDemoArchive } from './sandbox/seed.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './tools/errors.js';
+import { selectTools } from './tools/index.js';
 import { splitList } from './tools/safety.js';
 import {
   DEFAULT_HTTP_HOST,
@@ -119,6 +120,15 @@ function serverOptionsFrom(values: CliValues, env: NodeJS.ProcessEnv): ServerOpt
   };
 }
 
+/** Options that leave a server without tools are legal (read-only wins) but surely not meant. */
+function warnIfNoTools(options: ServerOptions, log: Logger): void {
+  const toolsets = options.toolsets === undefined ? undefined : parseToolsets(options.toolsets);
+  if (selectTools({ toolsets, readOnly: options.readOnly }).length > 0) return;
+  log.warning(
+    `No tools to serve: read-only mode removes every tool of the toolsets ${(toolsets ?? []).join(', ')}; add browse or search to --toolsets / XNAT_MCP_TOOLSETS`,
+  );
+}
+
 function portFrom(values: CliValues): number | undefined {
   if (values.port === undefined) return undefined;
   const port = Number(values.port);
@@ -167,6 +177,7 @@ function out(text: string): void {
 
 async function serve(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
+  warnIfNoTools(options, log);
   const port = portFrom(values);
   const client = clientFor(configFromFlags(values), log);
   try {
@@ -223,6 +234,7 @@ async function listenWithFallback(
 
 async function demo(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
+  warnIfNoTools(options, log);
   const port = portFrom(values);
   const sandbox = await startSandbox({ archive: createDemoArchive() });
   // A realistic non-admin user, so permissions (private projects, quarantine) show as they would.

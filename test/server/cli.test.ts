@@ -255,6 +255,15 @@ describe('check and configuration errors', () => {
     expect(result.stderr).toMatch(/'nope'.*core, browse, search/);
   });
 
+  it('warns on stderr when read-only mode leaves none of the chosen tools', async () => {
+    const empty = await run(['--read-only', '--toolsets', 'curate,transfer'], aliceEnv());
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toMatch(/warning: No tools to serve: read-only mode .* curate, transfer/);
+    const some = await run(['--read-only', '--toolsets', 'curate,browse'], aliceEnv());
+    expect(some.stderr).not.toMatch(/No tools/);
+  });
+
   it('exits 2 on an unknown flag', async () => {
     const result = await run(['--frobnicate'], aliceEnv());
     expect(result.code).toBe(2);
