@@ -349,11 +349,12 @@ const DownloadedSchema = z.object({
 
 /**
  * Downloads never change XNAT, but they do write local files: not read-only, and read-only mode
- * (which promises the server changes nothing) removes them too. Existing files are kept unless asked.
+ * (which promises the server changes nothing) removes them too. Existing files are kept unless
+ * `overwrite` is passed, and then they are replaced: destructive, as uploadResource is.
  */
 const DOWNLOAD_ANNOTATIONS: ToolAnnotations = {
   readOnlyHint: false,
-  destructiveHint: false,
+  destructiveHint: true,
   idempotentHint: true,
   openWorldHint: true,
 };

@@ -63,7 +63,7 @@ afterAll(async () => {
 });
 
 describe('tool declarations', () => {
-  it('lists the curate tools as writes, destructive where they can lose data', async () => {
+  it('lists the writing tools as writes, destructive where they can lose data', async () => {
     const { tools } = await alice.mcp.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
     for (const name of [
@@ -79,6 +79,19 @@ describe('tool declarations', () => {
     expect(byName.get('deleteObject')?.annotations?.destructiveHint).toBe(true);
     expect(byName.get('setQuarantine')?.annotations?.destructiveHint).toBe(true);
     expect(byName.get('createSubject')?.annotations?.destructiveHint).toBe(false);
+    // Both transfer tools can replace files (remote or local) when asked to overwrite.
+    expect(byName.get('uploadResource')?.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: true,
+    });
+    expect(byName.get('downloadFiles')?.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: true,
+    });
+    expect(byName.get('listPrearchive')?.annotations).toMatchObject({
+      readOnlyHint: true,
+      destructiveHint: false,
+    });
     expect(Object.keys(byName.get('deleteObject')?.inputSchema.properties ?? {})).toEqual(
       expect.arrayContaining(['confirm', 'dryRun']),
     );
