@@ -3,6 +3,7 @@
  * review, archive, move, delete or rebuild them, and import a DICOM zip (or a folder, packed on the
  * fly) through `POST /data/services/import`. XNAT answers a prearchive move or commit with 301 and
  * the new URI in the body (no Location header): that body is the result, not a redirect to follow.
+ * The archiver may instead answer 303 with only a Location header (`redirect=true`, auto-archive).
  */
 import { XnatBadRequestError, XnatLocalFileError, XnatProtocolError } from './errors.js';
 import { xnatPath, type HttpRequest, type HttpResponse, type StreamBody } from './http.js';
@@ -166,7 +167,24 @@ export async function archivePrearchive(ctx: PrearchiveContext, q: ArchiveReques
     acceptStatuses: [301, 303],
     signal: q.signal,
   });
-  return importResult(res.body, { method: 'POST', path });
+  const edge = { method: 'POST', path };
+  const fromBody = uriList(res.body);
+  if (fromBody.length > 0 || res.location === undefined) return importResult(fromBody, edge);
+  return importResult([serverRelative(res.location, edge)], edge);
+}
+
+/**
+ * A Location header (absolute, or carrying the deployment's context path) → the server-relative
+ * `/data/...` URI XNAT puts in bodies. The API part is found by its shape, since this module does
+ * not know the context path and `/data/archive/` cannot be part of one.
+ */
+function serverRelative(location: string, edge: { method: string; path: string }): string {
+  const { pathname } = new URL(location, 'http://xnat.invalid');
+  const match = /\/(?:data|REST)\/(?:archive|projects|experiments|prearchive)\/.*$/.exec(pathname);
+  if (!match) {
+    throw new XnatProtocolError(`XNAT redirected to "${pathname}", which names no archived session`, edge);
+  }
+  return match[0];
 }
 
 /** Moves a session to another project's prearchive; returns its new URL (from XNAT's 301 body). */
@@ -212,8 +230,7 @@ export async function rebuildPrearchive(
   });
 }
 
-function importResult(body: string, edge: { method: string; path: string }): ImportResult {
-  const uris = uriList(body);
+function importResult(uris: string[], edge: { method: string; path: string }): ImportResult {
   if (uris.length === 0) throw new XnatProtocolError('XNAT answered without the URI of the result', edge);
   const archived = uris.find((u) => /\/archive\/|^\/data\/(projects|experiments)\//.test(u));
   const experimentId = archived === undefined ? undefined : experimentOf(archived);
@@ -287,5 +304,5 @@ export async function importSession(ctx: PrearchiveContext, q: ImportRequest): P
     signal: q.signal,
   });
   q.onProgress?.({ bytesDone: source.length, bytesTotal: source.length, filesDone: 1, filesTotal: 1 });
-  return importResult(res.body, { method: 'POST', path });
+  return importResult(uriList(res.body), { method: 'POST', path });
 }
