@@ -334,18 +334,16 @@ export function getFile(ctx: AuthedContext): Reply {
     throw new SandboxHttpError(404, 'Unable to find file.');
   }
   const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  const taps = ctx.state.faults.downloadTaps(hit.path);
-  const content = openFile(hit);
-  return {
-    status: 200,
-    headers: {
-      'Content-Type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
-      'Content-Length': String(hit.size),
-      'Last-Modified': new Date(hit.lastModified).toUTCString(),
-    },
-    // Streamed: uploaded files can be far larger than memory should hold.
-    body: throughTaps(content, taps),
+  const headers = {
+    'Content-Type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
+    'Content-Length': String(hit.size),
+    'Last-Modified': new Date(hit.lastModified).toUTCString(),
   };
+  // A HEAD neither reads the file nor uses up a one-shot download fault meant for a GET.
+  if (ctx.method === 'HEAD') return { status: 200, headers, body: '' };
+  const taps = ctx.state.faults.downloadTaps(hit.path);
+  // Streamed: uploaded files can be far larger than memory should hold.
+  return { status: 200, headers, body: throughTaps(openFile(hit), taps) };
 }
 
 /** Where a URL's resources live, for writes: the parent's resource list and the project that owns it. */

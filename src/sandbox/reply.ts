@@ -46,6 +46,7 @@ export interface SandboxState {
 }
 
 export interface RequestContext {
+  /** `HEAD` reaches GET handlers as itself: a streamed body need not be opened for it. */
   method: string;
   /** Decoded path segments after the API prefix (`/data`, `/REST`, `/data/archive` or `/xapi`). */
   segments: string[];

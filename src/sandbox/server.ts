@@ -184,8 +184,9 @@ async function handle(req: IncomingMessage, state: SandboxState): Promise<Handle
   }
 
   const identity = identify(req, state, now);
-  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
-  const found = ROUTERS[space].match(method, segments);
+  const method = req.method ?? 'GET';
+  // HEAD is served by the GET route: same status and headers (the server sends no body).
+  const found = ROUTERS[space].match(method === 'HEAD' ? 'GET' : method, segments);
   const open = found.kind === 'found' && found.match.route.open === true;
   if (identity.rejected || (!identity.user && !open)) {
     return { reply: unauthenticated(req, space, state), identity };

@@ -438,6 +438,35 @@ describe('fault injection', () => {
     expect(Buffer.from(await again.arrayBuffer())).toEqual(bytes);
   });
 
+  it('answers HEAD with the headers of GET, without reading the file or using up a download fault', async () => {
+    const { url, bytes } = await uploaded(64 * 1024);
+    const stored = [...sb.archive.experiments.values()]
+      .flatMap((e) => e.resources)
+      .find((r) => url.endsWith(`/resources/${r.label}`))
+      ?.files.find((f) => f.path === 'f.bin');
+    const open = stored?.open;
+    if (!stored || !open) throw new Error('the uploaded file is not in the archive');
+    let opened = 0;
+    stored.open = () => {
+      opened++;
+      return open();
+    };
+    sb.faults.failNextDownload({ afterBytes: 1000 });
+    const head = await call('HEAD', `${url}/files/f.bin`);
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(opened).toBe(0);
+    // The fault still waits for the GET.
+    const cut = await call('GET', `${url}/files/f.bin`);
+    await expect(cut.arrayBuffer()).rejects.toThrow();
+    const get = await call('GET', `${url}/files/f.bin`);
+    expect(Buffer.from(await get.arrayBuffer())).toEqual(bytes);
+    for (const name of ['content-length', 'content-type', 'last-modified']) {
+      expect(head.headers.get(name), name).toBe(get.headers.get(name));
+    }
+    expect(head.headers.get('content-length')).toBe(String(bytes.length));
+  });
+
   it('only cuts a download whose path matches', async () => {
     const { url, bytes } = await uploaded(1024);
     sb.faults.failNextDownload({ path: 'other.bin' });
