@@ -18,11 +18,27 @@ export interface Table {
 
 export type TableFormat = 'json' | 'xml' | 'csv' | 'html';
 
-/** Listings default to JSON (list resources register JSON first). */
+/** `format=` values (short names or the media types `MediaType.valueOf` would read) with their own table representation. */
+const TABLE_FORMATS: Record<string, TableFormat> = {
+  json: 'json',
+  'application/json': 'json',
+  xml: 'xml',
+  'text/xml': 'xml',
+  csv: 'csv',
+  'text/csv': 'csv',
+  'application/vnd.ms-excel': 'csv',
+};
+
+/**
+ * Listings default to JSON (list resources register JSON first). Any other requested format (`txt`,
+ * `html`, `xList`, an unknown media type) falls through `SecureResource#representTable` to the
+ * HTML table, served as text/html.
+ */
 export function tableFormat(ctx: RequestContext): TableFormat {
-  const format = (ctx.query.get('format') ?? 'json').toLowerCase();
-  if (format === 'xml' || format === 'csv' || format === 'html') return format;
-  return 'json';
+  const format = ctx.query.get('format');
+  // An empty value names no media type, so negotiation picks JSON as with no format at all.
+  if (format === null || format === '') return 'json';
+  return TABLE_FORMATS[format.toLowerCase()] ?? 'html';
 }
 
 function compareCells(a: string, b: string): number {

@@ -302,4 +302,27 @@ describe('other listings and formats', () => {
     expect(xml).toContain('<columns><column>ID</column><column>URI</column></columns>');
     expect(xml).toContain('<row><cell>OPEN</cell><cell>/data/projects/OPEN</cell></row>');
   });
+
+  it('render format=txt, xList and unknown formats as the HTML table, as representTable does; media type names as their format', async () => {
+    const html = await (await getAs(sb, 'alice', '/data/projects?format=html&columns=ID')).text();
+    expect(html).toContain('<td>OPEN</td>');
+    for (const format of ['txt', 'TXT', 'xList', 'text/plain']) {
+      const response = await getAs(
+        sb,
+        'alice',
+        `/data/projects?format=${encodeURIComponent(format)}&columns=ID`,
+      );
+      expect(response.status, format).toBe(200);
+      expect(response.headers.get('content-type'), format).toMatch(/^text\/html/);
+      expect(await response.text(), format).toBe(html);
+    }
+    const json = await getAs(sb, 'alice', '/data/projects?format=application%2Fjson&columns=ID');
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    const ids = ((await json.json()) as { ResultSet: { Result: Array<{ ID: string }> } }).ResultSet.Result;
+    expect(ids.map((r) => r.ID)).toContain('OPEN');
+    const csv = await getAs(sb, 'alice', '/data/projects?format=text%2Fcsv&columns=ID');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const empty = await getAs(sb, 'alice', '/data/projects?format=&columns=ID');
+    expect(empty.headers.get('content-type')).toMatch(/^application\/json/);
+  });
 });
