@@ -860,6 +860,48 @@ function rename(
   return emptyReply();
 }
 
+/**
+ * What a PUT to an existing subject or experiment passes before anything changes: the project moves
+ * only through its own URI (409), the owning project must be editable (403), then `?label=` renames
+ * (the answer is `renamed`) and a submitted ID must be the stored one (400). `whenAllowed` runs once
+ * the edit is allowed, before a rename (an experiment PUT re-points its subject there). Returns the
+ * project of the URL, or the owning one.
+ */
+function checkUpdate(
+  ctx: AuthedContext,
+  existing: StoredSubject | StoredExperiment,
+  projectInUrl: StoredProject | undefined,
+  submission: Submission,
+  kind: {
+    plural: 'subjects' | 'experiments';
+    find: (
+      archive: SandboxArchive,
+      project: string,
+      key: string,
+    ) => StoredSubject | StoredExperiment | undefined;
+    whenAllowed?: (project: StoredProject) => void;
+  },
+): { project: StoredProject; renamed?: Reply } {
+  const owning = owningProject(ctx.state.archive, existing);
+  const project = projectInUrl ?? owning;
+  if (submission.document?.project !== undefined && submission.document.project !== existing.project) {
+    throw new SandboxHttpError(409, 'Project must be modified through separate URI.');
+  }
+  if (!canEditProject(owning, ctx.user)) {
+    throw new SandboxHttpError(
+      403,
+      `Specified user account has insufficient edit privileges for ${kind.plural} in this project.`,
+    );
+  }
+  kind.whenAllowed?.(project);
+  const label = ctx.query.get('label');
+  if (label) return { project, renamed: rename(ctx, existing, project.id, label, kind.find) };
+  if (submission.document?.id !== undefined && submission.document.id !== existing.id) {
+    throw new SandboxHttpError(400, 'ID cannot be modified');
+  }
+  return { project };
+}
+
 /** `PUT .../subjects/{s}`: 201 + ID when created, 200 + ID when updated; `?label=` renames. */
 export async function putSubject(ctx: AuthedContext): Promise<Reply> {
   const { archive } = ctx.state;
@@ -868,22 +910,11 @@ export async function putSubject(ctx: AuthedContext): Promise<Reply> {
   const submission = await readSubmission(ctx, 'subject');
   const existing = existingSubject(ctx, project, key);
   if (existing) {
-    const owning = owningProject(archive, existing);
-    project ??= owning;
-    if (submission.document?.project !== undefined && submission.document.project !== existing.project) {
-      throw new SandboxHttpError(409, 'Project must be modified through separate URI.');
-    }
-    if (!canEditProject(owning, ctx.user)) {
-      throw new SandboxHttpError(
-        403,
-        'Specified user account has insufficient edit privileges for subjects in this project.',
-      );
-    }
-    const label = ctx.query.get('label');
-    if (label) return rename(ctx, existing, project.id, label, findSubjectIn);
-    if (submission.document?.id !== undefined && submission.document.id !== existing.id) {
-      throw new SandboxHttpError(400, 'ID cannot be modified');
-    }
+    const { renamed } = checkUpdate(ctx, existing, project, submission, {
+      plural: 'subjects',
+      find: findSubjectIn,
+    });
+    if (renamed) return renamed;
     validate('subject', 'xnat:subjectData', submission.values);
     applySubject(existing, submission.values);
     existing.lastModified = insertStamp();
@@ -1021,26 +1052,20 @@ export async function putExperiment(ctx: AuthedContext): Promise<Reply> {
   const type = xsiType ?? '';
 
   if (existing) {
-    const owning = owningProject(archive, existing);
-    project ??= owning;
-    if (submission.document?.project !== undefined && submission.document.project !== existing.project) {
-      throw new SandboxHttpError(409, 'Project must be modified through separate URI.');
-    }
-    if (!canEditProject(owning, ctx.user)) {
-      throw new SandboxHttpError(
-        403,
-        'Specified user account has insufficient edit privileges for experiments in this project.',
-      );
-    }
-    const subjectParam = ctx.query.get('subject_ID');
-    if (subjectParam && subjectParam !== existing.subjectId) {
-      subject = existingSubject(ctx, project, subjectParam) ?? autoCreateSubject(ctx, project, subjectParam);
-    }
-    const label = ctx.query.get('label');
-    if (label) return rename(ctx, existing, project.id, label, findExperimentIn);
-    if (submission.document?.id !== undefined && submission.document.id !== existing.id) {
-      throw new SandboxHttpError(400, 'ID cannot be modified');
-    }
+    const current = existing;
+    const checked = checkUpdate(ctx, existing, project, submission, {
+      plural: 'experiments',
+      find: findExperimentIn,
+      whenAllowed: (allowedIn) => {
+        const subjectParam = ctx.query.get('subject_ID');
+        if (subjectParam && subjectParam !== current.subjectId) {
+          subject =
+            existingSubject(ctx, allowedIn, subjectParam) ?? autoCreateSubject(ctx, allowedIn, subjectParam);
+        }
+      },
+    });
+    if (checked.renamed) return checked.renamed;
+    project = checked.project;
     if (
       submission.document?.label !== undefined &&
       submission.document.label !== labelIn(existing, project.id)

@@ -498,6 +498,53 @@ describe('permissions', () => {
     expect([...sb.archive.subjects.values()].some((s) => s.label === 'W_CAROL')).toBe(false);
   });
 
+  it('refuses edits of existing subjects and experiments alike: 403 (in their own words), 409 project, 400 ID', async () => {
+    const session = await newSession('W_SAME', 'W_SAME_MR');
+    const subjectEdit = await call('PUT', 'carol', '/data/projects/BRAIN_MR/subjects/W_SAME?gender=male');
+    expect(subjectEdit.status).toBe(403);
+    expect(message(subjectEdit)).toBe(
+      'Specified user account has insufficient edit privileges for subjects in this project.',
+    );
+    const renameAsCarol = await call(
+      'PUT',
+      'carol',
+      '/data/projects/BRAIN_MR/experiments/W_SAME_MR?label=W_X',
+    );
+    expect(renameAsCarol.status).toBe(403);
+    expect(experimentRecord(session)?.label).toBe('W_SAME_MR');
+    const xml = (attributes: string): string =>
+      `<xnat:MRSession xmlns:xnat="http://nrg.wustl.edu/xnat" ${attributes}/>`;
+    const otherId = await call(
+      'PUT',
+      'alice',
+      `/data/projects/BRAIN_MR/experiments/W_SAME_MR`,
+      xml('ID="XNAT_E99999"'),
+      {
+        'Content-Type': 'application/xml',
+      },
+    );
+    expect(otherId.status).toBe(400);
+    expect(message(otherId)).toBe('ID cannot be modified');
+    const otherProject = await call(
+      'PUT',
+      'alice',
+      `/data/projects/BRAIN_MR/experiments/W_SAME_MR`,
+      xml('project="PET_AMYLOID"'),
+      { 'Content-Type': 'application/xml' },
+    );
+    expect(otherProject.status).toBe(409);
+    expect(message(otherProject)).toBe('Project must be modified through separate URI.');
+    // An allowed edit with subject_ID re-points the session, creating the subject when it is new.
+    const moved = await call(
+      'PUT',
+      'alice',
+      `/data/projects/BRAIN_MR/experiments/W_SAME_MR?subject_ID=W_SAME2`,
+    );
+    expect(moved.status).toBe(200);
+    const newOwner = [...sb.archive.subjects.values()].find((s) => s.label === 'W_SAME2');
+    expect(experimentRecord(session)?.subjectId).toBe(newOwner?.id);
+  });
+
   it('lets members create and edit but not delete or quarantine', async () => {
     const created = await call(
       'PUT',
