@@ -60,7 +60,7 @@ export const listProjects = defineTool({
   name: 'listProjects',
   title: 'List XNAT projects',
   description:
-    'Lists the projects the configured XNAT user can see (id, name, PI, short description). Start here: the project `id` is what getProject, searchSubjects and searchExperiments take as `project`. Paged: pass nextCursor back as cursor.',
+    'Lists the projects the XNAT user can see. Start here: `id` is the `project` that getProject, searchSubjects and searchExperiments take. Paged.',
   toolset: 'browse',
   inputSchema: { ...pagingInput },
   outputSchema: listOutput(ProjectItemSchema),
@@ -88,7 +88,7 @@ export const getProject = defineTool({
   name: 'getProject',
   title: 'Get an XNAT project',
   description:
-    "Shows one project: description, PI, keywords, accessibility, custom fields, and how many subjects and experiments it holds (by experiment type). Takes the project ID from listProjects. To list the project's subjects or experiments use searchSubjects / searchExperiments with `project`.",
+    'One project (ID from listProjects): description, PI, keywords, accessibility, custom fields, subject and experiment counts by type. Its subjects/experiments: searchSubjects/searchExperiments.',
   toolset: 'browse',
   inputSchema: { project: projectParam },
   outputSchema: ProjectDetailOutput,
@@ -123,7 +123,7 @@ export const getSubject = defineTool({
   name: 'getSubject',
   title: 'Get an XNAT subject',
   description:
-    'Shows one subject: demographics, custom fields, the projects it is shared into (with its label there) and its experiments. Takes a subject accession ID, or a label together with `project` (find both with searchSubjects). Follow up with getExperiment for an experiment listed here.',
+    'One subject: demographics, custom fields, shares and experiments. Takes an accession ID, or label with `project` (from searchSubjects). Then getExperiment.',
   toolset: 'browse',
   inputSchema: { subject: subjectParam, project: optionalProjectParam },
   outputSchema: SubjectDetailOutput,
@@ -170,7 +170,7 @@ export const getExperiment = defineTool({
   name: 'getExperiment',
   title: 'Get an XNAT experiment',
   description:
-    'Shows one experiment (imaging session or other assessment): date, type, subject, custom fields, quarantine status, scans (ID, type, series description, quality, file count), resources and assessors. Takes an experiment accession ID, or a label together with `project` (find both with searchExperiments). Use listFiles with a scan ID or resource label from here to see files.',
+    'One experiment (imaging session or other assessment): date, type, subject, custom fields, quarantine status, scans, resources, assessors. Takes an accession ID, or label with `project` (from searchExperiments). Then listFiles with a scan ID or resource label.',
   toolset: 'browse',
   inputSchema: { experiment: experimentParam, project: optionalProjectParam },
   outputSchema: ExperimentDetailOutput,
@@ -225,17 +225,13 @@ export const listFiles = defineTool({
   name: 'listFiles',
   title: 'List files of an XNAT experiment',
   description:
-    'Lists files (path, size, MD5 digest) of an experiment, of one of its scans (`scan`, a scan ID from getExperiment) or of one resource (`resource`, a resource label from getExperiment). Takes an experiment accession ID, or a label together with `project`. Paged: pass nextCursor back as cursor.',
+    'Files (path, size, MD5) of an experiment, or of one scan or resource from getExperiment. Takes an accession ID, or label with `project`. Paged.',
   toolset: 'browse',
   inputSchema: {
     experiment: experimentParam,
     project: optionalProjectParam,
-    scan: z.string().min(1).optional().describe('Scan ID within the experiment, from getExperiment'),
-    resource: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Resource label, e.g. DICOM or NIFTI, from getExperiment'),
+    scan: z.string().min(1).optional().describe('Scan ID (from getExperiment)'),
+    resource: z.string().min(1).optional().describe('Resource label, e.g. DICOM (from getExperiment)'),
     ...pagingInput,
   },
   outputSchema: listOutput(FileItemSchema),

@@ -5,7 +5,7 @@ export const getServerInfo = defineTool({
   name: 'getServerInfo',
   title: 'XNAT server info',
   description:
-    'Shows which XNAT this server talks to: its URL, XNAT version and the logged-in user. Use it to check the connection or to tell the user whose permissions apply; it takes no arguments.',
+    'The XNAT URL, version and logged-in user (whose permissions apply). Use it to check the connection.',
   toolset: 'core',
   inputSchema: {},
   outputSchema: ServerInfoOutput,

@@ -10,7 +10,10 @@ import { defineTool, writeAnnotations } from './define.js';
 import { ToolInputError, type ErrorTarget } from './errors.js';
 import {
   ExperimentDetailOutput,
+  ExperimentItemSchema,
+  ShareOutputSchema,
   SubjectDetailOutput,
+  SubjectItemSchema,
   renderFields,
   renderRecord,
   renderTable,
@@ -33,14 +36,12 @@ const labelParam = (what: string) =>
   z
     .string()
     .regex(LABEL, `${what} may contain only letters, digits, '_' and '-'`)
-    .describe(`${what}: letters, digits, '_' and '-' only; unique within the project`);
+    .describe(`${what} (unique in its project)`);
 
 const ifExistsParam = z
   .enum(['error', 'return'])
   .default('error')
-  .describe(
-    "If the label is already taken in the project: 'error' (default) reports a conflict, 'return' returns the existing object unchanged. An existing object is never modified.",
-  );
+  .describe("If the label exists: 'error' (conflict) or 'return' it unchanged");
 
 const customFieldsParam = z
   .record(
@@ -48,30 +49,34 @@ const customFieldsParam = z
     z.string(),
   )
   .optional()
-  .describe('Custom variables (XNAT "fields") by name, e.g. {"cohort": "A"}');
+  .describe('Custom variables, e.g. {"cohort": "A"}');
 
 export const createSubject = defineTool({
   name: 'createSubject',
   title: 'Create an XNAT subject',
   description:
-    'Creates a subject with a label in a project, optionally with group, demographics and custom variables. If the label exists already nothing is changed: by default a conflict is reported; with ifExists "return" the existing subject is returned (created: false). Returns the subject as getSubject shows it.',
+    'Creates a subject in a project. An existing label is never changed (see ifExists). Returns it as getSubject does.',
   toolset: 'curate',
   inputSchema: {
     project: projectParam,
     label: labelParam('Subject label'),
-    group: z.string().optional().describe('Subject group, e.g. control or patient'),
+    group: z.string().optional().describe('e.g. control, patient'),
     gender: z.enum(['male', 'female', 'other', 'unknown']).optional().describe('Gender'),
     handedness: z.enum(['right', 'left', 'ambidextrous', 'unknown']).optional().describe('Handedness'),
     yob: z.number().int().min(1850).max(2200).optional().describe('Year of birth'),
-    dob: isoDateParam('dob').describe('Date of birth, YYYY-MM-DD'),
-    age: z.number().min(0).max(150).optional().describe('Age in years (at enrolment)'),
+    dob: isoDateParam('dob').describe('Date of birth'),
+    age: z.number().min(0).max(150).optional().describe('Age in years at enrolment'),
     fields: customFieldsParam,
     ifExists: ifExistsParam,
   },
-  outputSchema: {
-    created: z.boolean().describe('false: the label existed and that subject is returned unchanged'),
-    ...SubjectDetailOutput,
-  },
+  outputSchema: z
+    .looseObject({
+      created: z.boolean().describe('false: it existed (unchanged)'),
+      ...SubjectItemSchema.shape,
+      demographics: SubjectDetailOutput.demographics,
+      fields: SubjectDetailOutput.fields,
+    })
+    .describe('And the other fields of getSubject'),
   annotations: writeAnnotations({ destructive: false, idempotent: true }),
   writes: true,
   async handler(args, ctx) {
@@ -115,7 +120,7 @@ export const createExperiment = defineTool({
   name: 'createExperiment',
   title: 'Create an XNAT experiment',
   description:
-    'Creates an experiment (imaging session or other subject assessor) of any XNAT data type (xsiType, e.g. xnat:mrSessionData, xnat:petSessionData, xnat:ctSessionData) for an existing subject (create it with createSubject first), with date, time, visit, note and custom variables. If the label exists in the project nothing is changed: a conflict is reported, or with ifExists "return" the existing experiment is returned (created: false).',
+    'Creates an experiment (imaging session or other assessment) of any xsiType for an existing subject (see createSubject). An existing label is never changed (see ifExists). Returns it as getExperiment does.',
   toolset: 'curate',
   inputSchema: {
     project: projectParam,
@@ -124,22 +129,28 @@ export const createExperiment = defineTool({
     xsiType: z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9_]*:[A-Za-z][A-Za-z0-9_]*$/, 'xsiType looks like xnat:mrSessionData')
-      .describe('XNAT data type, e.g. xnat:mrSessionData, xnat:petSessionData, xnat:ctSessionData'),
-    date: isoDateParam('date').describe('Session date, YYYY-MM-DD'),
+      .describe('XNAT data type, e.g. xnat:mrSessionData, xnat:petSessionData'),
+    date: isoDateParam('date').describe('Session date'),
     time: z
       .string()
       .regex(/^\d{2}:\d{2}(:\d{2})?$/, 'time is HH:MM or HH:MM:SS')
       .optional()
-      .describe('Session time, HH:MM[:SS]'),
-    visitId: z.string().optional().describe('Visit identifier'),
-    note: z.string().max(2000).optional().describe('Free-text note'),
+      .describe('Session time'),
+    visitId: z.string().optional().describe('Visit ID'),
+    note: z.string().max(2000).optional().describe('Free text'),
     fields: customFieldsParam,
     ifExists: ifExistsParam,
   },
-  outputSchema: {
-    created: z.boolean().describe('false: the label existed and that experiment is returned unchanged'),
-    ...ExperimentDetailOutput,
-  },
+  outputSchema: z
+    .looseObject({
+      created: z.boolean().describe('false: it existed (unchanged)'),
+      ...ExperimentItemSchema.shape,
+      time: ExperimentDetailOutput.time,
+      visitId: ExperimentDetailOutput.visitId,
+      status: ExperimentDetailOutput.status,
+      fields: ExperimentDetailOutput.fields,
+    })
+    .describe('And the other fields of getExperiment'),
   annotations: writeAnnotations({ destructive: false, idempotent: true }),
   writes: true,
   async handler(args, ctx) {
@@ -201,19 +212,14 @@ const refInput = {
   project: optionalProjectParam,
   subject: subjectParam.optional(),
   experiment: experimentParam.optional(),
-  scan: z.string().min(1).optional().describe('Scan ID within the experiment (e.g. "3"), from getExperiment'),
+  scan: z.string().min(1).optional().describe('Scan ID (from getExperiment)'),
 };
 
 export const updateFields = defineTool({
   name: 'updateFields',
   title: 'Update fields of an XNAT object',
-  description: `Changes standard fields, custom variables and/or the label (rename) of a project, subject, experiment or scan, and reports each field's old and new value as read back from XNAT. Standard fields by kind: ${Object.entries(
-    UPDATABLE_FIELDS,
-  )
-    .map(([k, v]) => `${k}: ${v.join(', ')}`)
-    .join(
-      '; ',
-    )}. Name the object as for getSubject/getExperiment (ID, or label with project); scans need experiment and scan. Only subjects and experiments can be renamed; a rename to a label already used in the project is a conflict.`,
+  description:
+    "Changes standard fields, custom variables or the label (rename) of a project, subject, experiment or scan (with its experiment); reports each field's old and new value read back from XNAT. Only subjects and experiments can be renamed; a label in use is a conflict.",
   toolset: 'curate',
   inputSchema: {
     kind: z.enum(['project', 'subject', 'experiment', 'scan']).describe('What to update'),
@@ -223,7 +229,9 @@ export const updateFields = defineTool({
       .record(z.string(), z.string().max(2000))
       .optional()
       .describe(
-        'Standard fields to set, by XNAT short name, e.g. {"date": "2024-03-01", "note": "rescanned"}',
+        `Standard fields by XNAT name, e.g. {"note": "rescanned"}. ${Object.entries(UPDATABLE_FIELDS)
+          .map(([kind, names]) => `${kind}: ${names.join(', ')}`)
+          .join('; ')}`,
       ),
     fields: customFieldsParam,
   },
@@ -266,29 +274,23 @@ export const shareObject = defineTool({
   name: 'shareObject',
   title: 'Share or unshare an XNAT subject or experiment',
   description:
-    "Shares a subject or experiment into another project (optionally under another label there, or making that project its owner with primary: true), or removes such a share (action 'unshare'). The object keeps one owning project; a share makes it visible in the other project. Returns the owning project and every share, read back from XNAT. To remove an object from its owning project, use deleteObject.",
+    'Shares a subject or experiment into another project (optionally under another label, or as its new owner), or removes a share. Returns the owning project and every share, read back from XNAT. To remove it from its owning project use deleteObject.',
   toolset: 'curate',
   inputSchema: {
-    action: z.enum(['share', 'unshare']).default('share').describe("'share' (default) or 'unshare'"),
+    action: z.enum(['share', 'unshare']).default('share').describe('Share or unshare'),
     kind: z.enum(['subject', 'experiment']).describe('What to share'),
-    id: z
-      .string()
-      .min(1)
-      .describe('Accession ID of the subject/experiment, or its label in `project` (then pass project)'),
+    id: z.string().min(1).describe('Accession ID, or label with `project`'),
     project: optionalProjectParam,
-    targetProject: projectParam.describe('The project to share into (or unshare from)'),
-    label: labelParam('Label in the target project').optional(),
-    primary: z
-      .boolean()
-      .default(false)
-      .describe('true: make the target project the owning project (share only)'),
+    targetProject: projectParam.describe('Project to share into (or unshare from)'),
+    label: labelParam('Label in targetProject').optional(),
+    primary: z.boolean().default(false).describe('true: make targetProject the owner'),
   },
   outputSchema: {
     kind: z.string(),
     id: z.string(),
     label: z.string().optional(),
     owningProject: z.string(),
-    shares: z.array(z.object({ project: z.string(), label: z.string() })),
+    shares: z.array(ShareOutputSchema),
   },
   annotations: writeAnnotations({ destructive: false, idempotent: false }),
   writes: true,
@@ -344,26 +346,20 @@ export const setQuarantine = defineTool({
   name: 'setQuarantine',
   title: 'Quarantine or activate an XNAT experiment',
   description:
-    "Puts an existing experiment (or one of its assessors) into quarantine (quarantined: true) or releases it (quarantined: false), and reports the status read back from XNAT. Needs the user's confirmation: the server asks through the client when it can; otherwise the call fails and tells you which `confirm` value to repeat once the user agreed. dryRun: true only reports the current status.",
+    "Quarantines an experiment (or one of its assessors) or releases it, and reports the status read back from XNAT. Needs the user's confirmation (see `confirm`); dryRun: true only reports the current status.",
   toolset: 'curate',
   inputSchema: {
     experiment: experimentParam,
     project: optionalProjectParam,
-    assessor: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('An assessor of the experiment (ID or label) instead of the experiment'),
-    quarantined: z.boolean().describe('true: quarantine; false: activate (release)'),
+    assessor: z.string().min(1).optional().describe('Assessor ID or label, instead of the experiment'),
+    quarantined: z.boolean().describe('true: quarantine; false: release'),
     confirm: confirmParam,
     dryRun: dryRunParam,
   },
   outputSchema: {
-    id: z.string().describe('Accession ID of the experiment or assessor'),
+    id: z.string(),
     project: z.string().optional(),
-    status: z
-      .enum(['active', 'quarantine'])
-      .describe('Status read back from XNAT (current status on a dry run)'),
+    status: z.enum(['active', 'quarantine']),
     previousStatus: z.enum(['active', 'quarantine']),
     dryRun: z.boolean(),
     summary: z.string(),
@@ -423,20 +419,16 @@ export const deleteObject = defineTool({
   name: 'deleteObject',
   title: 'Delete an XNAT object',
   description:
-    "Deletes a subject (with its experiments), an experiment (with its scans, assessors and files), a scan, an assessor, a resource or a single file, files included. Cannot be undone. Needs the user's confirmation: the server asks through the client when it can; otherwise the call fails and tells you which `confirm` value to repeat once the user agreed. Use dryRun: true first to see what would be deleted. Name the object as for the read tools: subjects/experiments by ID or by label with project; scans/assessors with their experiment; resources with their parent (project, subject, or experiment plus optional scan/assessor); files with resource and path. Through a project the object is only shared into, nothing is deleted: unshare it with shareObject instead.",
+    "Deletes a subject, experiment, scan, assessor, resource or file, with everything inside. Cannot be undone; needs the user's confirmation (see `confirm`); try dryRun: true first. Scans and assessors need their experiment, resources their parent, files their resource. Through a project it is only shared into, nothing is deleted: use shareObject to unshare.",
   toolset: 'curate',
   inputSchema: {
     kind: z
       .enum(['subject', 'experiment', 'scan', 'assessor', 'resource', 'file'])
       .describe('What to delete'),
     ...refInput,
-    assessor: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Assessor ID or label (kind assessor, or the parent of a resource)'),
-    resource: z.string().min(1).optional().describe('Resource label (kind resource or file), e.g. DICOM'),
-    file: z.string().min(1).optional().describe('File path inside the resource (kind file), from listFiles'),
+    assessor: z.string().min(1).optional().describe('Assessor ID or label (also a resource parent)'),
+    resource: z.string().min(1).optional().describe('Resource label, e.g. DICOM'),
+    file: z.string().min(1).optional().describe('File path in the resource (from listFiles)'),
     confirm: confirmParam,
     dryRun: dryRunParam,
   },

@@ -4,8 +4,13 @@
  * nothing here validates again. Handlers are thin: call the client core, shape with format.ts.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ResourceLink } from '@modelcontextprotocol/sdk/types.js';
-import type * as z from 'zod';
+import {
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type ResourceLink,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import * as z from 'zod';
 import type { XnatClient } from '../client/index.js';
 import type { Logger } from '../transports/logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
@@ -66,7 +71,11 @@ export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape
   toolset: Toolset;
   /** Every parameter carries `.describe()`. */
   inputSchema: I;
-  outputSchema: O;
+  /**
+   * A loose object declares only part of what the tool returns: a write tool that returns what a
+   * get* tool shows names the fields it is about, instead of repeating that tool's whole schema.
+   */
+  outputSchema: O | z.ZodObject<O, z.core.$loose>;
   annotations: ToolAnnotations;
   /** Changes XNAT; read-only mode removes such tools. */
   writes: boolean;
@@ -94,7 +103,65 @@ export interface ToolDeps {
   safety?: SafetyOptions;
 }
 
+type JsonSchema = { [key: string]: unknown };
+
+function isJsonObject(value: unknown): value is JsonSchema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What tells a model nothing: `propertyNames` of plain string keys (JSON keys are strings), and in
+ * output schemas `required` and `additionalProperties: false` (the server still checks every result
+ * against the full zod schema before sending it; a client's check of the listed schema passes too).
+ */
+function isNoise(key: string, value: unknown, output: boolean): boolean {
+  if (key === 'propertyNames') {
+    return isJsonObject(value) && value.type === 'string' && Object.keys(value).length === 1;
+  }
+  return output && (key === 'required' || (key === 'additionalProperties' && value === false));
+}
+
+function compactSchema(schema: unknown, output: boolean): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => compactSchema(s, output));
+  if (!isJsonObject(schema)) return schema;
+  const compact: JsonSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (isNoise(key, value, output)) continue;
+    // Property names are data, not keywords: only their schemas are compacted.
+    compact[key] =
+      key === 'properties' && isJsonObject(value)
+        ? Object.fromEntries(Object.entries(value).map(([name, s]) => [name, compactSchema(s, output)]))
+        : compactSchema(value, output);
+  }
+  return compact;
+}
+
+function listedSchema(schema: z.ZodRawShape | z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
+  const object = schema instanceof z.ZodObject ? schema : z.object(schema);
+  // Same conversion as the SDK's, minus the `$schema` tag it repeats on every schema.
+  const { $schema: _tag, ...json } = z.toJSONSchema(object, { target: 'draft-07', io });
+  return compactSchema(json, io === 'output') as Tool['inputSchema'];
+}
+
+/**
+ * The tools/list entry of a tool. tools/list travels with every model request, so it is kept
+ * compact: the SDK's listing would add a `$schema` tag to every schema and the default
+ * `execution` to every tool, and keep validation-only keywords in output schemas.
+ */
+export function listedTool(tool: AnyToolDefinition): Tool {
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: listedSchema(tool.inputSchema, 'input'),
+    outputSchema: listedSchema(tool.outputSchema, 'output'),
+    annotations: tool.annotations,
+  };
+}
+
 export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], deps: ToolDeps): void {
+  // Without tools the SDK declares no tools capability, and tools/list must not be answered.
+  if (tools.length === 0) return;
   for (const tool of tools) {
     server.registerTool(
       tool.name,
@@ -103,7 +170,7 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
         description: tool.description,
         inputSchema: tool.inputSchema,
         outputSchema: tool.outputSchema,
-        annotations: { title: tool.title, ...tool.annotations },
+        annotations: tool.annotations,
       },
       async (args, extra): Promise<CallToolResult> => {
         try {
@@ -154,4 +221,7 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
       },
     );
   }
+  // Replaces the SDK's tools/list handler (set by the registrations above) with the compact one.
+  const listed = tools.map(listedTool);
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
 }

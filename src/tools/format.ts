@@ -65,19 +65,16 @@ export function withTruncated<T extends object>(shaped: T, truncated: Record<str
   return Object.keys(truncated).length > 0 ? { ...shaped, truncated } : shaped;
 }
 
-export const truncatedSchema = z
-  .record(z.string(), z.number())
-  .optional()
-  .describe('Array or map name → number of entries left out to keep the result small');
+export const truncatedSchema = z.record(z.string(), z.number()).optional();
 
 // ---------------------------------------------------------------------------------------------
 // Shaped objects
 
 export const ServerInfoOutput = {
-  url: z.string().describe('XNAT base URL'),
+  url: z.string(),
   version: z.string(),
   buildNumber: z.string().optional(),
-  user: z.string().describe('Login of the configured XNAT user'),
+  user: z.string(),
 };
 
 export function shapeServerInfo(info: ServerInfo): z.infer<z.ZodObject<typeof ServerInfoOutput>> {
@@ -85,7 +82,7 @@ export function shapeServerInfo(info: ServerInfo): z.infer<z.ZodObject<typeof Se
 }
 
 export const ProjectItemSchema = z.object({
-  id: z.string().describe('Project ID, accepted as `project` by other tools'),
+  id: z.string(),
   name: z.string(),
   secondaryId: z.string(),
   pi: z.string(),
@@ -112,10 +109,10 @@ export const ProjectDetailOutput = {
   keywords: z.string(),
   accessibility: z.enum(['public', 'protected', 'private']).optional(),
   aliases: z.array(z.string()),
-  fields: z.record(z.string(), z.string()).describe('Custom fields'),
+  fields: z.record(z.string(), z.string()),
   subjectCount: z.number(),
   experimentCount: z.number(),
-  experimentTypes: z.record(z.string(), z.number()).describe('Experiment counts by xsiType'),
+  experimentTypes: z.record(z.string(), z.number()).describe('Counts by xsiType'),
   truncated: truncatedSchema,
 };
 export type ProjectDetailShaped = z.infer<z.ZodObject<typeof ProjectDetailOutput>>;
@@ -139,10 +136,10 @@ export function shapeProjectDetail(p: ProjectDetail): ProjectDetailShaped {
 }
 
 export const SubjectItemSchema = z.object({
-  id: z.string().describe('Subject accession ID, accepted as `subject` by other tools'),
-  label: z.string().describe('Label in `project`; accepted as `subject` together with `project`'),
+  id: z.string(),
+  label: z.string(),
   project: z.string(),
-  owningProject: z.string().describe('Differs from `project` when the subject is shared into `project`'),
+  owningProject: z.string().describe('Differs from `project` when shared into it'),
   gender: z.string().optional(),
   group: z.string().optional(),
   yob: z.string().optional(),
@@ -164,12 +161,12 @@ export function shapeSubject(s: Subject): SubjectItem {
 }
 
 export const ExperimentItemSchema = z.object({
-  id: z.string().describe('Experiment accession ID, accepted as `experiment` by other tools'),
-  label: z.string().describe('Label in `project`; accepted as `experiment` together with `project`'),
+  id: z.string(),
+  label: z.string(),
   project: z.string(),
   owningProject: z.string(),
   xsiType: z.string(),
-  date: z.string().describe('YYYY-MM-DD, empty when unknown'),
+  date: z.string().describe('YYYY-MM-DD or empty'),
   subjectId: z.string(),
   subjectLabel: z.string(),
 });
@@ -188,14 +185,14 @@ export function shapeExperiment(e: Experiment): ExperimentItem {
   };
 }
 
-const ShareOutputSchema = z.object({ project: z.string(), label: z.string() });
+export const ShareOutputSchema = z.object({ project: z.string(), label: z.string() });
 
 export const SubjectDetailOutput = {
   ...SubjectItemSchema.shape,
   handedness: z.string().optional(),
   demographics: z.record(z.string(), z.string()),
-  fields: z.record(z.string(), z.string()).describe('Custom fields'),
-  shares: z.array(ShareOutputSchema).describe('Projects this subject is shared into, with its label there'),
+  fields: z.record(z.string(), z.string()),
+  shares: z.array(ShareOutputSchema).describe('Projects it is shared into, with its label there'),
   experiments: z.array(ExperimentItemSchema),
   truncated: truncatedSchema,
 };
@@ -217,7 +214,7 @@ export function shapeSubjectDetail(s: SubjectDetail): SubjectDetailShaped {
 }
 
 const ScanOutputSchema = z.object({
-  id: z.string().describe('Scan ID within the experiment, accepted as `scan` by listFiles'),
+  id: z.string(),
   type: z.string(),
   seriesDescription: z.string(),
   quality: z.string(),
@@ -239,12 +236,12 @@ function shapeScan(s: Scan): z.infer<typeof ScanOutputSchema> {
 }
 
 const ResourceOutputSchema = z.object({
-  label: z.string().describe('Resource label, accepted as `resource` by listFiles'),
+  label: z.string(),
   category: z.string(),
-  categoryId: z.string().describe('Owning scan/assessor ID, empty for session resources'),
+  categoryId: z.string().describe('Scan/assessor ID; empty for session resources'),
   format: z.string(),
   fileCount: z.number(),
-  fileSize: z.number().describe('Bytes'),
+  fileSize: z.number(),
 });
 
 function shapeResource(r: Resource): z.infer<typeof ResourceOutputSchema> {
@@ -275,11 +272,9 @@ export const ExperimentDetailOutput = {
   visitId: z.string(),
   modality: z.string(),
   note: z.string(),
-  status: z.enum(['active', 'quarantine']).describe('`quarantine` means the data is not yet released'),
-  fields: z.record(z.string(), z.string()).describe('Custom fields'),
-  attributes: z
-    .record(z.string(), z.string())
-    .describe('Type-specific fields (scanner, field strength, ...)'),
+  status: z.enum(['active', 'quarantine']),
+  fields: z.record(z.string(), z.string()),
+  attributes: z.record(z.string(), z.string()).describe('Type-specific fields (scanner, ...)'),
   shares: z.array(ShareOutputSchema),
   scans: z.array(ScanOutputSchema),
   resources: z.array(ResourceOutputSchema),
@@ -311,11 +306,11 @@ export function shapeExperimentDetail(e: ExperimentDetail): ExperimentDetailShap
 
 export const FileItemSchema = z.object({
   name: z.string(),
-  path: z.string().describe('Path relative to the resource root'),
-  resource: z.string().describe('Resource label'),
-  scan: z.string().optional().describe('Scan ID for scan files'),
-  size: z.number().describe('Bytes'),
-  digest: z.string().describe('MD5 as XNAT recorded it; empty when none'),
+  path: z.string().describe('Relative to the resource'),
+  resource: z.string(),
+  scan: z.string().optional(),
+  size: z.number(),
+  digest: z.string().describe('MD5; empty when none'),
 });
 export type FileItem = z.infer<typeof FileItemSchema>;
 
@@ -328,17 +323,8 @@ export function shapeFile(f: XnatFile): FileItem {
 
 /** Input parameters shared by every list tool. */
 export const pagingInput = {
-  limit: z
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_LIMIT)
-    .optional()
-    .describe(`Items per page, 1-${MAX_LIMIT} (default ${DEFAULT_LIMIT})`),
-  cursor: z
-    .string()
-    .optional()
-    .describe('nextCursor from the previous call with the same filters; omit for the first page'),
+  limit: z.number().int().min(1).max(MAX_LIMIT).optional().describe(`Page size (default ${DEFAULT_LIMIT})`),
+  cursor: z.string().optional().describe('nextCursor of the last call (same filters)'),
 };
 
 export interface PagingArgs {
@@ -350,11 +336,8 @@ export interface PagingArgs {
 export function listOutput<T extends z.ZodType>(item: T) {
   return {
     items: z.array(item),
-    total: z.number().describe('Number of matching items across all pages'),
-    nextCursor: z
-      .string()
-      .optional()
-      .describe('Pass as `cursor` to get the next page; absent on the last page'),
+    total: z.number(),
+    nextCursor: z.string().optional(),
   };
 }
 

@@ -1,43 +1,33 @@
 /** Input parameters several tools share, described once so every tool explains IDs the same way. */
 import * as z from 'zod';
 
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+// The short pattern is what tools/list shows; isCalendarDate rejects months and days that don't exist.
+const ISO_DATE = /^\d{4}-\d\d-\d\d$/;
 
-export const projectParam = z.string().min(1).describe('Project ID, e.g. from listProjects');
+function isCalendarDate(text: string): boolean {
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+}
 
-export const optionalProjectParam = z
-  .string()
-  .min(1)
-  .optional()
-  .describe('Project ID; required when the subject/experiment is given by label rather than accession ID');
+export const projectParam = z.string().min(1).describe('Project ID (from listProjects)');
 
-export const subjectParam = z
-  .string()
-  .min(1)
-  .describe('Subject accession ID (e.g. XNAT_S00001), or its label in `project` (then pass project)');
+export const optionalProjectParam = z.string().min(1).optional().describe('Project ID; needed with a label');
 
-export const experimentParam = z
-  .string()
-  .min(1)
-  .describe('Experiment accession ID (e.g. XNAT_E00001), or its label in `project` (then pass project)');
+export const subjectParam = z.string().min(1).describe('Accession ID (XNAT_S…) or label with `project`');
+
+export const experimentParam = z.string().min(1).describe('Accession ID (XNAT_E…) or label with `project`');
 
 export function isoDateParam(name: string) {
+  const message = `${name} must be an ISO date YYYY-MM-DD, e.g. 2023-01-31`;
   return z
     .string()
-    .regex(ISO_DATE, `${name} must be an ISO date YYYY-MM-DD, e.g. 2023-01-31`)
+    .regex(ISO_DATE, { message, abort: true })
+    .refine(isCalendarDate, message)
     .optional()
-    .describe(`ISO date YYYY-MM-DD (inclusive)`);
+    .describe('YYYY-MM-DD, inclusive');
 }
 
 /** Destructive tools: the second half of the fail-closed confirmation (see safety.ts). */
-export const confirmParam = z
-  .string()
-  .optional()
-  .describe(
-    "Only when the server asks for it: the target's ID repeated, after the user agreed to this change. Never guess it; ask the user.",
-  );
+export const confirmParam = z.string().optional().describe('Only once the user agreed: the value asked for');
 
-export const dryRunParam = z
-  .boolean()
-  .default(false)
-  .describe('true: only report what would happen; change nothing (no confirmation needed)');
+export const dryRunParam = z.boolean().default(false).describe('true: only report what would happen');

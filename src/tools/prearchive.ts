@@ -14,11 +14,11 @@ import { projectTarget } from './browse.js';
 import { progressReporter } from './transfer.js';
 
 const PrearchiveItemSchema = z.object({
-  url: z.string().describe('Pass as `session` to managePrearchive'),
+  url: z.string().describe('`session` for managePrearchive'),
   project: z.string(),
   subject: z.string(),
-  name: z.string().describe('Session label it will be archived under'),
-  status: z.string().describe('READY can be archived; ERROR/CONFLICT need a look (or a rebuild)'),
+  name: z.string().describe('Label it will be archived under'),
+  status: z.string().describe('READY can be archived; ERROR may need a rebuild'),
   scanDate: z.string(),
   uploaded: z.string(),
   tag: z.string().describe('StudyInstanceUID'),
@@ -40,18 +40,16 @@ function shapePrearchive(s: PrearchiveSession): z.infer<typeof PrearchiveItemSch
 const overwriteParam = z
   .enum(['none', 'append', 'delete'])
   .default('none')
-  .describe(
-    'If the session exists in the archive: none (default) refuses, append adds new scans/files, delete replaces it (needs confirmation)',
-  );
+  .describe('If already archived: none refuses, append adds, delete replaces (needs confirmation)');
 
 export const listPrearchive = defineTool({
   name: 'listPrearchive',
   title: 'List XNAT prearchive sessions',
   description:
-    "Lists imaging sessions waiting in XNAT's prearchive (received, not yet archived), of one project or of every project you can edit: url, project, subject, session name, status, scan date. Pass a session's url to managePrearchive to archive, move, delete or rebuild it. Paged: pass nextCursor back as cursor.",
+    "Lists sessions waiting in XNAT's prearchive (received, not archived), of one project or all you can edit. Pass a session's url to managePrearchive. Paged.",
   toolset: 'prearchive',
   inputSchema: {
-    project: z.string().min(1).optional().describe('Only this project (default: all you can edit)'),
+    project: z.string().min(1).optional().describe('Project ID (default: all)'),
     ...pagingInput,
   },
   outputSchema: listOutput(PrearchiveItemSchema),
@@ -81,34 +79,25 @@ export const managePrearchive = defineTool({
   name: 'managePrearchive',
   title: 'Archive, move, delete or rebuild a prearchive session',
   description:
-    "Acts on one prearchive session (its url from listPrearchive): archive it into the archive (optionally into another project, subject or label, with overwrite and quarantine options), move it to another project's prearchive, delete it, or rebuild it (re-read its files, e.g. after an ERROR). Deleting, and archiving with overwrite \"delete\", need the user's confirmation (the server asks through the client, or tells you which `confirm` value to repeat: the session's folder name). dryRun: true reports what would happen.",
+    'Archives, moves (to another project\'s prearchive), deletes or rebuilds (re-reads, e.g. after ERROR) a session from listPrearchive. Deleting, and overwrite "delete", need the user\'s confirmation (see `confirm`). dryRun: true reports the plan.',
   toolset: 'prearchive',
   inputSchema: {
-    session: z
-      .string()
-      .min(1)
-      .describe(
-        'The session url from listPrearchive, e.g. /prearchive/projects/P/20240611_101128996/SESSION',
-      ),
+    session: z.string().min(1).describe('Its url from listPrearchive'),
     action: z.enum(['archive', 'move', 'delete', 'rebuild']).describe('What to do'),
-    toProject: z.string().min(1).optional().describe('move: the destination project'),
-    project: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("archive: archive into this project (default: the session's)"),
-    subject: z.string().min(1).optional().describe('archive: subject label to file it under'),
-    label: z.string().min(1).optional().describe('archive: experiment label (default: the session name)'),
+    toProject: z.string().min(1).optional().describe('move: destination project'),
+    project: z.string().min(1).optional().describe("archive: into this project (default: the session's)"),
+    subject: z.string().min(1).optional().describe('archive: subject label'),
+    label: z.string().min(1).optional().describe('archive: experiment label (default: session name)'),
     overwrite: overwriteParam,
-    quarantine: z.boolean().optional().describe('archive: put the archived session into quarantine'),
+    quarantine: z.boolean().optional().describe('archive: quarantine it'),
     confirm: confirmParam,
     dryRun: dryRunParam,
   },
   outputSchema: {
     action: z.string(),
-    session: z.string().describe('The session acted on'),
-    uris: z.array(z.string()).describe("XNAT's answer: the archived session's or the moved session's URI"),
-    experimentId: z.string().optional().describe('Archived experiment, when XNAT names it'),
+    session: z.string(),
+    uris: z.array(z.string()).describe('Archived or moved session'),
+    experimentId: z.string().optional(),
     dryRun: z.boolean(),
     summary: z.string(),
   },
@@ -194,30 +183,24 @@ export const importSession = defineTool({
   name: 'importSession',
   title: 'Import DICOM into XNAT',
   description:
-    'Sends DICOM files to XNAT\'s import service: a zip file, or a local folder (zipped while it is sent). XNAT sorts them into sessions by their DICOM headers. destination "archive" (default) files them straight into the project (optionally under a subject and label); "prearchive" leaves them for review with listPrearchive/managePrearchive. The zip is checked first (no entry may leave its folder). overwrite "delete" replaces an existing session and needs the user\'s confirmation (the `confirm` value is the label, or the project when no label is given). Returns XNAT\'s URIs of what was created. dryRun: true reports what would be sent.',
+    "Imports DICOM (a zip or a folder) with XNAT's import service, which sorts files into sessions by their headers, into the archive or the prearchive (see listPrearchive). overwrite \"delete\" needs the user's confirmation (see `confirm`). Returns the created sessions' URIs. dryRun: true reports the plan.",
   toolset: 'prearchive',
   inputSchema: {
-    path: z
-      .string()
-      .min(1)
-      .describe('Local zip file or folder of DICOM files (inside the allowed directories)'),
+    path: z.string().min(1).describe('Local zip or folder of DICOM files'),
     project: z.string().min(1).describe('Destination project ID'),
-    subject: z.string().min(1).optional().describe('Subject label (default: from the DICOM headers)'),
-    label: z.string().min(1).optional().describe('Experiment label (default: from the DICOM headers)'),
+    subject: z.string().min(1).optional().describe('Subject label (default: from DICOM)'),
+    label: z.string().min(1).optional().describe('Experiment label (default: from DICOM)'),
     overwrite: overwriteParam,
-    quarantine: z.boolean().optional().describe('Put the imported session into quarantine'),
-    destination: z
-      .enum(['archive', 'prearchive'])
-      .default('archive')
-      .describe('archive (default) or prearchive (to review before archiving)'),
+    quarantine: z.boolean().optional().describe('Quarantine the session'),
+    destination: z.enum(['archive', 'prearchive']).default('archive').describe('Where the sessions go'),
     confirm: confirmParam,
     dryRun: dryRunParam,
   },
   outputSchema: {
-    source: z.string().describe('Resolved local path'),
-    files: z.number().describe('Files sent (entries of the zip, or files of the folder)'),
-    bytes: z.number().describe('Bytes of the files'),
-    uris: z.array(z.string()).describe("XNAT's answer: one URI per created session"),
+    source: z.string(),
+    files: z.number(),
+    bytes: z.number(),
+    uris: z.array(z.string()).describe('One per created session'),
     experimentId: z.string().optional(),
     dryRun: z.boolean(),
     summary: z.string(),

@@ -16,23 +16,19 @@ import {
 } from './format.js';
 import { isoDateParam } from './params.js';
 
-const projectFilter = z
-  .string()
-  .min(1)
-  .optional()
-  .describe('Project ID (from listProjects); omit to search all');
+const projectFilter = z.string().min(1).optional().describe('Project ID; omit to search all');
 
 export const searchSubjects = defineTool({
   name: 'searchSubjects',
   title: 'Search XNAT subjects',
   description:
-    "Finds subjects (participants), optionally within one project and by label, gender or group. Returns each subject's accession `id` and its `label` in `project`; pass either to getSubject (a label needs `project` too). A subject shared into another project shows its label there. Paged: pass nextCursor back as cursor.",
+    'Finds subjects by project, label, gender or group. Returns accession `id` and `label` in `project`; pass either to getSubject (a label with `project`). Paged.',
   toolset: 'search',
   inputSchema: {
     project: projectFilter,
-    label: z.string().min(1).optional().describe("Subject label; '*' is a wildcard, e.g. 'SUB-0*'"),
+    label: z.string().min(1).optional().describe("Label; '*' is a wildcard, e.g. 'SUB-0*'"),
     gender: z.string().min(1).optional().describe('e.g. male, female'),
-    group: z.string().min(1).optional().describe('Subject group as recorded in XNAT'),
+    group: z.string().min(1).optional().describe('Subject group'),
     ...pagingInput,
   },
   outputSchema: listOutput(SubjectItemSchema),
@@ -63,28 +59,16 @@ export const searchExperiments = defineTool({
   name: 'searchExperiments',
   title: 'Search XNAT experiments',
   description:
-    "Finds experiments (imaging sessions and other assessments) by project, subject, type, modality, date range or label. Returns each experiment's accession `id` and `label`; pass either to getExperiment or listFiles (a label needs `project` too). Paged: pass nextCursor back as cursor.",
+    'Finds experiments (imaging sessions, assessments) by project, subject, type, modality, dates or label. Returns `id` and `label`; pass either to getExperiment or listFiles (a label with `project`). Paged.',
   toolset: 'search',
   inputSchema: {
     project: projectFilter,
-    subject: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Subject accession ID, or its label in `project` (from searchSubjects)'),
-    xsiType: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('XNAT data type, e.g. xnat:mrSessionData, xnat:petSessionData'),
-    modality: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Session modality as XNAT recorded it, e.g. MR, PT (PET), CT'),
+    subject: z.string().min(1).optional().describe('Accession ID or label with `project`'),
+    xsiType: z.string().min(1).optional().describe('XNAT data type, e.g. xnat:mrSessionData'),
+    modality: z.string().min(1).optional().describe('e.g. MR, PT (PET), CT'),
     dateFrom: isoDateParam('dateFrom'),
     dateTo: isoDateParam('dateTo'),
-    label: z.string().min(1).optional().describe("Experiment label; '*' is a wildcard"),
+    label: z.string().min(1).optional().describe("Label; '*' is a wildcard"),
     ...pagingInput,
   },
   outputSchema: listOutput(ExperimentItemSchema),

@@ -27,24 +27,14 @@ const MAX_LOCAL_FILES = 10_000;
 const resourceParam = z
   .string()
   .regex(RESOURCE_LABEL, "resource labels use letters, digits, '_', '-' and '.'")
-  .describe('Resource label, e.g. DICOM, NIFTI, SNAPSHOTS (see getExperiment resources / listFiles)');
+  .describe('Resource label, e.g. DICOM, NIFTI (see getExperiment)');
 
 const parentInput = {
-  project: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      'Project ID: the parent itself when nothing else is given, or to resolve subject/experiment labels',
-    ),
-  subject: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Subject accession ID, or label with project (a subject-level resource)'),
-  experiment: z.string().min(1).optional().describe('Experiment accession ID, or label with project'),
-  scan: z.string().min(1).optional().describe('Scan ID within the experiment (a scan resource)'),
-  assessor: z.string().min(1).optional().describe('Assessor ID within the experiment (its output resource)'),
+  project: z.string().min(1).optional().describe('Project ID (the parent, or to resolve labels)'),
+  subject: z.string().min(1).optional().describe('Accession ID or label with `project`'),
+  experiment: z.string().min(1).optional().describe('Accession ID or label with `project`'),
+  scan: z.string().min(1).optional().describe('Scan ID of the experiment'),
+  assessor: z.string().min(1).optional().describe('Assessor ID of the experiment'),
 };
 
 function parentKind(p: ResourceParent): ObjectKind {
@@ -123,10 +113,10 @@ export function progressReporter(ctx: ToolContext, verb: string): (p: TransferPr
 // uploadResource
 
 const UploadedSchema = z.object({
-  remotePath: z.string().describe('Path inside the resource'),
-  size: z.number().describe('Bytes, as XNAT lists them'),
-  digest: z.string().describe("XNAT's MD5 of the stored file (empty when XNAT keeps none)"),
-  verified: z.boolean().describe('Size and MD5 read back from XNAT match the local file'),
+  remotePath: z.string(),
+  size: z.number(),
+  digest: z.string().describe('MD5; empty when none'),
+  verified: z.boolean().describe('Size and MD5 read back match'),
 });
 
 const PlannedSchema = z.object({ remotePath: z.string(), size: z.number() });
@@ -135,7 +125,7 @@ export const uploadResource = defineTool({
   name: 'uploadResource',
   title: 'Upload files into an XNAT resource',
   description:
-    "Uploads local files into a resource (e.g. NIFTI) of a project, subject, experiment, scan or assessor, creating the resource if needed. localPaths takes files and/or folders (a folder uploads its contents recursively, keeping sub-folders; symbolic links inside are skipped); with extract: true, one zip file that XNAT unpacks into the resource (checked first: entries may not leave the resource). Local paths must be inside the allowed directories. Files that already exist on XNAT are never replaced silently: they are reported as conflicts unless overwrite is true, which needs the user's confirmation (the server asks through the client, or tells you which `confirm` value to repeat). Afterwards every file is read back and its size and MD5 compared. dryRun: true shows what would be uploaded and what conflicts.",
+    "Uploads local files and folders (recursively) from the allowed directories, or one zip for XNAT to extract, into a resource of a project, subject, experiment, scan or assessor. Existing remote files are conflicts unless overwrite: true (needs the user's confirmation, see `confirm`). Sizes and MD5s are checked afterwards. dryRun: true shows the plan.",
   toolset: 'transfer',
   inputSchema: {
     ...parentInput,
@@ -144,36 +134,28 @@ export const uploadResource = defineTool({
       .array(z.string().min(1))
       .min(1)
       .max(1000)
-      .describe(
-        'Local files and/or folders to upload (relative paths resolve against the first allowed directory)',
-      ),
+      .describe('Local files/folders (relative to the first allowed directory)'),
     remoteFolder: z
       .string()
       .min(1)
       .optional()
-      .describe('Folder inside the resource to upload into, e.g. "sub-01/anat" (default: the resource root)'),
-    extract: z
-      .boolean()
-      .default(false)
-      .describe('true: localPaths is one zip file that XNAT extracts into the resource'),
-    overwrite: z
-      .boolean()
-      .default(false)
-      .describe('true: replace files that already exist in the resource (needs confirmation)'),
-    format: z.string().min(1).optional().describe('File format recorded by XNAT, e.g. NIFTI, DICOM'),
-    content: z.string().min(1).optional().describe('Content label recorded by XNAT, e.g. T1_RAW'),
+      .describe('Folder in the resource, e.g. "sub-01/anat" (default: root)'),
+    extract: z.boolean().default(false).describe('true: localPaths is one zip for XNAT to extract'),
+    overwrite: z.boolean().default(false).describe('true: replace existing files (needs confirmation)'),
+    format: z.string().min(1).optional().describe('Recorded file format, e.g. NIFTI'),
+    content: z.string().min(1).optional().describe('Recorded content label, e.g. T1_RAW'),
     confirm: confirmParam,
     dryRun: dryRunParam,
   },
   outputSchema: {
-    target: z.string().describe('The resource written to, with its parent'),
+    target: z.string(),
     uploaded: z.array(UploadedSchema),
     uploadedCount: z.number(),
-    bytes: z.number().describe('Bytes uploaded'),
-    conflicts: z.array(z.string()).describe('Remote paths that already existed and were left unchanged'),
+    bytes: z.number(),
+    conflicts: z.array(z.string()).describe('Existing remote paths, left unchanged'),
     conflictCount: z.number(),
-    planned: z.array(PlannedSchema).optional().describe('Dry run: what would be uploaded'),
-    skippedLocal: z.array(z.string()).describe('Local entries not uploaded (symbolic links, special files)'),
+    planned: z.array(PlannedSchema).optional().describe('Dry run only'),
+    skippedLocal: z.array(z.string()).describe('Symbolic links and special files'),
     dryRun: z.boolean(),
     summary: z.string(),
     truncated: truncatedSchema,
@@ -344,7 +326,7 @@ const DownloadedSchema = z.object({
   md5: z.string(),
   checksum: z
     .enum(['match', 'mismatch', 'unavailable'])
-    .describe("match: MD5 equals XNAT's; unavailable: XNAT keeps no MD5 (size checked)"),
+    .describe('unavailable: XNAT has no MD5 (size checked)'),
 });
 
 /**
@@ -416,7 +398,7 @@ export const downloadFiles = defineTool({
   name: 'downloadFiles',
   title: 'Download XNAT files to a local folder',
   description:
-    'Downloads files to a local folder inside the allowed directories: one file (experiment or project/subject plus resource and file), a resource, some scans (scans: IDs, or scanTypes: e.g. ["T1w"]), an assessor\'s files, or a whole experiment. layout "xnat" (default) keeps XNAT\'s tree (<experiment label>/scans/<id>/resources/<label>/files/...), "flat" puts file names directly in the folder. Each file is written to a temporary name and renamed only after its size and MD5 match XNAT\'s listing; an interrupted or cancelled download leaves no partial file. Existing local files are kept (reported as skipped; identical ones are recognised, so repeating a failed call resumes) unless overwrite is true.',
+    "Downloads an experiment, some scans (by ID or type), an assessor's files, a resource (of an experiment, project or subject) or one file into a local folder in the allowed directories. Files are kept only when size and MD5 match. Existing local files are skipped (so a repeated call resumes) unless overwrite: true.",
   toolset: 'transfer',
   inputSchema: {
     project: parentInput.project,
@@ -424,26 +406,19 @@ export const downloadFiles = defineTool({
     experiment: parentInput.experiment,
     assessor: parentInput.assessor,
     scans: z.array(z.string().min(1)).min(1).optional().describe('Scan IDs of the experiment'),
-    scanTypes: z
-      .array(z.string().min(1))
-      .min(1)
-      .optional()
-      .describe('Scan types of the experiment (case-insensitive), e.g. ["T1w", "rfMRI"]'),
+    scanTypes: z.array(z.string().min(1)).min(1).optional().describe('Scan types (any case), e.g. ["T1w"]'),
     resource: resourceParam.optional(),
-    file: z.string().min(1).optional().describe('Path of one file inside the resource (from listFiles)'),
-    destination: z
-      .string()
-      .min(1)
-      .describe('Local folder to download into (created if missing; must be inside the allowed directories)'),
+    file: z.string().min(1).optional().describe('File path in the resource (from listFiles)'),
+    destination: z.string().min(1).describe('Local folder (created if missing)'),
     layout: z
       .enum(['xnat', 'flat'])
       .default('xnat')
-      .describe('"xnat": keep XNAT\'s folders; "flat": file names only'),
+      .describe('xnat: <experiment label>/scans/<id>/resources/<label>/files/...; flat: file names only'),
     overwrite: z.boolean().default(false).describe('true: replace local files that differ'),
   },
   outputSchema: {
-    source: z.string().describe('What was downloaded'),
-    destination: z.string().describe('Resolved local folder'),
+    source: z.string(),
+    destination: z.string(),
     files: z.array(DownloadedSchema),
     fileCount: z.number(),
     bytes: z.number(),

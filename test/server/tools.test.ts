@@ -72,6 +72,30 @@ describe('tools/list', () => {
     }
   });
 
+  it('stays under 32 KiB, because hosts send the whole of it to the model with every request', async () => {
+    const listed = await alice.mcp.listTools();
+    expect(listed.tools.length).toBe(ALL_TOOLS.length);
+    const bytes = Buffer.byteLength(JSON.stringify(listed));
+    expect(
+      bytes,
+      `tools/list is ${bytes} bytes (~${Math.round(bytes / 4)} tokens on every request); tighten descriptions or output schemas before adding more`,
+    ).toBeLessThan(32_768);
+  });
+
+  it('lists the same fields a create tool returns as its get* tool, without repeating that schema', async () => {
+    const { tools } = await alice.mcp.listTools();
+    const schemaOf = (name: string): { properties?: Record<string, unknown>; description?: string } =>
+      tools.find((t) => t.name === name)?.outputSchema ?? {};
+    const created = schemaOf('createExperiment');
+    expect(Object.keys(created.properties ?? {})).toEqual(
+      expect.arrayContaining(['created', 'id', 'label', 'status']),
+    );
+    expect(created.properties).not.toHaveProperty('scans');
+    expect(created.description).toMatch(/getExperiment/);
+    expect(schemaOf('getExperiment').properties).toHaveProperty('scans');
+    expect(JSON.stringify(tools)).not.toContain('$schema');
+  });
+
   it('advertises instructions about IDs, labels and cursors', () => {
     const instructions = alice.mcp.getInstructions() ?? '';
     expect(instructions).toMatch(/label/);
@@ -241,6 +265,9 @@ describe('errors a model can act on', () => {
     const result = await call(alice.mcp, 'searchExperiments', { dateFrom: '2023/01/01' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/dateFrom must be an ISO date YYYY-MM-DD/);
+    const impossible = await call(alice.mcp, 'searchExperiments', { dateTo: '2023-02-30' });
+    expect(impossible.isError).toBe(true);
+    expect(textOf(impossible)).toMatch(/dateTo must be an ISO date YYYY-MM-DD/);
   });
 
   it('rejects an inverted date range', async () => {
