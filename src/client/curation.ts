@@ -44,6 +44,8 @@ export interface ObjectDescription {
   project?: string | undefined;
   /** A subject/experiment addressed through a project it is only shared into: that project. */
   sharedVia?: string | undefined;
+  /** Quarantine status, for an experiment (read with it anyway); absent for other kinds. */
+  status?: 'active' | 'quarantine' | undefined;
   summary: string;
 }
 
@@ -891,6 +893,7 @@ export async function describeObject(
         label: e.label,
         project: e.owningProject,
         ...(e.project !== e.owningProject ? { sharedVia: e.project } : {}),
+        status: e.status,
         summary: `experiment ${e.label} (${e.id}, ${e.xsiType}${e.date ? `, ${e.date}` : ''}) of subject ${e.subjectLabel || e.subjectId} in project ${e.owningProject}: ${plural(e.scans.length, 'scan')}, ${plural(e.assessors.length, 'assessor')}, ${plural(files, 'file')}, status ${e.status}`,
       };
     }

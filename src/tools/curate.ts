@@ -374,12 +374,15 @@ export const setQuarantine = defineTool({
     );
     const action = args.quarantined ? 'quarantine' : 'activate (release from quarantine)';
     ctx.safety.checkProject(target.project, `${action} ${target.summary}`);
-    const previousStatus = await ctx.client.getQuarantineStatus({
-      experiment: args.experiment,
-      ...(args.project ? { project: args.project } : {}),
-      ...(args.assessor ? { assessor: args.assessor } : {}),
-      signal: ctx.signal,
-    });
+    // An experiment's description carries its status; an assessor's has to be read.
+    const previousStatus =
+      target.status ??
+      (await ctx.client.getQuarantineStatus({
+        experiment: args.experiment,
+        ...(args.project ? { project: args.project } : {}),
+        ...(args.assessor ? { assessor: args.assessor } : {}),
+        signal: ctx.signal,
+      }));
     if (args.dryRun) {
       return {
         id: target.id,

@@ -253,6 +253,20 @@ describe('setQuarantine and deleteObject: confirmation, dry run, permissions', (
     expect(archive.experiments.get(session.id)?.status).toBe('quarantine');
   });
 
+  it('setQuarantine reads the experiment once: a dry run costs the requests of one getExperiment', async () => {
+    const session = await newSession();
+    const requestsOf = async (name: string, args: Record<string, unknown>): Promise<number> => {
+      const before = sandbox.stats.requests;
+      await callOk(alice.mcp, name, args);
+      return sandbox.stats.requests - before;
+    };
+    const dryRun = { experiment: session.id, quarantined: true, dryRun: true };
+    await requestsOf('setQuarantine', dryRun); // the login's user lookup, cached after the first write
+    const read = await requestsOf('getExperiment', { experiment: session.id });
+    expect(read).toBeGreaterThan(0);
+    expect(await requestsOf('setQuarantine', dryRun)).toBe(read);
+  });
+
   it('deleteObject: dry run, no confirm, wrong confirm change nothing; the right confirm deletes and is audited', async () => {
     const session = await newSession();
     const dry = await callOk<{ deleted: boolean; summary: string }>(alice.mcp, 'deleteObject', {
