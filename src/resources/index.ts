@@ -23,6 +23,8 @@ export interface ResourceDeps {
 /** Completions are typed keystroke by keystroke: one listing per client serves them for a while. */
 const PROJECT_CACHE_MS = 30_000;
 const MAX_COMPLETIONS = 100;
+/** resources/list has no paging through a template's `list`: a site with thousands of projects is cut here. */
+export const MAX_LISTED_PROJECTS = 100;
 const projectIdCache = new WeakMap<XnatClient, { at: number; ids: Promise<string[]> }>();
 
 function projectIds(client: XnatClient): Promise<string[]> {
@@ -96,8 +98,11 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
       list: async (extra) => {
         try {
           const projects = await client.listProjects({ signal: extra.signal });
+          const first = projects
+            .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+            .slice(0, MAX_LISTED_PROJECTS);
           return {
-            resources: projects.map((p) => ({
+            resources: first.map((p) => ({
               uri: projectUri(p.id),
               name: p.id,
               title: p.name,
@@ -117,7 +122,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     }),
     {
       title: 'XNAT project',
-      description: 'A project: description, PI, keywords, counts of subjects and experiments',
+      description: `A project: description, PI, keywords, counts of subjects and experiments. resources/list shows the first ${MAX_LISTED_PROJECTS} projects by ID; page through all with the listProjects tool.`,
       mimeType: 'application/json',
     },
     (uri, vars, extra) => {

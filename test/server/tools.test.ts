@@ -8,7 +8,9 @@ import {
   DEMO_UNICODE_EXPERIMENT_LABEL,
   DEMO_UNICODE_SUBJECT_LABEL,
   createDemoArchive,
+  project,
 } from '../../src/sandbox/seed.js';
+import { MAX_LISTED_PROJECTS } from '../../src/resources/index.js';
 import { createServer } from '../../src/server.js';
 import { READ_ONLY, defineTool } from '../../src/tools/define.js';
 import { ALL_TOOLS, TOOLSETS, selectTools } from '../../src/tools/index.js';
@@ -403,6 +405,41 @@ describe('resources, completion and prompts', () => {
       'xnat://projects/{project}/experiments/{experiment}',
       'xnat://projects/{project}/subjects/{subject}',
     ]);
+  });
+
+  it(`lists at most ${MAX_LISTED_PROJECTS} projects, the first by ID, and points to listProjects for the rest`, async () => {
+    const archive = createDemoArchive();
+    // Inserted in reverse, so that the listing's order is not the archive's.
+    for (let i = MAX_LISTED_PROJECTS + 20; i >= 1; i--) {
+      const id = `GEN_${String(i).padStart(3, '0')}`;
+      archive.projects.set(
+        id,
+        project({
+          id,
+          name: `Generated ${i}`,
+          description: '',
+          keywords: '',
+          pi: ['Ada', 'Lovelace'],
+          accessibility: 'private',
+          users: { alice: 'member' },
+          insertDate: '2020-01-01 00:00:00.000',
+        }),
+      );
+    }
+    const crowded = await startSandbox({ archive });
+    const connected = await connectInMemory(crowded.url, ALICE);
+    try {
+      const visible = (await connected.xnat.listProjects()).map((p) => p.id).sort();
+      expect(visible.length).toBeGreaterThan(MAX_LISTED_PROJECTS);
+      const { resources } = await connected.mcp.listResources();
+      expect(resources.map((r) => r.name)).toEqual(visible.slice(0, MAX_LISTED_PROJECTS));
+      const { resourceTemplates } = await connected.mcp.listResourceTemplates();
+      const template = resourceTemplates.find((t) => t.uriTemplate === 'xnat://projects/{project}');
+      expect(template?.description).toMatch(new RegExp(`first ${MAX_LISTED_PROJECTS} .*listProjects`));
+    } finally {
+      await connected.close();
+      await crowded.close();
+    }
   });
 
   it('reads an experiment by its encoded non-ASCII label, as JSON', async () => {
