@@ -111,14 +111,14 @@ function isJsonObject(value: unknown): value is JsonSchema {
 
 /**
  * What tells a model nothing: `propertyNames` of plain string keys (JSON keys are strings), and in
- * output schemas `required` and `additionalProperties: false` (the server still checks every result
- * against the full zod schema before sending it; a client's check of the listed schema passes too).
+ * output schemas `additionalProperties: false` (the server still checks every result against the
+ * full zod schema before sending it). `required` stays: it says which output fields are always there.
  */
 function isNoise(key: string, value: unknown, output: boolean): boolean {
   if (key === 'propertyNames') {
     return isJsonObject(value) && value.type === 'string' && Object.keys(value).length === 1;
   }
-  return output && (key === 'required' || (key === 'additionalProperties' && value === false));
+  return output && key === 'additionalProperties' && value === false;
 }
 
 function compactSchema(schema: unknown, output: boolean): unknown {
