@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 
 import { canEditProject, canReadItem } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import { throughTaps } from './faults.js';
+import { throughTaps } from './hooks.js';
 import { requireScan, resolvePath, selectScans } from './lookup.js';
 import type { StoredExperiment, StoredFile, StoredProject, StoredResource, StoredSubject } from './model.js';
 import { multipartBoundary, partText, readMultipart } from './multipart.js';
@@ -341,7 +341,7 @@ export function getFile(ctx: AuthedContext): Reply {
   };
   // A HEAD neither reads the file nor uses up a one-shot download fault meant for a GET.
   if (ctx.method === 'HEAD') return { status: 200, headers, body: '' };
-  const taps = ctx.state.faults.downloadTaps(hit.path);
+  const taps = ctx.state.hooks.downloadTaps?.(hit.path);
   // Streamed: uploaded files can be far larger than memory should hold.
   return { status: 200, headers, body: throughTaps(openFile(hit), taps) };
 }
@@ -474,7 +474,7 @@ interface Received {
 
 /** The request body after any fault-injection taps (one stream, errors propagated). */
 function uploadSource(ctx: AuthedContext): Readable {
-  return throughTaps(ctx.bodyStream(), ctx.state.faults.uploadTaps());
+  return throughTaps(ctx.bodyStream(), ctx.state.hooks.uploadTaps?.());
 }
 
 /** Whether a non-multipart body is a file: a concrete Content-Type or `inbody=true` (form posts are parameters). */

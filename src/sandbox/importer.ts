@@ -8,7 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 import { canEditProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import { throughTaps } from './faults.js';
+import { throughTaps } from './hooks.js';
 import { findProject } from './lookup.js';
 import { insertStamp, newExperiment } from './records.js';
 import type {
@@ -348,7 +348,7 @@ function sessionOf(
 async function receiveUpload(ctx: AuthedContext, params: URLSearchParams): Promise<Blob> {
   const { storage } = ctx.state;
   const boundary = multipartBoundary(ctx.headers['content-type']);
-  const source = throughTaps(ctx.bodyStream(), ctx.state.faults.uploadTaps());
+  const source = throughTaps(ctx.bodyStream(), ctx.state.hooks.uploadTaps?.());
   const blobs: Blob[] = [];
   try {
     if (boundary !== undefined) {

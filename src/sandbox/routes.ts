@@ -1,7 +1,7 @@
 /**
  * The sandbox's route tables: `/data` (also reachable as `/REST` and `/data/archive`), `/xapi` and
- * the few web-app pages. The next milestone's writes slot in as further `{ method, pattern, handler }`
- * entries next to the reads they mirror.
+ * the few web-app pages, as `{ method, pattern, handler }` entries; writes (writes.ts) sit next to
+ * the reads they mirror.
  */
 import {
   createResource,

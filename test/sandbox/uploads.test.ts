@@ -11,13 +11,14 @@ import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { startSandboxWithFaults, type SandboxWithFaults } from '../../src/sandbox/testing.js';
 import { demoBasic } from './fixture.js';
 import { createZip } from '../../src/sandbox/zip.js';
 
-let sb: RunningSandbox;
+let sb: SandboxWithFaults;
 beforeAll(async () => {
-  sb = await startSandbox();
+  sb = await startSandboxWithFaults();
 });
 afterAll(async () => {
   await sb.close();
