@@ -407,25 +407,46 @@ function tagsOf(query: URLSearchParams): string[] {
     .filter((t) => t !== '');
 }
 
+const CATALOG_TYPE = 'xnat:resourceCatalog';
+
+/**
+ * A resource attribute from the query: the plain parameter (`format=`), else the xpath-style field
+ * XNAT's item loader reads from every query string (`xnat:resourceCatalog/format=`).
+ */
+function catalogAttribute(query: URLSearchParams, field: 'format' | 'content' | 'description'): string {
+  return query.get(field) ?? query.get(`${CATALOG_TYPE}/${field}`) ?? '';
+}
+
 function newResource(ctx: AuthedContext, label: string, query: URLSearchParams): StoredResource {
   return {
     xnatAbstractresourceId: ctx.state.archive.sequences.resource++,
     label,
-    xsiType: 'xnat:resourceCatalog',
-    format: query.get('format') ?? '',
-    content: query.get('content') ?? '',
-    description: query.get('description') ?? '',
+    xsiType: CATALOG_TYPE,
+    format: catalogAttribute(query, 'format'),
+    content: catalogAttribute(query, 'content'),
+    description: catalogAttribute(query, 'description'),
     tags: tagsOf(query),
     files: [],
   };
 }
 
-/** `PUT|POST <parent>/resources/{label}`: a new, empty resource folder. */
+/** The data type a resource PUT describes (`xsiType=`, `ELEMENT_0=` or the first xpath field's root), as XNAT's loadItem reads it. */
+function describedType(query: URLSearchParams): string | undefined {
+  const explicit = query.get('xsiType') ?? query.get('ELEMENT_0');
+  if (explicit !== null) return explicit;
+  const xpath = [...query.keys()].find((key) => key.includes(':') && key.includes('/'));
+  return xpath?.slice(0, xpath.indexOf('/'));
+}
+
+/** `PUT|POST <parent>/resources/{label}` (CatalogResource): a new, empty resource folder. */
 export function createResource(ctx: AuthedContext): Reply {
   const home = editableHome(ctx);
   const label = ctx.params.resource ?? '';
   if (findResource(home.resources, label))
     throw new SandboxHttpError(409, 'Specified resource already exists.');
+  const type = describedType(ctx.query);
+  if (type !== undefined && type !== CATALOG_TYPE)
+    throw new SandboxHttpError(422, 'Only ResourceCatalog documents can be PUT to this address.');
   home.resources.push(newResource(ctx, label, ctx.query));
   return emptyReply();
 }
