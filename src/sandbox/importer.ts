@@ -445,10 +445,15 @@ function importProject(ctx: AuthedContext, id: string | null | undefined): Store
   return project;
 }
 
+/**
+ * `overwrite=` as XNAT's SessionImporter reads it, case-insensitively: without it the project's
+ * default; `delete` (deprecated) or `override` replace; `append` and any other value (`true`, as
+ * xnat4tests sends, even `none`) merge into an existing session.
+ */
 function overwriteOf(value: string | null, fallback: Overwrite): Overwrite {
-  if (value === null || value === '') return fallback;
-  if (value === 'none' || value === 'append' || value === 'delete') return value;
-  throw new SandboxHttpError(400, `Invalid overwrite value: ${value} (none, append or delete)`);
+  if (value === null) return fallback;
+  const mode = value.toLowerCase();
+  return mode === 'delete' || mode === 'override' ? 'delete' : 'append';
 }
 
 function allFiles(session: StoredExperiment): StoredFile[] {

@@ -274,6 +274,31 @@ describe('import service', () => {
     expect(await blobCount()).toBe(before - 2 + 1);
   });
 
+  it('reads overwrite= as the SessionImporter of XNAT does: case-insensitive, true merges, override replaces', async () => {
+    const query = 'dest=/archive&PROJECT_ID=BRAIN_MR&SUBJECT_ID=OVT_S&EXPT_LABEL=OVT_MR';
+    const patient = { id: 'OVT', name: 'OVT' };
+    const [uri] = await uris(await importZip(query, zipOf(study([[1, 'T1w', 1]], patient))));
+    const id = (uri ?? '').slice((uri ?? '').lastIndexOf('/') + 1);
+    const scanIds = async (): Promise<string[]> =>
+      (
+        await json<{ ResultSet: { Result: Row[] } }>(`/data/experiments/${id}/scans?format=json`)
+      ).ResultSet.Result.map((r) => r.ID ?? '');
+
+    // xnat4tests sends overwrite=True: not append/delete/override, so SessionImporter merges.
+    const merged = await importZip(`${query}&overwrite=True`, zipOf(study([[2, 'T2w', 1]], patient)));
+    expect(merged.status).toBe(200);
+    expect(await uris(merged)).toEqual([uri]);
+    expect(await scanIds()).toEqual(['1', '2']);
+    expect(
+      await uris(await importZip(`${query}&overwrite=APPEND`, zipOf(study([[3, 'DWI', 1]], patient)))),
+    ).toEqual([uri]);
+    expect(await scanIds()).toEqual(['1', '2', '3']);
+    expect(
+      await uris(await importZip(`${query}&overwrite=Override`, zipOf(study([[4, 'FLAIR', 1]], patient)))),
+    ).toEqual([uri]);
+    expect(await scanIds()).toEqual(['4']);
+  });
+
   it('quarantines on request', async () => {
     const [uri] = await uris(
       await importZip(
