@@ -42,11 +42,13 @@ import {
   getBuildInfo,
   getBuildInfoProperty,
   getJsession,
+  getPlugin,
   getProfile,
   getSiteId,
   getUptime,
   getUsername,
   homePage,
+  listPlugins,
   loginPage,
 } from './services.js';
 import {
@@ -189,6 +191,8 @@ export const xapiRoutes = new Router([
   get('siteConfig/uptime', getUptime),
   get('users/username', getUsername),
   get('users/profile', getProfile),
+  get('plugins', listPlugins),
+  get('plugins/{plugin}', getPlugin),
 ]);
 
 export const webRoutes = new Router([
