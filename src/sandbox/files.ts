@@ -1,13 +1,15 @@
 /**
  * Resources and files (§7.2–7.4): resource listings (CatalogResourceList), file listings (FileList)
- * with their ID-based URIs, single-file downloads (streamed), catalog documents and `format=zip`
- * archives; and the writes (§7.1, §7.5): resource folders, file uploads (streamed to the archive
- * directory, raw or multipart, `extract=true`, duplicates) and deletes.
+ * with their ID-based URIs, single-file downloads (streamed), catalog documents and `format=zip`,
+ * `tar` and `tar.gz` archives; and the writes (§7.1, §7.5): resource folders, file uploads (streamed
+ * to the archive directory, raw or multipart, `extract=true`, duplicates) and deletes.
  */
 import type { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 
 import { canEditProject, canReadItem } from './access.js';
 import { SandboxHttpError } from './errors.js';
+import { extractArchives, type Received } from './extract.js';
 import { throughTaps } from './hooks.js';
 import { requireScan, resolvePath, selectScans } from './lookup.js';
 import type { StoredExperiment, StoredFile, StoredProject, StoredResource, StoredSubject } from './model.js';
@@ -15,7 +17,8 @@ import { multipartBoundary, partText, readMultipart } from './multipart.js';
 import { emptyReply, textReply, type AuthedContext, type Reply } from './reply.js';
 import { openFile, type Blob } from './storage.js';
 import { tableReply } from './table.js';
-import { openZipEntry, readZipDirectory, safeEntryPath } from './unzip.js';
+import { createTar } from './tar.js';
+import { safeEntryPath } from './unzip.js';
 import { element, xmlDocument } from './xml.js';
 import { createZip } from './zip.js';
 
@@ -243,25 +246,39 @@ function filterFiles(ctx: AuthedContext, hits: FileHit[]): FileHit[] {
   return hits.filter((h) => matches(formats, h.file.format) && matches(contents, h.file.content));
 }
 
-function zipReply(ctx: AuthedContext, hits: FileHit[], zipName: string): Reply {
+/** The archive formats FileList answers for `format=` (MediaType zip, x-tar, x-gtar = gzipped tar). */
+const ARCHIVES = {
+  zip: { type: 'application/zip', extension: 'zip' },
+  tar: { type: 'application/x-tar', extension: 'tar' },
+  'tar.gz': { type: 'application/x-gtar', extension: 'tar.gz' },
+} as const;
+
+type ArchiveFormat = keyof typeof ARCHIVES;
+
+function archiveReply(ctx: AuthedContext, hits: FileHit[], zipName: string, format: ArchiveFormat): Reply {
   if (hits.length === 0) throw new SandboxHttpError(404, 'No matching files found.');
   const simplified = ctx.query.get('structure') === 'simplified';
-  const zip = createZip(
-    hits.map(({ entry, file }) => ({
-      name: simplified
-        ? `${entry.zipBase}/${entry.resource.label}/${file.path}`
-        : `${entry.zipBase}/resources/${entry.resource.label}/files/${file.path}`,
-      data: file.bytes(),
-      modified: file.lastModified,
-    })),
-  );
+  const entries = hits.map(({ entry, file }) => ({
+    name: simplified
+      ? `${entry.zipBase}/${entry.resource.label}/${file.path}`
+      : `${entry.zipBase}/resources/${entry.resource.label}/files/${file.path}`,
+    data: file.bytes(),
+    modified: file.lastModified,
+  }));
+  const body =
+    format === 'zip'
+      ? createZip(entries)
+      : format === 'tar'
+        ? createTar(entries)
+        : gzipSync(createTar(entries));
+  const { type, extension } = ARCHIVES[format];
   return {
     status: 200,
     headers: {
-      'Content-Type': 'application/zip',
-      'Content-Disposition': `attachment; filename=${encodeURIComponent(zipName)}.zip`,
+      'Content-Type': type,
+      'Content-Disposition': `attachment; filename=${encodeURIComponent(zipName)}.${extension}`,
     },
-    body: zip,
+    body,
   };
 }
 
@@ -274,10 +291,8 @@ export function listFiles(ctx: AuthedContext): Reply {
     hits = hits.filter((h) => h.file.path.startsWith(folder));
   }
   hits = filterFiles(ctx, hits);
-  const format = ctx.query.get('format')?.toLowerCase();
-  if (format === 'zip') return zipReply(ctx, hits, zipName);
-  if (format === 'tar' || format === 'tar.gz')
-    throw new SandboxHttpError(406, `Unsupported archive format: ${format}`);
+  const format = ctx.query.get('format')?.toLowerCase() ?? '';
+  if (Object.hasOwn(ARCHIVES, format)) return archiveReply(ctx, hits, zipName, format as ArchiveFormat);
   const rows = hits.map(({ entry, file }) => ({
     Name: basename(file.path),
     Size: String(file.size),
@@ -488,11 +503,6 @@ function resourcePath(raw: string): string {
   return path;
 }
 
-interface Received {
-  path: string;
-  blob: Blob;
-}
-
 /** The request body after any fault-injection taps (one stream, errors propagated). */
 function uploadSource(ctx: AuthedContext): Readable {
   return throughTaps(ctx.bodyStream(), ctx.state.hooks.uploadTaps?.());
@@ -537,43 +547,6 @@ async function receiveFiles(ctx: AuthedContext, params: URLSearchParams): Promis
 }
 
 /**
- * `extract=true`: a zip is replaced by its entries, placed relative to the zip's folder. Any entry
- * that would land outside the resource refuses the whole upload (nothing is stored).
- */
-async function extractZips(ctx: AuthedContext, received: Received[]): Promise<Received[]> {
-  const { storage } = ctx.state;
-  const result: Received[] = [];
-  const extracted: Received[] = [];
-  try {
-    for (const item of received) {
-      if (!/\.zip$/i.test(item.path)) {
-        result.push(item);
-        continue;
-      }
-      const entries = await readZipDirectory(item.blob.location);
-      const folder = item.path.includes('/') ? item.path.slice(0, item.path.lastIndexOf('/') + 1) : '';
-      const files = entries.filter((e) => !e.isDirectory);
-      const targets = files.map((entry) => {
-        const path = safeEntryPath(entry.name);
-        if (path === undefined) {
-          throw new SandboxHttpError(400, `Zip entry would be extracted outside the resource: ${entry.name}`);
-        }
-        return { entry, path: `${folder}${path}` };
-      });
-      for (const { entry, path } of targets) {
-        const blob = await storage.store(await openZipEntry(item.blob.location, entry));
-        extracted.push({ path, blob });
-      }
-      await storage.drop(item.blob);
-    }
-    return [...result, ...extracted];
-  } catch (error) {
-    await Promise.all([...received, ...extracted].map((r) => storage.drop(r.blob)));
-    throw error;
-  }
-}
-
-/**
  * `PUT|POST <parent>/resources/{r}/files[/{path}]` (§7.5): raw body or multipart, streamed to disk
  * with an MD5 digest; creates the resource when missing. An existing file without `overwrite=true`
  * is kept and reported in a 200 `{"duplicates":[...]}` body, as XNAT does.
@@ -583,7 +556,7 @@ export async function uploadFiles(ctx: AuthedContext): Promise<Reply> {
   const { storage } = ctx.state;
   const params = new URLSearchParams(ctx.query);
   let received = await receiveFiles(ctx, params);
-  if (params.get('extract') === 'true') received = await extractZips(ctx, received);
+  if (params.get('extract') === 'true') received = await extractArchives(storage, received);
 
   // From here to the reply nothing awaits before the catalog is updated: concurrent uploads see a consistent resource.
   const label = ctx.params.resource ?? '';
