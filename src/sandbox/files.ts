@@ -348,17 +348,22 @@ export function getFile(ctx: AuthedContext): Reply {
     if (ctx.query.get('accept-not-found') === 'true') return { status: 204, headers: {}, body: '' };
     throw new SandboxHttpError(404, 'Unable to find file.');
   }
-  const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  return fileReply(ctx, hit);
+}
+
+/** One stored file's bytes, streamed, with SecureResource's media type by extension. */
+export function fileReply(ctx: AuthedContext, file: StoredFile): Reply {
+  const extension = file.path.slice(file.path.lastIndexOf('.') + 1).toLowerCase();
   const headers = {
     'Content-Type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
-    'Content-Length': String(hit.size),
-    'Last-Modified': new Date(hit.lastModified).toUTCString(),
+    'Content-Length': String(file.size),
+    'Last-Modified': new Date(file.lastModified).toUTCString(),
   };
   // A HEAD neither reads the file nor uses up a one-shot download fault meant for a GET.
   if (ctx.method === 'HEAD') return { status: 200, headers, body: '' };
-  const taps = ctx.state.hooks.downloadTaps?.(hit.path);
+  const taps = ctx.state.hooks.downloadTaps?.(file.path);
   // Streamed: uploaded files can be far larger than memory should hold.
-  return { status: 200, headers, body: throughTaps(openFile(hit), taps) };
+  return { status: 200, headers, body: throughTaps(openFile(file), taps) };
 }
 
 /** Where a URL's resources live, for writes: the parent's resource list and the project that owns it. */

@@ -32,6 +32,12 @@ import {
   postPrearchiveSession,
   prearchiveBatch,
 } from './prearchive.js';
+import {
+  listPrearchiveResources,
+  listPrearchiveScanResources,
+  listPrearchiveScans,
+  prearchiveFiles,
+} from './prearchive-files.js';
 import { Router, type Route } from './router.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
 import {
@@ -152,6 +158,20 @@ export const dataRoutes = new Router([
   get('prearchive/projects', listPrearchive),
   get('prearchive/projects/{projects}', listPrearchive),
   get('prearchive/projects/{project}/{timestamp}/{folder}', getPrearchiveSession),
+  get('prearchive/projects/{project}/{timestamp}/{folder}/resources', listPrearchiveResources),
+  get('prearchive/projects/{project}/{timestamp}/{folder}/scans', listPrearchiveScans),
+  get(
+    'prearchive/projects/{project}/{timestamp}/{folder}/scans/{scan}/resources',
+    listPrearchiveScanResources,
+  ),
+  get(
+    'prearchive/projects/{project}/{timestamp}/{folder}/scans/{scan}/resources/{resource}/files',
+    prearchiveFiles,
+  ),
+  get(
+    'prearchive/projects/{project}/{timestamp}/{folder}/scans/{scan}/resources/{resource}/files/{path+}',
+    prearchiveFiles,
+  ),
   {
     method: 'POST',
     pattern: 'prearchive/projects/{project}/{timestamp}/{folder}',

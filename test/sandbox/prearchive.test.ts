@@ -372,6 +372,57 @@ describe('prearchive sessions', () => {
     return { uri: uri ?? '', study: s };
   }
 
+  it('lists the scans, resources and files of a session and serves the files, as PrearcSessionResourceFiles does', async () => {
+    const s = study([
+      [1, 'T1w', 2],
+      [2, 'BOLD rest', 1],
+    ]);
+    const [uri = ''] = await uris(await importZip('dest=/prearchive/projects/BRAIN_MR', zipOf(s)));
+    const table = async (path: string): Promise<{ Result: Row[] } & Record<string, unknown>> =>
+      (await json<{ ResultSet: { Result: Row[] } & Record<string, unknown> }>(`${path}?format=json`))
+        .ResultSet;
+
+    const scans = await table(`${uri}/scans`);
+    expect(scans.Result).toEqual([
+      { ID: '1', xsiType: 'xnat:mrScanData', series_description: 'T1w' },
+      { ID: '2', xsiType: 'xnat:mrScanData', series_description: 'BOLD rest' },
+    ]);
+    expect(scans.totalRecords).toBeUndefined();
+    const resources = await table(`${uri}/resources`);
+    expect(resources.Result.map((r) => [r.category, r.cat_id, r.label, r.file_count])).toEqual([
+      ['scans', '1', 'DICOM', '2'],
+      ['scans', '2', 'DICOM', '1'],
+    ]);
+    const scanResources = (await table(`${uri}/scans/1/resources`)).Result;
+    const t1Files = s.files.filter((f) => f.series === 1);
+    expect(scanResources).toEqual([
+      {
+        label: 'DICOM',
+        file_count: '2',
+        file_size: String(t1Files.reduce((sum, f) => sum + f.bytes.length, 0)),
+      },
+    ]);
+
+    const files = (await table(`${uri}/scans/1/resources/DICOM/files`)).Result;
+    expect(files).toHaveLength(2);
+    for (const file of files) {
+      expect(Object.keys(file)).toEqual(['Name', 'Size', 'URI']);
+      expect(file.URI).toBe(`${uri}/scans/1/resources/DICOM/files/${file.Name}`);
+      const download = await call('GET', file.URI ?? '');
+      expect(download.status).toBe(200);
+      const bytes = Buffer.from(await download.arrayBuffer());
+      expect(String(bytes.length)).toBe(file.Size);
+      expect(t1Files.map((f) => md5(f.bytes))).toContain(md5(bytes));
+    }
+
+    const missingFile = await call('GET', `${uri}/scans/1/resources/DICOM/files/nope.dcm`);
+    expect(missingFile.status).toBe(400);
+    expect(await missingFile.text()).toBe('');
+    expect((await call('GET', `${uri}/scans/9/resources?format=json`)).status).toBe(404);
+    expect((await call('GET', `${uri}/scans/1/resources/NIFTI/files?format=json`)).status).toBe(404);
+    expect((await call('GET', `${uri}/scans?format=json`, { login: 'carol' })).status).toBe(403);
+  });
+
   it('moves with action=move: 301, the new URI in the body and no Location header', async () => {
     const { uri, study: s } = await staged();
     const moved = await call('POST', `${uri}?action=move&newProject=PET_AMYLOID`);
