@@ -70,14 +70,17 @@ const get = (pattern: string, handler: Extract<Route, { open?: false }>['handler
   handler,
 });
 
-/** Resource folders and files under any parent (project, subject, experiment, scan, assessor). */
-function resourceRoutes(parent: string): Route[] {
+/**
+ * Resource folders and files under any parent (project, subject, experiment, scan, assessor), with
+ * FileList's `<parent>/files` shortcut where XNAT registers one.
+ */
+function resourceRoutes(parent: string, filesShortcut = true): Route[] {
   return [
     get(`${parent}/resources`, listResources),
     get(`${parent}/resources/{resource}`, getCatalog),
     get(`${parent}/resources/{resource}/files`, listFiles),
     get(`${parent}/resources/{resource}/files/{path+}`, getFile),
-    get(`${parent}/files`, listFiles),
+    ...(filesShortcut ? [get(`${parent}/files`, listFiles)] : []),
     ...(['PUT', 'POST'] as const).flatMap((method): Route[] => [
       { method, pattern: `${parent}/resources/{resource}`, handler: createResource },
       { method, pattern: `${parent}/resources/{resource}/files`, handler: uploadFiles },
@@ -115,15 +118,17 @@ function experimentRoutes(experiment: string): Route[] {
 }
 
 /**
- * XNAT registers only ExperimentResource at `/projects/{p}/experiments/{e}` (no scans, resources or
- * files below it), and Restlet matches by prefix: `status` and `projects` are read from the remaining
- * path, anything else answers the experiment itself.
+ * Below `/projects/{p}/experiments/{e}` XNAT registers ExperimentResource and the experiment's own
+ * resources (CatalogResourceList, CatalogResource, FileList; no `/files` shortcut, no scans).
+ * Restlet matches by prefix, so every other path below it reaches ExperimentResource, which reads
+ * `status` and `projects` from the remaining path and answers the experiment itself otherwise.
  */
 function projectExperimentRoutes(experiment: string): Route[] {
   return [
     get(experiment, getExperiment),
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
+    ...resourceRoutes(experiment, false),
     get(`${experiment}/{rest+}`, getExperiment),
     ...projectExperimentWriteRoutes(experiment),
   ];
