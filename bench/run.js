@@ -9,7 +9,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { request } from 'undici';
 import { XnatClient } from '../dist/index.js';
-import { generateArchive, startSandbox } from '../dist/sandbox/index.js';
+import { startSandbox } from '../dist/sandbox/index.js';
+import { generateArchive } from '../dist/sandbox/testing.js';
 import { createServer } from '../dist/server.js';
 
 function arg(name, fallback) {

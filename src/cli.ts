@@ -288,8 +288,7 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   // The sandbox has its own options; hand them over untouched.
   if (argv[0] === 'sandbox') {
-    await runSandboxCli(argv.slice(1));
-    return 0;
+    return runSandboxCli(argv.slice(1));
   }
   const { values, positionals } = parseCli(argv);
   if (values.help) {

@@ -4,8 +4,6 @@
  * on stdout (scripts read it); the seeded users go to stderr.
  */
 import { parseArgs } from 'node:util';
-import { XnatConfigError } from '../client/errors.js';
-import { generateArchive } from './generate.js';
 import { startSandbox, type SandboxOptions } from './server.js';
 
 const USAGE = `Usage: xnat-mcp sandbox [options]
@@ -21,9 +19,11 @@ Options:
   --help                     show this help
 `;
 
-/** A usage problem: the CLI entry prints it and exits with code 2. */
-function usageError(message: string): XnatConfigError {
-  return new XnatConfigError(`${message} (see xnat-mcp sandbox --help)`);
+/** A usage problem: printed as one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+function usageError(message: string): UsageError {
+  return new UsageError(`${message} (see xnat-mcp sandbox --help)`);
 }
 
 function positiveInteger(name: string, value: string | undefined, allowZero = false): number | undefined {
@@ -49,8 +49,22 @@ function untilSignal(): Promise<void> {
   });
 }
 
-/** Runs the sandbox CLI; resolves once the server stopped after a signal. Usage errors throw XnatConfigError. */
-export async function runSandboxCli(argv: string[]): Promise<void> {
+/**
+ * Runs the sandbox CLI; resolves with the exit code once the server stopped after a signal (0), or
+ * at once for a usage error (2, reported on stderr).
+ */
+export async function runSandboxCli(argv: string[]): Promise<number> {
+  try {
+    await run(argv);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`xnat-mcp sandbox: ${error.message}\n`);
+    return 2;
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -80,7 +94,9 @@ export async function runSandboxCli(argv: string[]): Promise<void> {
   if (timeout !== undefined) options.sessionTimeoutSeconds = timeout;
   if (values.host !== undefined) options.host = values.host;
   if (values['context-path'] !== undefined) options.contextPath = values['context-path'];
-  if (experiments !== undefined) options.archive = generateArchive({ experiments });
+  // Generated archives are test tooling: loaded only when asked for.
+  if (experiments !== undefined)
+    options.archive = (await import('./generate.js')).generateArchive({ experiments });
 
   const sandbox = await startSandbox(options);
   process.stdout.write(`${sandbox.url}\n`);

@@ -1,9 +1,11 @@
 /**
  * Fault injection for tests of clients: transfers that break or hang part-way, sessions that expire
  * during an upload, slow responses. Each one-shot fault applies to the next matching transfer only.
+ * Test-only: it reaches a sandbox through the hooks the testing entry installs (testing.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
+import { ConnectionCut, type SandboxHooks } from './hooks.js';
 
 export interface DownloadFault {
   /** Body bytes sent before the fault strikes (default 0: right after the headers). */
@@ -17,7 +19,7 @@ export interface UploadFault {
   afterBytes?: number;
 }
 
-/** The methods tests call on `RunningSandbox.faults`. */
+/** The methods tests call on a sandbox's faults (`startSandboxWithFaults(...).faults`). */
 export interface SandboxFaults {
   /** The next single-file download sends its headers (full Content-Length) and `afterBytes` bytes, then drops the connection. */
   failNextDownload(fault?: DownloadFault): void;
@@ -36,14 +38,6 @@ export interface SandboxFaults {
   delayResponses(ms: number): void;
   /** Forgets every pending fault and delay. */
   clear(): void;
-}
-
-/** The error a failing tap raises: the server answers it by dropping the connection, not with an error page. */
-export class InjectedFault extends Error {
-  constructor() {
-    super('sandbox fault injection: transfer cut');
-    this.name = 'InjectedFault';
-  }
 }
 
 type Action = 'fail' | 'stall' | 'expire';
@@ -84,21 +78,21 @@ class FaultTap extends Transform {
     if (room > 0) this.push(chunk.subarray(0, room));
     const outcome = this.act(this);
     if (outcome === 'continue') callback(null, chunk.subarray(Math.max(room, 0)));
-    else if (outcome === 'fail') callback(new InjectedFault());
+    else if (outcome === 'fail') callback(new ConnectionCut('sandbox fault injection: transfer cut'));
     // 'stall': never call back; the transfer stays open until the peer goes away.
   }
 
   override _flush(callback: TransformCallback): void {
     // A fault that never reached its byte count (short body) strikes at the end.
     if (!this.struck && this.act(this) === 'fail') {
-      callback(new InjectedFault());
+      callback(new ConnectionCut('sandbox fault injection: transfer cut'));
       return;
     }
     callback();
   }
 }
 
-export class FaultInjector implements SandboxFaults {
+export class FaultInjector implements SandboxFaults, SandboxHooks {
   private download: Pending | undefined;
   private upload: Pending | undefined;
   private delayMs = 0;
@@ -136,7 +130,7 @@ export class FaultInjector implements SandboxFaults {
   }
 
   /** Waits out the configured response delay. */
-  async delay(): Promise<void> {
+  async beforeReply(): Promise<void> {
     if (this.delayMs > 0) await sleep(this.delayMs);
   }
 
@@ -165,12 +159,4 @@ export class FaultInjector implements SandboxFaults {
 
 function pathOf(fault: DownloadFault): { path?: string } {
   return fault.path === undefined ? {} : { path: fault.path };
-}
-
-/** `source` as seen through `taps` (errors in any of them destroy the chain). */
-export function throughTaps(source: Readable, taps: Transform[]): Readable {
-  const last = taps[taps.length - 1];
-  if (!last) return source;
-  pipeline([source, ...taps], () => undefined);
-  return last;
 }

@@ -1,21 +1,24 @@
 /**
  * Resources and files (§7.2–7.4): resource listings (CatalogResourceList), file listings (FileList)
- * with their ID-based URIs, single-file downloads (streamed), catalog documents and `format=zip`
- * archives; and the writes (§7.1, §7.5): resource folders, file uploads (streamed to the archive
- * directory, raw or multipart, `extract=true`, duplicates) and deletes.
+ * with their ID-based URIs, single-file downloads (streamed), catalog documents and `format=zip`,
+ * `tar` and `tar.gz` archives; and the writes (§7.1, §7.5): resource folders, file uploads (streamed
+ * to the archive directory, raw or multipart, `extract=true`, duplicates) and deletes.
  */
 import type { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 
 import { canEditProject, canReadItem } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import { throughTaps } from './faults.js';
+import { extractArchives, type Received } from './extract.js';
+import { throughTaps } from './hooks.js';
 import { requireScan, resolvePath, selectScans } from './lookup.js';
 import type { StoredExperiment, StoredFile, StoredProject, StoredResource, StoredSubject } from './model.js';
 import { multipartBoundary, partText, readMultipart } from './multipart.js';
 import { emptyReply, textReply, type AuthedContext, type Reply } from './reply.js';
 import { openFile, type Blob } from './storage.js';
 import { tableReply } from './table.js';
-import { openZipEntry, readZipDirectory, safeEntryPath } from './unzip.js';
+import { createTar } from './tar.js';
+import { safeEntryPath } from './unzip.js';
 import { element, xmlDocument } from './xml.js';
 import { createZip } from './zip.js';
 
@@ -243,25 +246,39 @@ function filterFiles(ctx: AuthedContext, hits: FileHit[]): FileHit[] {
   return hits.filter((h) => matches(formats, h.file.format) && matches(contents, h.file.content));
 }
 
-function zipReply(ctx: AuthedContext, hits: FileHit[], zipName: string): Reply {
+/** The archive formats FileList answers for `format=` (MediaType zip, x-tar, x-gtar = gzipped tar). */
+const ARCHIVES = {
+  zip: { type: 'application/zip', extension: 'zip' },
+  tar: { type: 'application/x-tar', extension: 'tar' },
+  'tar.gz': { type: 'application/x-gtar', extension: 'tar.gz' },
+} as const;
+
+type ArchiveFormat = keyof typeof ARCHIVES;
+
+function archiveReply(ctx: AuthedContext, hits: FileHit[], zipName: string, format: ArchiveFormat): Reply {
   if (hits.length === 0) throw new SandboxHttpError(404, 'No matching files found.');
   const simplified = ctx.query.get('structure') === 'simplified';
-  const zip = createZip(
-    hits.map(({ entry, file }) => ({
-      name: simplified
-        ? `${entry.zipBase}/${entry.resource.label}/${file.path}`
-        : `${entry.zipBase}/resources/${entry.resource.label}/files/${file.path}`,
-      data: file.bytes(),
-      modified: file.lastModified,
-    })),
-  );
+  const entries = hits.map(({ entry, file }) => ({
+    name: simplified
+      ? `${entry.zipBase}/${entry.resource.label}/${file.path}`
+      : `${entry.zipBase}/resources/${entry.resource.label}/files/${file.path}`,
+    data: file.bytes(),
+    modified: file.lastModified,
+  }));
+  const body =
+    format === 'zip'
+      ? createZip(entries)
+      : format === 'tar'
+        ? createTar(entries)
+        : gzipSync(createTar(entries));
+  const { type, extension } = ARCHIVES[format];
   return {
     status: 200,
     headers: {
-      'Content-Type': 'application/zip',
-      'Content-Disposition': `attachment; filename=${encodeURIComponent(zipName)}.zip`,
+      'Content-Type': type,
+      'Content-Disposition': `attachment; filename=${encodeURIComponent(zipName)}.${extension}`,
     },
-    body: zip,
+    body,
   };
 }
 
@@ -274,10 +291,8 @@ export function listFiles(ctx: AuthedContext): Reply {
     hits = hits.filter((h) => h.file.path.startsWith(folder));
   }
   hits = filterFiles(ctx, hits);
-  const format = ctx.query.get('format')?.toLowerCase();
-  if (format === 'zip') return zipReply(ctx, hits, zipName);
-  if (format === 'tar' || format === 'tar.gz')
-    throw new SandboxHttpError(406, `Unsupported archive format: ${format}`);
+  const format = ctx.query.get('format')?.toLowerCase() ?? '';
+  if (Object.hasOwn(ARCHIVES, format)) return archiveReply(ctx, hits, zipName, format as ArchiveFormat);
   const rows = hits.map(({ entry, file }) => ({
     Name: basename(file.path),
     Size: String(file.size),
@@ -333,17 +348,22 @@ export function getFile(ctx: AuthedContext): Reply {
     if (ctx.query.get('accept-not-found') === 'true') return { status: 204, headers: {}, body: '' };
     throw new SandboxHttpError(404, 'Unable to find file.');
   }
-  const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  return fileReply(ctx, hit);
+}
+
+/** One stored file's bytes, streamed, with SecureResource's media type by extension. */
+export function fileReply(ctx: AuthedContext, file: StoredFile): Reply {
+  const extension = file.path.slice(file.path.lastIndexOf('.') + 1).toLowerCase();
   const headers = {
     'Content-Type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
-    'Content-Length': String(hit.size),
-    'Last-Modified': new Date(hit.lastModified).toUTCString(),
+    'Content-Length': String(file.size),
+    'Last-Modified': new Date(file.lastModified).toUTCString(),
   };
   // A HEAD neither reads the file nor uses up a one-shot download fault meant for a GET.
   if (ctx.method === 'HEAD') return { status: 200, headers, body: '' };
-  const taps = ctx.state.faults.downloadTaps(hit.path);
+  const taps = ctx.state.hooks.downloadTaps?.(file.path);
   // Streamed: uploaded files can be far larger than memory should hold.
-  return { status: 200, headers, body: throughTaps(openFile(hit), taps) };
+  return { status: 200, headers, body: throughTaps(openFile(file), taps) };
 }
 
 /** Where a URL's resources live, for writes: the parent's resource list and the project that owns it. */
@@ -407,25 +427,46 @@ function tagsOf(query: URLSearchParams): string[] {
     .filter((t) => t !== '');
 }
 
+const CATALOG_TYPE = 'xnat:resourceCatalog';
+
+/**
+ * A resource attribute from the query: the plain parameter (`format=`), else the xpath-style field
+ * XNAT's item loader reads from every query string (`xnat:resourceCatalog/format=`).
+ */
+function catalogAttribute(query: URLSearchParams, field: 'format' | 'content' | 'description'): string {
+  return query.get(field) ?? query.get(`${CATALOG_TYPE}/${field}`) ?? '';
+}
+
 function newResource(ctx: AuthedContext, label: string, query: URLSearchParams): StoredResource {
   return {
     xnatAbstractresourceId: ctx.state.archive.sequences.resource++,
     label,
-    xsiType: 'xnat:resourceCatalog',
-    format: query.get('format') ?? '',
-    content: query.get('content') ?? '',
-    description: query.get('description') ?? '',
+    xsiType: CATALOG_TYPE,
+    format: catalogAttribute(query, 'format'),
+    content: catalogAttribute(query, 'content'),
+    description: catalogAttribute(query, 'description'),
     tags: tagsOf(query),
     files: [],
   };
 }
 
-/** `PUT|POST <parent>/resources/{label}`: a new, empty resource folder. */
+/** The data type a resource PUT describes (`xsiType=`, `ELEMENT_0=` or the first xpath field's root), as XNAT's loadItem reads it. */
+function describedType(query: URLSearchParams): string | undefined {
+  const explicit = query.get('xsiType') ?? query.get('ELEMENT_0');
+  if (explicit !== null) return explicit;
+  const xpath = [...query.keys()].find((key) => key.includes(':') && key.includes('/'));
+  return xpath?.slice(0, xpath.indexOf('/'));
+}
+
+/** `PUT|POST <parent>/resources/{label}` (CatalogResource): a new, empty resource folder. */
 export function createResource(ctx: AuthedContext): Reply {
   const home = editableHome(ctx);
   const label = ctx.params.resource ?? '';
   if (findResource(home.resources, label))
     throw new SandboxHttpError(409, 'Specified resource already exists.');
+  const type = describedType(ctx.query);
+  if (type !== undefined && type !== CATALOG_TYPE)
+    throw new SandboxHttpError(422, 'Only ResourceCatalog documents can be PUT to this address.');
   home.resources.push(newResource(ctx, label, ctx.query));
   return emptyReply();
 }
@@ -467,14 +508,9 @@ function resourcePath(raw: string): string {
   return path;
 }
 
-interface Received {
-  path: string;
-  blob: Blob;
-}
-
 /** The request body after any fault-injection taps (one stream, errors propagated). */
 function uploadSource(ctx: AuthedContext): Readable {
-  return throughTaps(ctx.bodyStream(), ctx.state.faults.uploadTaps());
+  return throughTaps(ctx.bodyStream(), ctx.state.hooks.uploadTaps?.());
 }
 
 /** Whether a non-multipart body is a file: a concrete Content-Type or `inbody=true` (form posts are parameters). */
@@ -516,43 +552,6 @@ async function receiveFiles(ctx: AuthedContext, params: URLSearchParams): Promis
 }
 
 /**
- * `extract=true`: a zip is replaced by its entries, placed relative to the zip's folder. Any entry
- * that would land outside the resource refuses the whole upload (nothing is stored).
- */
-async function extractZips(ctx: AuthedContext, received: Received[]): Promise<Received[]> {
-  const { storage } = ctx.state;
-  const result: Received[] = [];
-  const extracted: Received[] = [];
-  try {
-    for (const item of received) {
-      if (!/\.zip$/i.test(item.path)) {
-        result.push(item);
-        continue;
-      }
-      const entries = await readZipDirectory(item.blob.location);
-      const folder = item.path.includes('/') ? item.path.slice(0, item.path.lastIndexOf('/') + 1) : '';
-      const files = entries.filter((e) => !e.isDirectory);
-      const targets = files.map((entry) => {
-        const path = safeEntryPath(entry.name);
-        if (path === undefined) {
-          throw new SandboxHttpError(400, `Zip entry would be extracted outside the resource: ${entry.name}`);
-        }
-        return { entry, path: `${folder}${path}` };
-      });
-      for (const { entry, path } of targets) {
-        const blob = await storage.store(await openZipEntry(item.blob.location, entry));
-        extracted.push({ path, blob });
-      }
-      await storage.drop(item.blob);
-    }
-    return [...result, ...extracted];
-  } catch (error) {
-    await Promise.all([...received, ...extracted].map((r) => storage.drop(r.blob)));
-    throw error;
-  }
-}
-
-/**
  * `PUT|POST <parent>/resources/{r}/files[/{path}]` (§7.5): raw body or multipart, streamed to disk
  * with an MD5 digest; creates the resource when missing. An existing file without `overwrite=true`
  * is kept and reported in a 200 `{"duplicates":[...]}` body, as XNAT does.
@@ -562,7 +561,7 @@ export async function uploadFiles(ctx: AuthedContext): Promise<Reply> {
   const { storage } = ctx.state;
   const params = new URLSearchParams(ctx.query);
   let received = await receiveFiles(ctx, params);
-  if (params.get('extract') === 'true') received = await extractZips(ctx, received);
+  if (params.get('extract') === 'true') received = await extractArchives(storage, received);
 
   // From here to the reply nothing awaits before the catalog is updated: concurrent uploads see a consistent resource.
   const label = ctx.params.resource ?? '';

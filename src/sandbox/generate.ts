@@ -4,8 +4,10 @@
  * scans unless asked for, and scan files share one lazily-built template per series type.
  */
 import { SOP_CLASS, dicomFile, storedFile } from './dicom.js';
-import { ArchiveBuilder, MR_PROTOCOLS, PRISMA, addDays, project, seededRandom, timestampOf } from './seed.js';
 import type { SandboxArchive, StoredExperiment, StoredFile, StoredScan } from './model.js';
+import { sandboxUsers } from './seed.js';
+import { ArchiveBuilder, addDays, project, seededRandom, timestampOf } from './seed-builders.js';
+import { MR_PROTOCOLS, PRISMA } from './seed-protocols.js';
 
 export interface GenerateOptions {
   /** Number of MR sessions to create. */
@@ -29,7 +31,7 @@ export function generateArchive(opts: GenerateOptions): SandboxArchive {
   const scanCount = Math.min(MR_PROTOCOLS.length, Math.max(0, Math.floor(opts.scansPerExperiment ?? 0)));
   if (!/^[A-Za-z0-9_-]+$/.test(projectId)) throw new Error(`Invalid project ID "${projectId}"`);
 
-  const builder = new ArchiveBuilder('XNAT');
+  const builder = new ArchiveBuilder('XNAT', sandboxUsers());
   const { archive } = builder;
   const random = seededRandom(424242);
   archive.projects.set(
@@ -80,31 +82,7 @@ export function generateArchive(opts: GenerateOptions): SandboxArchive {
     const id = builder.nextExperimentId();
     const date = addDays(FIRST_DATE, Math.floor((n * DATE_SPAN_DAYS) / Math.max(1, experimentCount)));
     const insertDate = timestampOf(date, 18 * 60 + (n % 300));
-    const scans: StoredScan[] = [];
-    for (let s = 0; s < scanCount; s++) {
-      const protocol = MR_PROTOCOLS[s];
-      const template = templates[s];
-      if (!protocol || !template) break;
-      scans.push({
-        id: String(s + 1),
-        xnatImagescandataId: builder.nextScanKey(),
-        xsiType: protocol.xsiType,
-        type: protocol.type,
-        seriesDescription: protocol.seriesDescription,
-        quality: random() < 0.05 ? 'questionable' : 'usable',
-        condition: '',
-        note: '',
-        frames: protocol.frames,
-        uid: `1.2.826.0.1.3680043.8.499.${n + 1}.${s + 1}`,
-        modality: 'MR',
-        startTime: '',
-        parameters: { ...protocol.parameters },
-        insertDate,
-        insertUser: 'admin',
-        lastModified: insertDate,
-        resources: [builder.resource('DICOM', 'DICOM', 'RAW', [{ ...template }])],
-      });
-    }
+    const scans = generatedScans(builder, templates, { n, insertDate, quality: random });
     const experiment: StoredExperiment = {
       id,
       xsiType: 'xnat:mrSessionData',
@@ -138,6 +116,41 @@ export function generateArchive(opts: GenerateOptions): SandboxArchive {
     archive.experiments.set(id, experiment);
   }
   return archive;
+}
+
+/** The first `templates.length` MR series of session `n`, each with its shared DICOM template. */
+function generatedScans(
+  builder: ArchiveBuilder,
+  templates: StoredFile[],
+  session: { n: number; insertDate: string; quality: () => number },
+): StoredScan[] {
+  const { n, insertDate } = session;
+  const scans: StoredScan[] = [];
+  for (let s = 0; s < templates.length; s++) {
+    const protocol = MR_PROTOCOLS[s];
+    const template = templates[s];
+    if (!protocol || !template) break;
+    scans.push({
+      id: String(s + 1),
+      xnatImagescandataId: builder.nextScanKey(),
+      xsiType: protocol.xsiType,
+      type: protocol.type,
+      seriesDescription: protocol.seriesDescription,
+      quality: session.quality() < 0.05 ? 'questionable' : 'usable',
+      condition: '',
+      note: '',
+      frames: protocol.frames,
+      uid: `1.2.826.0.1.3680043.8.499.${n + 1}.${s + 1}`,
+      modality: 'MR',
+      startTime: '',
+      parameters: { ...protocol.parameters },
+      insertDate,
+      insertUser: 'admin',
+      lastModified: insertDate,
+      resources: [builder.resource('DICOM', 'DICOM', 'RAW', [{ ...template }])],
+    });
+  }
+  return scans;
 }
 
 /** One DICOM file per series type, shared by every generated scan of that type. */

@@ -8,7 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 import { canEditProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import { throughTaps } from './faults.js';
+import { throughTaps } from './hooks.js';
 import { findProject } from './lookup.js';
 import { insertStamp, newExperiment } from './records.js';
 import type {
@@ -348,7 +348,7 @@ function sessionOf(
 async function receiveUpload(ctx: AuthedContext, params: URLSearchParams): Promise<Blob> {
   const { storage } = ctx.state;
   const boundary = multipartBoundary(ctx.headers['content-type']);
-  const source = throughTaps(ctx.bodyStream(), ctx.state.faults.uploadTaps());
+  const source = throughTaps(ctx.bodyStream(), ctx.state.hooks.uploadTaps?.());
   const blobs: Blob[] = [];
   try {
     if (boundary !== undefined) {
@@ -445,10 +445,15 @@ function importProject(ctx: AuthedContext, id: string | null | undefined): Store
   return project;
 }
 
+/**
+ * `overwrite=` as XNAT's SessionImporter reads it, case-insensitively: without it the project's
+ * default; `delete` (deprecated) or `override` replace; `append` and any other value (`true`, as
+ * xnat4tests sends, even `none`) merge into an existing session.
+ */
 function overwriteOf(value: string | null, fallback: Overwrite): Overwrite {
-  if (value === null || value === '') return fallback;
-  if (value === 'none' || value === 'append' || value === 'delete') return value;
-  throw new SandboxHttpError(400, `Invalid overwrite value: ${value} (none, append or delete)`);
+  if (value === null) return fallback;
+  const mode = value.toLowerCase();
+  return mode === 'delete' || mode === 'override' ? 'delete' : 'append';
 }
 
 function allFiles(session: StoredExperiment): StoredFile[] {

@@ -364,7 +364,8 @@ function findEntry(
   return entry;
 }
 
-function urlEntry(ctx: AuthedContext): PrearchiveSession {
+/** The session a `/prearchive/projects/{p}/{ts}/{folder}[/...]` URL names (404/403 as XNAT answers). */
+export function urlEntry(ctx: AuthedContext): PrearchiveSession {
   return findEntry(ctx, ctx.params.project ?? '', ctx.params.timestamp ?? '', ctx.params.folder ?? '');
 }
 

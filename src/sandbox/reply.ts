@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { SessionStore, Session } from './auth.js';
-import type { FaultInjector } from './faults.js';
+import type { SandboxHooks } from './hooks.js';
 import type { SandboxArchive, SandboxUser } from './model.js';
 import type { ArchiveStorage } from './storage.js';
 
@@ -42,7 +42,8 @@ export interface SandboxState {
   nextSearchId: number;
   /** The archive directory on disk (uploaded and imported files). */
   storage: ArchiveStorage;
-  faults: FaultInjector;
+  /** Test tooling's taps (none outside tests). */
+  hooks: SandboxHooks;
 }
 
 export interface RequestContext {

@@ -1,7 +1,7 @@
 /**
  * The sandbox's route tables: `/data` (also reachable as `/REST` and `/data/archive`), `/xapi` and
- * the few web-app pages. The next milestone's writes slot in as further `{ method, pattern, handler }`
- * entries next to the reads they mirror.
+ * the few web-app pages, as `{ method, pattern, handler }` entries; writes (writes.ts) sit next to
+ * the reads they mirror.
  */
 import {
   createResource,
@@ -32,6 +32,12 @@ import {
   postPrearchiveSession,
   prearchiveBatch,
 } from './prearchive.js';
+import {
+  listPrearchiveResources,
+  listPrearchiveScanResources,
+  listPrearchiveScans,
+  prearchiveFiles,
+} from './prearchive-files.js';
 import { Router, type Route } from './router.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
 import {
@@ -42,11 +48,13 @@ import {
   getBuildInfo,
   getBuildInfoProperty,
   getJsession,
+  getPlugin,
   getProfile,
   getSiteId,
   getUptime,
   getUsername,
   homePage,
+  listPlugins,
   loginPage,
 } from './services.js';
 import {
@@ -62,14 +70,17 @@ const get = (pattern: string, handler: Extract<Route, { open?: false }>['handler
   handler,
 });
 
-/** Resource folders and files under any parent (project, subject, experiment, scan, assessor). */
-function resourceRoutes(parent: string): Route[] {
+/**
+ * Resource folders and files under any parent (project, subject, experiment, scan, assessor), with
+ * FileList's `<parent>/files` shortcut where XNAT registers one.
+ */
+function resourceRoutes(parent: string, filesShortcut = true): Route[] {
   return [
     get(`${parent}/resources`, listResources),
     get(`${parent}/resources/{resource}`, getCatalog),
     get(`${parent}/resources/{resource}/files`, listFiles),
     get(`${parent}/resources/{resource}/files/{path+}`, getFile),
-    get(`${parent}/files`, listFiles),
+    ...(filesShortcut ? [get(`${parent}/files`, listFiles)] : []),
     ...(['PUT', 'POST'] as const).flatMap((method): Route[] => [
       { method, pattern: `${parent}/resources/{resource}`, handler: createResource },
       { method, pattern: `${parent}/resources/{resource}/files`, handler: uploadFiles },
@@ -107,15 +118,17 @@ function experimentRoutes(experiment: string): Route[] {
 }
 
 /**
- * XNAT registers only ExperimentResource at `/projects/{p}/experiments/{e}` (no scans, resources or
- * files below it), and Restlet matches by prefix: `status` and `projects` are read from the remaining
- * path, anything else answers the experiment itself.
+ * Below `/projects/{p}/experiments/{e}` XNAT registers ExperimentResource and the experiment's own
+ * resources (CatalogResourceList, CatalogResource, FileList; no `/files` shortcut, no scans).
+ * Restlet matches by prefix, so every other path below it reaches ExperimentResource, which reads
+ * `status` and `projects` from the remaining path and answers the experiment itself otherwise.
  */
 function projectExperimentRoutes(experiment: string): Route[] {
   return [
     get(experiment, getExperiment),
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
+    ...resourceRoutes(experiment, false),
     get(`${experiment}/{rest+}`, getExperiment),
     ...projectExperimentWriteRoutes(experiment),
   ];
@@ -150,6 +163,20 @@ export const dataRoutes = new Router([
   get('prearchive/projects', listPrearchive),
   get('prearchive/projects/{projects}', listPrearchive),
   get('prearchive/projects/{project}/{timestamp}/{folder}', getPrearchiveSession),
+  get('prearchive/projects/{project}/{timestamp}/{folder}/resources', listPrearchiveResources),
+  get('prearchive/projects/{project}/{timestamp}/{folder}/scans', listPrearchiveScans),
+  get(
+    'prearchive/projects/{project}/{timestamp}/{folder}/scans/{scan}/resources',
+    listPrearchiveScanResources,
+  ),
+  get(
+    'prearchive/projects/{project}/{timestamp}/{folder}/scans/{scan}/resources/{resource}/files',
+    prearchiveFiles,
+  ),
+  get(
+    'prearchive/projects/{project}/{timestamp}/{folder}/scans/{scan}/resources/{resource}/files/{path+}',
+    prearchiveFiles,
+  ),
   {
     method: 'POST',
     pattern: 'prearchive/projects/{project}/{timestamp}/{folder}',
@@ -189,6 +216,8 @@ export const xapiRoutes = new Router([
   get('siteConfig/uptime', getUptime),
   get('users/username', getUsername),
   get('users/profile', getProfile),
+  get('plugins', listPlugins),
+  get('plugins/{plugin}', getPlugin),
 ]);
 
 export const webRoutes = new Router([

@@ -17,7 +17,7 @@ import {
   type Session,
 } from './auth.js';
 import { SandboxHttpError } from './errors.js';
-import { FaultInjector, InjectedFault, type SandboxFaults } from './faults.js';
+import { ConnectionCut, type SandboxHooks } from './hooks.js';
 import type { SandboxArchive, SandboxUser } from './model.js';
 import { restletErrorPage, tomcatErrorPage, xapiErrorPage } from './pages.js';
 import type { AuthedContext, Reply, RequestContext, SandboxState, SandboxStats } from './reply.js';
@@ -55,8 +55,8 @@ export interface RunningSandbox {
   stats: SandboxStats;
   /** Invalidate every JSESSION now. */
   expireSessions(): void;
-  /** Fault injection for client tests (transfers cut or stalled part-way, sessions expiring mid-upload, slow replies). */
-  faults: SandboxFaults;
+  /** Installs test tooling's hooks (fault injection: see the testing entry), replacing any before. */
+  setHooks(hooks: SandboxHooks): void;
   /** The folder holding uploaded and imported files (removed on close). */
   archiveDir: string;
   close(): Promise<void>;
@@ -269,7 +269,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     searches: new Map(),
     nextSearchId: 1,
     storage: await ArchiveStorage.create(options.archiveDir),
-    faults: new FaultInjector(() => sessions.clear()),
+    hooks: {},
   };
   const log = options.log;
 
@@ -279,13 +279,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     const { socket } = req;
     handle(req, state)
       .then(async (handled) => {
-        await state.faults.delay();
+        await state.hooks.beforeReply?.();
         return handled;
       })
       .then(({ reply, identity, failure }) => {
-        if (failure instanceof InjectedFault) {
+        if (failure instanceof ConnectionCut) {
           log?.(
-            `${req.method ?? 'GET'} ${loggablePath((req.url ?? '/').split('?')[0] ?? '/')} dropped (fault injection)`,
+            `${req.method ?? 'GET'} ${loggablePath((req.url ?? '/').split('?')[0] ?? '/')} dropped (${failure.message})`,
           );
           socket.destroy();
           return;
@@ -327,7 +327,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     archive,
     stats: state.stats,
     expireSessions: () => state.sessions.clear(),
-    faults: state.faults,
+    setHooks: (hooks) => {
+      state.hooks = hooks;
+    },
     archiveDir: state.storage.dir,
     close: async () => {
       await new Promise<void>((resolve, reject) => {

@@ -155,6 +155,38 @@ export function getProfile(ctx: AuthedContext): Reply {
   });
 }
 
+/**
+ * The installed plugins as XnatPluginApi lists them (id -> XnatPluginBean; null fields left out, as
+ * XNAT's object mapper does): the container service, the plugin most sites run.
+ */
+const PLUGINS: Record<string, Record<string, unknown>> = {
+  containers: {
+    pluginClass: 'org.nrg.containers.config.ContainersConfig',
+    id: 'containers',
+    name: 'containers',
+    version: '3.4.3',
+    description: 'Container Service',
+    beanName: 'containersConfig',
+    logConfigurationFile: 'META-INF/resources/containers-logback.xml',
+    entityPackages: ['org.nrg.containers'],
+    dataModelBeans: [],
+    extendedAttributes: {},
+  },
+};
+
+/** `GET /xapi/plugins`: every plugin by id. */
+export function listPlugins(): Reply {
+  return jsonReply(PLUGINS);
+}
+
+/** `GET /xapi/plugins/{plugin}`: one plugin; XAPI's NotFoundException otherwise. */
+export function getPlugin(ctx: AuthedContext): Reply {
+  const id = ctx.params.plugin ?? '';
+  const plugin = Object.hasOwn(PLUGINS, id) ? PLUGINS[id] : undefined;
+  if (!plugin) throw new SandboxHttpError(404, `No plugin with ID ${id} could be found on this system`);
+  return jsonReply(plugin);
+}
+
 // ---------------------------------------------------------------- web pages
 
 export function loginPage(): Reply {

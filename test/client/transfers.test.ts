@@ -19,11 +19,11 @@ import {
 } from '../../src/client/errors.js';
 import type { TransferProgress } from '../../src/client/transfers.js';
 import { checkZip, storedZip } from '../../src/client/zipcheck.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { startSandboxWithFaults, type SandboxWithFaults } from '../../src/sandbox/testing.js';
 import type { SandboxArchive, StoredExperiment, StoredFile } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 
-let sandbox: RunningSandbox;
+let sandbox: SandboxWithFaults;
 let archive: SandboxArchive;
 let work: string;
 const clients: XnatClient[] = [];
@@ -92,7 +92,7 @@ async function zipFile(path: string, entries: Array<{ localPath: string; name: s
 
 beforeAll(async () => {
   archive = createDemoArchive();
-  sandbox = await startSandbox({ archive });
+  sandbox = await startSandboxWithFaults({ archive });
   work = mkdtempSync(join(tmpdir(), 'xnat-mcp-transfers-'));
 });
 

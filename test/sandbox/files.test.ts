@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
-import { MODIFIED, getAs, startFixtureSandbox } from './fixture.js';
+import { MODIFIED, basic, getAs, startFixtureSandbox } from './fixture.js';
 
 let sb: RunningSandbox;
 beforeAll(async () => {
@@ -143,6 +143,55 @@ describe('file listings', () => {
       'scans',
       'assessors',
     ]);
+  });
+});
+
+describe('project-scoped experiment resources', () => {
+  it('answer resources, catalogs, files and uploads below /projects/{p}/experiments/{e}, as XNAT routes them', async () => {
+    const base = '/data/projects/PROT/experiments/S1_MR1';
+    const resources = await getAs(sb, 'alice', `${base}/resources?format=json`);
+    expect(resources.status).toBe(200);
+    const rows = ((await resources.json()) as FilesBody).ResultSet.Result;
+    expect(rows.map((r) => [r.label, r.category, r.file_count])).toEqual([['NOTES', 'resources', '1']]);
+
+    const listing = await files(`${base}/resources/NOTES/files?format=json`);
+    expect(listing.Result.map((r) => [r.Name, r.collection])).toEqual([['notes.txt', 'NOTES']]);
+    expect(listing.Result[0]?.URI).toMatch(
+      /^\/data\/experiments\/XNAT_E00001\/resources\/\d+\/files\/notes\.txt$/,
+    );
+    const download = await getAs(sb, 'alice', `${base}/resources/NOTES/files/notes.txt`);
+    expect(await download.text()).toBe('hello, world\n');
+    const catalog = await getAs(sb, 'alice', `${base}/resources/NOTES`);
+    expect(await catalog.text()).toContain('<cat:entry ');
+    // The shared project reaches it under its own label.
+    const shared = await getAs(
+      sb,
+      'alice',
+      '/data/projects/OPEN/experiments/SHARED_MR/resources/NOTES/files/notes.txt',
+    );
+    expect(await shared.text()).toBe('hello, world\n');
+
+    const put = await fetch(`${sb.url}${base}/resources/PSCOPED/files/a.txt`, {
+      method: 'PUT',
+      headers: { Authorization: basic('alice'), 'Content-Type': 'text/plain' },
+      body: 'scoped',
+    });
+    expect(put.status).toBe(200);
+    expect(
+      (await files(`/data/experiments/XNAT_E00001/resources/PSCOPED/files?format=json`)).Result.map(
+        (r) => r.Name,
+      ),
+    ).toEqual(['a.txt']);
+    expect((await getAs(sb, 'alice', `${base}/resources/NOPE/files?format=json`)).status).toBe(404);
+  });
+
+  it('leave every other path to ExperimentResource, which prefix-matches it (no files shortcut, no scans)', async () => {
+    for (const rest of ['files', 'scans', 'scans/1/resources']) {
+      const response = await getAs(sb, 'alice', `/data/projects/PROT/experiments/S1_MR1/${rest}?format=json`);
+      expect(response.status, rest).toBe(200);
+      const body = (await response.json()) as { items: Array<{ meta: Record<string, string> }> };
+      expect(body.items[0]?.meta['xsi:type'], rest).toBe('xnat:mrSessionData');
+    }
   });
 });
 

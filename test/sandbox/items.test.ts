@@ -54,7 +54,7 @@ describe('addressing items', () => {
   });
 
   it('routes /projects/{p}/experiments/{e}/<anything> to the experiment itself, as XNAT prefix-matches it', async () => {
-    // XNAT has no scan, resource or file routes below a project-scoped experiment: ExperimentResource
+    // XNAT has no scan or files-shortcut routes below a project-scoped experiment: ExperimentResource
     // answers with the experiment document; only status and projects are read from the remaining path.
     const viaScans = await item('alice', '/data/projects/PROT/experiments/S1_MR1/scans?format=json');
     expect(viaScans.meta['xsi:type']).toBe('xnat:mrSessionData');

@@ -274,6 +274,31 @@ describe('import service', () => {
     expect(await blobCount()).toBe(before - 2 + 1);
   });
 
+  it('reads overwrite= as the SessionImporter of XNAT does: case-insensitive, true merges, override replaces', async () => {
+    const query = 'dest=/archive&PROJECT_ID=BRAIN_MR&SUBJECT_ID=OVT_S&EXPT_LABEL=OVT_MR';
+    const patient = { id: 'OVT', name: 'OVT' };
+    const [uri] = await uris(await importZip(query, zipOf(study([[1, 'T1w', 1]], patient))));
+    const id = (uri ?? '').slice((uri ?? '').lastIndexOf('/') + 1);
+    const scanIds = async (): Promise<string[]> =>
+      (
+        await json<{ ResultSet: { Result: Row[] } }>(`/data/experiments/${id}/scans?format=json`)
+      ).ResultSet.Result.map((r) => r.ID ?? '');
+
+    // xnat4tests sends overwrite=True: not append/delete/override, so SessionImporter merges.
+    const merged = await importZip(`${query}&overwrite=True`, zipOf(study([[2, 'T2w', 1]], patient)));
+    expect(merged.status).toBe(200);
+    expect(await uris(merged)).toEqual([uri]);
+    expect(await scanIds()).toEqual(['1', '2']);
+    expect(
+      await uris(await importZip(`${query}&overwrite=APPEND`, zipOf(study([[3, 'DWI', 1]], patient)))),
+    ).toEqual([uri]);
+    expect(await scanIds()).toEqual(['1', '2', '3']);
+    expect(
+      await uris(await importZip(`${query}&overwrite=Override`, zipOf(study([[4, 'FLAIR', 1]], patient)))),
+    ).toEqual([uri]);
+    expect(await scanIds()).toEqual(['4']);
+  });
+
   it('quarantines on request', async () => {
     const [uri] = await uris(
       await importZip(
@@ -346,6 +371,57 @@ describe('prearchive sessions', () => {
     const [uri] = await uris(await importZip(`dest=/prearchive/projects/${project}`, zipOf(s)));
     return { uri: uri ?? '', study: s };
   }
+
+  it('lists the scans, resources and files of a session and serves the files, as PrearcSessionResourceFiles does', async () => {
+    const s = study([
+      [1, 'T1w', 2],
+      [2, 'BOLD rest', 1],
+    ]);
+    const [uri = ''] = await uris(await importZip('dest=/prearchive/projects/BRAIN_MR', zipOf(s)));
+    const table = async (path: string): Promise<{ Result: Row[] } & Record<string, unknown>> =>
+      (await json<{ ResultSet: { Result: Row[] } & Record<string, unknown> }>(`${path}?format=json`))
+        .ResultSet;
+
+    const scans = await table(`${uri}/scans`);
+    expect(scans.Result).toEqual([
+      { ID: '1', xsiType: 'xnat:mrScanData', series_description: 'T1w' },
+      { ID: '2', xsiType: 'xnat:mrScanData', series_description: 'BOLD rest' },
+    ]);
+    expect(scans.totalRecords).toBeUndefined();
+    const resources = await table(`${uri}/resources`);
+    expect(resources.Result.map((r) => [r.category, r.cat_id, r.label, r.file_count])).toEqual([
+      ['scans', '1', 'DICOM', '2'],
+      ['scans', '2', 'DICOM', '1'],
+    ]);
+    const scanResources = (await table(`${uri}/scans/1/resources`)).Result;
+    const t1Files = s.files.filter((f) => f.series === 1);
+    expect(scanResources).toEqual([
+      {
+        label: 'DICOM',
+        file_count: '2',
+        file_size: String(t1Files.reduce((sum, f) => sum + f.bytes.length, 0)),
+      },
+    ]);
+
+    const files = (await table(`${uri}/scans/1/resources/DICOM/files`)).Result;
+    expect(files).toHaveLength(2);
+    for (const file of files) {
+      expect(Object.keys(file)).toEqual(['Name', 'Size', 'URI']);
+      expect(file.URI).toBe(`${uri}/scans/1/resources/DICOM/files/${file.Name}`);
+      const download = await call('GET', file.URI ?? '');
+      expect(download.status).toBe(200);
+      const bytes = Buffer.from(await download.arrayBuffer());
+      expect(String(bytes.length)).toBe(file.Size);
+      expect(t1Files.map((f) => md5(f.bytes))).toContain(md5(bytes));
+    }
+
+    const missingFile = await call('GET', `${uri}/scans/1/resources/DICOM/files/nope.dcm`);
+    expect(missingFile.status).toBe(400);
+    expect(await missingFile.text()).toBe('');
+    expect((await call('GET', `${uri}/scans/9/resources?format=json`)).status).toBe(404);
+    expect((await call('GET', `${uri}/scans/1/resources/NIFTI/files?format=json`)).status).toBe(404);
+    expect((await call('GET', `${uri}/scans?format=json`, { login: 'carol' })).status).toBe(403);
+  });
 
   it('moves with action=move: 301, the new URI in the body and no Location header', async () => {
     const { uri, study: s } = await staged();

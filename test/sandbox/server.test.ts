@@ -59,6 +59,29 @@ describe('sandbox URL space and error pages', () => {
     expect(await missing.text()).toContain('<a href="/xnat/">home page</a>');
   });
 
+  it('lists the installed plugins at /xapi/plugins (with or without a trailing slash), as XnatPluginApi does', async () => {
+    sandbox = await startFixtureSandbox();
+    for (const path of ['/xapi/plugins', '/xapi/plugins/']) {
+      const response = await getAs(sandbox, 'alice', path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      const plugins = (await response.json()) as Record<
+        string,
+        { id: string; name: string; version: string }
+      >;
+      expect(Object.keys(plugins).length).toBeGreaterThan(0);
+      for (const [id, plugin] of Object.entries(plugins)) {
+        expect(plugin).toMatchObject({ id, name: expect.any(String), version: expect.any(String) });
+      }
+    }
+    const one = await getAs(sandbox, 'alice', '/xapi/plugins/containers');
+    expect(((await one.json()) as { pluginClass: string }).pluginClass).toMatch(/ContainersConfig$/);
+    const missing = await getAs(sandbox, 'alice', '/xapi/plugins/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('No plugin with ID nope');
+    expect((await fetch(`${sandbox.url}/xapi/plugins`)).status).toBe(401);
+  });
+
   it('counts every request', async () => {
     sandbox = await startFixtureSandbox();
     await fetch(`${sandbox.url}/xapi/siteConfig/buildInfo`);

@@ -11,13 +11,14 @@ import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { startSandboxWithFaults, type SandboxWithFaults } from '../../src/sandbox/testing.js';
 import { demoBasic } from './fixture.js';
 import { createZip } from '../../src/sandbox/zip.js';
 
-let sb: RunningSandbox;
+let sb: SandboxWithFaults;
 beforeAll(async () => {
-  sb = await startSandbox();
+  sb = await startSandboxWithFaults();
 });
 afterAll(async () => {
   await sb.close();
@@ -378,6 +379,38 @@ describe('resource folders and deletes', () => {
     expect((await call('GET', `${url}/files?format=json`)).status).toBe(404);
     expect(await blobCount()).toBe(before);
     expect((await call('DELETE', url)).status).toBe(404);
+  });
+
+  it('reads xpath-style query fields of a resource PUT (xsiType, req_format=qs), as XNAT loadItem does', async () => {
+    const url = freshResource();
+    const query = new URLSearchParams({
+      xsiType: 'xnat:resourceCatalog',
+      req_format: 'qs',
+      'xnat:resourceCatalog/format': 'NIFTI',
+      'xnat:resourceCatalog/content': 'RAW',
+      'xnat:resourceCatalog/description': 'converted',
+    });
+    expect((await call('PUT', `${url}?${query}`)).status).toBe(200);
+    const label = url.slice(url.lastIndexOf('/') + 1);
+    const parent = url.slice(0, url.lastIndexOf('/'));
+    const listed = await call('GET', `${parent}?format=json`);
+    const rows = ((await listed.json()) as { ResultSet: { Result: Array<Record<string, string>> } }).ResultSet
+      .Result;
+    expect(rows.find((r) => r.label === label)).toMatchObject({ format: 'NIFTI', content: 'RAW' });
+    const stored = sb.archive.experiments.get(brainSession().id)?.resources.find((r) => r.label === label);
+    expect(stored?.description).toBe('converted');
+
+    // Plain parameters win over the xpath fields; another document type is refused.
+    const plain = freshResource();
+    const both = new URLSearchParams({ 'xnat:resourceCatalog/format': 'NIFTI', format: 'DICOM' });
+    expect((await call('PUT', `${plain}?${both}`)).status).toBe(200);
+    const plainLabel = plain.slice(plain.lastIndexOf('/') + 1);
+    expect(
+      sb.archive.experiments.get(brainSession().id)?.resources.find((r) => r.label === plainLabel)?.format,
+    ).toBe('DICOM');
+    const other = await call('PUT', `${freshResource()}?xsiType=xnat:mrSessionData`);
+    expect(other.status).toBe(422);
+    expect(await other.text()).toContain('Only ResourceCatalog documents can be PUT to this address.');
   });
 
   it('deletes a file, a folder, and answers a missing file with 404 (204 with accept-not-found)', async () => {

@@ -5,19 +5,19 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XnatConfigError } from '../../src/client/errors.js';
 import { XnatClient } from '../../src/client/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
+import { startSandboxWithFaults, type SandboxWithFaults } from '../../src/sandbox/testing.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
 import { ALICE, type ListOut } from './helpers.js';
 
-let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let sandbox: SandboxWithFaults;
 let xnat: XnatClient;
 let open: RunningHttpServer;
 let guarded: RunningHttpServer;
 const TOKEN = 'test-token-0123456789';
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ archive: createDemoArchive() });
+  sandbox = await startSandboxWithFaults({ archive: createDemoArchive() });
   xnat = new XnatClient({ url: sandbox.url, ...ALICE });
   open = await startHttpServer({ client: xnat }, {}, { port: 0 });
   guarded = await startHttpServer({ client: xnat }, {}, { port: 0, token: TOKEN });

@@ -22,13 +22,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedZip } from '../../src/client/zipcheck.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { startSandboxWithFaults, type SandboxWithFaults } from '../../src/sandbox/testing.js';
 import type { SandboxArchive, StoredExperiment } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import type { ServerOptions } from '../../src/server.js';
 import { ALICE, call, callOk, connectInMemory, textOf, type Connected } from './helpers.js';
 
-let sandbox: RunningSandbox;
+let sandbox: SandboxWithFaults;
 let archive: SandboxArchive;
 let root: string;
 let outside: string;
@@ -98,7 +98,7 @@ function brainSession(): StoredExperiment {
 
 beforeAll(async () => {
   archive = createDemoArchive();
-  sandbox = await startSandbox({ archive });
+  sandbox = await startSandboxWithFaults({ archive });
   root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-mcp-root-')));
   outside = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-mcp-outside-')));
 });
