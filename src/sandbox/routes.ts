@@ -33,6 +33,7 @@ import {
   prearchiveBatch,
 } from './prearchive.js';
 import { Router, type Route } from './router.js';
+import { getSchema, listSchemas } from './schemas/xsd.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
 import {
   aliasTokens,
@@ -189,6 +190,9 @@ export const xapiRoutes = new Router([
   get('siteConfig/uptime', getUptime),
   get('users/username', getUsername),
   get('users/profile', getProfile),
+  get('schemas', listSchemas),
+  get('schemas/{schema}', getSchema),
+  get('schemas/{namespace}/{schema}', getSchema),
 ]);
 
 export const webRoutes = new Router([
