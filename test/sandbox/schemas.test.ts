@@ -114,6 +114,7 @@ describe('/xapi/schemas (SchemaApi)', () => {
     }
     expect(lineage('xnat:qcAssessmentData')).toEqual([
       'xnat:qcAssessmentData',
+      'xnat:mrAssessorData',
       'xnat:imageAssessorData',
       'xnat:derivedData',
       'xnat:experimentData',

@@ -280,11 +280,14 @@ const imageAssessor: DataType = {
   members: [el('imageSession_ID', 'xs:string', { required: true }), ...inOut],
 };
 
+/** Deprecated in xnat.xsd (new assessors extend imageAssessorData), but still the base of qcAssessmentData. */
+const mrAssessor: DataType = { name: 'xnat:mrAssessorData', base: 'xnat:imageAssessorData', members: [] };
+
 const qcAssessment: DataType = rooted({
   name: 'xnat:qcAssessmentData',
   root: 'QCAssessment',
-  base: 'xnat:imageAssessorData',
-  members: [el('type'), el('rater')],
+  base: 'xnat:mrAssessorData',
+  members: [attr('type')],
 });
 
 const qcManualAssessor: DataType = rooted({
@@ -444,6 +447,7 @@ export const SCHEMAS: readonly SchemaDocument[] = [
       ...MODALITIES.map(scanType),
       derived,
       imageAssessor,
+      mrAssessor,
       qcAssessment,
       qcManualAssessor,
       reconstructedImage,
