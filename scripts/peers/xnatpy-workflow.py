@@ -108,6 +108,24 @@ def read(run, session, project_id):
 
                 run.step('file.download + MD5 == listing digest', download_and_verify)
     run.check('project.resources', lambda: project.resources, lambda v: v is not None)
+    run.check('project.subjects[label]', lambda: project.subjects[subject.label].id, lambda v: v == subject.id)
+    run.check('subject.experiments[label]', lambda: subject.experiments[experiment.label].id,
+              lambda v: v == experiment.id)
+    run.check('session.experiments[ID]', lambda: session.experiments[experiment.id].label,
+              lambda v: v == experiment.label)
+    run.check('session.subjects[ID]', lambda: session.subjects[subject.id].label, lambda v: v == subject.label)
+    run.check('project.users', lambda: dict(project.users), lambda v: len(v) > 0)
+    run.check('session.users', lambda: list(session.users), lambda v: len(v) > 0)
+    run.check('experiment.resources', lambda: experiment.resources, lambda v: v is not None)
+    run.check('experiment.assessors', lambda: experiment.assessors, lambda v: v is not None)
+    run.check("session.inspect.datatypes('xnat:*')", lambda: session.inspect.datatypes(), lambda v: len(v) > 0)
+
+    def download_session():
+        with tempfile.TemporaryDirectory() as tmp:
+            experiment.download_dir(tmp, verbose=False)
+            return sum(1 for p in Path(tmp).rglob('*') if p.is_file())
+
+    run.check('experiment.download_dir(tmp)', download_session, lambda v: v > 0)
     return project
 
 
@@ -160,6 +178,31 @@ def curate(run, session, project, share_project):
         return mr.label
 
     run.check('mr.label = ... (rename)', rename, lambda v: v == 'XPY_MR_RENAMED_' + stamp)
+
+    def set_operator():
+        mr.operator = 'xnatpy operator'
+        mr.clearcache()
+        return mr.operator
+
+    run.check('mr.operator = ...', set_operator, lambda v: v == 'xnatpy operator')
+
+    def set_session_field():
+        mr.fields['visit_type'] = 'followup'
+        mr.clearcache()
+        return dict(mr.fields)
+
+    run.check("mr.fields['visit_type'] = ...", set_session_field, lambda v: v.get('visit_type') == 'followup')
+    # xnatpy's image sessions have no create_resource(); the class constructor is the way.
+    notes = run.step("classes.ResourceCatalog(parent=mr, label='NOTES')",
+                     lambda: classes.ResourceCatalog(parent=mr, label='NOTES', format='TXT'))
+    if notes is not None:
+        run.step("notes.upload_data('text', 'notes.txt')", lambda: notes.upload_data('session notes\n', 'notes.txt'))
+        run.check('mr.resources after create_resource', lambda: list(mr.resources), lambda v: 'NOTES' in v)
+    assessor = run.step("mr.create_assessor(label, 'xnat:qcManualAssessorData')",
+                        lambda: mr.create_assessor('XPY_QC_' + stamp, 'xnat:qcManualAssessorData'))
+    if assessor is not None:
+        run.check('mr.assessors after create_assessor', lambda: [a.label for a in mr.assessors.values()],
+                  lambda v: 'XPY_QC_' + stamp in v)
     scan = run.step("classes.MrScanData(parent=mr, id='1', type='T1w', ...)",
                     lambda: classes.MrScanData(parent=mr, id='1', type='T1w', series_description='t1_mprage'))
     if scan is None:

@@ -33,6 +33,7 @@ import {
   prearchiveBatch,
 } from './prearchive.js';
 import { Router, type Route } from './router.js';
+import { listProjectUsers, listUsers } from './users.js';
 import { getSchema, listSchemas } from './schemas/xsd.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
 import {
@@ -171,12 +172,14 @@ export const dataRoutes = new Router([
   ...projectWriteRoutes,
   get('projects/{project}', getProject),
   get('projects/{project}/subjects', listSubjects),
+  get('projects/{project}/users', listProjectUsers),
   ...subjectRoutes('projects/{project}/subjects/{subject}'),
   get('projects/{project}/experiments', listExperiments),
   ...projectExperimentRoutes('projects/{project}/experiments/{experiment}'),
   ...resourceRoutes('projects/{project}'),
   get('projects/{project}/{setting}', getProjectSetting),
 
+  get('users', listUsers),
   get('subjects', listSubjects),
   ...subjectRoutes('subjects/{subject}'),
   get('experiments', listExperiments),
