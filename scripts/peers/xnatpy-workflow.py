@@ -197,7 +197,8 @@ def curate(run, session, project, share_project):
                      lambda: classes.ResourceCatalog(parent=mr, label='NOTES', format='TXT'))
     if notes is not None:
         run.step("notes.upload_data('text', 'notes.txt')", lambda: notes.upload_data('session notes\n', 'notes.txt'))
-        run.check('mr.resources after create_resource', lambda: list(mr.resources), lambda v: 'NOTES' in v)
+        run.check('mr.resources after create_resource', lambda: [r.label for r in mr.resources.values()],
+                  lambda v: 'NOTES' in v)
     assessor = run.step("mr.create_assessor(label, 'xnat:qcManualAssessorData')",
                         lambda: mr.create_assessor('XPY_QC_' + stamp, 'xnat:qcManualAssessorData'))
     if assessor is not None:
