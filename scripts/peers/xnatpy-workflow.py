@@ -14,6 +14,7 @@ import hashlib
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 # Debian's python3-progressbar2 installs the module as `progressbar2`; xnatpy imports `progressbar`.
@@ -54,6 +55,12 @@ class Run:
         return self.step(name, compare)
 
 
+def child(item, field):
+    """The data fields of a nested item as the server sent them (the item's JSON `children`)."""
+    items = next(c['items'] for c in item.fulldata['children'] if c['field'] == field)
+    return items[0]['data_fields']
+
+
 def md5(path):
     return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
@@ -66,6 +73,10 @@ def read(run, session, project_id):
     run.check('project.name', lambda: project.name, bool)
     run.check('project.description', lambda: project.description, lambda v: v is not None)
     run.check('str(project.pi) has the PI name', lambda: str(project.pi), lambda v: len(v) > len('<InvestigatorData >'))
+    # xnatpy 0.5.1's create_object replaces a nested object's field name with FIELD_HINTS' 'UNKNOWN',
+    # so pi/demographics/parameters read nothing whatever the server sends: check the data itself too.
+    run.check("project.fulldata child 'PI' (firstname, lastname)", lambda: child(project, 'PI'),
+              lambda v: bool(v.get('lastname')))
     run.step('project.fields', lambda: dict(project.fields))
     subjects = run.check('project.subjects', lambda: project.subjects, lambda v: len(v) > 0)
     if not subjects:
@@ -76,6 +87,8 @@ def read(run, session, project_id):
     run.step('subject.fields', lambda: dict(subject.fields))
     run.check('subject.demographics.gender', lambda: subject.demographics.gender, bool)
     run.step('subject.demographics.age / yob', lambda: (subject.demographics.age, subject.demographics.yob))
+    run.check("subject.fulldata child 'demographics'", lambda: child(subject, 'demographics'),
+              lambda v: bool(v.get('gender')))
     run.check('subject.experiments', lambda: subject.experiments, lambda v: len(v) > 0)
     run.check('project.experiments', lambda: project.experiments, lambda v: len(v) > 0)
     experiment = run.step('subject.experiments[0]', lambda: subject.experiments[0])
@@ -126,6 +139,28 @@ def read(run, session, project_id):
             return sum(1 for p in Path(tmp).rglob('*') if p.is_file())
 
     run.check('experiment.download_dir(tmp)', download_session, lambda v: v > 0)
+
+    def download_scan_zip():
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / 'scan.zip'
+            scan.download(str(target), verbose=False)
+            with zipfile.ZipFile(target) as archive:
+                return len(archive.namelist())
+
+    if scan is not None:
+        run.check('scan.download(zip)', download_scan_zip, lambda v: v > 0)
+        run.check('scan.resources[0].files[0].open().read()',
+                  lambda: len(scan.resources[0].files[0].open().read()), lambda v: v > 0)
+
+    def download_subject():
+        with tempfile.TemporaryDirectory() as tmp:
+            subject.download_dir(tmp, verbose=False)
+            return sum(1 for p in Path(tmp).rglob('*') if p.is_file())
+
+    run.check('subject.download_dir(tmp)', download_subject, lambda v: v > 0)
+    run.check('len(session.experiments)', lambda: len(session.experiments), lambda v: v > 0)
+    run.check('session.prearchive.sessions()', lambda: session.prearchive.sessions(), lambda v: v is not None)
+    run.check('session.services.issue_token()', lambda: session.services.issue_token().alias, bool)
     return project
 
 
@@ -159,6 +194,13 @@ def curate(run, session, project, share_project):
         return subject.demographics.gender
 
     run.check('subject.demographics.gender = ...', set_gender, lambda v: v == 'female')
+
+    def set_gender_xpath():
+        subject.xnat_session.put(subject.fulluri, query={'xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender': 'female'})
+        subject.clearcache()
+        return child(subject, 'demographics').get('gender')
+
+    run.check('session.put(subject, demographics xpath gender=female)', set_gender_xpath, lambda v: v == 'female')
 
     mr = run.step('classes.MrSessionData(parent=subject, label=...)',
                   lambda: classes.MrSessionData(parent=subject, label='XPY_MR_' + stamp))
@@ -221,6 +263,15 @@ def curate(run, session, project, share_project):
     if resource is not None:
         transfer(run, resource)
     run.check('mr.scans after create', lambda: list(mr.scans), lambda v: '1' in v)
+
+    def scan_resource_from_dir():
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / 'x.txt').write_text('x\n')
+            created = scan.create_resource('EXTRA', format='TXT', data_dir=tmp, method='per_file')
+            return sorted(created.files)
+
+    run.check("scan.create_resource('EXTRA', data_dir=..., method='per_file')", scan_resource_from_dir,
+              lambda v: v == ['x.txt'])
 
     def search():
         cls = classes.MrSessionData
