@@ -142,7 +142,7 @@ describe('/xapi/schemas (SchemaApi)', () => {
     const { text } = await fetchSchema('/xapi/schemas/xnat');
     const project = text.slice(text.indexOf('<xs:complexType name="projectData">'));
     expect(project).toMatch(
-      /<xs:element name="resources" minOccurs="0">\s*<xs:complexType>\s*<xs:sequence>\s*<xs:element name="resource" type="xnat:abstractResource" minOccurs="0" maxOccurs="unbounded">/,
+      /<xs:element name="resources" minOccurs="0">\s*<xs:complexType>\s*<xs:sequence>\s*<xs:element name="resource" type="xnat:abstractResource" minOccurs="0" maxOccurs="unbounded"\/>/,
     );
     expect(project).toMatch(/<xs:element name="PI" type="xnat:investigatorData" minOccurs="0"\/>/);
     expect(project).toMatch(

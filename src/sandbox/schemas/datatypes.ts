@@ -53,7 +53,7 @@ const rooted = (type: DataType): DataType => ({
 });
 
 const resourceList = (wrapper: string, item: string): ElementMember =>
-  list(wrapper, el(item, 'xnat:abstractResource', { displayIdentifiers: 'label' }));
+  list(wrapper, el(item, 'xnat:abstractResource'));
 
 // ---------------------------------------------------------------- projects and subjects
 
@@ -218,7 +218,7 @@ const imageScan: DataType = {
     valued('scanner', 'xs:string', [attr('manufacturer'), attr('model')]),
     el('modality'),
     el('frames', 'xs:integer'),
-    el('file', 'xnat:abstractResource', { repeated: true, displayIdentifiers: 'label' }),
+    el('file', 'xnat:abstractResource', { repeated: true }),
     el('startTime', 'xs:time'),
     attr('ID', 'xs:string', true),
     attr('type'),
@@ -299,7 +299,6 @@ const qcManualAssessor: DataType = rooted({
 
 const reconstructedImage: DataType = rooted({
   name: 'xnat:reconstructedImageData',
-  displayIdentifiers: 'ID',
   members: [...inOut, attr('ID', 'xs:string', true), attr('type'), attr('baseScanType')],
 });
 
@@ -307,7 +306,6 @@ const reconstructedImage: DataType = rooted({
 
 const abstractResource: DataType = {
   name: 'xnat:abstractResource',
-  displayIdentifiers: 'label',
   members: [
     text('note', 2500),
     list('tags', valued('tag', 'xs:string', [attr('name')])),

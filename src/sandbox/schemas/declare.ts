@@ -47,7 +47,6 @@ export interface DataType {
   simple?: Restriction;
   /** The document root element that carries this type (`MRSession`), when there is one. */
   root?: string;
-  abstract?: boolean;
   displayIdentifiers?: string;
   documentation?: string;
   members: Member[];

@@ -15,22 +15,10 @@ function local(name: string): string {
   return name.slice(name.indexOf(':') + 1);
 }
 
-function annotation(displayIdentifiers?: string, documentation?: string, abstract?: boolean): XmlElement[] {
-  const appinfo =
-    displayIdentifiers || abstract
-      ? [
-          element(
-            'xs:appinfo',
-            [],
-            [
-              element('xdat:element', [
-                ['abstract', abstract ? 'true' : undefined],
-                ['displayIdentifiers', displayIdentifiers],
-              ]),
-            ],
-          ),
-        ]
-      : [];
+function annotation(displayIdentifiers?: string, documentation?: string): XmlElement[] {
+  const appinfo = displayIdentifiers
+    ? [element('xs:appinfo', [], [element('xdat:element', [['displayIdentifiers', displayIdentifiers]])])]
+    : [];
   const docs = documentation ? [element('xs:documentation', [], [], documentation)] : [];
   return appinfo.length + docs.length > 0 ? [element('xs:annotation', [], [...appinfo, ...docs])] : [];
 }
@@ -97,7 +85,7 @@ function elementXsd(m: ElementMember): XmlElement {
 }
 
 function typeXsd(type: DataType): XmlElement {
-  const notes = annotation(type.displayIdentifiers, type.documentation, type.abstract);
+  const notes = annotation(type.displayIdentifiers, type.documentation);
   if (type.simple)
     return element('xs:simpleType', [['name', local(type.name)]], [...notes, restriction(type.simple)]);
   const body = type.base
