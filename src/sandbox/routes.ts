@@ -39,6 +39,8 @@ import {
   prearchiveFiles,
 } from './prearchive-files.js';
 import { Router, type Route } from './router.js';
+import { listProjectUsers, listUsers } from './users.js';
+import { getSchema, listSchemas } from './schemas/xsd.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
 import {
   aliasTokens,
@@ -197,12 +199,14 @@ export const dataRoutes = new Router([
   ...projectWriteRoutes,
   get('projects/{project}', getProject),
   get('projects/{project}/subjects', listSubjects),
+  get('projects/{project}/users', listProjectUsers),
   ...subjectRoutes('projects/{project}/subjects/{subject}'),
   get('projects/{project}/experiments', listExperiments),
   ...projectExperimentRoutes('projects/{project}/experiments/{experiment}'),
   ...resourceRoutes('projects/{project}'),
   get('projects/{project}/{setting}', getProjectSetting),
 
+  get('users', listUsers),
   get('subjects', listSubjects),
   ...subjectRoutes('subjects/{subject}'),
   get('experiments', listExperiments),
@@ -218,6 +222,9 @@ export const xapiRoutes = new Router([
   get('users/profile', getProfile),
   get('plugins', listPlugins),
   get('plugins/{plugin}', getPlugin),
+  get('schemas', listSchemas),
+  get('schemas/{schema}', getSchema),
+  get('schemas/{namespace}/{schema}', getSchema),
 ]);
 
 export const webRoutes = new Router([

@@ -1,9 +1,11 @@
 /**
  * The slice of XNAT's data-type hierarchy (xnat.xsd) the REST layer needs: which abstract types a
  * concrete xsiType extends (root-element narrowing, `xsiType=` filters) and the XML element name
- * of each type (`xnat:mrSessionData` is written as `<xnat:MRSession>`).
+ * of each type (`xnat:mrSessionData` is written as `<xnat:MRSession>`). Declared types answer from
+ * the data-type table `/xapi/schemas` serves; other names (types a client made up) by their kind.
  */
 import type { StoredExperiment } from './model.js';
+import { conventionalRoot, declaredLineage, findType } from './schemas/datatypes.js';
 
 export const EXPERIMENT_DATA = 'xnat:experimentData';
 export const SUBJECT_ASSESSOR_DATA = 'xnat:subjectAssessorData';
@@ -50,6 +52,8 @@ function sameType(a: string, b: string): boolean {
 /** The type itself followed by its ancestors, most specific first. */
 export function typeLineage(type: string, kind: ExperimentKind | undefined = kindOfTypeName(type)): string[] {
   if (kind === undefined) return [type];
+  const declared = declaredLineage(type);
+  if (declared) return declared;
   if (ABSTRACT_EXPERIMENT_TYPES.some((t) => sameType(t, type))) {
     const index = KIND_ANCESTORS[kind].findIndex((t) => sameType(t, type));
     if (index >= 0) return KIND_ANCESTORS[kind].slice(index);
@@ -75,24 +79,8 @@ export function isSameType(a: string, b: string): boolean {
   return sameType(a, b);
 }
 
-const ELEMENT_NAMES: Record<string, string> = {
-  'xnat:projectdata': 'xnat:Project',
-  'xnat:subjectdata': 'xnat:Subject',
-  'xnat:qcmanualassessordata': 'xnat:QCManualAssessment',
-  'xnat:qcassessmentdata': 'xnat:QCAssessment',
-  'xnat:otherdicomsessiondata': 'xnat:OtherDicomSession',
-  'xnat:otherdicomscandata': 'xnat:OtherDicomScan',
-  'xnat:petmrsessiondata': 'xnat:PETMRSession',
-  'xnat:resourcecatalog': 'xnat:ResourceCatalog',
-};
-
 /** XML root element of a type: `xnat:mrSessionData` → `xnat:MRSession`, `xnat:ctScanData` → `xnat:CTScan`. */
 export function elementName(xsiType: string): string {
-  const known = ELEMENT_NAMES[xsiType.toLowerCase()];
-  if (known) return known;
   const [prefix, local = ''] = xsiType.includes(':') ? xsiType.split(':', 2) : ['xnat', xsiType];
-  const modality = /^([a-z]+)(Session|Scan)Data$/.exec(local);
-  if (modality?.[1] && modality[2]) return `${prefix}:${modality[1].toUpperCase()}${modality[2]}`;
-  const stem = local.replace(/Data$/, '');
-  return `${prefix}:${stem.charAt(0).toUpperCase()}${stem.slice(1)}`;
+  return `${prefix}:${findType(`${prefix}:${local}`)?.root ?? conventionalRoot(local)}`;
 }

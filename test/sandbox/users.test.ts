@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningSandbox } from '../../src/sandbox/index.js';
+import { getAs, resultRows, startFixtureSandbox } from './fixture.js';
+
+let sb: RunningSandbox;
+beforeAll(async () => {
+  sb = await startFixtureSandbox();
+});
+afterAll(async () => {
+  await sb.close();
+});
+
+describe('user listings', () => {
+  it('lists enabled users for site admins at /data/users, by last name', async () => {
+    const response = await getAs(sb, 'admin', '/data/users?format=json');
+    expect(response.status).toBe(200);
+    const rows = await resultRows(response);
+    expect(Object.keys(rows[0] ?? {})).toEqual(['xdat_user_id', 'login', 'firstname', 'lastname', 'email']);
+    expect(rows.map((r) => r.login)).toEqual(expect.arrayContaining(['admin', 'alice', 'bob', 'eve']));
+    const lastnames = rows.map((r) => String(r.lastname));
+    expect(lastnames).toEqual([...lastnames].sort());
+  });
+
+  it('answers other users 403 with the table, as XNAT (xnatpy accepts both)', async () => {
+    const response = await getAs(sb, 'alice', '/data/users?format=json');
+    expect(response.status).toBe(403);
+    expect((await resultRows(response)).some((r) => r.login === 'alice')).toBe(true);
+  });
+
+  it("lists a project's users with their group for owners and admins", async () => {
+    for (const login of ['alice', 'admin']) {
+      const response = await getAs(sb, login, '/data/projects/PROT/users?format=json');
+      expect(response.status).toBe(200);
+      expect(await resultRows(response)).toEqual([
+        {
+          GROUP_ID: 'PROT_owner',
+          displayname: 'Owners',
+          login: 'alice',
+          firstname: 'Alice',
+          lastname: 'Tester',
+          email: 'alice@example.org',
+        },
+        {
+          GROUP_ID: 'PROT_collaborator',
+          displayname: 'Collaborators',
+          login: 'bob',
+          firstname: 'Bob',
+          lastname: 'Tester',
+          email: 'bob@example.org',
+        },
+      ]);
+    }
+  });
+
+  it('answers non-owners 403 and unknown projects 404', async () => {
+    const collaborator = await getAs(sb, 'bob', '/data/projects/PROT/users?format=json');
+    expect(collaborator.status).toBe(403);
+    const missing = await getAs(sb, 'alice', '/data/projects/NOPE/users?format=json');
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('The project ID NOPE does not appear to be a valid project ID.');
+  });
+});
