@@ -7,8 +7,8 @@ import { XnatConfigError } from './client/errors.js';
 import type { XnatClient } from './client/index.js';
 import { registerPrompts, registerResources } from './resources/index.js';
 import { TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
-import { registerTools } from './tools/define.js';
-import { silentLogger, type Logger } from './transports/logger.js';
+import { registerTools } from './mcp/define.js';
+import { silentLogger, type Logger } from './mcp/logger.js';
 import { SERVER_NAME, VERSION } from './version.js';
 
 export interface ServerOptions {

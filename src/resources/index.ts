@@ -10,10 +10,10 @@ import * as z from 'zod';
 import { XnatNotFoundError } from '../client/errors.js';
 import type { XnatClient } from '../client/index.js';
 import { experimentTarget, projectTarget, subjectTarget } from '../tools/browse.js';
-import { describeToolError, type ErrorTarget } from '../tools/errors.js';
-import { shapeExperimentDetail, shapeProjectDetail, shapeSubjectDetail } from '../tools/format.js';
-import type { Logger } from '../transports/logger.js';
-import { EXPERIMENT_TEMPLATE, PROJECT_TEMPLATE, SUBJECT_TEMPLATE, projectUri } from './uris.js';
+import { describeToolError, type ErrorTarget } from '../mcp/errors.js';
+import { shapeExperimentDetail, shapeProjectDetail, shapeSubjectDetail } from '../mcp/format.js';
+import type { Logger } from '../mcp/logger.js';
+import { EXPERIMENT_TEMPLATE, PROJECT_TEMPLATE, SUBJECT_TEMPLATE, projectUri } from '../mcp/uris.js';
 
 export interface ResourceDeps {
   client: XnatClient;

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { experimentUri, projectUri, resourceLink, subjectUri } from '../resources/uris.js';
-import { READ_ONLY, defineTool } from './define.js';
-import type { ErrorTarget } from './errors.js';
+import { experimentUri, projectUri, resourceLink, subjectUri } from '../mcp/uris.js';
+import { READ_ONLY, defineTool } from '../mcp/define.js';
+import type { ErrorTarget } from '../mcp/errors.js';
 import {
   ExperimentDetailOutput,
   FileItemSchema,
@@ -24,8 +24,8 @@ import {
   shapeProject,
   shapeProjectDetail,
   shapeSubjectDetail,
-} from './format.js';
-import { experimentParam, optionalProjectParam, projectParam, subjectParam } from './params.js';
+} from '../mcp/format.js';
+import { experimentParam, optionalProjectParam, projectParam, subjectParam } from '../mcp/params.js';
 
 export function projectTarget(project: string): ErrorTarget {
   return {

@@ -6,8 +6,8 @@
 import * as z from 'zod';
 import { UPDATABLE_FIELDS, type ObjectKind, type ObjectRef } from '../client/index.js';
 import { experimentTarget, subjectTarget } from './browse.js';
-import { defineTool, writeAnnotations } from './define.js';
-import { ToolInputError, type ErrorTarget } from './errors.js';
+import { defineTool, writeAnnotations } from '../mcp/define.js';
+import { ToolInputError, type ErrorTarget } from '../mcp/errors.js';
 import {
   ExperimentDetailOutput,
   ExperimentItemSchema,
@@ -20,7 +20,7 @@ import {
   sections,
   shapeExperimentDetail,
   shapeSubjectDetail,
-} from './format.js';
+} from '../mcp/format.js';
 import {
   confirmParam,
   dryRunParam,
@@ -29,7 +29,7 @@ import {
   optionalProjectParam,
   projectParam,
   subjectParam,
-} from './params.js';
+} from '../mcp/params.js';
 
 const LABEL = /^[A-Za-z0-9_-]+$/;
 const labelParam = (what: string) =>

@@ -5,11 +5,18 @@
  */
 import { stat } from 'node:fs/promises';
 import * as z from 'zod';
-import { confirmParam, dryRunParam } from './params.js';
+import { confirmParam, dryRunParam } from '../mcp/params.js';
 import { checkZip, listLocalFiles, type PrearchiveSession } from '../client/index.js';
-import { READ_ONLY, defineTool, writeAnnotations } from './define.js';
-import { ToolInputError } from './errors.js';
-import { listOutput, pageListing, pageOfArray, pagingInput, renderFields, renderList } from './format.js';
+import { READ_ONLY, defineTool, writeAnnotations } from '../mcp/define.js';
+import { ToolInputError } from '../mcp/errors.js';
+import {
+  listOutput,
+  pageListing,
+  pageOfArray,
+  pagingInput,
+  renderFields,
+  renderList,
+} from '../mcp/format.js';
 import { projectTarget } from './browse.js';
 import { progressReporter } from './transfer.js';
 

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as z from 'zod';
-import { confirmParam, dryRunParam } from './params.js';
+import { confirmParam, dryRunParam } from '../mcp/params.js';
 import {
   checkZip,
   listLocalFiles,
@@ -16,9 +16,16 @@ import {
   type TransferProgress,
   type XnatFile,
 } from '../client/index.js';
-import { defineTool, writeAnnotations, type ToolAnnotations, type ToolContext } from './define.js';
-import { ToolInputError, type ErrorTarget } from './errors.js';
-import { capArray, renderFields, renderTable, sections, truncatedSchema, withTruncated } from './format.js';
+import { defineTool, writeAnnotations, type ToolAnnotations, type ToolContext } from '../mcp/define.js';
+import { ToolInputError, type ErrorTarget } from '../mcp/errors.js';
+import {
+  capArray,
+  renderFields,
+  renderTable,
+  sections,
+  truncatedSchema,
+  withTruncated,
+} from '../mcp/format.js';
 import { experimentTarget, projectTarget, subjectTarget } from './browse.js';
 
 const RESOURCE_LABEL = /^[A-Za-z0-9_.-]+$/;

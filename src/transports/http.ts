@@ -13,7 +13,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { XnatConfigError } from '../client/errors.js';
 import { createServer, parseToolsets, type ServerDeps, type ServerOptions } from '../server.js';
-import { silentLogger } from './logger.js';
+import { silentLogger } from '../mcp/logger.js';
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 export const DEFAULT_HTTP_PORT = 3333;

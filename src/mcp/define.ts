@@ -12,7 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import type { XnatClient } from '../client/index.js';
-import type { Logger } from '../transports/logger.js';
+import type { Logger } from './logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 

@@ -17,7 +17,7 @@ import {
   XnatProtocolError,
   XnatTimeoutError,
 } from '../client/errors.js';
-import type { Logger } from '../transports/logger.js';
+import type { Logger } from './logger.js';
 
 /** Bad tool input the schema cannot catch (a stale cursor, contradictory arguments). */
 export class ToolInputError extends Error {
