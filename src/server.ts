@@ -3,8 +3,7 @@
  * calls it with the same shared XnatClient; nothing here or in the tools keeps per-session state.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { XnatConfigError } from './client/errors.js';
-import type { XnatClient } from './client/index.js';
+import { XnatConfigError, type XnatClient } from './client/index.js';
 import { registerPrompts, registerResources } from './resources/index.js';
 import { TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
 import { registerTools } from './mcp/define.js';

@@ -16,7 +16,7 @@ import {
   XnatPermissionError,
   XnatProtocolError,
   XnatTimeoutError,
-} from '../client/errors.js';
+} from '../client/index.js';
 import type { Logger } from './logger.js';
 
 /** Bad tool input the schema cannot catch (a stale cursor, contradictory arguments). */

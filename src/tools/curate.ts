@@ -4,10 +4,9 @@
  * confirmations and dry runs can name what will change), then calls the client core, then audits.
  */
 import * as z from 'zod';
-import { UPDATABLE_FIELDS, type ObjectKind, type ObjectRef } from '../client/index.js';
-import { experimentTarget, subjectTarget } from './browse.js';
+import { UPDATABLE_FIELDS } from '../client/index.js';
 import { defineTool, writeAnnotations } from '../mcp/define.js';
-import { ToolInputError, type ErrorTarget } from '../mcp/errors.js';
+import { ToolInputError } from '../mcp/errors.js';
 import {
   ExperimentDetailOutput,
   ExperimentItemSchema,
@@ -30,6 +29,7 @@ import {
   projectParam,
   subjectParam,
 } from '../mcp/params.js';
+import { experimentTarget, objectTarget, subjectTarget } from '../mcp/targets.js';
 
 const LABEL = /^[A-Za-z0-9_-]+$/;
 const labelParam = (what: string) =>
@@ -179,35 +179,6 @@ export const createExperiment = defineTool({
   target: (args) => subjectTarget(args.subject, args.project),
 });
 
-const kindTargets: Record<ObjectKind, (ref: ObjectRef) => ErrorTarget> = {
-  project: (r) => ({
-    what: `Project '${r.project ?? ''}'`,
-    nextStep: 'use listProjects to see the projects',
-  }),
-  subject: (r) => subjectTarget(r.subject ?? '', r.project),
-  experiment: (r) => experimentTarget(r.experiment ?? '', r.project),
-  scan: (r) => ({
-    what: `Scan '${r.scan ?? ''}' of experiment '${r.experiment ?? ''}'`,
-    project: r.project,
-    nextStep: 'use getExperiment to see its scan IDs',
-  }),
-  assessor: (r) => ({
-    what: `Assessor '${r.assessor ?? ''}' of experiment '${r.experiment ?? ''}'`,
-    project: r.project,
-    nextStep: 'use getExperiment to see its assessors',
-  }),
-  resource: (r) => ({
-    what: `Resource '${r.resource ?? ''}'`,
-    project: r.project,
-    nextStep: 'use listFiles (or getExperiment) to see the resources',
-  }),
-  file: (r) => ({
-    what: `File '${r.file ?? ''}' in resource '${r.resource ?? ''}'`,
-    project: r.project,
-    nextStep: 'use listFiles to see the file paths',
-  }),
-};
-
 const refInput = {
   project: optionalProjectParam,
   subject: subjectParam.optional(),
@@ -267,7 +238,7 @@ export const updateFields = defineTool({
         out.changes.map((c) => [c.field, c.old, c.new]),
       ),
     ),
-  target: (args) => kindTargets[args.kind](args),
+  target: (args) => objectTarget(args.kind, args),
 });
 
 export const shareObject = defineTool({
@@ -468,5 +439,5 @@ export const deleteObject = defineTool({
     return { ...out, deleted: true, dryRun: false, summary: `Deleted ${target.summary}.` };
   },
   render: (out) => (out.dryRun ? `Dry run: ${out.summary} Nothing was deleted.` : out.summary),
-  target: (args) => kindTargets[args.kind](args),
+  target: (args) => objectTarget(args.kind, args),
 });

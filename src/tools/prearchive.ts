@@ -5,7 +5,6 @@
  */
 import { stat } from 'node:fs/promises';
 import * as z from 'zod';
-import { confirmParam, dryRunParam } from '../mcp/params.js';
 import { checkZip, listLocalFiles, type PrearchiveSession } from '../client/index.js';
 import { READ_ONLY, defineTool, writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
@@ -17,8 +16,9 @@ import {
   renderFields,
   renderList,
 } from '../mcp/format.js';
-import { projectTarget } from './browse.js';
-import { progressReporter } from './transfer.js';
+import { confirmParam, dryRunParam } from '../mcp/params.js';
+import { progressReporter } from '../mcp/progress.js';
+import { projectTarget } from '../mcp/targets.js';
 
 const PrearchiveItemSchema = z.object({
   url: z.string().describe('`session` for managePrearchive'),
@@ -260,7 +260,7 @@ export const importSession = defineTool({
       ...(args.quarantine !== undefined ? { quarantine: args.quarantine } : {}),
       destination: args.destination,
       signal,
-      onProgress: progressReporter(ctx, 'sent'),
+      onProgress: progressReporter(ctx.progress, 'sent'),
     });
     safety.audit(
       'importSession',

@@ -1,6 +1,4 @@
 import * as z from 'zod';
-import { experimentUri, resourceLink, subjectUri } from '../mcp/uris.js';
-import { projectTarget, subjectTarget } from './browse.js';
 import { READ_ONLY, defineTool } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {
@@ -15,6 +13,8 @@ import {
   shapeSubject,
 } from '../mcp/format.js';
 import { isoDateParam } from '../mcp/params.js';
+import { projectTarget, subjectTarget } from '../mcp/targets.js';
+import { experimentUri, resourceLink, subjectUri } from '../mcp/uris.js';
 
 const projectFilter = z.string().min(1).optional().describe('Project ID; omit to search all');
 

@@ -6,27 +6,29 @@
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as z from 'zod';
-import { confirmParam, dryRunParam } from '../mcp/params.js';
 import {
   checkZip,
   listLocalFiles,
   type ObjectDescription,
   type ObjectKind,
   type ResourceParent,
-  type TransferProgress,
   type XnatFile,
 } from '../client/index.js';
 import { defineTool, writeAnnotations, type ToolAnnotations, type ToolContext } from '../mcp/define.js';
-import { ToolInputError, type ErrorTarget } from '../mcp/errors.js';
+import { ToolInputError } from '../mcp/errors.js';
 import {
   capArray,
+  mib,
   renderFields,
   renderTable,
   sections,
+  sumSizes,
   truncatedSchema,
   withTruncated,
 } from '../mcp/format.js';
-import { experimentTarget, projectTarget, subjectTarget } from './browse.js';
+import { confirmParam, dryRunParam } from '../mcp/params.js';
+import { progressReporter } from '../mcp/progress.js';
+import { resourceParentTarget } from '../mcp/targets.js';
 
 const RESOURCE_LABEL = /^[A-Za-z0-9_.-]+$/;
 const MAX_LOCAL_FILES = 10_000;
@@ -68,13 +70,6 @@ function parentOf(args: ResourceParent): ResourceParent {
   return { project, subject, experiment, scan, assessor };
 }
 
-function parentTarget(args: ResourceParent): ErrorTarget | undefined {
-  if (args.experiment !== undefined) return experimentTarget(args.experiment, args.project);
-  if (args.subject !== undefined) return subjectTarget(args.subject, args.project);
-  if (args.project !== undefined) return projectTarget(args.project);
-  return undefined;
-}
-
 /** E.g. `experiment MR1 (XNAT_E00001) in project P`: the object a transfer is about, named for people. */
 function ownerName(owner: ObjectDescription, experiment: string | undefined): string {
   const name =
@@ -88,32 +83,6 @@ function ownerName(owner: ObjectDescription, experiment: string | undefined): st
 /** A label from XNAT used as a local folder name must stay one folder: no separators, no `.`/`..`. */
 function isPlainSegment(name: string | undefined): name is string {
   return name !== undefined && name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
-}
-
-/**
- * Progress for MCP clients that asked for it: at each finished file and at every 1% of the bytes,
- * so a 2,000-file or 1 GiB transfer sends at most a few hundred notifications. The value counts
- * bytes plus finished files, so finishing a file (bytes already counted) still moves it forward.
- */
-export function progressReporter(ctx: ToolContext, verb: string): (p: TransferProgress) => void {
-  let lastFiles = -1;
-  let lastBytes = -1;
-  return (p) => {
-    const bytesTotal = p.bytesTotal ?? 0;
-    const step = Math.max(1, Math.floor(bytesTotal / 100));
-    if (p.filesDone === lastFiles && p.bytesDone - lastBytes < step && p.bytesDone !== bytesTotal) return;
-    lastFiles = p.filesDone;
-    lastBytes = p.bytesDone;
-    void ctx.progress({
-      progress: p.bytesDone + p.filesDone,
-      ...(p.bytesTotal !== undefined ? { total: p.bytesTotal + p.filesTotal } : {}),
-      message: `${verb} ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)}${p.bytesTotal !== undefined ? ` of ${mib(p.bytesTotal)}` : ''}`,
-    });
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,7 +231,7 @@ export const uploadResource = defineTool({
       ...(args.format !== undefined ? { format: args.format } : {}),
       ...(args.content !== undefined ? { content: args.content } : {}),
       signal: ctx.signal,
-      onProgress: progressReporter(ctx, 'uploaded'),
+      onProgress: progressReporter(ctx.progress, 'uploaded'),
     });
     const bytes = sumSizes(result.uploaded);
     if (result.uploaded.length > 0) {
@@ -317,12 +286,8 @@ export const uploadResource = defineTool({
       out.conflicts.length > 0 ? `Conflicts (left unchanged): ${out.conflicts.join(', ')}` : '',
       out.skippedLocal.length > 0 ? `Skipped locally: ${out.skippedLocal.join(', ')}` : '',
     ),
-  target: parentTarget,
+  target: resourceParentTarget,
 });
-
-function sumSizes(items: ReadonlyArray<{ size: number }>): number {
-  return items.reduce((sum, i) => sum + i.size, 0);
-}
 
 // ---------------------------------------------------------------------------------------------
 // downloadFiles
@@ -464,7 +429,7 @@ export const downloadFiles = defineTool({
       layout: args.layout,
       overwrite: args.overwrite,
       signal: ctx.signal,
-      onProgress: progressReporter(ctx, 'downloaded'),
+      onProgress: progressReporter(ctx.progress, 'downloaded'),
     });
     const truncated: Record<string, number> = {};
     const bytes = sumSizes(result.files);
@@ -515,5 +480,5 @@ export const downloadFiles = defineTool({
         : '',
       renderFields([['left out', out.truncated ? JSON.stringify(out.truncated) : undefined]]),
     ),
-  target: parentTarget,
+  target: resourceParentTarget,
 });

@@ -11,7 +11,7 @@ import { hostname as machineHostname, networkInterfaces } from 'node:os';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { XnatConfigError } from '../client/errors.js';
+import { XnatConfigError } from '../client/index.js';
 import { createServer, parseToolsets, type ServerDeps, type ServerOptions } from '../server.js';
 import { silentLogger } from '../mcp/logger.js';
 
