@@ -2,6 +2,7 @@
  * One declaration shape for every tool, and the one function that registers tools on an McpServer.
  * The SDK validates arguments against `inputSchema` and `structuredContent` against `outputSchema`;
  * nothing here validates again. Handlers are thin: call the client core, shape with format.ts.
+ * Writing tools are declared through the write pipeline (write.ts), which builds their handler.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
