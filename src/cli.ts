@@ -4,22 +4,21 @@ import './transports/console-to-stderr.js';
 import { homedir } from 'node:os';
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
-import { XnatConfigError, XnatError } from './client/errors.js';
-import { XnatClient, resolveConfig, type XnatConfig } from './client/index.js';
+import { XnatClient, XnatConfigError, XnatError, resolveConfig, type XnatConfig } from './client/index.js';
 import { runSandboxCli } from './sandbox/cli.js';
 import { startSandbox } from './sandbox/index.js';
 import { createDemoArchive } from './sandbox/seed.js';
 import { parseToolsets, type ServerOptions } from './server.js';
-import { describeToolError } from './tools/errors.js';
+import { describeToolError } from './mcp/errors.js';
 import { selectTools } from './tools/index.js';
-import { splitList } from './tools/safety.js';
+import { splitList } from './mcp/safety.js';
 import {
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
   startHttpServer,
   type RunningHttpServer,
 } from './transports/http.js';
-import { createStderrLogger, parseLogLevel, type Logger } from './transports/logger.js';
+import { createStderrLogger, parseLogLevel, type Logger } from './mcp/logger.js';
 import { serveStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
 

@@ -3,12 +3,11 @@
  * calls it with the same shared XnatClient; nothing here or in the tools keeps per-session state.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { XnatConfigError } from './client/errors.js';
-import type { XnatClient } from './client/index.js';
+import { XnatConfigError, type XnatClient } from './client/index.js';
 import { registerPrompts, registerResources } from './resources/index.js';
 import { TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
-import { registerTools } from './tools/define.js';
-import { silentLogger, type Logger } from './transports/logger.js';
+import { registerTools } from './mcp/define.js';
+import { silentLogger, type Logger } from './mcp/logger.js';
 import { SERVER_NAME, VERSION } from './version.js';
 
 export interface ServerOptions {

@@ -7,13 +7,12 @@ import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import { XnatNotFoundError } from '../client/errors.js';
-import type { XnatClient } from '../client/index.js';
-import { experimentTarget, projectTarget, subjectTarget } from '../tools/browse.js';
-import { describeToolError, type ErrorTarget } from '../tools/errors.js';
-import { shapeExperimentDetail, shapeProjectDetail, shapeSubjectDetail } from '../tools/format.js';
-import type { Logger } from '../transports/logger.js';
-import { EXPERIMENT_TEMPLATE, PROJECT_TEMPLATE, SUBJECT_TEMPLATE, projectUri } from './uris.js';
+import { XnatNotFoundError, type XnatClient } from '../client/index.js';
+import { describeToolError, type ErrorTarget } from '../mcp/errors.js';
+import { shapeExperimentDetail, shapeProjectDetail, shapeSubjectDetail } from '../mcp/format.js';
+import type { Logger } from '../mcp/logger.js';
+import { experimentTarget, projectTarget, subjectTarget } from '../mcp/targets.js';
+import { EXPERIMENT_TEMPLATE, PROJECT_TEMPLATE, SUBJECT_TEMPLATE, projectUri } from '../mcp/uris.js';
 
 export interface ResourceDeps {
   client: XnatClient;

@@ -1,7 +1,5 @@
 import * as z from 'zod';
-import { experimentUri, projectUri, resourceLink, subjectUri } from '../resources/uris.js';
-import { READ_ONLY, defineTool } from './define.js';
-import type { ErrorTarget } from './errors.js';
+import { READ_ONLY, defineTool } from '../mcp/define.js';
 import {
   ExperimentDetailOutput,
   FileItemSchema,
@@ -24,37 +22,10 @@ import {
   shapeProject,
   shapeProjectDetail,
   shapeSubjectDetail,
-} from './format.js';
-import { experimentParam, optionalProjectParam, projectParam, subjectParam } from './params.js';
-
-export function projectTarget(project: string): ErrorTarget {
-  return {
-    what: `Project '${project}'`,
-    nextStep: 'use listProjects to see the projects the configured user can access',
-  };
-}
-
-export function subjectTarget(subject: string, project: string | undefined): ErrorTarget {
-  return {
-    what: `Subject '${subject}'`,
-    project,
-    nextStep:
-      project === undefined
-        ? `if '${subject}' is a label, pass project too; otherwise use searchSubjects to find the subject ID`
-        : `use searchSubjects with project ${project} to find its ID or label`,
-  };
-}
-
-export function experimentTarget(experiment: string, project: string | undefined): ErrorTarget {
-  return {
-    what: `Experiment '${experiment}'`,
-    project,
-    nextStep:
-      project === undefined
-        ? `if '${experiment}' is a label, pass project too; otherwise use searchExperiments to find the experiment ID`
-        : `use searchExperiments with project ${project} to find its ID or label`,
-  };
-}
+} from '../mcp/format.js';
+import { experimentParam, optionalProjectParam, projectParam, subjectParam } from '../mcp/params.js';
+import { experimentTarget, projectTarget, subjectTarget } from '../mcp/targets.js';
+import { experimentUri, projectUri, resourceLink, subjectUri } from '../mcp/uris.js';
 
 export const listProjects = defineTool({
   name: 'listProjects',

@@ -1,5 +1,5 @@
-import { READ_ONLY, defineTool } from './define.js';
-import { ServerInfoOutput, renderFields, shapeServerInfo } from './format.js';
+import { READ_ONLY, defineTool } from '../mcp/define.js';
+import { ServerInfoOutput, renderFields, shapeServerInfo } from '../mcp/format.js';
 
 export const getServerInfo = defineTool({
   name: 'getServerInfo',

@@ -4,10 +4,9 @@
  * confirmations and dry runs can name what will change), then calls the client core, then audits.
  */
 import * as z from 'zod';
-import { UPDATABLE_FIELDS, type ObjectKind, type ObjectRef } from '../client/index.js';
-import { experimentTarget, subjectTarget } from './browse.js';
-import { defineTool, writeAnnotations } from './define.js';
-import { ToolInputError, type ErrorTarget } from './errors.js';
+import { UPDATABLE_FIELDS, type ObjectDescription } from '../client/index.js';
+import { writeAnnotations } from '../mcp/define.js';
+import { ToolInputError } from '../mcp/errors.js';
 import {
   ExperimentDetailOutput,
   ExperimentItemSchema,
@@ -20,16 +19,16 @@ import {
   sections,
   shapeExperimentDetail,
   shapeSubjectDetail,
-} from './format.js';
+} from '../mcp/format.js';
 import {
-  confirmParam,
-  dryRunParam,
   experimentParam,
   isoDateParam,
   optionalProjectParam,
   projectParam,
   subjectParam,
-} from './params.js';
+} from '../mcp/params.js';
+import { experimentTarget, objectTarget, subjectTarget } from '../mcp/targets.js';
+import { defineWriteTool } from '../mcp/write.js';
 
 const LABEL = /^[A-Za-z0-9_-]+$/;
 const labelParam = (what: string) =>
@@ -51,7 +50,7 @@ const customFieldsParam = z
   .optional()
   .describe('Custom variables, e.g. {"cohort": "A"}');
 
-export const createSubject = defineTool({
+export const createSubject = defineWriteTool({
   name: 'createSubject',
   title: 'Create an XNAT subject',
   description:
@@ -78,10 +77,9 @@ export const createSubject = defineTool({
     })
     .describe('And the other fields of getSubject'),
   annotations: writeAnnotations({ destructive: false, idempotent: true }),
-  writes: true,
-  async handler(args, ctx) {
-    ctx.safety.checkProject(args.project, 'create a subject');
-    const { created, subject } = await ctx.client.createSubject({
+  projects: (_, args) => [{ project: args.project, action: 'create a subject' }],
+  act: (_, args, { client, signal }) =>
+    client.createSubject({
       project: args.project,
       label: args.label,
       group: args.group,
@@ -94,16 +92,13 @@ export const createSubject = defineTool({
       },
       fields: args.fields,
       ifExists: args.ifExists,
-      signal: ctx.signal,
-    });
-    if (created)
-      ctx.safety.audit(
-        'createSubject',
-        `subject ${subject.id}`,
-        `project=${args.project} label=${args.label}`,
-      );
-    return { created, ...shapeSubjectDetail(subject) };
-  },
+      signal,
+    }),
+  audit: (_, { created, subject }, args) =>
+    created
+      ? { object: `subject ${subject.id}`, detail: `project=${args.project} label=${args.label}` }
+      : undefined,
+  summarise: (_, { created, subject }) => ({ created, ...shapeSubjectDetail(subject) }),
   render: (s) =>
     sections(
       `${s.created ? 'Created' : 'Already existed (unchanged)'}: subject ${s.label} (${s.id}) in project ${s.project}`,
@@ -116,7 +111,7 @@ export const createSubject = defineTool({
   }),
 });
 
-export const createExperiment = defineTool({
+export const createExperiment = defineWriteTool({
   name: 'createExperiment',
   title: 'Create an XNAT experiment',
   description:
@@ -152,19 +147,16 @@ export const createExperiment = defineTool({
     })
     .describe('And the other fields of getExperiment'),
   annotations: writeAnnotations({ destructive: false, idempotent: true }),
-  writes: true,
-  async handler(args, ctx) {
-    ctx.safety.checkProject(args.project, 'create an experiment');
-    const { created, experiment } = await ctx.client.createExperiment({ ...args, signal: ctx.signal });
-    if (created) {
-      ctx.safety.audit(
-        'createExperiment',
-        `experiment ${experiment.id}`,
-        `project=${args.project} subject=${experiment.subjectId} label=${args.label} xsiType=${args.xsiType}`,
-      );
-    }
-    return { created, ...shapeExperimentDetail(experiment) };
-  },
+  projects: (_, args) => [{ project: args.project, action: 'create an experiment' }],
+  act: (_, args, { client, signal }) => client.createExperiment({ ...args, signal }),
+  audit: (_, { created, experiment }, args) =>
+    created
+      ? {
+          object: `experiment ${experiment.id}`,
+          detail: `project=${args.project} subject=${experiment.subjectId} label=${args.label} xsiType=${args.xsiType}`,
+        }
+      : undefined,
+  summarise: (_, { created, experiment }) => ({ created, ...shapeExperimentDetail(experiment) }),
   render: (e) =>
     sections(
       `${e.created ? 'Created' : 'Already existed (unchanged)'}: experiment ${e.label} (${e.id}, ${e.xsiType}) of subject ${e.subjectLabel || e.subjectId} in project ${e.project}`,
@@ -179,35 +171,6 @@ export const createExperiment = defineTool({
   target: (args) => subjectTarget(args.subject, args.project),
 });
 
-const kindTargets: Record<ObjectKind, (ref: ObjectRef) => ErrorTarget> = {
-  project: (r) => ({
-    what: `Project '${r.project ?? ''}'`,
-    nextStep: 'use listProjects to see the projects',
-  }),
-  subject: (r) => subjectTarget(r.subject ?? '', r.project),
-  experiment: (r) => experimentTarget(r.experiment ?? '', r.project),
-  scan: (r) => ({
-    what: `Scan '${r.scan ?? ''}' of experiment '${r.experiment ?? ''}'`,
-    project: r.project,
-    nextStep: 'use getExperiment to see its scan IDs',
-  }),
-  assessor: (r) => ({
-    what: `Assessor '${r.assessor ?? ''}' of experiment '${r.experiment ?? ''}'`,
-    project: r.project,
-    nextStep: 'use getExperiment to see its assessors',
-  }),
-  resource: (r) => ({
-    what: `Resource '${r.resource ?? ''}'`,
-    project: r.project,
-    nextStep: 'use listFiles (or getExperiment) to see the resources',
-  }),
-  file: (r) => ({
-    what: `File '${r.file ?? ''}' in resource '${r.resource ?? ''}'`,
-    project: r.project,
-    nextStep: 'use listFiles to see the file paths',
-  }),
-};
-
 const refInput = {
   project: optionalProjectParam,
   subject: subjectParam.optional(),
@@ -215,7 +178,7 @@ const refInput = {
   scan: z.string().min(1).optional().describe('Scan ID (from getExperiment)'),
 };
 
-export const updateFields = defineTool({
+export const updateFields = defineWriteTool({
   name: 'updateFields',
   title: 'Update fields of an XNAT object',
   description:
@@ -242,23 +205,16 @@ export const updateFields = defineTool({
     changes: z.array(z.object({ field: z.string(), old: z.string(), new: z.string() })),
   },
   annotations: writeAnnotations({ destructive: false, idempotent: true }),
-  writes: true,
-  async handler(args, ctx) {
-    const { kind, label, standard, fields, ...ref } = args;
-    const target = await ctx.client.describeObject({ kind, ...ref }, { signal: ctx.signal });
-    ctx.safety.checkProject(target.project, `update ${target.summary}`);
-    const { changes } = await ctx.client.updateFields(
-      { kind, ...ref },
-      { label, standard, fields },
-      { signal: ctx.signal },
-    );
-    ctx.safety.audit(
-      'updateFields',
-      `${kind} ${target.id}`,
-      `fields=${changes.map((c) => c.field).join(',')}`,
-    );
-    return { kind, id: target.id, project: target.project, changes };
-  },
+  resolve: ({ kind, label: _label, standard: _standard, fields: _fields, ...ref }, { client, signal }) =>
+    client.describeObject({ kind, ...ref }, { signal }),
+  projects: (target) => [{ project: target.project, action: `update ${target.summary}` }],
+  act: (_, { kind, label, standard, fields, ...ref }, { client, signal }) =>
+    client.updateFields({ kind, ...ref }, { label, standard, fields }, { signal }),
+  audit: (target, { changes }, { kind }) => ({
+    object: `${kind} ${target.id}`,
+    detail: `fields=${changes.map((c) => c.field).join(',')}`,
+  }),
+  summarise: (target, { changes }, { kind }) => ({ kind, id: target.id, project: target.project, changes }),
   render: (out) =>
     sections(
       `Updated ${out.kind} ${out.id}${out.project ? ` in project ${out.project}` : ''}:`,
@@ -267,10 +223,10 @@ export const updateFields = defineTool({
         out.changes.map((c) => [c.field, c.old, c.new]),
       ),
     ),
-  target: (args) => kindTargets[args.kind](args),
+  target: (args) => objectTarget(args.kind, args),
 });
 
-export const shareObject = defineTool({
+export const shareObject = defineWriteTool({
   name: 'shareObject',
   title: 'Share or unshare an XNAT subject or experiment',
   description:
@@ -293,44 +249,39 @@ export const shareObject = defineTool({
     shares: z.array(ShareOutputSchema),
   },
   annotations: writeAnnotations({ destructive: false, idempotent: false }),
-  writes: true,
-  async handler(args, ctx) {
+  resolve: (args, { client, signal }) => {
     const ref = args.kind === 'subject' ? { subject: args.id } : { experiment: args.id };
-    const target = await ctx.client.describeObject(
-      { kind: args.kind, project: args.project, ...ref },
-      { signal: ctx.signal },
-    );
-    ctx.safety.checkProject(target.project, `${args.action} ${target.summary}`);
-    ctx.safety.checkProject(
-      args.targetProject,
-      `${args.action} ${args.kind} ${target.id} with project ${args.targetProject}`,
-    );
+    return client.describeObject({ kind: args.kind, project: args.project, ...ref }, { signal });
+  },
+  projects: (target, args) => [
+    { project: target.project, action: `${args.action} ${target.summary}` },
+    {
+      project: args.targetProject,
+      action: `${args.action} ${args.kind} ${target.id} with project ${args.targetProject}`,
+    },
+  ],
+  plan: async (target, args) => {
     if (args.action === 'unshare' && (args.label !== undefined || args.primary)) {
       throw new ToolInputError('label and primary apply only when sharing; leave them out to unshare.');
     }
-    const result =
-      args.action === 'share'
-        ? await ctx.client.share({
-            kind: args.kind,
-            id: target.id,
-            toProject: args.targetProject,
-            label: args.label,
-            primary: args.primary,
-            signal: ctx.signal,
-          })
-        : await ctx.client.unshare({
-            kind: args.kind,
-            id: target.id,
-            fromProject: args.targetProject,
-            signal: ctx.signal,
-          });
-    ctx.safety.audit(
-      'shareObject',
-      `${args.kind} ${target.id}`,
-      `${args.action} project=${args.targetProject}${args.label ? ` label=${args.label}` : ''}${args.primary ? ' primary=true' : ''}`,
-    );
-    return { kind: args.kind, id: target.id, label: target.label, ...result };
+    return target;
   },
+  act: (target, args, { client, signal }) =>
+    args.action === 'share'
+      ? client.share({
+          kind: args.kind,
+          id: target.id,
+          toProject: args.targetProject,
+          label: args.label,
+          primary: args.primary,
+          signal,
+        })
+      : client.unshare({ kind: args.kind, id: target.id, fromProject: args.targetProject, signal }),
+  audit: (target, _, args) => ({
+    object: `${args.kind} ${target.id}`,
+    detail: `${args.action} project=${args.targetProject}${args.label ? ` label=${args.label}` : ''}${args.primary ? ' primary=true' : ''}`,
+  }),
+  summarise: (target, result, args) => ({ kind: args.kind, id: target.id, label: target.label, ...result }),
   render: (out) =>
     sections(
       `${out.kind} ${out.label ?? ''} (${out.id}): owned by ${out.owningProject}`,
@@ -342,7 +293,12 @@ export const shareObject = defineTool({
     args.kind === 'subject' ? subjectTarget(args.id, args.project) : experimentTarget(args.id, args.project),
 });
 
-export const setQuarantine = defineTool({
+const quarantineKind = (args: { assessor?: string | undefined }) =>
+  args.assessor === undefined ? 'experiment' : 'assessor';
+const quarantineAction = (args: { quarantined: boolean }) =>
+  args.quarantined ? 'quarantine' : 'activate (release from quarantine)';
+
+export const setQuarantine = defineWriteTool({
   name: 'setQuarantine',
   title: 'Quarantine or activate an XNAT experiment',
   description:
@@ -353,8 +309,6 @@ export const setQuarantine = defineTool({
     project: optionalProjectParam,
     assessor: z.string().min(1).optional().describe('Assessor ID or label, instead of the experiment'),
     quarantined: z.boolean().describe('true: quarantine; false: release'),
-    confirm: confirmParam,
-    dryRun: dryRunParam,
   },
   outputSchema: {
     id: z.string(),
@@ -365,52 +319,66 @@ export const setQuarantine = defineTool({
     summary: z.string(),
   },
   annotations: writeAnnotations({ destructive: true, idempotent: true }),
-  writes: true,
-  async handler(args, ctx) {
-    const kind = args.assessor === undefined ? 'experiment' : 'assessor';
-    const target = await ctx.client.describeObject(
-      { kind, experiment: args.experiment, project: args.project, assessor: args.assessor },
-      { signal: ctx.signal },
-    );
-    const action = args.quarantined ? 'quarantine' : 'activate (release from quarantine)';
-    ctx.safety.checkProject(target.project, `${action} ${target.summary}`);
+  resolve: (args, { client, signal }) =>
+    client.describeObject(
+      {
+        kind: quarantineKind(args),
+        experiment: args.experiment,
+        project: args.project,
+        assessor: args.assessor,
+      },
+      { signal },
+    ),
+  projects: (target, args) => [
+    { project: target.project, action: `${quarantineAction(args)} ${target.summary}` },
+  ],
+  plan: async (target, args, { client, signal }) => ({
+    target,
     // An experiment's description carries its status; an assessor's has to be read.
-    const previousStatus =
+    previousStatus:
       target.status ??
-      (await ctx.client.getQuarantineStatus({
+      (await client.getQuarantineStatus({
         experiment: args.experiment,
         ...(args.project ? { project: args.project } : {}),
         ...(args.assessor ? { assessor: args.assessor } : {}),
-        signal: ctx.signal,
-      }));
-    if (args.dryRun) {
-      return {
-        id: target.id,
-        project: target.project,
-        status: previousStatus,
-        previousStatus,
-        dryRun: true,
-        summary: `Would ${action} ${target.summary}.`,
-      };
-    }
-    await ctx.safety.confirm({ action, target: target.summary, expected: target.id, confirm: args.confirm });
-    const { status } = await ctx.client.setQuarantine({
+        signal,
+      })),
+  }),
+  guard: {
+    preview: ({ target, previousStatus }, args) => ({
+      id: target.id,
+      project: target.project,
+      status: previousStatus,
+      previousStatus,
+      dryRun: true,
+      summary: `Would ${quarantineAction(args)} ${target.summary}.`,
+    }),
+    confirmation: ({ target }, args) => ({
+      action: quarantineAction(args),
+      target: target.summary,
+      expected: target.id,
+    }),
+  },
+  act: (_, args, { client, signal }) =>
+    client.setQuarantine({
       experiment: args.experiment,
       project: args.project,
       assessor: args.assessor,
       quarantined: args.quarantined,
-      signal: ctx.signal,
-    });
-    ctx.safety.audit('setQuarantine', `${kind} ${target.id}`, `status=${status} previous=${previousStatus}`);
-    return {
-      id: target.id,
-      project: target.project,
-      status,
-      previousStatus,
-      dryRun: false,
-      summary: `${target.summary}: now ${status}.`,
-    };
-  },
+      signal,
+    }),
+  audit: ({ target, previousStatus }, { status }, args) => ({
+    object: `${quarantineKind(args)} ${target.id}`,
+    detail: `status=${status} previous=${previousStatus}`,
+  }),
+  summarise: ({ target, previousStatus }, { status }) => ({
+    id: target.id,
+    project: target.project,
+    status,
+    previousStatus,
+    dryRun: false,
+    summary: `${target.summary}: now ${status}.`,
+  }),
   render: (out) =>
     out.dryRun
       ? `Dry run: ${out.summary} (status now ${out.status})`
@@ -418,7 +386,11 @@ export const setQuarantine = defineTool({
   target: (args) => experimentTarget(args.experiment, args.project),
 });
 
-export const deleteObject = defineTool({
+function deleted(kind: string, target: ObjectDescription) {
+  return { kind, id: target.id, label: target.label, project: target.project };
+}
+
+export const deleteObject = defineWriteTool({
   name: 'deleteObject',
   title: 'Delete an XNAT object',
   description:
@@ -432,8 +404,6 @@ export const deleteObject = defineTool({
     assessor: z.string().min(1).optional().describe('Assessor ID or label (also a resource parent)'),
     resource: z.string().min(1).optional().describe('Resource label, e.g. DICOM'),
     file: z.string().min(1).optional().describe('File path in the resource (from listFiles)'),
-    confirm: confirmParam,
-    dryRun: dryRunParam,
   },
   outputSchema: {
     kind: z.string(),
@@ -445,28 +415,37 @@ export const deleteObject = defineTool({
     summary: z.string(),
   },
   annotations: writeAnnotations({ destructive: true, idempotent: false }),
-  writes: true,
-  async handler(args, ctx) {
-    const { confirm, dryRun, kind, ...ref } = args;
-    const target = await ctx.client.describeObject({ kind, ...ref }, { signal: ctx.signal });
-    ctx.safety.checkProject(target.project, `delete ${target.summary}`);
+  resolve: (ref, { client, signal }) => client.describeObject(ref, { signal }),
+  projects: (target) => [{ project: target.project, action: `delete ${target.summary}` }],
+  plan: async (target, { kind }) => {
     if (target.sharedVia !== undefined) {
       // Refused before asking the user: through a sharing project XNAT would only unshare.
       throw new ToolInputError(
         `${kind} ${target.id} belongs to project ${target.project} and is only shared into ${target.sharedVia}; to remove it from ${target.sharedVia} use shareObject with action "unshare", or name project ${target.project} to delete it. Nothing was changed.`,
       );
     }
-    const out = { kind, id: target.id, label: target.label, project: target.project };
-    if (dryRun) return { ...out, deleted: false, dryRun: true, summary: `Would delete ${target.summary}.` };
-    await ctx.safety.confirm({ action: 'delete', target: target.summary, expected: target.id, confirm });
-    await ctx.client.deleteObject({ kind, ...ref }, { signal: ctx.signal });
-    ctx.safety.audit(
-      'deleteObject',
-      `${kind} ${target.id}`,
-      target.project ? `project=${target.project}` : undefined,
-    );
-    return { ...out, deleted: true, dryRun: false, summary: `Deleted ${target.summary}.` };
+    return target;
   },
+  guard: {
+    preview: (target, { kind }) => ({
+      ...deleted(kind, target),
+      deleted: false,
+      dryRun: true,
+      summary: `Would delete ${target.summary}.`,
+    }),
+    confirmation: (target) => ({ action: 'delete', target: target.summary, expected: target.id }),
+  },
+  act: (_, ref, { client, signal }) => client.deleteObject(ref, { signal }),
+  audit: (target, _, { kind }) => ({
+    object: `${kind} ${target.id}`,
+    detail: target.project ? `project=${target.project}` : undefined,
+  }),
+  summarise: (target, _, { kind }) => ({
+    ...deleted(kind, target),
+    deleted: true,
+    dryRun: false,
+    summary: `Deleted ${target.summary}.`,
+  }),
   render: (out) => (out.dryRun ? `Dry run: ${out.summary} Nothing was deleted.` : out.summary),
-  target: (args) => kindTargets[args.kind](args),
+  target: (args) => objectTarget(args.kind, args),
 });

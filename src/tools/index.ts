@@ -9,12 +9,12 @@ import {
   shareObject,
   updateFields,
 } from './curate.js';
-import { TOOLSETS, type AnyToolDefinition, type Toolset } from './define.js';
+import { TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
 
-export { TOOLSETS, type Toolset } from './define.js';
+export { TOOLSETS, type Toolset } from '../mcp/define.js';
 
 export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   getServerInfo,

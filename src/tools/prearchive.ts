@@ -3,15 +3,22 @@
  * rebuild it, and import DICOM (a zip or a folder) through XNAT's import service. Projects go through
  * the allow-list; deleting, and archiving or importing with overwrite "delete", need confirmation.
  */
-import { stat } from 'node:fs/promises';
 import * as z from 'zod';
-import { confirmParam, dryRunParam } from './params.js';
-import { checkZip, listLocalFiles, type PrearchiveSession } from '../client/index.js';
-import { READ_ONLY, defineTool, writeAnnotations } from './define.js';
-import { ToolInputError } from './errors.js';
-import { listOutput, pageListing, pageOfArray, pagingInput, renderFields, renderList } from './format.js';
-import { projectTarget } from './browse.js';
-import { progressReporter } from './transfer.js';
+import type { PrearchiveSession, XnatClient } from '../client/index.js';
+import { READ_ONLY, defineTool, writeAnnotations } from '../mcp/define.js';
+import { ToolInputError } from '../mcp/errors.js';
+import {
+  listOutput,
+  pageListing,
+  pageOfArray,
+  pagingInput,
+  renderFields,
+  renderList,
+} from '../mcp/format.js';
+import { progressReporter } from '../mcp/progress.js';
+import { projectTarget } from '../mcp/targets.js';
+import { inspectImportSource } from '../mcp/transfer-plan.js';
+import { defineWriteTool } from '../mcp/write.js';
 
 const PrearchiveItemSchema = z.object({
   url: z.string().describe('`session` for managePrearchive'),
@@ -75,7 +82,61 @@ export const listPrearchive = defineTool({
   target: (args) => (args.project ? projectTarget(args.project) : undefined),
 });
 
-export const managePrearchive = defineTool({
+interface PrearchiveAction {
+  action: 'archive' | 'move' | 'delete' | 'rebuild';
+  toProject?: string | undefined;
+  project?: string | undefined;
+  subject?: string | undefined;
+  label?: string | undefined;
+  overwrite: 'none' | 'append' | 'delete';
+  quarantine?: boolean | undefined;
+}
+
+const PREARCHIVE_DONE = {
+  archive: 'Archived',
+  move: 'Moved',
+  delete: 'Deleted',
+  rebuild: 'Rebuilt',
+} as const;
+
+function prearchivePlan(session: PrearchiveSession, what: string, args: PrearchiveAction): string {
+  if (args.action === 'archive') {
+    return `archive ${what} into project ${args.project ?? session.project}${args.subject ? ` subject ${args.subject}` : ''} as ${args.label ?? session.name} (overwrite ${args.overwrite}${args.quarantine ? ', quarantined' : ''})`;
+  }
+  return args.action === 'move' ? `move ${what} to project ${args.toProject}` : `${args.action} ${what}`;
+}
+
+async function actOnPrearchive(
+  session: PrearchiveSession,
+  args: PrearchiveAction,
+  client: XnatClient,
+  signal: AbortSignal,
+): Promise<{ uris: string[]; experimentId?: string | undefined }> {
+  switch (args.action) {
+    case 'archive':
+      return client.archivePrearchive({
+        session: session.url,
+        ...(args.project ? { project: args.project } : {}),
+        ...(args.subject ? { subject: args.subject } : {}),
+        ...(args.label ? { label: args.label } : {}),
+        ...(args.overwrite !== 'none' ? { overwrite: args.overwrite } : {}),
+        ...(args.quarantine !== undefined ? { quarantine: args.quarantine } : {}),
+        signal,
+      });
+    case 'move':
+      return {
+        uris: [await client.movePrearchive({ session: session.url, toProject: args.toProject!, signal })],
+      };
+    case 'delete':
+      await client.deletePrearchive({ session: session.url, signal });
+      return { uris: [] };
+    case 'rebuild':
+      await client.rebuildPrearchive({ session: session.url, signal });
+      return { uris: [] };
+  }
+}
+
+export const managePrearchive = defineWriteTool({
   name: 'managePrearchive',
   title: 'Archive, move, delete or rebuild a prearchive session',
   description:
@@ -90,8 +151,6 @@ export const managePrearchive = defineTool({
     label: z.string().min(1).optional().describe('archive: experiment label (default: session name)'),
     overwrite: overwriteParam,
     quarantine: z.boolean().optional().describe('archive: quarantine it'),
-    confirm: confirmParam,
-    dryRun: dryRunParam,
   },
   outputSchema: {
     action: z.string(),
@@ -102,84 +161,66 @@ export const managePrearchive = defineTool({
     summary: z.string(),
   },
   annotations: writeAnnotations({ destructive: true, idempotent: false }),
-  writes: true,
-  async handler(args, ctx) {
-    const { client, signal, safety } = ctx;
+  resolve: async (args, { client, signal }) => {
     const session = await client.getPrearchiveSession(args.session, { signal });
     const what = `prearchive session ${session.name} (subject ${session.subject || '?'}, ${session.status}) in project ${session.project}`;
-    safety.checkProject(session.project, `${args.action} ${what}`);
-    if (args.action === 'move') {
-      if (args.toProject === undefined) throw new ToolInputError('move needs toProject.');
-      safety.checkProject(args.toProject, `move ${what} into project ${args.toProject}`);
-    } else if (args.toProject !== undefined) {
+    return { session, what };
+  },
+  projects: ({ session, what }, args) => [
+    { project: session.project, action: `${args.action} ${what}` },
+    // A toProject that does not fit the action is refused by plan, right after the session's own project.
+    ...(args.action === 'move' && args.toProject !== undefined
+      ? [{ project: args.toProject, action: `move ${what} into project ${args.toProject}` }]
+      : []),
+    ...(args.action === 'archive' && args.toProject === undefined
+      ? [{ project: args.project ?? session.project, action: `archive ${what}` }]
+      : []),
+  ],
+  plan: async ({ session, what }, args) => {
+    if (args.action === 'move' && args.toProject === undefined)
+      throw new ToolInputError('move needs toProject.');
+    if (args.action !== 'move' && args.toProject !== undefined) {
       throw new ToolInputError('toProject is only for action "move".');
     }
-    const destination = args.project ?? session.project;
-    if (args.action === 'archive') safety.checkProject(destination, `archive ${what}`);
-    const plan =
-      args.action === 'archive'
-        ? `archive ${what} into project ${destination}${args.subject ? ` subject ${args.subject}` : ''} as ${args.label ?? session.name} (overwrite ${args.overwrite}${args.quarantine ? ', quarantined' : ''})`
-        : args.action === 'move'
-          ? `move ${what} to project ${args.toProject}`
-          : `${args.action} ${what}`;
-    const base = { action: args.action, session: session.url };
-    if (args.dryRun) return { ...base, uris: [], dryRun: true, summary: `Would ${plan}.` };
-    if (args.action === 'delete' || (args.action === 'archive' && args.overwrite === 'delete')) {
-      await safety.confirm({
-        action: args.action === 'delete' ? 'delete' : 'archive, replacing the archived session of',
-        target: what,
-        expected: session.folderName,
-        confirm: args.confirm,
-      });
-    }
-    let uris: string[] = [];
-    let experimentId: string | undefined;
-    switch (args.action) {
-      case 'archive': {
-        const result = await client.archivePrearchive({
-          session: session.url,
-          ...(args.project ? { project: args.project } : {}),
-          ...(args.subject ? { subject: args.subject } : {}),
-          ...(args.label ? { label: args.label } : {}),
-          ...(args.overwrite !== 'none' ? { overwrite: args.overwrite } : {}),
-          ...(args.quarantine !== undefined ? { quarantine: args.quarantine } : {}),
-          signal,
-        });
-        uris = result.uris;
-        experimentId = result.experimentId;
-        break;
-      }
-      case 'move':
-        uris = [await client.movePrearchive({ session: session.url, toProject: args.toProject!, signal })];
-        break;
-      case 'delete':
-        await client.deletePrearchive({ session: session.url, signal });
-        break;
-      case 'rebuild':
-        await client.rebuildPrearchive({ session: session.url, signal });
-        break;
-    }
-    safety.audit(
-      'managePrearchive',
-      `prearchive ${session.url}`,
-      `action=${args.action}${uris[0] ? ` result=${uris[0]}` : ''}`,
-    );
-    const done = { archive: 'Archived', move: 'Moved', delete: 'Deleted', rebuild: 'Rebuilt' }[args.action];
-    return {
-      ...base,
-      uris,
-      ...(experimentId !== undefined ? { experimentId } : {}),
-      dryRun: false,
-      summary: `${done} ${what}${uris[0] ? ` → ${uris[0]}` : ''}.`,
-    };
+    return { session, what };
   },
+  guard: {
+    preview: ({ session, what }, args) => ({
+      action: args.action,
+      session: session.url,
+      uris: [],
+      dryRun: true,
+      summary: `Would ${prearchivePlan(session, what, args)}.`,
+    }),
+    confirmation: ({ session, what }, args) =>
+      args.action === 'delete' || (args.action === 'archive' && args.overwrite === 'delete')
+        ? {
+            action: args.action === 'delete' ? 'delete' : 'archive, replacing the archived session of',
+            target: what,
+            expected: session.folderName,
+          }
+        : undefined,
+  },
+  act: ({ session }, args, { client, signal }) => actOnPrearchive(session, args, client, signal),
+  audit: ({ session }, { uris }, args) => ({
+    object: `prearchive ${session.url}`,
+    detail: `action=${args.action}${uris[0] ? ` result=${uris[0]}` : ''}`,
+  }),
+  summarise: ({ session, what }, { uris, experimentId }, args) => ({
+    action: args.action,
+    session: session.url,
+    uris,
+    ...(experimentId !== undefined ? { experimentId } : {}),
+    dryRun: false,
+    summary: `${PREARCHIVE_DONE[args.action]} ${what}${uris[0] ? ` → ${uris[0]}` : ''}.`,
+  }),
   render: (out) =>
     out.dryRun
       ? `Dry run: ${out.summary} Nothing was changed.`
       : `${out.summary}${out.experimentId ? `\nexperiment: ${out.experimentId}` : ''}`,
 });
 
-export const importSession = defineTool({
+export const importSession = defineWriteTool({
   name: 'importSession',
   title: 'Import DICOM into XNAT',
   description:
@@ -193,8 +234,6 @@ export const importSession = defineTool({
     overwrite: overwriteParam,
     quarantine: z.boolean().optional().describe('Quarantine the session'),
     destination: z.enum(['archive', 'prearchive']).default('archive').describe('Where the sessions go'),
-    confirm: confirmParam,
-    dryRun: dryRunParam,
   },
   outputSchema: {
     source: z.string(),
@@ -206,46 +245,32 @@ export const importSession = defineTool({
     summary: z.string(),
   },
   annotations: writeAnnotations({ destructive: true, idempotent: false }),
-  writes: true,
-  async handler(args, ctx) {
-    const { client, signal, safety } = ctx;
-    safety.checkProject(args.project, `import into project ${args.project}`);
-    const source = await safety.resolveLocalPath(args.path, 'read');
-    const info = await stat(source);
-    let files: number;
-    let bytes: number;
-    if (info.isDirectory()) {
-      const listed = await listLocalFiles(source);
-      files = listed.files.length;
-      bytes = listed.files.reduce((sum, f) => sum + f.size, 0);
-      if (files === 0) throw new ToolInputError(`${args.path} holds no files to import.`);
-    } else if (info.isFile()) {
-      const entries = (await checkZip(source)).filter((e) => !e.directory);
-      files = entries.length;
-      bytes = entries.reduce((sum, e) => sum + e.size, 0);
-    } else {
-      throw new ToolInputError(`${args.path} is neither a zip file nor a folder.`);
-    }
-    const into = `project ${args.project}${args.subject ? ` subject ${args.subject}` : ''}${args.label ? ` as ${args.label}` : ''} (${args.destination}, overwrite ${args.overwrite}${args.quarantine ? ', quarantined' : ''})`;
-    const base = { source, files, bytes };
-    if (args.dryRun) {
-      return {
-        ...base,
-        uris: [],
-        dryRun: true,
-        summary: `Would import ${files} files (${bytes} bytes) into ${into}.`,
-      };
-    }
-    if (args.overwrite === 'delete') {
-      await safety.confirm({
-        action: 'import, replacing any existing session,',
-        target: into,
-        expected: args.label ?? args.project,
-        confirm: args.confirm,
-      });
-    }
-    const result = await client.importSession({
-      ...(info.isDirectory() ? { directory: source } : { zipPath: source }),
+  projects: (_, args) => [{ project: args.project, action: `import into project ${args.project}` }],
+  plan: async (_, args, { safety }) => ({
+    source: await inspectImportSource(args.path, safety),
+    into: `project ${args.project}${args.subject ? ` subject ${args.subject}` : ''}${args.label ? ` as ${args.label}` : ''} (${args.destination}, overwrite ${args.overwrite}${args.quarantine ? ', quarantined' : ''})`,
+  }),
+  guard: {
+    preview: ({ source, into }) => ({
+      source: source.path,
+      files: source.files,
+      bytes: source.bytes,
+      uris: [],
+      dryRun: true,
+      summary: `Would import ${source.files} files (${source.bytes} bytes) into ${into}.`,
+    }),
+    confirmation: ({ into }, args) =>
+      args.overwrite === 'delete'
+        ? {
+            action: 'import, replacing any existing session,',
+            target: into,
+            expected: args.label ?? args.project,
+          }
+        : undefined,
+  },
+  act: ({ source }, args, { client, signal, progress }) =>
+    client.importSession({
+      ...(source.directory ? { directory: source.path } : { zipPath: source.path }),
       project: args.project,
       ...(args.subject ? { subject: args.subject } : {}),
       ...(args.label ? { label: args.label } : {}),
@@ -253,21 +278,21 @@ export const importSession = defineTool({
       ...(args.quarantine !== undefined ? { quarantine: args.quarantine } : {}),
       destination: args.destination,
       signal,
-      onProgress: progressReporter(ctx, 'sent'),
-    });
-    safety.audit(
-      'importSession',
-      `project ${args.project}`,
-      `files=${files} destination=${args.destination} overwrite=${args.overwrite} result=${result.uris.join(',')}`,
-    );
-    return {
-      ...base,
-      uris: result.uris,
-      ...(result.experimentId !== undefined ? { experimentId: result.experimentId } : {}),
-      dryRun: false,
-      summary: `Imported ${files} files into ${into}: ${result.uris.join(', ')}.`,
-    };
-  },
+      onProgress: progressReporter(progress, 'sent'),
+    }),
+  audit: ({ source }, { uris }, args) => ({
+    object: `project ${args.project}`,
+    detail: `files=${source.files} destination=${args.destination} overwrite=${args.overwrite} result=${uris.join(',')}`,
+  }),
+  summarise: ({ source, into }, { uris, experimentId }) => ({
+    source: source.path,
+    files: source.files,
+    bytes: source.bytes,
+    uris,
+    ...(experimentId !== undefined ? { experimentId } : {}),
+    dryRun: false,
+    summary: `Imported ${source.files} files into ${into}: ${uris.join(', ')}.`,
+  }),
   render: (out) =>
     out.dryRun
       ? `Dry run: ${out.summary} Nothing was sent.`

@@ -1,8 +1,6 @@
 import * as z from 'zod';
-import { experimentUri, resourceLink, subjectUri } from '../resources/uris.js';
-import { projectTarget, subjectTarget } from './browse.js';
-import { READ_ONLY, defineTool } from './define.js';
-import { ToolInputError } from './errors.js';
+import { READ_ONLY, defineTool } from '../mcp/define.js';
+import { ToolInputError } from '../mcp/errors.js';
 import {
   ExperimentItemSchema,
   MAX_LINKS,
@@ -13,8 +11,10 @@ import {
   renderList,
   shapeExperiment,
   shapeSubject,
-} from './format.js';
-import { isoDateParam } from './params.js';
+} from '../mcp/format.js';
+import { isoDateParam } from '../mcp/params.js';
+import { projectTarget, subjectTarget } from '../mcp/targets.js';
+import { experimentUri, resourceLink, subjectUri } from '../mcp/uris.js';
 
 const projectFilter = z.string().min(1).optional().describe('Project ID; omit to search all');
 

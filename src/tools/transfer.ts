@@ -3,26 +3,31 @@
  * local folder. Local paths go through the safety roots, the owning project through the allow-list;
  * an upload that would replace files needs confirmation. Both stream, in parallel, with progress.
  */
-import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
 import * as z from 'zod';
-import { confirmParam, dryRunParam } from './params.js';
+import { writeAnnotations, type ToolAnnotations } from '../mcp/define.js';
 import {
-  checkZip,
-  listLocalFiles,
-  type ObjectDescription,
-  type ObjectKind,
-  type ResourceParent,
-  type TransferProgress,
-  type XnatFile,
-} from '../client/index.js';
-import { defineTool, writeAnnotations, type ToolAnnotations, type ToolContext } from './define.js';
-import { ToolInputError, type ErrorTarget } from './errors.js';
-import { capArray, renderFields, renderTable, sections, truncatedSchema, withTruncated } from './format.js';
-import { experimentTarget, projectTarget, subjectTarget } from './browse.js';
+  capArray,
+  mib,
+  renderFields,
+  renderTable,
+  sections,
+  sumSizes,
+  truncatedSchema,
+  withTruncated,
+} from '../mcp/format.js';
+import { progressReporter } from '../mcp/progress.js';
+import { resourceParentTarget } from '../mcp/targets.js';
+import {
+  downloadKind,
+  ownerName,
+  planDownload,
+  planUpload,
+  resourceParent,
+  resourceParentKind,
+} from '../mcp/transfer-plan.js';
+import { defineWriteTool } from '../mcp/write.js';
 
 const RESOURCE_LABEL = /^[A-Za-z0-9_.-]+$/;
-const MAX_LOCAL_FILES = 10_000;
 
 const resourceParam = z
   .string()
@@ -37,78 +42,6 @@ const parentInput = {
   assessor: z.string().min(1).optional().describe('Assessor ID of the experiment'),
 };
 
-function parentKind(p: ResourceParent): ObjectKind {
-  if (p.assessor !== undefined) return 'assessor';
-  if (p.scan !== undefined) return 'scan';
-  if (p.experiment !== undefined) return 'experiment';
-  if (p.subject !== undefined) return 'subject';
-  return 'project';
-}
-
-function parentOf(args: ResourceParent): ResourceParent {
-  const { project, subject, experiment, scan, assessor } = args;
-  if (project === undefined && subject === undefined && experiment === undefined) {
-    throw new ToolInputError(
-      'Name where the resource hangs: project, subject or experiment (plus scan or assessor).',
-    );
-  }
-  if ((scan !== undefined || assessor !== undefined) && experiment === undefined) {
-    throw new ToolInputError('A scan or assessor needs its experiment.');
-  }
-  if (scan !== undefined && assessor !== undefined) {
-    throw new ToolInputError('Give either a scan or an assessor, not both.');
-  }
-  return { project, subject, experiment, scan, assessor };
-}
-
-function parentTarget(args: ResourceParent): ErrorTarget | undefined {
-  if (args.experiment !== undefined) return experimentTarget(args.experiment, args.project);
-  if (args.subject !== undefined) return subjectTarget(args.subject, args.project);
-  if (args.project !== undefined) return projectTarget(args.project);
-  return undefined;
-}
-
-/** E.g. `experiment MR1 (XNAT_E00001) in project P`: the object a transfer is about, named for people. */
-function ownerName(owner: ObjectDescription, experiment: string | undefined): string {
-  const name =
-    owner.label && owner.label !== owner.id
-      ? `${owner.kind} ${owner.label} (${owner.id})`
-      : `${owner.kind} ${owner.id}`;
-  const of = owner.kind === 'scan' || owner.kind === 'assessor' ? ` of experiment ${experiment ?? ''}` : '';
-  return `${name}${of}${owner.project ? ` in project ${owner.project}` : ''}`;
-}
-
-/** A label from XNAT used as a local folder name must stay one folder: no separators, no `.`/`..`. */
-function isPlainSegment(name: string | undefined): name is string {
-  return name !== undefined && name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
-}
-
-/**
- * Progress for MCP clients that asked for it: at each finished file and at every 1% of the bytes,
- * so a 2,000-file or 1 GiB transfer sends at most a few hundred notifications. The value counts
- * bytes plus finished files, so finishing a file (bytes already counted) still moves it forward.
- */
-export function progressReporter(ctx: ToolContext, verb: string): (p: TransferProgress) => void {
-  let lastFiles = -1;
-  let lastBytes = -1;
-  return (p) => {
-    const bytesTotal = p.bytesTotal ?? 0;
-    const step = Math.max(1, Math.floor(bytesTotal / 100));
-    if (p.filesDone === lastFiles && p.bytesDone - lastBytes < step && p.bytesDone !== bytesTotal) return;
-    lastFiles = p.filesDone;
-    lastBytes = p.bytesDone;
-    void ctx.progress({
-      progress: p.bytesDone + p.filesDone,
-      ...(p.bytesTotal !== undefined ? { total: p.bytesTotal + p.filesTotal } : {}),
-      message: `${verb} ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)}${p.bytesTotal !== undefined ? ` of ${mib(p.bytesTotal)}` : ''}`,
-    });
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // uploadResource
 
@@ -121,7 +54,7 @@ const UploadedSchema = z.object({
 
 const PlannedSchema = z.object({ remotePath: z.string(), size: z.number() });
 
-export const uploadResource = defineTool({
+export const uploadResource = defineWriteTool({
   name: 'uploadResource',
   title: 'Upload files into an XNAT resource',
   description:
@@ -144,8 +77,6 @@ export const uploadResource = defineTool({
     overwrite: z.boolean().default(false).describe('true: replace existing files (needs confirmation)'),
     format: z.string().min(1).optional().describe('Recorded file format, e.g. NIFTI'),
     content: z.string().min(1).optional().describe('Recorded content label, e.g. T1_RAW'),
-    confirm: confirmParam,
-    dryRun: dryRunParam,
   },
   outputSchema: {
     target: z.string(),
@@ -161,92 +92,49 @@ export const uploadResource = defineTool({
     truncated: truncatedSchema,
   },
   annotations: writeAnnotations({ destructive: true, idempotent: false }),
-  writes: true,
-  async handler(args, ctx) {
-    const parent = parentOf(args);
-    const owner = await ctx.client.describeObject(
-      { kind: parentKind(parent), ...parent },
-      { signal: ctx.signal },
-    );
-    const target = `resource ${args.resource} of ${ownerName(owner, parent.experiment)}`;
-    ctx.safety.checkProject(owner.project, `upload to ${target}`);
-    const folder = args.remoteFolder?.replace(/^\/+|\/+$/g, '');
-    const files: Array<{ localPath: string; remotePath: string; size: number }> = [];
-    const skippedLocal: string[] = [];
-    for (const path of args.localPaths) {
-      const real = await ctx.safety.resolveLocalPath(path, 'read');
-      const info = await stat(real);
-      if (info.isDirectory()) {
-        const listed = await listLocalFiles(real);
-        skippedLocal.push(...listed.skipped);
-        for (const f of listed.files) {
-          files.push({
-            localPath: f.localPath,
-            remotePath: folder ? `${folder}/${f.relativePath}` : f.relativePath,
-            size: f.size,
-          });
-        }
-      } else if (info.isFile()) {
-        // The name the caller gave, not a symbolic link's target: like cp and scp.
-        const name = basename(resolve(path));
-        files.push({ localPath: real, remotePath: folder ? `${folder}/${name}` : name, size: info.size });
-      } else {
-        skippedLocal.push(real);
-      }
-      if (files.length > MAX_LOCAL_FILES) {
-        throw new ToolInputError(
-          `More than ${MAX_LOCAL_FILES} files to upload; upload folders in smaller parts.`,
-        );
-      }
-    }
-    if (files.length === 0)
-      throw new ToolInputError('There is nothing to upload: the paths hold no regular files.');
-    if (args.extract && (files.length !== 1 || !files[0]!.localPath.toLowerCase().endsWith('.zip'))) {
-      throw new ToolInputError('extract: true takes exactly one .zip file.');
-    }
-    const existing = new Set(
-      ((await ctx.client.listResourceFiles(parent, args.resource, { signal: ctx.signal })) ?? []).map(
-        (f) => f.path,
-      ),
-    );
-    const planned = args.extract
-      ? (await checkZip(files[0]!.localPath))
-          .filter((e) => !e.directory)
-          .map((e) => ({ remotePath: folder ? `${folder}/${e.name}` : e.name, size: e.size }))
-      : files.map((f) => ({ remotePath: f.remotePath, size: f.size }));
-    const clashes = planned.filter((p) => existing.has(p.remotePath)).map((p) => p.remotePath);
-    const truncated: Record<string, number> = {};
-
-    if (args.dryRun) {
-      const fresh = args.overwrite ? planned : planned.filter((p) => !existing.has(p.remotePath));
-      const what = args.overwrite
+  resolve: async (args, { client, signal }) => {
+    const parent = resourceParent(args);
+    const owner = await client.describeObject({ kind: resourceParentKind(parent), ...parent }, { signal });
+    return { parent, owner, target: `resource ${args.resource} of ${ownerName(owner, parent.experiment)}` };
+  },
+  projects: ({ owner, target }) => [{ project: owner.project, action: `upload to ${target}` }],
+  plan: async (resolved, args, ctx) => ({
+    ...resolved,
+    ...(await planUpload({ ...args, ...resolved }, ctx)),
+  }),
+  guard: {
+    preview: ({ target, planned, clashes, writes, skippedLocal }, { overwrite }) => {
+      const truncated: Record<string, number> = {};
+      const what = overwrite
         ? `would upload ${planned.length} files (${mib(sumSizes(planned))}), replacing ${clashes.length}`
-        : `would upload ${fresh.length} files (${mib(sumSizes(fresh))}); ${clashes.length} already exist and would be left unchanged`;
+        : `would upload ${writes.length} files (${mib(sumSizes(writes))}); ${clashes.length} already exist and would be left unchanged`;
       return withTruncated(
         {
           target,
           uploaded: [],
           uploadedCount: 0,
           bytes: 0,
-          conflicts: args.overwrite ? [] : capArray(clashes, 'conflicts', truncated),
-          conflictCount: args.overwrite ? 0 : clashes.length,
-          planned: capArray(fresh, 'planned', truncated),
+          conflicts: overwrite ? [] : capArray(clashes, 'conflicts', truncated),
+          conflictCount: overwrite ? 0 : clashes.length,
+          planned: capArray(writes, 'planned', truncated),
           skippedLocal: capArray(skippedLocal, 'skippedLocal', truncated),
           dryRun: true,
           summary: `Dry run: ${what} into ${target}.`,
         },
         truncated,
       );
-    }
-    if (args.overwrite && clashes.length > 0) {
-      await ctx.safety.confirm({
-        action: `replace ${clashes.length} existing file${clashes.length === 1 ? '' : 's'} (${clashes.slice(0, 3).join(', ')}${clashes.length > 3 ? ', ...' : ''}) in`,
-        target,
-        expected: owner.id,
-        confirm: args.confirm,
-      });
-    }
-    const result = await ctx.client.upload({
+    },
+    confirmation: ({ target, owner, clashes }, { overwrite }) =>
+      overwrite && clashes.length > 0
+        ? {
+            action: `replace ${clashes.length} existing file${clashes.length === 1 ? '' : 's'} (${clashes.slice(0, 3).join(', ')}${clashes.length > 3 ? ', ...' : ''}) in`,
+            target,
+            expected: owner.id,
+          }
+        : undefined,
+  },
+  act: ({ parent, files }, args, { client, signal, progress }) =>
+    client.upload({
       parent,
       resource: args.resource,
       files: files.map((f) => ({ localPath: f.localPath, remotePath: f.remotePath })),
@@ -254,38 +142,40 @@ export const uploadResource = defineTool({
       overwrite: args.overwrite,
       ...(args.format !== undefined ? { format: args.format } : {}),
       ...(args.content !== undefined ? { content: args.content } : {}),
-      signal: ctx.signal,
-      onProgress: progressReporter(ctx, 'uploaded'),
-    });
-    const bytes = sumSizes(result.uploaded);
-    if (result.uploaded.length > 0) {
-      ctx.safety.audit(
-        'uploadResource',
-        `${parentKind(parent)} ${owner.id} resource ${args.resource}`,
-        `files=${result.uploaded.length} bytes=${bytes} overwrite=${args.overwrite}${owner.project ? ` project=${owner.project}` : ''}`,
-      );
-    }
-    const unverified = result.uploaded.filter((u) => !u.verified).length;
+      signal,
+      onProgress: progressReporter(progress, 'uploaded'),
+    }),
+  audit: ({ parent, owner }, { uploaded }, args) =>
+    uploaded.length > 0
+      ? {
+          object: `${resourceParentKind(parent)} ${owner.id} resource ${args.resource}`,
+          detail: `files=${uploaded.length} bytes=${sumSizes(uploaded)} overwrite=${args.overwrite}${owner.project ? ` project=${owner.project}` : ''}`,
+        }
+      : undefined,
+  summarise: ({ target, skippedLocal }, { uploaded, conflicts }) => {
+    const truncated: Record<string, number> = {};
+    const bytes = sumSizes(uploaded);
+    const unverified = uploaded.filter((u) => !u.verified).length;
     return withTruncated(
       {
         target,
-        uploaded: capArray(result.uploaded, 'uploaded', truncated),
-        uploadedCount: result.uploaded.length,
+        uploaded: capArray(uploaded, 'uploaded', truncated),
+        uploadedCount: uploaded.length,
         bytes,
-        conflicts: capArray(result.conflicts, 'conflicts', truncated),
-        conflictCount: result.conflicts.length,
+        conflicts: capArray(conflicts, 'conflicts', truncated),
+        conflictCount: conflicts.length,
         skippedLocal: capArray(skippedLocal, 'skippedLocal', truncated),
         dryRun: false,
         summary: [
-          `Uploaded ${result.uploaded.length} files (${mib(bytes)}) into ${target}`,
+          `Uploaded ${uploaded.length} files (${mib(bytes)}) into ${target}`,
           unverified > 0
             ? `${unverified} checked by size only (XNAT gave no MD5)`
             : 'sizes and MD5s verified',
-          result.conflicts.length > 0
-            ? `${result.conflicts.length} already existed and were left unchanged (pass overwrite: true to replace them)`
+          conflicts.length > 0
+            ? `${conflicts.length} already existed and were left unchanged (pass overwrite: true to replace them)`
             : '',
         ]
-          .filter((s) => s !== '')
+          .filter((part) => part !== '')
           .join('; ')
           .concat('.'),
       },
@@ -310,12 +200,8 @@ export const uploadResource = defineTool({
       out.conflicts.length > 0 ? `Conflicts (left unchanged): ${out.conflicts.join(', ')}` : '',
       out.skippedLocal.length > 0 ? `Skipped locally: ${out.skippedLocal.join(', ')}` : '',
     ),
-  target: parentTarget,
+  target: resourceParentTarget,
 });
-
-function sumSizes(items: ReadonlyArray<{ size: number }>): number {
-  return items.reduce((sum, i) => sum + i.size, 0);
-}
 
 // ---------------------------------------------------------------------------------------------
 // downloadFiles
@@ -341,60 +227,7 @@ const DOWNLOAD_ANNOTATIONS: ToolAnnotations = {
   openWorldHint: true,
 };
 
-async function selectFiles(
-  args: {
-    project?: string | undefined;
-    subject?: string | undefined;
-    experiment?: string | undefined;
-    scans?: string[] | undefined;
-    scanTypes?: string[] | undefined;
-    assessor?: string | undefined;
-    resource?: string | undefined;
-    file?: string | undefined;
-  },
-  ctx: ToolContext,
-): Promise<XnatFile[]> {
-  const { client, signal } = ctx;
-  const byResource = (files: XnatFile[]): XnatFile[] =>
-    args.resource === undefined ? files : files.filter((f) => f.resource === args.resource);
-  const byFile = (files: XnatFile[]): XnatFile[] =>
-    args.file === undefined ? files : files.filter((f) => f.path === args.file);
-  if (args.file !== undefined && args.resource === undefined) {
-    throw new ToolInputError('A single file needs its resource too (see listFiles for both).');
-  }
-  if (args.experiment === undefined) {
-    if (args.scans || args.scanTypes || args.assessor) {
-      throw new ToolInputError('Scans and assessors need their experiment.');
-    }
-    if (args.resource === undefined) {
-      throw new ToolInputError('Name an experiment, or a resource of the project or subject, to download.');
-    }
-    const files = await client.listResourceFiles(
-      { project: args.project, subject: args.subject },
-      args.resource,
-      { signal },
-    );
-    if (files === undefined) throw new ToolInputError(`There is no resource ${args.resource} there.`);
-    return byFile(files);
-  }
-  const target = { experiment: args.experiment, ...(args.project ? { project: args.project } : {}) };
-  if (args.assessor !== undefined) {
-    if (args.scans || args.scanTypes) throw new ToolInputError('Give scans or an assessor, not both.');
-    return byFile(byResource(await client.listFiles({ ...target, assessor: args.assessor }, { signal })));
-  }
-  const all = byFile(byResource(await client.listFiles(target, { signal })));
-  if (args.scans === undefined && args.scanTypes === undefined) return all;
-  const wanted = new Set(args.scans ?? []);
-  if (args.scanTypes !== undefined) {
-    const types = new Set(args.scanTypes.map((t) => t.toLowerCase()));
-    for (const scan of await client.listScans(args.experiment, { ...target, signal })) {
-      if (types.has(scan.type.toLowerCase())) wanted.add(scan.id);
-    }
-  }
-  return all.filter((f) => f.scan !== undefined && wanted.has(f.scan));
-}
-
-export const downloadFiles = defineTool({
+export const downloadFiles = defineWriteTool({
   name: 'downloadFiles',
   title: 'Download XNAT files to a local folder',
   description:
@@ -428,46 +261,38 @@ export const downloadFiles = defineTool({
     truncated: truncatedSchema,
   },
   annotations: DOWNLOAD_ANNOTATIONS,
-  writes: true,
-  async handler(args, ctx) {
-    const kind: ObjectKind =
-      args.experiment !== undefined ? 'experiment' : args.subject !== undefined ? 'subject' : 'project';
-    if (kind === 'project' && args.project === undefined) {
-      throw new ToolInputError('Name an experiment, or a project or subject resource, to download.');
-    }
-    const owner = await ctx.client.describeObject(
+  resolve: async (args, { client, signal }) => {
+    const kind = downloadKind(args);
+    const owner = await client.describeObject(
       { kind, project: args.project, subject: args.subject, experiment: args.experiment },
-      { signal: ctx.signal },
+      { signal },
     );
-    const source = ownerName(owner, args.experiment);
-    ctx.safety.checkProject(owner.project, `download from ${source}`);
-    const destination = await ctx.safety.resolveLocalPath(args.destination, 'write');
-    const files = await selectFiles(args, ctx);
-    if (files.length === 0) throw new ToolInputError(`No files match in ${source}; check with listFiles.`);
-    // In XNAT's layout an experiment's files sit under its label, as in XNAT's own zips; a label
-    // that is not one plain folder name (XNAT's data is not ours to trust) falls back to the ID.
-    const folderName = [owner.label, owner.id].find(isPlainSegment);
-    const destDir =
-      args.layout === 'xnat' && kind === 'experiment' && folderName !== undefined
-        ? join(destination, folderName)
-        : destination;
-    const result = await ctx.client.download({
+    return { kind, owner, source: ownerName(owner, args.experiment) };
+  },
+  projects: ({ owner, source }) => [{ project: owner.project, action: `download from ${source}` }],
+  plan: async (resolved, args, ctx) => ({
+    ...resolved,
+    ...(await planDownload(args, resolved.owner, resolved.source, ctx)),
+  }),
+  act: ({ files, destDir }, args, { client, signal, progress }) =>
+    client.download({
       files,
       destDir,
       layout: args.layout,
       overwrite: args.overwrite,
-      signal: ctx.signal,
-      onProgress: progressReporter(ctx, 'downloaded'),
-    });
+      signal,
+      onProgress: progressReporter(progress, 'downloaded'),
+    }),
+  audit: ({ kind, owner, destDir }, result) =>
+    result.files.length > 0
+      ? {
+          object: `${kind} ${owner.id}`,
+          detail: `files=${result.files.length} bytes=${sumSizes(result.files)} to=${destDir}${owner.project ? ` project=${owner.project}` : ''}`,
+        }
+      : undefined,
+  summarise: ({ source, files, destDir }, result) => {
     const truncated: Record<string, number> = {};
     const bytes = sumSizes(result.files);
-    if (result.files.length > 0) {
-      ctx.safety.audit(
-        'downloadFiles',
-        `${kind} ${owner.id}`,
-        `files=${result.files.length} bytes=${bytes} to=${destDir}${owner.project ? ` project=${owner.project}` : ''}`,
-      );
-    }
     return withTruncated(
       {
         source,
@@ -508,5 +333,5 @@ export const downloadFiles = defineTool({
         : '',
       renderFields([['left out', out.truncated ? JSON.stringify(out.truncated) : undefined]]),
     ),
-  target: parentTarget,
+  target: resourceParentTarget,
 });

@@ -11,9 +11,9 @@ import { hostname as machineHostname, networkInterfaces } from 'node:os';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { XnatConfigError } from '../client/errors.js';
+import { XnatConfigError } from '../client/index.js';
+import { silentLogger, type Logger } from '../mcp/logger.js';
 import { createServer, parseToolsets, type ServerDeps, type ServerOptions } from '../server.js';
-import { silentLogger } from './logger.js';
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 export const DEFAULT_HTTP_PORT = 3333;
@@ -146,35 +146,12 @@ async function serveInSession(
   await session.transport.handleRequest(req, res, body);
 }
 
-export async function startHttpServer(
-  deps: ServerDeps,
-  serverOptions: ServerOptions,
-  options: HttpOptions = {},
-): Promise<RunningHttpServer> {
-  const host = options.host ?? DEFAULT_HTTP_HOST;
-  const token = options.token === '' ? undefined : options.token;
-  const log = deps.log ?? silentLogger;
-  if (!isLoopbackHost(host) && token === undefined) {
-    throw new XnatConfigError(
-      `Refusing to serve MCP on ${host} without a token: set XNAT_MCP_HTTP_TOKEN (clients then send "Authorization: Bearer <token>"), or bind to 127.0.0.1`,
-    );
-  }
-  // Fail at startup, not on the first initialize, if the toolsets are wrong.
-  if (serverOptions.toolsets !== undefined) parseToolsets(serverOptions.toolsets);
-
-  const allowedNames = acceptedHostNames(host, options.allowedHosts ?? []);
-  const sessions = new Map<string, Session>();
-  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
-
-  const closeSession = async (id: string): Promise<void> => {
-    const session = sessions.get(id);
-    if (session === undefined) return;
-    sessions.delete(id);
-    await session.transport.close().catch(() => undefined);
-    await session.server.close().catch(() => undefined);
-  };
-
-  const guard = (req: IncomingMessage, res: ServerResponse): boolean => {
+/** Host and Origin must name this machine (DNS rebinding), then the bearer token if one is set. */
+function requestGuard(
+  allowedNames: ReadonlySet<string>,
+  token: string | undefined,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
     const hostHeader = req.headers.host;
     const hostName = hostHeader === undefined ? undefined : hostnameOf(hostHeader, false);
     if (hostName === undefined || !allowedNames.has(hostName)) {
@@ -209,51 +186,121 @@ export async function startHttpServer(
     }
     return true;
   };
+}
 
-  const handlePost = async (req: IncomingMessage, res: ServerResponse, sessionId: string | undefined) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req));
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) sendJsonRpcError(res, 413, -32600, 'Request body too large');
-      else sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
+/** What the MCP endpoint serves from: the factory's inputs and the open sessions. */
+interface Endpoint {
+  deps: ServerDeps;
+  serverOptions: ServerOptions;
+  sessions: Map<string, Session>;
+  log: Logger;
+}
+
+/** A POST: a call in an open session, or an initialize that opens a new one. */
+async function handlePost(
+  endpoint: Endpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  sessionId: string | undefined,
+): Promise<void> {
+  const { sessions, log } = endpoint;
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req));
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) sendJsonRpcError(res, 413, -32600, 'Request body too large');
+    else sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
+    return;
+  }
+  if (sessionId !== undefined) {
+    const session = sessions.get(sessionId);
+    if (session === undefined) {
+      sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
       return;
     }
-    if (sessionId !== undefined) {
-      const session = sessions.get(sessionId);
-      if (session === undefined) {
-        sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
-        return;
-      }
-      await serveInSession(session, req, res, body);
+    await serveInSession(session, req, res, body);
+    return;
+  }
+  if (!isInitializeRequest(body)) {
+    sendJsonRpcError(
+      res,
+      400,
+      -32000,
+      'Bad Request: no valid Mcp-Session-Id; start with an initialize request',
+    );
+    return;
+  }
+  const server = createServer(endpoint.deps, endpoint.serverOptions);
+  const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: () => randomUUID(),
+    onsessioninitialized: (id) => {
+      sessions.set(id, { transport, server, lastSeen: Date.now(), open: 0 });
+      log.debug(`MCP session opened (${sessions.size} open)`);
+    },
+  });
+  transport.onclose = () => {
+    const id = transport.sessionId;
+    if (id !== undefined && sessions.delete(id)) {
+      log.debug(`MCP session closed (${sessions.size} open)`);
+      void server.close().catch(() => undefined);
+    }
+  };
+  await server.connect(transport);
+  await transport.handleRequest(req, res, body);
+}
+
+/** A request to the MCP endpoint: POST (calls, initialize), GET (the SSE stream), DELETE (end of session). */
+async function handleMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const header = req.headers['mcp-session-id'];
+  const sessionId = Array.isArray(header) ? header[0] : header;
+  if (req.method === 'POST') {
+    await handlePost(endpoint, req, res, sessionId);
+    return;
+  }
+  if (req.method === 'GET' || req.method === 'DELETE') {
+    if (sessionId === undefined) {
+      sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       return;
     }
-    if (!isInitializeRequest(body)) {
-      sendJsonRpcError(
-        res,
-        400,
-        -32000,
-        'Bad Request: no valid Mcp-Session-Id; start with an initialize request',
-      );
+    const session = endpoint.sessions.get(sessionId);
+    if (session === undefined) {
+      sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
       return;
     }
-    const server = createServer(deps, serverOptions);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server, lastSeen: Date.now(), open: 0 });
-        log.debug(`MCP session opened (${sessions.size} open)`);
-      },
-    });
-    transport.onclose = () => {
-      const id = transport.sessionId;
-      if (id !== undefined && sessions.delete(id)) {
-        log.debug(`MCP session closed (${sessions.size} open)`);
-        void server.close().catch(() => undefined);
-      }
-    };
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    session.lastSeen = Date.now();
+    await session.transport.handleRequest(req, res);
+    return;
+  }
+  sendJsonRpcError(res, 405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' });
+}
+
+export async function startHttpServer(
+  deps: ServerDeps,
+  serverOptions: ServerOptions,
+  options: HttpOptions = {},
+): Promise<RunningHttpServer> {
+  const host = options.host ?? DEFAULT_HTTP_HOST;
+  const token = options.token === '' ? undefined : options.token;
+  const log = deps.log ?? silentLogger;
+  if (!isLoopbackHost(host) && token === undefined) {
+    throw new XnatConfigError(
+      `Refusing to serve MCP on ${host} without a token: set XNAT_MCP_HTTP_TOKEN (clients then send "Authorization: Bearer <token>"), or bind to 127.0.0.1`,
+    );
+  }
+  // Fail at startup, not on the first initialize, if the toolsets are wrong.
+  if (serverOptions.toolsets !== undefined) parseToolsets(serverOptions.toolsets);
+
+  const guard = requestGuard(acceptedHostNames(host, options.allowedHosts ?? []), token);
+  const sessions = new Map<string, Session>();
+  const endpoint: Endpoint = { deps, serverOptions, sessions, log };
+  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+
+  const closeSession = async (id: string): Promise<void> => {
+    const session = sessions.get(id);
+    if (session === undefined) return;
+    sessions.delete(id);
+    await session.transport.close().catch(() => undefined);
+    await session.server.close().catch(() => undefined);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -268,27 +315,7 @@ export async function startHttpServer(
       sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}`);
       return;
     }
-    const header = req.headers['mcp-session-id'];
-    const sessionId = Array.isArray(header) ? header[0] : header;
-    if (req.method === 'POST') {
-      await handlePost(req, res, sessionId);
-      return;
-    }
-    if (req.method === 'GET' || req.method === 'DELETE') {
-      if (sessionId === undefined) {
-        sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-        return;
-      }
-      const session = sessions.get(sessionId);
-      if (session === undefined) {
-        sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
-        return;
-      }
-      session.lastSeen = Date.now();
-      await session.transport.handleRequest(req, res);
-      return;
-    }
-    sendJsonRpcError(res, 405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' });
+    await handleMcp(endpoint, req, res);
   };
 
   const http = createHttpServer((req, res) => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxArchive, StoredExperiment } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
-import type { Logger } from '../../src/transports/logger.js';
+import type { Logger } from '../../src/mcp/logger.js';
 import { ALICE, call, callOk, connectInMemory, textOf, type Connected } from './helpers.js';
 
 let sandbox: RunningSandbox;

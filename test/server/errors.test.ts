@@ -1,8 +1,8 @@
 /** The error shaper on errors the sandbox cannot provoke on purpose (leaky messages, unknown throws). */
 import { describe, expect, it } from 'vitest';
 import { XnatNetworkError, XnatServerError } from '../../src/client/errors.js';
-import { describeToolError } from '../../src/tools/errors.js';
-import { createStderrLogger } from '../../src/transports/logger.js';
+import { describeToolError } from '../../src/mcp/errors.js';
+import { createStderrLogger } from '../../src/mcp/logger.js';
 
 function shaperWithLog() {
   const lines: string[] = [];

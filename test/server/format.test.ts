@@ -1,14 +1,14 @@
 /** Size bounds and cursors of the output shaper, on synthetic objects larger than any demo record. */
 import { describe, expect, it } from 'vitest';
 import type { ExperimentDetail, Scan } from '../../src/client/models.js';
-import { ToolInputError } from '../../src/tools/errors.js';
+import { ToolInputError } from '../../src/mcp/errors.js';
 import {
   MAX_FIELDS,
   MAX_NESTED,
   pageListing,
   pageOfArray,
   shapeExperimentDetail,
-} from '../../src/tools/format.js';
+} from '../../src/mcp/format.js';
 
 function scan(i: number): Scan {
   return {

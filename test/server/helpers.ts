@@ -4,7 +4,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { XnatClient } from '../../src/client/index.js';
 import { createServer, type ServerOptions } from '../../src/server.js';
-import type { Logger } from '../../src/transports/logger.js';
+import type { Logger } from '../../src/mcp/logger.js';
 
 export const ALICE = { user: 'alice', password: 'alice123' } as const;
 export const ADMIN = { user: 'admin', password: 'admin' } as const;

@@ -26,7 +26,7 @@ import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxArchive, StoredExperiment } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { createServer, WRITE_INSTRUCTIONS, type ServerOptions } from '../../src/server.js';
-import { defineTool, registerTools, writeAnnotations } from '../../src/tools/define.js';
+import { defineTool, registerTools, writeAnnotations } from '../../src/mcp/define.js';
 import { ALICE, call, callOk, textOf } from './helpers.js';
 
 let sandbox: RunningSandbox;

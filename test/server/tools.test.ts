@@ -12,7 +12,7 @@ import {
 } from '../../src/sandbox/seed.js';
 import { MAX_LISTED_PROJECTS } from '../../src/resources/index.js';
 import { createServer } from '../../src/server.js';
-import { READ_ONLY, defineTool } from '../../src/tools/define.js';
+import { READ_ONLY, defineTool } from '../../src/mcp/define.js';
 import { ALL_TOOLS, TOOLSETS, selectTools } from '../../src/tools/index.js';
 import {
   ADMIN,

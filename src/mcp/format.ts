@@ -19,7 +19,7 @@ import type {
   Subject,
   SubjectDetail,
   XnatFile,
-} from '../client/models.js';
+} from '../client/index.js';
 import { ToolInputError } from './errors.js';
 
 export const DEFAULT_LIMIT = 25;
@@ -66,6 +66,15 @@ export function withTruncated<T extends object>(shaped: T, truncated: Record<str
 }
 
 export const truncatedSchema = z.record(z.string(), z.number()).optional();
+
+/** Byte counts in summaries and progress messages. */
+export function mib(bytes: number): string {
+  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+}
+
+export function sumSizes(items: ReadonlyArray<{ size: number }>): number {
+  return items.reduce((sum, i) => sum + i.size, 0);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Shaped objects

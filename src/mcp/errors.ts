@@ -16,8 +16,8 @@ import {
   XnatPermissionError,
   XnatProtocolError,
   XnatTimeoutError,
-} from '../client/errors.js';
-import type { Logger } from '../transports/logger.js';
+} from '../client/index.js';
+import type { Logger } from './logger.js';
 
 /** Bad tool input the schema cannot catch (a stale cursor, contradictory arguments). */
 export class ToolInputError extends Error {

@@ -9,7 +9,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { Logger } from '../transports/logger.js';
+import type { Logger } from './logger.js';
 import { redactSecrets, ToolInputError } from './errors.js';
 
 export interface Safety {

@@ -2,6 +2,7 @@
  * One declaration shape for every tool, and the one function that registers tools on an McpServer.
  * The SDK validates arguments against `inputSchema` and `structuredContent` against `outputSchema`;
  * nothing here validates again. Handlers are thin: call the client core, shape with format.ts.
+ * Writing tools are declared through the write pipeline (write.ts), which builds their handler.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
@@ -12,8 +13,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import type { XnatClient } from '../client/index.js';
-import type { Logger } from '../transports/logger.js';
+import type { Logger } from './logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
+import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
 export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'prearchive'] as const;
@@ -44,19 +46,13 @@ export function writeAnnotations(hints: { destructive: boolean; idempotent: bool
   };
 }
 
-export interface ProgressUpdate {
-  progress: number;
-  total?: number;
-  message?: string;
-}
-
 /** What a handler gets besides its arguments. Nothing per session: the same client serves all. */
 export interface ToolContext {
   client: XnatClient;
   signal: AbortSignal;
   log: Logger;
   /** Sends notifications/progress when the caller passed a progressToken; otherwise a no-op. Never throws. */
-  progress(update: ProgressUpdate): Promise<void>;
+  progress: SendProgress;
   safety: Safety;
 }
 
@@ -184,16 +180,7 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
             log: deps.log,
             user: () => user,
           });
-          const progressToken = extra._meta?.progressToken;
-          let lastProgress = -Infinity;
-          const progress = async (update: ProgressUpdate): Promise<void> => {
-            // The spec requires increasing values; a stale or repeated value is dropped.
-            if (progressToken === undefined || update.progress <= lastProgress) return;
-            lastProgress = update.progress;
-            await extra
-              .sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } })
-              .catch(() => undefined);
-          };
+          const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
           const output = await tool.handler(args, {
             client: deps.client,
             signal: extra.signal,
