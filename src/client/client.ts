@@ -25,6 +25,7 @@ import type {
   Scan,
   SearchElement,
   SearchField,
+  SearchResult,
   ServerInfo,
   Share,
   Subject,
@@ -55,7 +56,7 @@ import {
   type Row,
   type Table,
 } from './rows.js';
-import { buildSearchXml, type SearchQuery, type SearchResult } from './search.js';
+import { buildSearchXml, type SearchQuery } from './search.js';
 import { XnatSession, awaitWithSignal } from './session.js';
 import * as curation from './curation.js';
 import * as prearchive from './prearchive.js';

@@ -41,13 +41,7 @@ export type {
 export { checkZip, unsafeEntryReason } from './zipcheck.js';
 export type { ZipEntry } from './zipcheck.js';
 export { buildSearchXml } from './search.js';
-export type {
-  SearchQuery,
-  SearchResult,
-  SearchCriterion,
-  SearchCriteriaGroup,
-  SearchOperator,
-} from './search.js';
+export type { SearchQuery, SearchCriterion, SearchCriteriaGroup, SearchOperator } from './search.js';
 export { xnatPath, extractXnatMessage, DEFAULT_USER_AGENT } from './http.js';
 export type { ClientStats } from './http.js';
 export * from './errors.js';

@@ -29,13 +29,6 @@ export interface SearchQuery {
   where?: SearchCriteriaGroup;
 }
 
-export interface SearchResult {
-  rootElement: string;
-  columns: Array<{ key: string; header?: string; fieldId?: string; element?: string }>;
-  rows: Array<Record<string, string>>;
-  total: number;
-}
-
 export const XDAT_NAMESPACE = 'http://nrg.wustl.edu/security';
 const OPERATORS = new Set<string>([
   '=',
