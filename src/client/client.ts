@@ -472,14 +472,14 @@ export class XnatClient {
   async createSubject(
     q: curation.CreateSubjectRequest,
   ): Promise<{ created: boolean; subject: SubjectDetail }> {
-    return curation.createSubject(this.curationHost(), q);
+    return curation.createSubject(this.curationContext(), q);
   }
 
   /** Creates an experiment of any xsiType under an existing subject; an existing label is never updated. */
   async createExperiment(
     q: curation.CreateExperimentRequest,
   ): Promise<{ created: boolean; experiment: ExperimentDetail }> {
-    return curation.createExperiment(this.curationHost(), q);
+    return curation.createExperiment(this.curationContext(), q);
   }
 
   /** Sets standard fields, custom variables and/or the label; reports old and new values read back. */
@@ -488,20 +488,20 @@ export class XnatClient {
     changes: curation.FieldChanges,
     opts: CallOptions = {},
   ): Promise<{ changes: curation.FieldChange[] }> {
-    return curation.updateFields(this.curationHost(), ref, changes, opts);
+    return curation.updateFields(this.curationContext(), ref, changes, opts);
   }
 
   async share(q: curation.ShareRequest): Promise<{ owningProject: string; shares: Share[] }> {
-    return curation.share(this.curationHost(), q);
+    return curation.share(this.curationContext(), q);
   }
 
   async unshare(q: curation.UnshareRequest): Promise<{ owningProject: string; shares: Share[] }> {
-    return curation.unshare(this.curationHost(), q);
+    return curation.unshare(this.curationContext(), q);
   }
 
   /** Quarantines or activates an experiment (or one of its assessors); returns the status read back. */
   async setQuarantine(q: curation.QuarantineRequest): Promise<{ status: 'active' | 'quarantine' }> {
-    return curation.setQuarantine(this.curationHost(), q);
+    return curation.setQuarantine(this.curationContext(), q);
   }
 
   /** `quarantine` or `active`, of an experiment or (with `assessor`) one of its assessors. */
@@ -511,7 +511,7 @@ export class XnatClient {
     assessor?: string;
     signal?: AbortSignal;
   }): Promise<'active' | 'quarantine'> {
-    return curation.getQuarantineStatus(this.curationHost(), q);
+    return curation.getQuarantineStatus(this.curationContext(), q);
   }
 
   /** Deletes a subject, experiment, scan, assessor, resource or file (files removed too). */
@@ -519,7 +519,7 @@ export class XnatClient {
     ref: curation.ObjectRef & { kind: curation.ObjectKind },
     opts: CallOptions = {},
   ): Promise<void> {
-    return curation.deleteObject(this.curationHost(), ref, opts);
+    return curation.deleteObject(this.curationContext(), ref, opts);
   }
 
   /** Resolves any object to its ID, label, owning project and a one-line summary. */
@@ -527,7 +527,7 @@ export class XnatClient {
     ref: curation.ObjectRef & { kind: curation.ObjectKind },
     opts: CallOptions = {},
   ): Promise<curation.ObjectDescription> {
-    return curation.describeObject(this.curationHost(), ref, opts);
+    return curation.describeObject(this.curationContext(), ref, opts);
   }
 
   /** The XNAT login this client acts as (asked once; an alias token resolves to its user). */
@@ -612,8 +612,14 @@ export class XnatClient {
     };
   }
 
-  private curationHost(): curation.CurationHost {
-    return { client: this, send: (req) => this.write(req) };
+  private curationContext(): curation.CurationContext {
+    return {
+      send: (req) => this.write(req),
+      getProject: (project, opts) => this.getProject(project, opts),
+      getSubject: (subject, opts) => this.getSubject(subject, opts),
+      getExperiment: (experiment, opts) => this.getExperiment(experiment, opts),
+      listScans: (experiment, opts) => this.listScans(experiment, opts),
+    };
   }
 
   /**

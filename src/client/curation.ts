@@ -3,11 +3,10 @@
  * delete. Every write goes through the owning project's URL (XNAT treats a sharing project's URL
  * differently: a DELETE there only unshares), is checked before it is sent (a create never lands
  * on an existing object, since XNAT's PUT would silently update it) and is read back afterwards.
- * XnatClient exposes these as thin methods; the reads reuse its public API.
+ * XnatClient exposes these as thin methods and hands in the few reads they need.
  */
 import { XnatBadRequestError, XnatConflictError, XnatNotFoundError } from './errors.js';
 import { xnatPath, type HttpRequest, type HttpResponse, type QueryValue } from './http.js';
-import type { XnatClient } from './client.js';
 import type {
   ExperimentDetail,
   ProjectDetail,
@@ -183,9 +182,21 @@ const SUBJECT_DEMOGRAPHIC_FIELDS = new Set(
 /** Sent with every write: sites that require a justification for changes refuse writes without one. */
 const EVENT_REASON = 'xnat-mcp';
 
-/** What curation needs from XnatClient: its public reads and its authenticated request. */
-export interface CurationHost {
-  client: XnatClient;
+interface ReadOptions {
+  project?: string;
+  signal?: AbortSignal;
+}
+
+/** The reads curation checks before and after each write (XnatClient's own). */
+export interface CurationReads {
+  getProject(project: string, opts: { signal?: AbortSignal }): Promise<ProjectDetail>;
+  getSubject(subject: string, opts: ReadOptions): Promise<SubjectDetail>;
+  getExperiment(experiment: string, opts: ReadOptions): Promise<ExperimentDetail>;
+  listScans(experiment: string, opts: ReadOptions): Promise<Scan[]>;
+}
+
+/** What curation needs: the authenticated request (writes clear the label → ID memory) and those reads. */
+export interface CurationContext extends CurationReads {
   send(req: HttpRequest): Promise<HttpResponse>;
 }
 
@@ -229,13 +240,13 @@ function isNotFound(err: unknown): boolean {
 }
 
 async function write(
-  host: CurationHost,
+  ctx: CurationContext,
   method: 'PUT' | 'DELETE',
   path: string,
   query: Record<string, QueryValue>,
   signal: AbortSignal | undefined,
 ): Promise<HttpResponse> {
-  return host.send({ method, path, query: { ...query, event_reason: EVENT_REASON }, expect: 'text', signal });
+  return ctx.send({ method, path, query: { ...query, event_reason: EVENT_REASON }, expect: 'text', signal });
 }
 
 /** The object when it exists and is readable; undefined when XNAT answers 404 (both cases look alike). */
@@ -249,39 +260,39 @@ async function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
 }
 
 function findSubject(
-  host: CurationHost,
+  ctx: CurationContext,
   subject: string,
   project: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<SubjectDetail | undefined> {
-  return unlessNotFound(requireSubject(host, subject, project, signal));
+  return unlessNotFound(requireSubject(ctx, subject, project, signal));
 }
 
 function findExperiment(
-  host: CurationHost,
+  ctx: CurationContext,
   experiment: string,
   project: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ExperimentDetail | undefined> {
-  return unlessNotFound(requireExperiment(host, experiment, project, signal));
+  return unlessNotFound(requireExperiment(ctx, experiment, project, signal));
 }
 
 async function requireSubject(
-  host: CurationHost,
+  ctx: CurationContext,
   subject: string,
   project: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<SubjectDetail> {
-  return host.client.getSubject(subject, { ...(project ? { project } : {}), ...(signal ? { signal } : {}) });
+  return ctx.getSubject(subject, { ...(project ? { project } : {}), ...(signal ? { signal } : {}) });
 }
 
 async function requireExperiment(
-  host: CurationHost,
+  ctx: CurationContext,
   experiment: string,
   project: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ExperimentDetail> {
-  return host.client.getExperiment(experiment, {
+  return ctx.getExperiment(experiment, {
     ...(project ? { project } : {}),
     ...(signal ? { signal } : {}),
   });
@@ -336,13 +347,13 @@ function requireOwningContext(what: string, owningProject: string, project: stri
 }
 
 export async function createSubject(
-  host: CurationHost,
+  ctx: CurationContext,
   q: CreateSubjectRequest,
 ): Promise<{ created: boolean; subject: SubjectDetail }> {
   checkLabel(q.project, 'Project ID');
   checkLabel(q.label, 'Subject label');
   checkFieldNames(q.fields);
-  const existing = await findSubject(host, q.label, q.project, q.signal);
+  const existing = await findSubject(ctx, q.label, q.project, q.signal);
   if (existing) {
     if (q.ifExists === 'return') return { created: false, subject: existing };
     throw new XnatConflictError(
@@ -354,7 +365,7 @@ export async function createSubject(
     if (value !== undefined) demographics[`${DEMOGRAPHICS}/${name}`] = value;
   }
   const res = await write(
-    host,
+    ctx,
     'PUT',
     xnatPath('data', 'projects', q.project, 'subjects', q.label),
     {
@@ -367,13 +378,13 @@ export async function createSubject(
     q.signal,
   );
   const id = res.body.trim() || q.label;
-  const subject = await requireSubject(host, id, q.project, q.signal);
+  const subject = await requireSubject(ctx, id, q.project, q.signal);
   // 200 instead of 201: someone created the label between our check and the PUT.
   return { created: res.status === 201, subject };
 }
 
 export async function createExperiment(
-  host: CurationHost,
+  ctx: CurationContext,
   q: CreateExperimentRequest,
 ): Promise<{ created: boolean; experiment: ExperimentDetail }> {
   checkLabel(q.project, 'Project ID');
@@ -390,7 +401,7 @@ export async function createExperiment(
   if (q.time !== undefined && !TIME.test(q.time)) {
     throw new XnatBadRequestError(`time must be HH:MM or HH:MM:SS (got "${q.time}")`);
   }
-  const existing = await findExperiment(host, q.label, q.project, q.signal);
+  const existing = await findExperiment(ctx, q.label, q.project, q.signal);
   if (existing) {
     if (q.ifExists === 'return') return { created: false, experiment: existing };
     throw new XnatConflictError(
@@ -398,7 +409,7 @@ export async function createExperiment(
     );
   }
   // XNAT would create a missing subject on the fly; a typo must not make a new subject.
-  const subject = await findSubject(host, q.subject, q.project, q.signal);
+  const subject = await findSubject(ctx, q.subject, q.project, q.signal);
   if (!subject) {
     throw new XnatNotFoundError(
       `Subject "${q.subject}" was not found in project ${q.project}; create it first with createSubject`,
@@ -406,7 +417,7 @@ export async function createExperiment(
   }
   const t = q.xsiType;
   const res = await write(
-    host,
+    ctx,
     'PUT',
     xnatPath('data', 'projects', q.project, 'subjects', subject.id, 'experiments', q.label),
     {
@@ -421,7 +432,7 @@ export async function createExperiment(
     q.signal,
   );
   const id = res.body.trim() || q.label;
-  const experiment = await requireExperiment(host, id, q.project, q.signal);
+  const experiment = await requireExperiment(ctx, id, q.project, q.signal);
   return { created: res.status === 201, experiment };
 }
 
@@ -490,7 +501,7 @@ interface UpdateTarget {
 }
 
 async function updateTarget(
-  host: CurationHost,
+  ctx: CurationContext,
   ref: ObjectRef & { kind: UpdatableKind },
   signal: AbortSignal | undefined,
 ): Promise<UpdateTarget> {
@@ -503,13 +514,13 @@ async function updateTarget(
         path: ['data', 'projects', project],
         xsiType: 'xnat:projectData',
         renamable: false,
-        read: async () => projectSnapshot(await host.client.getProject(project, opts)),
+        read: async () => projectSnapshot(await ctx.getProject(project, opts)),
       };
     }
     case 'subject': {
       if (!ref.subject)
         throw new XnatBadRequestError('Name the subject to update (ID, or label with project)');
-      const subject = await requireSubject(host, ref.subject, ref.project, signal);
+      const subject = await requireSubject(ctx, ref.subject, ref.project, signal);
       requireOwningContext(
         `Subject ${subject.label} (${subject.id})`,
         subject.owningProject,
@@ -521,13 +532,13 @@ async function updateTarget(
         xsiType: 'xnat:subjectData',
         renamable: true,
         read: async () =>
-          subjectSnapshot(await requireSubject(host, subject.id, subject.owningProject, signal)),
+          subjectSnapshot(await requireSubject(ctx, subject.id, subject.owningProject, signal)),
       };
     }
     case 'experiment': {
       if (!ref.experiment)
         throw new XnatBadRequestError('Name the experiment to update (ID, or label with project)');
-      const experiment = await requireExperiment(host, ref.experiment, ref.project, signal);
+      const experiment = await requireExperiment(ctx, ref.experiment, ref.project, signal);
       requireOwningContext(
         `Experiment ${experiment.label} (${experiment.id})`,
         experiment.owningProject,
@@ -539,13 +550,13 @@ async function updateTarget(
         xsiType: experiment.xsiType,
         renamable: true,
         read: async () =>
-          experimentSnapshot(await requireExperiment(host, experiment.id, experiment.owningProject, signal)),
+          experimentSnapshot(await requireExperiment(ctx, experiment.id, experiment.owningProject, signal)),
       };
     }
     case 'scan': {
       if (!ref.experiment || !ref.scan)
         throw new XnatBadRequestError('Name the experiment and the scan ID to update');
-      const experiment = await requireExperiment(host, ref.experiment, ref.project, signal);
+      const experiment = await requireExperiment(ctx, ref.experiment, ref.project, signal);
       const scan = findScan(experiment, ref.scan);
       const scanId = scan.id;
       return {
@@ -553,7 +564,7 @@ async function updateTarget(
         xsiType: scan.xsiType || 'xnat:imageScanData',
         renamable: false,
         read: async () => {
-          const scans = await host.client.listScans(experiment.id, opts);
+          const scans = await ctx.listScans(experiment.id, opts);
           const current = scans.find((s) => s.id === scanId);
           if (!current)
             throw new XnatNotFoundError(`Scan ${scanId} of ${experiment.id} disappeared while updating it`);
@@ -574,7 +585,7 @@ function sameValue(field: string, wanted: string, actual: string): boolean {
 }
 
 export async function updateFields(
-  host: CurationHost,
+  ctx: CurationContext,
   ref: ObjectRef & { kind: UpdatableKind },
   changes: FieldChanges,
   opts: { signal?: AbortSignal | undefined } = {},
@@ -597,7 +608,7 @@ export async function updateFields(
   if (Object.keys(standard).length === 0 && Object.keys(fields).length === 0 && changes.label === undefined) {
     throw new XnatBadRequestError('Nothing to update: give a label, standard fields or custom variables');
   }
-  const target = await updateTarget(host, ref, signal);
+  const target = await updateTarget(ctx, ref, signal);
   if (changes.label !== undefined && !target.renamable) {
     throw new XnatBadRequestError(
       `A ${ref.kind} cannot be renamed (only subjects and experiments have labels)`,
@@ -613,7 +624,7 @@ export async function updateFields(
   Object.assign(params, customFieldParams(target.xsiType, fields));
   if (Object.keys(params).length > 0) {
     await write(
-      host,
+      ctx,
       'PUT',
       xnatPath(...target.path),
       { xsiType: target.xsiType, req_format: 'qs', ...params },
@@ -622,7 +633,7 @@ export async function updateFields(
   }
   // XNAT handles a rename alone (`?label=` returns before any other change is applied).
   if (changes.label !== undefined && changes.label !== before.label) {
-    await write(host, 'PUT', xnatPath(...target.path), { label: changes.label }, signal);
+    await write(ctx, 'PUT', xnatPath(...target.path), { label: changes.label }, signal);
   }
   const after = await target.read();
   const report: FieldChange[] = [];
@@ -651,7 +662,7 @@ export async function updateFields(
 }
 
 async function shareTarget(
-  host: CurationHost,
+  ctx: CurationContext,
   kind: 'subject' | 'experiment',
   id: string,
   project: string | undefined,
@@ -662,36 +673,36 @@ async function shareTarget(
   label: string;
 }> {
   if (kind === 'subject') {
-    const subject = await requireSubject(host, id, project, signal);
+    const subject = await requireSubject(ctx, id, project, signal);
     return {
       path: subjectPath(subject),
       label: subject.label,
       read: async () => {
-        const now = await requireSubject(host, subject.id, undefined, signal);
+        const now = await requireSubject(ctx, subject.id, undefined, signal);
         return { owningProject: now.owningProject, shares: now.shares };
       },
     };
   }
-  const experiment = await requireExperiment(host, id, project, signal);
+  const experiment = await requireExperiment(ctx, id, project, signal);
   return {
     path: experimentPath(experiment),
     label: experiment.label,
     read: async () => {
-      const now = await requireExperiment(host, experiment.id, undefined, signal);
+      const now = await requireExperiment(ctx, experiment.id, undefined, signal);
       return { owningProject: now.owningProject, shares: now.shares };
     },
   };
 }
 
 export async function share(
-  host: CurationHost,
+  ctx: CurationContext,
   q: ShareRequest,
 ): Promise<{ owningProject: string; shares: Share[] }> {
   checkLabel(q.toProject, 'Destination project ID');
   if (q.label !== undefined) checkLabel(q.label, 'Label in the destination project');
-  const target = await shareTarget(host, q.kind, q.id, q.project, q.signal);
+  const target = await shareTarget(ctx, q.kind, q.id, q.project, q.signal);
   await write(
-    host,
+    ctx,
     'PUT',
     xnatPath(...target.path, 'projects', q.toProject),
     {
@@ -705,10 +716,10 @@ export async function share(
 }
 
 export async function unshare(
-  host: CurationHost,
+  ctx: CurationContext,
   q: UnshareRequest,
 ): Promise<{ owningProject: string; shares: Share[] }> {
-  const target = await shareTarget(host, q.kind, q.id, q.project, q.signal);
+  const target = await shareTarget(ctx, q.kind, q.id, q.project, q.signal);
   const before = await target.read();
   if (before.owningProject === q.fromProject) {
     throw new XnatBadRequestError(
@@ -718,12 +729,12 @@ export async function unshare(
   if (!before.shares.some((s) => s.project === q.fromProject)) {
     throw new XnatNotFoundError(`${q.kind} ${target.label} is not shared into project ${q.fromProject}`);
   }
-  await write(host, 'DELETE', xnatPath(...target.path, 'projects', q.fromProject), {}, q.signal);
+  await write(ctx, 'DELETE', xnatPath(...target.path, 'projects', q.fromProject), {}, q.signal);
   return target.read();
 }
 
 async function quarantinePath(
-  host: CurationHost,
+  ctx: CurationContext,
   q: {
     experiment: string;
     project?: string | undefined;
@@ -731,24 +742,24 @@ async function quarantinePath(
     signal?: AbortSignal | undefined;
   },
 ): Promise<string[]> {
-  const experiment = await requireExperiment(host, q.experiment, q.project, q.signal);
+  const experiment = await requireExperiment(ctx, q.experiment, q.project, q.signal);
   const path = experimentPath(experiment);
   return q.assessor === undefined ? path : [...path, 'assessors', findAssessor(experiment, q.assessor).id];
 }
 
 async function readStatus(
-  host: CurationHost,
+  ctx: CurationContext,
   path: string[],
   signal: AbortSignal | undefined,
 ): Promise<'active' | 'quarantine'> {
   const statusPath = xnatPath(...path, 'status');
-  const res = await host.send({ method: 'GET', path: statusPath, expect: 'text', signal });
+  const res = await ctx.send({ method: 'GET', path: statusPath, expect: 'text', signal });
   return parseStatus(res.body, { method: 'GET', path: statusPath });
 }
 
 /** The quarantine status of an experiment or one of its assessors. */
 export async function getQuarantineStatus(
-  host: CurationHost,
+  ctx: CurationContext,
   q: {
     experiment: string;
     project?: string | undefined;
@@ -756,32 +767,32 @@ export async function getQuarantineStatus(
     signal?: AbortSignal | undefined;
   },
 ): Promise<'active' | 'quarantine'> {
-  return readStatus(host, await quarantinePath(host, q), q.signal);
+  return readStatus(ctx, await quarantinePath(ctx, q), q.signal);
 }
 
 export async function setQuarantine(
-  host: CurationHost,
+  ctx: CurationContext,
   q: QuarantineRequest,
 ): Promise<{ status: 'active' | 'quarantine' }> {
-  const path = await quarantinePath(host, q);
+  const path = await quarantinePath(ctx, q);
   await write(
-    host,
+    ctx,
     'PUT',
     xnatPath(...path),
     q.quarantined ? { quarantine: 'true' } : { activate: 'true' },
     q.signal,
   );
-  return { status: await readStatus(host, path, q.signal) };
+  return { status: await readStatus(ctx, path, q.signal) };
 }
 
 /** Path segments of the object a resource hangs off, and a description of it. */
 async function resourceParent(
-  host: CurationHost,
+  ctx: CurationContext,
   ref: ObjectRef,
   signal: AbortSignal | undefined,
 ): Promise<{ path: string[]; what: string; project: string | undefined }> {
   if (ref.experiment !== undefined) {
-    const experiment = await requireExperiment(host, ref.experiment, ref.project, signal);
+    const experiment = await requireExperiment(ctx, ref.experiment, ref.project, signal);
     const base = ['data', 'experiments', experiment.id];
     const where = `experiment ${experiment.label} (${experiment.id})`;
     if (ref.scan !== undefined && ref.assessor !== undefined) {
@@ -806,7 +817,7 @@ async function resourceParent(
     return { path: base, what: where, project: experiment.owningProject };
   }
   if (ref.subject !== undefined) {
-    const subject = await requireSubject(host, ref.subject, ref.project, signal);
+    const subject = await requireSubject(ctx, ref.subject, ref.project, signal);
     return {
       path: subjectPath(subject),
       what: `subject ${subject.label} (${subject.id})`,
@@ -822,27 +833,27 @@ async function resourceParent(
 }
 
 async function findResource(
-  host: CurationHost,
+  ctx: CurationContext,
   parent: string[],
   resource: string,
   signal: AbortSignal | undefined,
 ): Promise<Resource | undefined> {
   const path = xnatPath(...parent, 'resources');
-  const res = await host.send({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
+  const res = await ctx.send({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
   return parseTable(res.body, { method: 'GET', path })
     .rows.map(toResource)
     .find((r) => r.label === resource || r.id === resource);
 }
 
 async function findFile(
-  host: CurationHost,
+  ctx: CurationContext,
   parent: string[],
   resource: string,
   file: string,
   signal: AbortSignal | undefined,
 ): Promise<XnatFile | undefined> {
   const path = xnatPath(...parent, 'resources', resource, 'files');
-  const res = await host.send({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
+  const res = await ctx.send({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
   return parseTable(res.body, { method: 'GET', path })
     .rows.map(toFile)
     .find((f) => f.path === file || (f.path === '' && f.name === file));
@@ -853,7 +864,7 @@ function plural(n: number, word: string): string {
 }
 
 export async function describeObject(
-  host: CurationHost,
+  ctx: CurationContext,
   ref: ObjectRef & { kind: ObjectKind },
   opts: { signal?: AbortSignal | undefined } = {},
 ): Promise<ObjectDescription> {
@@ -861,7 +872,7 @@ export async function describeObject(
   switch (ref.kind) {
     case 'project': {
       if (!ref.project) throw new XnatBadRequestError('Name the project');
-      const p = await host.client.getProject(ref.project, signal ? { signal } : {});
+      const p = await ctx.getProject(ref.project, signal ? { signal } : {});
       return {
         kind: 'project',
         id: p.id,
@@ -872,7 +883,7 @@ export async function describeObject(
     }
     case 'subject': {
       if (!ref.subject) throw new XnatBadRequestError('Name the subject (ID, or label with project)');
-      const s = await requireSubject(host, ref.subject, ref.project, signal);
+      const s = await requireSubject(ctx, ref.subject, ref.project, signal);
       const shared = s.shares.length > 0 ? `, shared into ${s.shares.map((x) => x.project).join(', ')}` : '';
       return {
         kind: 'subject',
@@ -885,7 +896,7 @@ export async function describeObject(
     }
     case 'experiment': {
       if (!ref.experiment) throw new XnatBadRequestError('Name the experiment (ID, or label with project)');
-      const e = await requireExperiment(host, ref.experiment, ref.project, signal);
+      const e = await requireExperiment(ctx, ref.experiment, ref.project, signal);
       const files = e.resources.reduce((n, r) => n + r.fileCount, 0);
       return {
         kind: 'experiment',
@@ -899,7 +910,7 @@ export async function describeObject(
     }
     case 'scan': {
       if (!ref.experiment || !ref.scan) throw new XnatBadRequestError('Name the experiment and the scan ID');
-      const e = await requireExperiment(host, ref.experiment, ref.project, signal);
+      const e = await requireExperiment(ctx, ref.experiment, ref.project, signal);
       const scan = findScan(e, ref.scan);
       return {
         kind: 'scan',
@@ -912,7 +923,7 @@ export async function describeObject(
     case 'assessor': {
       if (!ref.experiment || !ref.assessor)
         throw new XnatBadRequestError('Name the experiment and the assessor');
-      const e = await requireExperiment(host, ref.experiment, ref.project, signal);
+      const e = await requireExperiment(ctx, ref.experiment, ref.project, signal);
       const a = findAssessor(e, ref.assessor);
       return {
         kind: 'assessor',
@@ -924,8 +935,8 @@ export async function describeObject(
     }
     case 'resource': {
       if (!ref.resource) throw new XnatBadRequestError('Name the resource (its label, e.g. DICOM)');
-      const parent = await resourceParent(host, ref, signal);
-      const r = await findResource(host, parent.path, ref.resource, signal);
+      const parent = await resourceParent(ctx, ref, signal);
+      const r = await findResource(ctx, parent.path, ref.resource, signal);
       if (!r) throw new XnatNotFoundError(`Resource "${ref.resource}" was not found on ${parent.what}`);
       return {
         kind: 'resource',
@@ -938,8 +949,8 @@ export async function describeObject(
     case 'file': {
       if (!ref.resource || !ref.file)
         throw new XnatBadRequestError('Name the resource and the file path in it');
-      const parent = await resourceParent(host, ref, signal);
-      const f = await findFile(host, parent.path, ref.resource, ref.file, signal);
+      const parent = await resourceParent(ctx, ref, signal);
+      const f = await findFile(ctx, parent.path, ref.resource, ref.file, signal);
       if (!f)
         throw new XnatNotFoundError(
           `File "${ref.file}" was not found in resource ${ref.resource} of ${parent.what}`,
@@ -956,7 +967,7 @@ export async function describeObject(
 }
 
 export async function deleteObject(
-  host: CurationHost,
+  ctx: CurationContext,
   ref: ObjectRef & { kind: ObjectKind },
   opts: { signal?: AbortSignal | undefined } = {},
 ): Promise<void> {
@@ -969,16 +980,16 @@ export async function deleteObject(
       );
     case 'subject': {
       if (!ref.subject) throw new XnatBadRequestError('Name the subject (ID, or label with project)');
-      const s = await requireSubject(host, ref.subject, ref.project, signal);
+      const s = await requireSubject(ctx, ref.subject, ref.project, signal);
       requireOwningContext(`Subject ${s.label} (${s.id})`, s.owningProject, s.project, 'delete');
-      await write(host, 'DELETE', xnatPath(...subjectPath(s)), removeFiles, signal);
+      await write(ctx, 'DELETE', xnatPath(...subjectPath(s)), removeFiles, signal);
       return;
     }
     case 'experiment': {
       if (!ref.experiment) throw new XnatBadRequestError('Name the experiment (ID, or label with project)');
-      const e = await requireExperiment(host, ref.experiment, ref.project, signal);
+      const e = await requireExperiment(ctx, ref.experiment, ref.project, signal);
       requireOwningContext(`Experiment ${e.label} (${e.id})`, e.owningProject, e.project, 'delete');
-      await write(host, 'DELETE', xnatPath(...experimentPath(e)), removeFiles, signal);
+      await write(ctx, 'DELETE', xnatPath(...experimentPath(e)), removeFiles, signal);
       return;
     }
     case 'scan':
@@ -986,30 +997,30 @@ export async function deleteObject(
       if (ref.kind === 'scan' && ref.scan === undefined) throw new XnatBadRequestError('Name the scan ID');
       if (ref.kind === 'assessor' && ref.assessor === undefined)
         throw new XnatBadRequestError('Name the assessor');
-      const parent = await resourceParent(host, { ...ref, resource: undefined }, signal);
-      await write(host, 'DELETE', xnatPath(...parent.path), removeFiles, signal);
+      const parent = await resourceParent(ctx, { ...ref, resource: undefined }, signal);
+      await write(ctx, 'DELETE', xnatPath(...parent.path), removeFiles, signal);
       return;
     }
     case 'resource': {
       if (!ref.resource) throw new XnatBadRequestError('Name the resource (its label)');
-      const parent = await resourceParent(host, ref, signal);
-      const r = await findResource(host, parent.path, ref.resource, signal);
+      const parent = await resourceParent(ctx, ref, signal);
+      const r = await findResource(ctx, parent.path, ref.resource, signal);
       if (!r) throw new XnatNotFoundError(`Resource "${ref.resource}" was not found on ${parent.what}`);
-      await write(host, 'DELETE', xnatPath(...parent.path, 'resources', r.label), removeFiles, signal);
+      await write(ctx, 'DELETE', xnatPath(...parent.path, 'resources', r.label), removeFiles, signal);
       return;
     }
     case 'file': {
       if (!ref.resource || !ref.file)
         throw new XnatBadRequestError('Name the resource and the file path in it');
-      const parent = await resourceParent(host, ref, signal);
-      const f = await findFile(host, parent.path, ref.resource, ref.file, signal);
+      const parent = await resourceParent(ctx, ref, signal);
+      const f = await findFile(ctx, parent.path, ref.resource, ref.file, signal);
       if (!f)
         throw new XnatNotFoundError(
           `File "${ref.file}" was not found in resource ${ref.resource} of ${parent.what}`,
         );
       const segments = (f.path || f.name).split('/');
       await write(
-        host,
+        ctx,
         'DELETE',
         xnatPath(...parent.path, 'resources', ref.resource, 'files', ...segments),
         {},
