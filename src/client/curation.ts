@@ -6,7 +6,7 @@
  * XnatClient exposes these as thin methods and hands in the few reads they need.
  */
 import { XnatBadRequestError, XnatConflictError, XnatNotFoundError } from './errors.js';
-import { xnatPath, type HttpRequest, type HttpResponse, type QueryValue } from './http.js';
+import { xnatPath, type HttpResponse, type QueryValue, type RequestContext } from './http.js';
 import type {
   ExperimentDetail,
   ProjectDetail,
@@ -196,9 +196,7 @@ export interface CurationReads {
 }
 
 /** What curation needs: the authenticated request (writes clear the label → ID memory) and those reads. */
-export interface CurationContext extends CurationReads {
-  send(req: HttpRequest): Promise<HttpResponse>;
-}
+export interface CurationContext extends RequestContext, CurationReads {}
 
 function checkLabel(value: string, what: string): void {
   if (!LABEL.test(value)) {
@@ -246,7 +244,13 @@ async function write(
   query: Record<string, QueryValue>,
   signal: AbortSignal | undefined,
 ): Promise<HttpResponse> {
-  return ctx.send({ method, path, query: { ...query, event_reason: EVENT_REASON }, expect: 'text', signal });
+  return ctx.request({
+    method,
+    path,
+    query: { ...query, event_reason: EVENT_REASON },
+    expect: 'text',
+    signal,
+  });
 }
 
 /** The object when it exists and is readable; undefined when XNAT answers 404 (both cases look alike). */
@@ -753,7 +757,7 @@ async function readStatus(
   signal: AbortSignal | undefined,
 ): Promise<'active' | 'quarantine'> {
   const statusPath = xnatPath(...path, 'status');
-  const res = await ctx.send({ method: 'GET', path: statusPath, expect: 'text', signal });
+  const res = await ctx.request({ method: 'GET', path: statusPath, expect: 'text', signal });
   return parseStatus(res.body, { method: 'GET', path: statusPath });
 }
 
@@ -839,7 +843,7 @@ async function findResource(
   signal: AbortSignal | undefined,
 ): Promise<Resource | undefined> {
   const path = xnatPath(...parent, 'resources');
-  const res = await ctx.send({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
+  const res = await ctx.request({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
   return parseTable(res.body, { method: 'GET', path })
     .rows.map(toResource)
     .find((r) => r.label === resource || r.id === resource);
@@ -853,7 +857,7 @@ async function findFile(
   signal: AbortSignal | undefined,
 ): Promise<XnatFile | undefined> {
   const path = xnatPath(...parent, 'resources', resource, 'files');
-  const res = await ctx.send({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
+  const res = await ctx.request({ method: 'GET', path, query: { format: 'json' }, expect: 'json', signal });
   return parseTable(res.body, { method: 'GET', path })
     .rows.map(toFile)
     .find((f) => f.path === file || (f.path === '' && f.name === file));

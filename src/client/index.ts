@@ -3,8 +3,11 @@ export { resolveConfig, normalizeXnatUrl, DEFAULT_TIMEOUT_MS } from './config.js
 export type { XnatConfig, ConfigInput, NormalizedUrl } from './config.js';
 export { parseNetrc, netrcLookup } from './netrc.js';
 export type { Netrc, NetrcEntry } from './netrc.js';
-export { XnatClient, DEFAULT_PAGE_SIZE } from './client.js';
-export type { XnatClientOptions, PageRequest, SubjectQuery, ExperimentQuery, FileTarget } from './client.js';
+export { XnatClient } from './client.js';
+export type { XnatClientOptions } from './client.js';
+export { DEFAULT_PAGE_SIZE } from './listings.js';
+export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
+export type { FileTarget } from './files.js';
 export { UPDATABLE_FIELDS } from './curation.js';
 export type {
   ObjectKind,

@@ -25,7 +25,8 @@ import {
   localFileError,
   type XnatErrorDetails,
 } from './errors.js';
-import { xnatPath, type HttpRequest, type HttpResponse, type StreamBody } from './http.js';
+import { xnatPath, type RequestContext, type StreamBody } from './http.js';
+import type { ExperimentIdLookup } from './lookups.js';
 import type { XnatFile } from './models.js';
 import { decodeSegments, parseTable, toFile } from './rows.js';
 import { checkZip } from './zipcheck.js';
@@ -100,10 +101,7 @@ export interface DownloadResult {
 }
 
 /** What the transfer functions need from the client: its one authenticated session, and ID lookups. */
-export interface TransferContext {
-  request(req: HttpRequest): Promise<HttpResponse>;
-  experimentId(experiment: string, project: string | undefined, signal?: AbortSignal): Promise<string>;
-}
+export type TransferContext = RequestContext & ExperimentIdLookup;
 
 export const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 16;
