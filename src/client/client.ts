@@ -40,7 +40,7 @@ import type {
 import * as search from './search.js';
 import { XnatSession } from './session.js';
 import { CurrentUser, serverInfo } from './site.js';
-import * as curation from './curation.js';
+import * as curation from './curation/index.js';
 import * as prearchive from './prearchive.js';
 import * as transfers from './transfers.js';
 

@@ -8,7 +8,7 @@ export type { XnatClientOptions } from './client.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
-export { UPDATABLE_FIELDS } from './curation.js';
+export { UPDATABLE_FIELDS } from './curation/index.js';
 export type {
   ObjectKind,
   ObjectRef,
@@ -22,7 +22,7 @@ export type {
   ShareRequest,
   UnshareRequest,
   QuarantineRequest,
-} from './curation.js';
+} from './curation/index.js';
 export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers.js';
 export type {
   TransferProgress,
