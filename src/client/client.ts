@@ -42,7 +42,7 @@ import { XnatSession } from './session.js';
 import { CurrentUser, serverInfo } from './site.js';
 import * as curation from './curation/index.js';
 import * as prearchive from './prearchive.js';
-import * as transfers from './transfers.js';
+import * as transfers from './transfers/index.js';
 
 export interface XnatClientOptions extends Partial<Omit<XnatConfig, 'source'>> {
   url: string;

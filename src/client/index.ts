@@ -23,7 +23,7 @@ export type {
   UnshareRequest,
   QuarantineRequest,
 } from './curation/index.js';
-export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers.js';
+export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers/index.js';
 export type {
   TransferProgress,
   ResourceParent,
@@ -32,7 +32,7 @@ export type {
   DownloadRequest,
   DownloadResult,
   LocalFile,
-} from './transfers.js';
+} from './transfers/index.js';
 export { prearchiveParts } from './prearchive.js';
 export type {
   PrearchiveRef,

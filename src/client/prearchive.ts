@@ -9,7 +9,8 @@ import { XnatBadRequestError, XnatLocalFileError, XnatProtocolError } from './er
 import { xnatPath, type RequestContext, type StreamBody } from './http.js';
 import type { PrearchiveSession } from './models.js';
 import { decodeSegments, parseTable, toPrearchiveSession } from './rows.js';
-import { listLocalFiles, type TransferProgress } from './transfers.js';
+import type { TransferProgress } from './transfers/common.js';
+import { listLocalFiles } from './transfers/local.js';
 import { storedZip } from './zipcheck.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
