@@ -37,6 +37,7 @@ import type {
   SubjectDetail,
   XnatFile,
 } from './models.js';
+import type { ObjectOptions } from './reads.js';
 import * as search from './search.js';
 import { XnatSession } from './session.js';
 import { CurrentUser, serverInfo } from './site.js';
@@ -59,11 +60,6 @@ export interface XnatClientOptions extends Partial<Omit<XnatConfig, 'source'>> {
 
 interface CallOptions {
   signal?: AbortSignal | undefined;
-}
-
-interface ExperimentOptions {
-  project?: string;
-  signal?: AbortSignal;
 }
 
 export class XnatClient {
@@ -125,7 +121,7 @@ export class XnatClient {
     return listings.listSubjects(this.reads, q);
   }
 
-  async getSubject(subject: string, opts: ExperimentOptions = {}): Promise<SubjectDetail> {
+  async getSubject(subject: string, opts: ObjectOptions = {}): Promise<SubjectDetail> {
     return items.getSubject(this.reads, subject, opts);
   }
 
@@ -140,11 +136,11 @@ export class XnatClient {
     return listings.iterateExperiments(this.reads, q);
   }
 
-  async getExperiment(experiment: string, opts: ExperimentOptions = {}): Promise<ExperimentDetail> {
+  async getExperiment(experiment: string, opts: ObjectOptions = {}): Promise<ExperimentDetail> {
     return items.getExperiment(this.itemContext(), experiment, opts);
   }
 
-  async listScans(experiment: string, opts: ExperimentOptions = {}): Promise<Scan[]> {
+  async listScans(experiment: string, opts: ObjectOptions = {}): Promise<Scan[]> {
     return files.listScans(this.fileContext(), experiment, opts);
   }
 
@@ -161,14 +157,11 @@ export class XnatClient {
     return files.listFiles(this.fileContext(), target, opts.signal);
   }
 
-  async listAssessors(experiment: string, opts: ExperimentOptions = {}): Promise<Assessor[]> {
+  async listAssessors(experiment: string, opts: ObjectOptions = {}): Promise<Assessor[]> {
     return files.listAssessors(this.fileContext(), experiment, opts);
   }
 
-  async getExperimentStatus(
-    experiment: string,
-    opts: ExperimentOptions = {},
-  ): Promise<'active' | 'quarantine'> {
+  async getExperimentStatus(experiment: string, opts: ObjectOptions = {}): Promise<'active' | 'quarantine'> {
     return items.getExperimentStatus(this.reads, experiment, opts);
   }
 

@@ -6,7 +6,7 @@ import { XnatBadRequestError } from './errors.js';
 import { xnatPath, type RequestContext } from './http.js';
 import type { ExperimentIdLookup } from './lookups.js';
 import type { Assessor, Resource, Scan, XnatFile } from './models.js';
-import { notFoundHint, readTable } from './reads.js';
+import { notFoundHint, readTable, type ObjectOptions } from './reads.js';
 import { toAssessor, toFile, toResource, toScan } from './rows.js';
 
 export interface FileTarget {
@@ -18,15 +18,10 @@ export interface FileTarget {
 
 export type FileContext = RequestContext & ExperimentIdLookup;
 
-interface ExperimentOptions {
-  project?: string | undefined;
-  signal?: AbortSignal | undefined;
-}
-
 export async function listScans(
   ctx: FileContext,
   experiment: string,
-  opts: ExperimentOptions = {},
+  opts: ObjectOptions = {},
 ): Promise<Scan[]> {
   const id = await ctx.experimentId(experiment, opts.project, opts.signal);
   const path = xnatPath('data', 'experiments', id, 'scans');
@@ -43,7 +38,7 @@ export async function listScans(
 export async function listAssessors(
   ctx: FileContext,
   experiment: string,
-  opts: ExperimentOptions = {},
+  opts: ObjectOptions = {},
 ): Promise<Assessor[]> {
   const id = await ctx.experimentId(experiment, opts.project, opts.signal);
   const path = xnatPath('data', 'experiments', id, 'assessors');

@@ -11,6 +11,7 @@ import {
   getBody,
   notFoundHint,
   optionalRow,
+  type ObjectOptions,
   readItem,
   readTable,
   withHint,
@@ -24,11 +25,6 @@ import {
   toResource,
   type ItemNode,
 } from './rows.js';
-
-export interface ItemOptions {
-  project?: string;
-  signal?: AbortSignal;
-}
 
 /** What an experiment read needs: requests, and somewhere to remember the label → ID it learnt. */
 export interface ItemContext extends RequestContext {
@@ -56,7 +52,7 @@ export async function getProject(
 export async function getSubject(
   ctx: RequestContext,
   subject: string,
-  opts: ItemOptions = {},
+  opts: ObjectOptions = {},
 ): Promise<SubjectDetail> {
   const { project, signal } = opts;
   const itemPath = project
@@ -92,7 +88,7 @@ export async function getSubject(
 export async function getExperiment(
   ctx: ItemContext,
   experiment: string,
-  opts: ItemOptions = {},
+  opts: ObjectOptions = {},
 ): Promise<ExperimentDetail> {
   const { project, signal } = opts;
   const base = experimentBase(experiment, project);
@@ -140,7 +136,7 @@ export async function getExperiment(
 export async function getExperimentStatus(
   ctx: RequestContext,
   experiment: string,
-  opts: ItemOptions = {},
+  opts: ObjectOptions = {},
 ): Promise<'active' | 'quarantine'> {
   const path = xnatPath(...experimentBase(experiment, opts.project), 'status');
   try {

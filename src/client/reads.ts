@@ -6,6 +6,12 @@ import { XnatError, XnatNotFoundError } from './errors.js';
 import type { HttpRequest, QueryValue, RequestContext } from './http.js';
 import { parseItem, parseTable, type ItemNode, type Row, type Table } from './rows.js';
 
+/** Options of a read of one object: a subject or experiment label resolves only inside a project. */
+export interface ObjectOptions {
+  project?: string;
+  signal?: AbortSignal;
+}
+
 /** The same not-found error, with a hint naming what was asked for and how to address it. */
 export function withHint(err: unknown, hint: string): unknown {
   if (!(err instanceof XnatNotFoundError)) return err;

@@ -6,6 +6,7 @@
 import { XnatBadRequestError, XnatNotFoundError } from '../errors.js';
 import { xnatPath, type HttpResponse, type QueryValue, type RequestContext } from '../http.js';
 import type { ExperimentDetail, ProjectDetail, Resource, Scan, SubjectDetail, XnatFile } from '../models.js';
+import type { ObjectOptions } from '../reads.js';
 import { parseTable, toFile, toResource } from '../rows.js';
 
 export type ObjectKind = 'project' | 'subject' | 'experiment' | 'scan' | 'assessor' | 'resource' | 'file';
@@ -27,7 +28,6 @@ export interface ObjectRef {
 
 /** XNAT refuses other characters in IDs and labels (417 "Invalid character ..."). */
 const LABEL = /^[A-Za-z0-9_-]+$/;
-
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export const DEMOGRAPHICS = 'xnat:subjectData/demographics[@xsi:type=xnat:demographicData]';
@@ -35,17 +35,12 @@ export const DEMOGRAPHICS = 'xnat:subjectData/demographics[@xsi:type=xnat:demogr
 /** Sent with every write: sites that require a justification for changes refuse writes without one. */
 const EVENT_REASON = 'xnat-mcp';
 
-interface ReadOptions {
-  project?: string;
-  signal?: AbortSignal;
-}
-
 /** The reads curation checks before and after each write (XnatClient's own). */
 export interface CurationReads {
   getProject(project: string, opts: { signal?: AbortSignal }): Promise<ProjectDetail>;
-  getSubject(subject: string, opts: ReadOptions): Promise<SubjectDetail>;
-  getExperiment(experiment: string, opts: ReadOptions): Promise<ExperimentDetail>;
-  listScans(experiment: string, opts: ReadOptions): Promise<Scan[]>;
+  getSubject(subject: string, opts: ObjectOptions): Promise<SubjectDetail>;
+  getExperiment(experiment: string, opts: ObjectOptions): Promise<ExperimentDetail>;
+  listScans(experiment: string, opts: ObjectOptions): Promise<Scan[]>;
 }
 
 /** What curation needs: the authenticated request (writes clear the label → ID memory) and those reads. */
