@@ -64,6 +64,14 @@ export interface HttpResponse {
   stream?: Readable;
 }
 
+/**
+ * What the client's modules need of this layer: one authenticated request (XnatSession's, which
+ * logs in and retries here). Each module takes this plus only the lookups it uses, never the client.
+ */
+export interface RequestContext {
+  request(req: HttpRequest): Promise<HttpResponse>;
+}
+
 export interface HttpClientOptions {
   baseUrl: string;
   timeoutMs: number;

@@ -3,9 +3,12 @@ export { resolveConfig, normalizeXnatUrl, DEFAULT_TIMEOUT_MS } from './config.js
 export type { XnatConfig, ConfigInput, NormalizedUrl } from './config.js';
 export { parseNetrc, netrcLookup } from './netrc.js';
 export type { Netrc, NetrcEntry } from './netrc.js';
-export { XnatClient, DEFAULT_PAGE_SIZE } from './client.js';
-export type { XnatClientOptions, PageRequest, SubjectQuery, ExperimentQuery, FileTarget } from './client.js';
-export { UPDATABLE_FIELDS } from './curation.js';
+export { XnatClient } from './client.js';
+export type { XnatClientOptions } from './client.js';
+export { DEFAULT_PAGE_SIZE } from './listings.js';
+export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
+export type { FileTarget } from './files.js';
+export { UPDATABLE_FIELDS } from './curation/index.js';
 export type {
   ObjectKind,
   ObjectRef,
@@ -19,8 +22,8 @@ export type {
   ShareRequest,
   UnshareRequest,
   QuarantineRequest,
-} from './curation.js';
-export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers.js';
+} from './curation/index.js';
+export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers/index.js';
 export type {
   TransferProgress,
   ResourceParent,
@@ -29,7 +32,7 @@ export type {
   DownloadRequest,
   DownloadResult,
   LocalFile,
-} from './transfers.js';
+} from './transfers/index.js';
 export { prearchiveParts } from './prearchive.js';
 export type {
   PrearchiveRef,
@@ -41,13 +44,7 @@ export type {
 export { checkZip, unsafeEntryReason } from './zipcheck.js';
 export type { ZipEntry } from './zipcheck.js';
 export { buildSearchXml } from './search.js';
-export type {
-  SearchQuery,
-  SearchResult,
-  SearchCriterion,
-  SearchCriteriaGroup,
-  SearchOperator,
-} from './search.js';
+export type { SearchQuery, SearchCriterion, SearchCriteriaGroup, SearchOperator } from './search.js';
 export { xnatPath, extractXnatMessage, DEFAULT_USER_AGENT } from './http.js';
 export type { ClientStats } from './http.js';
 export * from './errors.js';

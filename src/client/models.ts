@@ -205,3 +205,19 @@ export const SearchFieldSchema = z.object({
   elementName: z.string(),
 });
 export type SearchField = z.infer<typeof SearchFieldSchema>;
+
+/** A search's answer: its columns (with XNAT's display-field metadata) and every row, as strings. */
+export const SearchResultSchema = z.object({
+  rootElement: z.string(),
+  columns: z.array(
+    z.object({
+      key: z.string(),
+      header: z.string().optional(),
+      fieldId: z.string().optional(),
+      element: z.string().optional(),
+    }),
+  ),
+  rows: z.array(z.record(z.string(), z.string())),
+  total: z.number().int(),
+});
+export type SearchResult = z.infer<typeof SearchResultSchema>;

@@ -6,18 +6,18 @@
  * The archiver may instead answer 303 with only a Location header (`redirect=true`, auto-archive).
  */
 import { XnatBadRequestError, XnatLocalFileError, XnatProtocolError } from './errors.js';
-import { xnatPath, type HttpRequest, type HttpResponse, type StreamBody } from './http.js';
+import { xnatPath, type RequestContext, type StreamBody } from './http.js';
 import type { PrearchiveSession } from './models.js';
 import { decodeSegments, parseTable, toPrearchiveSession } from './rows.js';
-import { listLocalFiles, type TransferProgress } from './transfers.js';
+import type { TransferProgress } from './transfers/common.js';
+import { listLocalFiles } from './transfers/local.js';
 import { storedZip } from './zipcheck.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 
-export interface PrearchiveContext {
-  request(req: HttpRequest): Promise<HttpResponse>;
-}
+/** The prearchive needs nothing but the authenticated request. */
+export type PrearchiveContext = RequestContext;
 
 /** A prearchive session: its `url` from a listing, or its three parts. */
 export type PrearchiveRef = string | { project: string; timestamp: string; folderName: string };

@@ -17,12 +17,12 @@ import type {
   Scan,
   SearchElement,
   SearchField,
+  SearchResult,
   Share,
   Subject,
   SubjectDetail,
   XnatFile,
 } from './models.js';
-import type { SearchResult } from './search.js';
 
 /** Where a document came from, for protocol errors. */
 export interface Edge {

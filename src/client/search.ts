@@ -1,10 +1,15 @@
 /**
- * XNAT search documents: an `xdat:bundle` (root element, display fields, nested criteria) POSTed to
- * `/data/search?format=json`. Built with fast-xml-parser so every value is escaped.
+ * XNAT's search: the searchable data types and their display fields, and search documents, an
+ * `xdat:bundle` (root element, display fields, nested criteria) POSTed to `/data/search?format=json`.
+ * Built with fast-xml-parser so every value is escaped.
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import { XnatBadRequestError } from './errors.js';
-import { toXnatDate } from './rows.js';
+import { xnatPath, type RequestContext } from './http.js';
+import { checkPaging, type PageRequest } from './listings.js';
+import type { SearchElement, SearchField, SearchResult } from './models.js';
+import { readTable, withHint } from './reads.js';
+import { parseTable, toSearchElement, toSearchField, toSearchResult, toXnatDate } from './rows.js';
 
 export type SearchOperator =
   '=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'IS NULL' | 'IS NOT NULL' | 'BETWEEN' | 'IN';
@@ -27,13 +32,6 @@ export interface SearchQuery {
   /** Display fields to return (`fieldId` from `searchFields()`); `element` defaults to the root. */
   fields: Array<{ element?: string; fieldId: string; header?: string; type?: string }>;
   where?: SearchCriteriaGroup;
-}
-
-export interface SearchResult {
-  rootElement: string;
-  columns: Array<{ key: string; header?: string; fieldId?: string; element?: string }>;
-  rows: Array<Record<string, string>>;
-  total: number;
 }
 
 export const XDAT_NAMESPACE = 'http://nrg.wustl.edu/security';
@@ -162,4 +160,51 @@ export function buildSearchXml(query: SearchQuery): string {
       : {}),
   };
   return `<?xml version="1.0" encoding="UTF-8"?>${builder.build({ 'xdat:bundle': bundle }) as string}`;
+}
+
+export async function searchElements(ctx: RequestContext, signal?: AbortSignal): Promise<SearchElement[]> {
+  const table = await readTable(ctx, xnatPath('data', 'search', 'elements'), {}, signal);
+  return table.rows.map(toSearchElement);
+}
+
+export async function searchFields(
+  ctx: RequestContext,
+  xsiType: string,
+  signal?: AbortSignal,
+): Promise<SearchField[]> {
+  try {
+    const table = await readTable(ctx, xnatPath('data', 'search', 'elements', xsiType), {}, signal);
+    return table.rows.map(toSearchField);
+  } catch (err) {
+    throw withHint(err, `Data type "${xsiType}" is not known to XNAT (see searchElements())`);
+  }
+}
+
+/**
+ * Runs a search (one POST of an `xdat:bundle`). XNAT does not page uncached searches, so
+ * `limit`/`offset` select rows from the full answer; `total` is the full count.
+ */
+export async function runSearch(
+  ctx: RequestContext,
+  query: SearchQuery,
+  opts: PageRequest = {},
+): Promise<SearchResult> {
+  const body = buildSearchXml(query);
+  const hasPaging = opts.limit !== undefined || opts.offset !== undefined;
+  const { limit, offset } = checkPaging({
+    limit: opts.limit ?? Number.MAX_SAFE_INTEGER,
+    offset: opts.offset ?? 0,
+  });
+  const path = xnatPath('data', 'search');
+  const text = await ctx.request({
+    method: 'POST',
+    path,
+    query: { format: 'json' },
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body,
+    expect: 'json',
+    signal: opts.signal,
+  });
+  const result = toSearchResult(parseTable(text.body, { method: 'POST', path }), query.rootElement);
+  return hasPaging ? { ...result, rows: result.rows.slice(offset, offset + limit) } : result;
 }

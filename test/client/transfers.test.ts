@@ -17,7 +17,7 @@ import {
   XnatLocalFileError,
   XnatPermissionError,
 } from '../../src/client/errors.js';
-import type { TransferProgress } from '../../src/client/transfers.js';
+import type { TransferProgress } from '../../src/client/transfers/index.js';
 import { checkZip, storedZip } from '../../src/client/zipcheck.js';
 import { startSandboxWithFaults, type SandboxWithFaults } from '../../src/sandbox/testing.js';
 import type { SandboxArchive, StoredExperiment, StoredFile } from '../../src/sandbox/model.js';

@@ -1,0 +1,172 @@
+/**
+ * Listings of projects, subjects and experiments: one request per page (never one per object),
+ * only the columns the models need, exact totals without counting every time.
+ */
+import { XnatBadRequestError } from './errors.js';
+import { xnatPath, type QueryValue, type RequestContext } from './http.js';
+import type { Experiment, Page, Project, Subject } from './models.js';
+import { readTable } from './reads.js';
+import { toExperiment, toProject, toSubject, toXnatDate, type Row } from './rows.js';
+
+export interface PageRequest {
+  limit?: number;
+  offset?: number;
+  signal?: AbortSignal;
+  /** The `total` of an earlier page of the same listing: saves recounting. */
+  knownTotal?: number;
+}
+
+export interface SubjectQuery {
+  project?: string;
+  /** `*` wildcards allowed. */
+  label?: string;
+  gender?: string;
+  group?: string;
+  /** Raw XNAT shortcut or xpath filters (`{ 'xnat:subjectData/src': 'X' }`). */
+  filters?: Record<string, string>;
+}
+
+export interface ExperimentQuery {
+  project?: string;
+  /** Accession ID, or a label within `project`. */
+  subject?: string;
+  xsiType?: string;
+  /** `*` wildcards allowed. */
+  label?: string;
+  /** ISO `YYYY-MM-DD`, inclusive. */
+  dateFrom?: string;
+  dateTo?: string;
+  modality?: string;
+  filters?: Record<string, string>;
+}
+
+export const DEFAULT_PAGE_SIZE = 100;
+const ITERATE_PAGE_SIZE = 5000;
+const SUBJECT_COLUMNS = 'ID,label,project,insert_date,gender,handedness,yob,age,group';
+export const EXPERIMENT_COLUMNS = 'ID,label,project,xsiType,date,subject_ID,subject_label,insert_date';
+/** Query parameters the client sets itself; raw filters may not override them. */
+const RESERVED_PARAMS = new Set(['format', 'columns', 'limit', 'offset', 'sortBy', 'sortOrder']);
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** XNAT's date filter only takes closed ranges (`a-b`); open ends get bounds no session predates/outlives. */
+const EARLIEST_DATE = '01/01/1900';
+const LATEST_DATE = '12/31/9999';
+
+function checkDate(value: string | undefined, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new XnatBadRequestError(`${name} must be an ISO date YYYY-MM-DD (got "${value}")`);
+  }
+  return toXnatDate(value);
+}
+
+export function checkPaging(request: PageRequest): { limit: number; offset: number } {
+  const limit = request.limit ?? DEFAULT_PAGE_SIZE;
+  const offset = request.offset ?? 0;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new XnatBadRequestError(`limit must be a positive integer (got ${limit})`);
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new XnatBadRequestError(`offset must be a non-negative integer (got ${offset})`);
+  }
+  return { limit, offset };
+}
+
+function rawFilters(filters: Record<string, string> | undefined): Record<string, string> {
+  for (const key of Object.keys(filters ?? {})) {
+    if (RESERVED_PARAMS.has(key)) throw new XnatBadRequestError(`"${key}" cannot be used as a filter`);
+  }
+  return { ...filters };
+}
+
+export async function listProjects(ctx: RequestContext, signal?: AbortSignal): Promise<Project[]> {
+  const table = await readTable(ctx, xnatPath('data', 'projects'), {}, signal);
+  return table.rows.map(toProject);
+}
+
+export async function listSubjects(
+  ctx: RequestContext,
+  q: SubjectQuery & PageRequest = {},
+): Promise<Page<Subject>> {
+  const path = q.project ? xnatPath('data', 'projects', q.project, 'subjects') : xnatPath('data', 'subjects');
+  const filters = { ...rawFilters(q.filters), label: q.label, gender: q.gender, group: q.group };
+  return page(ctx, path, SUBJECT_COLUMNS, filters, q, (row) => toSubject(row, q.project));
+}
+
+export async function listExperiments(
+  ctx: RequestContext,
+  q: ExperimentQuery & PageRequest = {},
+): Promise<Page<Experiment>> {
+  const { path, filters } = experimentListing(q);
+  return page(ctx, path, EXPERIMENT_COLUMNS, filters, q, (row) => toExperiment(row, q.project));
+}
+
+/** Every matching experiment, one request per page (no total is computed). */
+export async function* iterateExperiments(
+  ctx: RequestContext,
+  q: ExperimentQuery & { pageSize?: number; signal?: AbortSignal } = {},
+): AsyncIterable<Experiment> {
+  const { path, filters } = experimentListing(q);
+  // Large pages: each XNAT listing request has a fixed cost (a full query per page), while a
+  // 5,000-row page is only about a megabyte of JSON.
+  const { limit } = checkPaging({ limit: q.pageSize ?? ITERATE_PAGE_SIZE });
+  let firstId: string | undefined;
+  for (let offset = 0; ; offset += limit) {
+    const table = await readTable(
+      ctx,
+      path,
+      { ...filters, columns: EXPERIMENT_COLUMNS, limit, offset },
+      q.signal,
+    );
+    const rows = table.rows.map((row) => toExperiment(row, q.project));
+    // An XNAT that ignores limit/offset sends every row each time: a page longer than asked for,
+    // or a later page starting with the first page's first row, means everything was yielded.
+    if (offset > 0 && rows[0] !== undefined && rows[0].id === firstId) return;
+    firstId ??= rows[0]?.id;
+    yield* rows;
+    if (rows.length !== limit) return;
+  }
+}
+
+/**
+ * One page of a subject/experiment listing. XNAT omits the total when paging, so it is derived
+ * from a short page, taken from `knownTotal`, or counted once with a one-column unpaged listing.
+ */
+async function page<T>(
+  ctx: RequestContext,
+  path: string,
+  columns: string,
+  filters: Record<string, QueryValue>,
+  request: PageRequest,
+  map: (row: Row) => T,
+): Promise<Page<T>> {
+  const { limit, offset } = checkPaging(request);
+  const table = await readTable(ctx, path, { ...filters, columns, limit, offset }, request.signal);
+  // A page longer than asked for means XNAT ignored limit/offset: page its full answer here.
+  const unpaged = table.rows.length > limit;
+  const items = (unpaged ? table.rows.slice(offset, offset + limit) : table.rows).map(map);
+  let total: number;
+  if (unpaged) total = table.rows.length;
+  else if (items.length > 0 && items.length < limit) total = offset + items.length;
+  else if (items.length === 0 && offset === 0) total = 0;
+  else if (request.knownTotal !== undefined) total = request.knownTotal;
+  else total = (await readTable(ctx, path, { ...filters, columns: 'ID' }, request.signal)).rows.length;
+  const next = offset + items.length;
+  return { items, total, offset, ...(items.length > 0 && next < total ? { nextOffset: next } : {}) };
+}
+
+function experimentListing(q: ExperimentQuery): { path: string; filters: Record<string, QueryValue> } {
+  const from = checkDate(q.dateFrom, 'dateFrom');
+  const to = checkDate(q.dateTo, 'dateTo');
+  const filters: Record<string, QueryValue> = {
+    ...rawFilters(q.filters),
+    label: q.label,
+    xsiType: q.xsiType,
+    modality: q.modality,
+    ...(from || to ? { date: `${from ?? EARLIEST_DATE}-${to ?? LATEST_DATE}` } : {}),
+  };
+  if (q.project && q.subject) {
+    return { path: xnatPath('data', 'projects', q.project, 'subjects', q.subject, 'experiments'), filters };
+  }
+  if (q.project) return { path: xnatPath('data', 'projects', q.project, 'experiments'), filters };
+  // Site-wide, a subject can only be named by its accession ID.
+  return { path: xnatPath('data', 'experiments'), filters: { ...filters, subject_ID: q.subject } };
+}

@@ -1,0 +1,332 @@
+/**
+ * Downloads of listed files into a local folder, streamed, several at a time. Each file lands in a
+ * hidden temporary file next to its target and is renamed into place only when complete and verified
+ * against XNAT's listed size and MD5; any failure or cancellation removes the temporary file.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, realpath, rename, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  XnatBadRequestError,
+  XnatCancelledError,
+  XnatError,
+  XnatLocalFileError,
+  XnatProtocolError,
+  fsErrorCode,
+  localFileError,
+} from '../errors.js';
+import type { XnatFile } from '../models.js';
+import { decodeSegments } from '../rows.js';
+import {
+  Digesting,
+  checkConcurrency,
+  plural,
+  runPool,
+  withSummary,
+  type TransferContext,
+  type TransferProgress,
+} from './common.js';
+
+export interface DownloadRequest {
+  files: XnatFile[];
+  /** Absolute local directory (created when missing). */
+  destDir: string;
+  /** `xnat`: `[scans/<id>/]resources/<label>/files/<path>` as in XNAT's zips; `flat`: file names only. */
+  layout: 'xnat' | 'flat';
+  overwrite?: boolean;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface DownloadResult {
+  files: Array<{
+    localPath: string;
+    size: number;
+    digest: string;
+    checksum: 'match' | 'mismatch' | 'unavailable';
+  }>;
+  /** Files not downloaded because a local file was already there (identical, or different without `overwrite`). */
+  skipped: Array<{ localPath: string; reason: string }>;
+}
+
+/** A download cut off mid-stream is restarted this many times before the file counts as failed. */
+const DOWNLOAD_RETRIES = 2;
+
+const PARTIAL_MARKER = '.xnat-mcp-partial-';
+
+const DATA_URI = /^\/(data|REST)\/[^?#]+$/;
+
+async function md5OfFile(path: string, signal?: AbortSignal): Promise<{ size: number; digest: string }> {
+  const digesting = new Digesting(() => undefined);
+  await pipeline(
+    createReadStream(path),
+    digesting,
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const _chunk of source) {
+        // drained: only the hash matters
+      }
+    },
+    { signal },
+  );
+  return { size: digesting.bytes, digest: digesting.digest() };
+}
+
+/** The local path of a file below the destination, relative, per layout. */
+function localRelativePath(file: XnatFile, layout: 'xnat' | 'flat'): string {
+  const segments = file.path.split('/');
+  if (file.path === '' || segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\\'))) {
+    throw new XnatProtocolError(`XNAT listed a file with an unusable path "${file.path}"`);
+  }
+  if (layout === 'flat') return segments[segments.length - 1]!;
+  // `/data/experiments/E/scans/1/resources/123/files/x` → `scans/1/resources/<label>/files/x`.
+  const owner = /\/((?:scans|assessors|reconstructions)\/[^/]+\/(?:(?:in|out)\/)?)resources\//.exec(file.uri);
+  const ownerPath = owner?.[1] ? decodeSegments(owner[1]) : '';
+  const folder = `${ownerPath}resources/${file.resource}/files`;
+  if (folder.split('/').some((s) => s === '' || s === '.' || s === '..' || s.includes('\\'))) {
+    throw new XnatProtocolError(`XNAT listed a file with an unusable location "${file.uri}"`);
+  }
+  return [...folder.split('/'), ...segments].join(sep);
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+function partialName(target: string): string {
+  return join(dirname(target), `.${basename(target)}${PARTIAL_MARKER}${randomBytes(6).toString('hex')}`);
+}
+
+/** A failure worth restarting the file for: the stream broke, not the request. */
+function isRestartable(err: unknown): boolean {
+  if (err instanceof XnatCancelledError || err instanceof XnatLocalFileError) return false;
+  if (err instanceof XnatError)
+    return err.kind === 'network' || err.kind === 'timeout' || err.kind === 'protocol';
+  const code = fsErrorCode(err);
+  return code !== undefined && /^(ECONNRESET|EPIPE|UND_ERR|ERR_STREAM_PREMATURE_CLOSE)/.test(code);
+}
+
+interface PlannedDownload {
+  file: XnatFile;
+  localPath: string;
+}
+
+export async function download(ctx: TransferContext, q: DownloadRequest): Promise<DownloadResult> {
+  const { signal } = q;
+  const concurrency = checkConcurrency(q.concurrency);
+  const planned = planDownloads(q);
+  let root: string;
+  try {
+    await mkdir(q.destDir, { recursive: true });
+    root = await realpath(q.destDir);
+  } catch (err) {
+    throw localFileError('create the folder', q.destDir, err);
+  }
+
+  const result: DownloadResult = { files: [], skipped: [] };
+  const bytesTotal = planned.reduce((sum, p) => sum + p.file.size, 0);
+  let bytesDone = 0;
+  let filesDone = 0;
+  const report = (current: string): void =>
+    q.onProgress?.({ bytesDone, bytesTotal, filesDone, filesTotal: planned.length, current });
+
+  const downloadOne = async ({ file, localPath }: PlannedDownload): Promise<void> => {
+    await prepareFolder(root, localPath, q.destDir);
+    const present = await lstat(localPath).catch(() => undefined);
+    if (present !== undefined && !q.overwrite) {
+      result.skipped.push({ localPath, reason: await whyKept(localPath, present.isFile(), file, signal) });
+      bytesDone += file.size;
+    } else {
+      const got = await fetchVerified(ctx, file, localPath, q, {
+        chunk: (n) => {
+          bytesDone += n;
+          report(file.path);
+        },
+        takeBack: (n) => (bytesDone -= n),
+      });
+      if (got === undefined) {
+        result.skipped.push({ localPath, reason: 'a local file appeared meanwhile; kept it' });
+      } else {
+        const checksum = file.digest === '' ? 'unavailable' : 'match';
+        result.files.push({ localPath, size: got.size, digest: got.digest, checksum });
+      }
+    }
+    filesDone++;
+    report(file.path);
+  };
+
+  await runPool(planned, concurrency, downloadOne, signal).catch((err: unknown) => {
+    const kept = result.files.length;
+    throw withSummary(
+      err,
+      `${plural(kept, 'file')} of ${planned.length} had been downloaded and verified into ${q.destDir} (kept), ${result.skipped.length} skipped; no partial file was left. Repeating the same call resumes: completed files are recognised and skipped`,
+    );
+  });
+  return result;
+}
+
+/** Each file's local path; two files may not land on the same one. */
+function planDownloads(q: DownloadRequest): PlannedDownload[] {
+  if (!isAbsolute(q.destDir)) throw new XnatBadRequestError(`destDir must be absolute (got ${q.destDir})`);
+  const planned = q.files.map((file) => {
+    if (!DATA_URI.test(file.uri) || file.uri.split('/').includes('..')) {
+      throw new XnatProtocolError(`XNAT listed a file with an unusable URI "${file.uri}"`);
+    }
+    return { file, localPath: join(q.destDir, localRelativePath(file, q.layout)) };
+  });
+  const byPath = new Map<string, XnatFile>();
+  for (const p of planned) {
+    const other = byPath.get(p.localPath);
+    if (other !== undefined) {
+      throw new XnatBadRequestError(
+        `${other.uri} and ${p.file.uri} would both be saved as ${p.localPath}; use layout "xnat" to keep XNAT's folders`,
+      );
+    }
+    byPath.set(p.localPath, p.file);
+  }
+  return planned;
+}
+
+/** Creates the folder of a download, refusing one a symbolic link leads outside the destination. */
+async function prepareFolder(root: string, localPath: string, destDir: string): Promise<void> {
+  const folder = dirname(localPath);
+  try {
+    // Checked on the nearest existing folder before anything is created below it.
+    let existing = folder;
+    while (
+      !(await lstat(existing).then(
+        () => true,
+        () => false,
+      ))
+    )
+      existing = dirname(existing);
+    const realFolder = await realpath(existing);
+    if (realFolder !== root && !isInside(root, realFolder)) {
+      throw new XnatLocalFileError(`Refusing to write ${localPath}: its folder leads outside ${destDir}`);
+    }
+    await mkdir(folder, { recursive: true });
+  } catch (err) {
+    throw localFileError('create the folder', folder, err);
+  }
+}
+
+/**
+ * Fetches one file into a temporary file, verifies it and moves it into place, restarting a broken
+ * stream a few times; the bytes of a failed attempt are taken back from the progress.
+ * Undefined when a local file appeared meanwhile and was kept.
+ */
+async function fetchVerified(
+  ctx: TransferContext,
+  file: XnatFile,
+  localPath: string,
+  q: DownloadRequest,
+  progress: { chunk: (bytes: number) => void; takeBack: (bytes: number) => void },
+): Promise<{ size: number; digest: string } | undefined> {
+  const { signal } = q;
+  for (let attempt = 0; ; attempt++) {
+    const partial = partialName(localPath);
+    let attemptBytes = 0;
+    try {
+      const got = await fetchToFile(ctx, file, partial, signal, (n) => {
+        attemptBytes += n;
+        progress.chunk(n);
+      });
+      if (got.size !== file.size) {
+        throw new XnatProtocolError(`XNAT listed ${file.size} bytes for ${file.path} but sent ${got.size}`);
+      }
+      if (file.digest !== '' && got.digest !== file.digest) {
+        throw new XnatProtocolError(
+          `${file.path} arrived with MD5 ${got.digest}, but XNAT lists ${file.digest}`,
+        );
+      }
+      return (await place(partial, localPath, q.overwrite === true)) ? got : undefined;
+    } catch (err) {
+      await rm(partial, { force: true });
+      progress.takeBack(attemptBytes);
+      if (attempt < DOWNLOAD_RETRIES && !signal?.aborted && isRestartable(err)) continue;
+      throw signal?.aborted ? new XnatCancelledError('The download was cancelled') : err;
+    }
+  }
+}
+
+/** Why an existing local file is kept: identical to XNAT's, or different (then `overwrite` replaces it). */
+async function whyKept(
+  localPath: string,
+  regular: boolean,
+  file: XnatFile,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  if (!regular) return 'something that is not a regular file is in the way; kept it';
+  try {
+    const local = await md5OfFile(localPath, signal);
+    if (local.size === file.size && (file.digest === '' || local.digest === file.digest)) {
+      return file.digest === '' ? 'already present with the same size' : 'already present and identical';
+    }
+  } catch (err) {
+    if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+    throw localFileError('read', localPath, err);
+  }
+  return 'a different local file exists; pass overwrite to replace it';
+}
+
+async function fetchToFile(
+  ctx: TransferContext,
+  file: XnatFile,
+  partial: string,
+  signal: AbortSignal | undefined,
+  onChunk: (bytes: number) => void,
+): Promise<{ size: number; digest: string }> {
+  const res = await ctx.request({ method: 'GET', path: file.uri, streamResponse: true, signal });
+  const stream = res.stream;
+  if (stream === undefined) throw new XnatProtocolError(`XNAT sent no body for ${file.path}`);
+  const digesting = new Digesting(onChunk);
+  // `wx`: never write through a file (or link) that appeared under the temporary name; `flush`: fsync before close.
+  const out = createWriteStream(partial, { flags: 'wx', flush: true });
+  let localFailure: unknown;
+  out.on('error', (err) => (localFailure = err));
+  try {
+    await pipeline(stream, digesting, out, { signal });
+  } catch (err) {
+    if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+    if (localFailure !== undefined) throw localFileError('write', partial, localFailure);
+    throw new XnatProtocolError(`The download of ${file.path} broke off after ${digesting.bytes} bytes`, {
+      method: 'GET',
+      path: file.uri,
+      cause: err,
+    });
+  }
+  return { size: digesting.bytes, digest: digesting.digest() };
+}
+
+/**
+ * Moves a verified download into place. Without overwrite a hard link refuses to replace a file that
+ * appeared in the meantime (no clobbering race); file systems without hard links fall back to a check.
+ */
+async function place(partial: string, target: string, overwrite: boolean): Promise<boolean> {
+  if (overwrite) {
+    await rename(partial, target);
+    return true;
+  }
+  try {
+    await link(partial, target);
+  } catch (err) {
+    const code = fsErrorCode(err);
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV')
+      throw localFileError('write', target, err);
+    if (
+      await lstat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return false;
+    await rename(partial, target);
+    return true;
+  }
+  await unlink(partial);
+  return true;
+}
