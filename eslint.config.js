@@ -18,7 +18,7 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
-    files: ['bench/**', 'test/**', '.ci/**'],
+    files: ['bench/**', 'test/**', '.ci/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
 );
