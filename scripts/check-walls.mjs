@@ -4,11 +4,9 @@
  * import cycles. Only relative imports of our own code count (node: and npm packages are free);
  * type-only imports count too, since they tie a layer to another's shapes just the same.
  *
- *   node scripts/check-walls.mjs [srcDir] [--baseline file.json]
+ *   node scripts/check-walls.mjs [srcDir]
  *
- * srcDir defaults to ./src (tests point it at fixture trees). The baseline lists known violations
- * tolerated while code moves into place (scripts/walls-baseline.json, to be emptied); an entry that
- * no longer occurs fails the check until it is removed, so the list only shrinks.
+ * srcDir defaults to ./src (tests point it at fixture trees).
  */
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -234,8 +232,8 @@ function describeCycle({ files, path }, shown, valueEdges) {
 }
 
 /**
- * Checks the tree under srcDir. Returns violations as { key, message }: `key` is what a baseline
- * lists ("src/a.ts -> src/b.ts", "cycle: src/a.ts src/b.ts", "unplaced: src/x.ts").
+ * Checks the tree under srcDir. Returns violations as { key, message }: `key` names one violation
+ * ("src/a.ts -> src/b.ts", "cycle: src/a.ts src/b.ts", "unplaced: src/x.ts").
  */
 export function checkWalls(srcDir) {
   const root = resolve(srcDir);
@@ -278,35 +276,16 @@ export function checkWalls(srcDir) {
 }
 
 function main(argv) {
-  const args = [...argv];
-  let baselineFile;
-  const at = args.indexOf('--baseline');
-  if (at !== -1) {
-    baselineFile = args[at + 1];
-    args.splice(at, 2);
-    if (!baselineFile) throw new Error('--baseline needs a file');
-  }
-  const srcDir = args[0] ?? 'src';
-  const baseline = new Set(baselineFile ? JSON.parse(readFileSync(baselineFile, 'utf8')) : []);
+  const srcDir = argv[0] ?? 'src';
   const violations = checkWalls(srcDir);
-  const fresh = violations.filter((v) => !baseline.has(v.key));
-  const stale = [...baseline].filter((key) => !violations.some((v) => v.key === key));
-  for (const v of fresh) console.error(v.message);
-  for (const key of stale)
-    console.error(`${baselineFile}: "${key}" no longer occurs; remove it from the baseline`);
-  if (fresh.length + stale.length > 0) {
+  for (const v of violations) console.error(v.message);
+  if (violations.length > 0) {
     console.error(
-      `walls: ${fresh.length} violation${fresh.length === 1 ? '' : 's'}${stale.length ? `, ${stale.length} stale baseline entr${stale.length === 1 ? 'y' : 'ies'}` : ''} (rules: docs/CONTRIBUTING.md#walls)`,
+      `walls: ${violations.length} violation${violations.length === 1 ? '' : 's'} (rules: docs/CONTRIBUTING.md#walls)`,
     );
     return 1;
   }
-  if (baseline.size > 0) {
-    console.log(
-      `walls: no new violations in ${srcDir}; ${baseline.size} known ones tolerated by ${baselineFile} (to be emptied)`,
-    );
-  } else {
-    console.log(`walls: ${srcDir} keeps to its layers, no import cycles`);
-  }
+  console.log(`walls: ${srcDir} keeps to its layers, no import cycles`);
   return 0;
 }
 

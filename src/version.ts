@@ -1,12 +1,2 @@
-import { readFileSync } from 'node:fs';
-
-/** Read once from package.json so the CLI, the MCP handshake and the user agent agree. */
-function readPackageVersion(): string {
-  // Same relative path from src/ (tests) and dist/ (built): both sit next to package.json.
-  const raw: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  const version = typeof raw === 'object' && raw !== null && 'version' in raw ? raw.version : undefined;
-  return typeof version === 'string' ? version : '0.0.0';
-}
-
-export const VERSION = readPackageVersion();
-export const SERVER_NAME = 'xnat-mcp';
+// The client core owns the version (it sends it as User-Agent); the server and CLI read it here.
+export { SERVER_NAME, VERSION } from './client/version.js';

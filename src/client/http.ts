@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import { VERSION } from '../version.js';
+import { VERSION } from './version.js';
 import {
   XnatBadRequestError,
   XnatCancelledError,
