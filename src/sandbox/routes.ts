@@ -1,7 +1,7 @@
 /**
  * The sandbox's route tables: `/data` (also reachable as `/REST` and `/data/archive`), `/xapi` and
- * the few web-app pages. The next milestone's writes slot in as further `{ method, pattern, handler }`
- * entries next to the reads they mirror.
+ * the few web-app pages. Writes sit next to the reads they mirror, each a `{ method, pattern, handler }`
+ * entry.
  */
 import {
   createResource,
@@ -32,7 +32,7 @@ import {
   postPrearchiveSession,
   prearchiveBatch,
 } from './prearchive.js';
-import { Router, type Route } from './router.js';
+import { Router, type Method, type Route } from './router.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
 import {
   aliasTokens,
@@ -49,18 +49,25 @@ import {
   homePage,
   loginPage,
 } from './services.js';
-import {
-  experimentWriteRoutes,
-  projectExperimentWriteRoutes,
-  projectWriteRoutes,
-  subjectWriteRoutes,
-} from './writes.js';
+import { deleteAssessor, deleteExperiment, deleteScan, deleteSubject } from './deletes.js';
+import { postExperiment, postSubject, putExperiment, putSubject } from './item-writes.js';
+import { deleteProject, postProject, putProject, putProjectSetting } from './project-writes.js';
+import { putAssessor, putScan } from './session-writes.js';
+import { deleteShare, putShare } from './shares.js';
 
-const get = (pattern: string, handler: Extract<Route, { open?: false }>['handler']): Route => ({
-  method: 'GET',
-  pattern,
-  handler,
-});
+type Handler = Extract<Route, { open?: false }>['handler'];
+const route =
+  (method: Method) =>
+  (pattern: string, handler: Handler): Route => ({ method, pattern, handler });
+const get = route('GET');
+const put = route('PUT');
+const post = route('POST');
+const del = route('DELETE');
+
+/** Sharing of a subject, experiment or assessor into other projects (`.../projects/{dest}`). */
+function shareRoutes(item: string): Route[] {
+  return [put(`${item}/projects/{dest}`, putShare), del(`${item}/projects/{dest}`, deleteShare)];
+}
 
 /** Resource folders and files under any parent (project, subject, experiment, scan, assessor). */
 function resourceRoutes(parent: string): Route[] {
@@ -83,6 +90,9 @@ function resourceRoutes(parent: string): Route[] {
 function assessorRoutes(assessor: string): Route[] {
   return [
     get(assessor, getExperiment),
+    put(assessor, putAssessor),
+    del(assessor, deleteAssessor),
+    ...shareRoutes(assessor),
     get(`${assessor}/status`, getStatus),
     get(`${assessor}/projects`, listItemProjects),
     ...resourceRoutes(assessor),
@@ -93,16 +103,20 @@ function assessorRoutes(assessor: string): Route[] {
 function experimentRoutes(experiment: string): Route[] {
   return [
     get(experiment, getExperiment),
+    put(experiment, putExperiment),
+    del(experiment, deleteExperiment),
+    ...shareRoutes(experiment),
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
     get(`${experiment}/scans`, listScans),
     get(`${experiment}/scans/{scan}`, getScan),
+    put(`${experiment}/scans/{scan}`, putScan),
+    del(`${experiment}/scans/{scan}`, deleteScan),
     ...resourceRoutes(`${experiment}/scans/{scan}`),
     get(`${experiment}/assessors`, listAssessors),
     ...assessorRoutes(`${experiment}/assessors/{assessor}`),
     get(`${experiment}/reconstructions`, listReconstructions),
     ...resourceRoutes(experiment),
-    ...experimentWriteRoutes(experiment),
   ];
 }
 
@@ -114,22 +128,26 @@ function experimentRoutes(experiment: string): Route[] {
 function projectExperimentRoutes(experiment: string): Route[] {
   return [
     get(experiment, getExperiment),
+    put(experiment, putExperiment),
+    del(experiment, deleteExperiment),
+    ...shareRoutes(experiment),
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
     get(`${experiment}/{rest+}`, getExperiment),
-    ...projectExperimentWriteRoutes(experiment),
   ];
 }
 
 function subjectRoutes(subject: string): Route[] {
   return [
     get(subject, getSubject),
+    put(subject, putSubject),
+    del(subject, deleteSubject),
+    ...shareRoutes(subject),
     get(`${subject}/status`, getStatus),
     get(`${subject}/projects`, listItemProjects),
     get(`${subject}/experiments`, listExperiments),
     ...experimentRoutes(`${subject}/experiments/{experiment}`),
     ...resourceRoutes(subject),
-    ...subjectWriteRoutes(subject),
   ];
 }
 
@@ -167,9 +185,16 @@ export const dataRoutes = new Router([
   get('search/{searchId}', getCachedSearch),
 
   get('projects', listProjects),
-  ...projectWriteRoutes,
+  post('projects', postProject),
   get('projects/{project}', getProject),
+  put('projects/{project}', putProject),
+  del('projects/{project}', deleteProject),
+  put('projects/{project}/quarantine_code/{value}', putProjectSetting),
+  put('projects/{project}/prearchive_code/{value}', putProjectSetting),
+  put('projects/{project}/accessibility/{value}', putProjectSetting),
   get('projects/{project}/subjects', listSubjects),
+  post('projects/{project}/subjects', postSubject),
+  post('projects/{project}/subjects/{subject}/experiments', postExperiment),
   ...subjectRoutes('projects/{project}/subjects/{subject}'),
   get('projects/{project}/experiments', listExperiments),
   ...projectExperimentRoutes('projects/{project}/experiments/{experiment}'),
