@@ -3,9 +3,9 @@
  * through a project it is shared into, only that share goes. `removeFiles=true` also deletes the
  * catalogued files from the archive directory.
  */
-import { canDeleteProject } from './access.js';
+import { canDeleteProject, canReadItem } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import { resolvePath } from './lookup.js';
+import { findReconstruction, resolvePath } from './lookup.js';
 import type {
   SandboxArchive,
   StoredExperiment,
@@ -37,6 +37,21 @@ export async function deleteScan(ctx: AuthedContext): Promise<Reply> {
   return emptyReply();
 }
 
+/** `DELETE .../reconstructions/{id}` (ReconResource): owners of the session's project; `removeFiles` takes its `out` files. */
+export async function deleteReconstruction(ctx: AuthedContext): Promise<Reply> {
+  const session = sessionOfUrl(ctx);
+  const found = findReconstruction(ctx.state.archive, ctx.params.reconstruction ?? '');
+  if (!found || !canReadItem(ctx.state.archive, found.session, ctx.user)) {
+    throw new SandboxHttpError(404, 'Unable to find the specified reconstruction.');
+  }
+  if (!canDeleteProject(owningProject(ctx.state.archive, session), ctx.user)) {
+    throw new SandboxHttpError(403, "User account doesn't have permission to modify this session.");
+  }
+  found.session.reconstructions = found.session.reconstructions?.filter((r) => r !== found.reconstruction);
+  await removeFilesIfAsked(ctx, filesOf(found.reconstruction.resources));
+  return emptyReply();
+}
+
 // ---------------------------------------------------------------- deletes and unsharing
 
 export function filesOf(resources: StoredResource[]): StoredFile[] {
@@ -50,6 +65,7 @@ export function removeExperiment(archive: SandboxArchive, experiment: StoredExpe
     ...filesOf(experiment.resources),
     ...filesOf(experiment.inResources),
     ...experiment.scans.flatMap((scan) => filesOf(scan.resources)),
+    ...(experiment.reconstructions ?? []).flatMap((recon) => filesOf(recon.resources)),
   ];
   for (const assessor of [...archive.experiments.values()])
     if (assessor.imageSessionId === experiment.id) files.push(...removeExperiment(archive, assessor));

@@ -3,7 +3,22 @@
  * validation messages) and applied to the stored records; paths XNAT ignores are ignored.
  */
 import { SandboxHttpError } from './errors.js';
-import type { StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
+import type {
+  Investigator,
+  StoredElement,
+  StoredExperiment,
+  StoredProject,
+  StoredReconstruction,
+  StoredScan,
+  StoredSubject,
+} from './model.js';
+import {
+  demographicNumberKind,
+  experimentNumberKind,
+  isValidNumber,
+  scanNumberKind,
+  type NumberKind,
+} from './schema-values.js';
 import type { ItemKind } from './submission.js';
 
 const CUSTOM_FIELD = /^fields\/field\[name=([^\]]+)\]\/field$/i;
@@ -18,8 +33,20 @@ function isDate(value: string): boolean {
 }
 
 const isTime = (value: string): boolean => /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)?$/.test(value);
-const isInteger = (value: string): boolean => /^-?\d+$/.test(value);
-const isNumber = (value: string): boolean => value.trim() !== '' && Number.isFinite(Number(value));
+
+/** The numeric schema type of a path of an item, if it has one. */
+function numberKind(kind: ItemKind, xsiType: string, path: string): NumberKind | undefined {
+  if (kind === 'scan') return path === 'frames' ? 'integer' : scanNumberKind(xsiType, path);
+  if (kind === 'subject' && path.startsWith('demographics/'))
+    return demographicNumberKind(path.slice('demographics/'.length));
+  if (kind === 'experiment') return experimentNumberKind(path);
+  return undefined;
+}
+
+/** A value as XNAT stores it: numbers for numeric schema types (item JSON shows them as numbers). */
+function stored(kind: NumberKind | undefined, value: string): string | number {
+  return kind === undefined ? value : Number(value);
+}
 
 /** Schema checks of the fields the sandbox models (xs:date, xs:time, integers, enumerations). */
 function validationErrors(kind: ItemKind, xsiType: string, values: Array<[string, string]>): string[] {
@@ -31,14 +58,12 @@ function validationErrors(kind: ItemKind, xsiType: string, values: Array<[string
     const path = rawPath.toLowerCase();
     if (kind === 'experiment' && path === 'date') check(rawPath, value, isDate(value), 'date (YYYY-MM-DD)');
     if (kind === 'experiment' && path === 'time') check(rawPath, value, isTime(value), 'time (HH:MM:SS)');
-    if (kind === 'scan' && path === 'frames') check(rawPath, value, isInteger(value), 'integer');
     if (kind === 'scan' && path === 'starttime') check(rawPath, value, isTime(value), 'time (HH:MM:SS)');
+    const numeric = numberKind(kind, xsiType, rawPath);
+    if (numeric)
+      check(rawPath, value, isValidNumber(numeric, value), numeric === 'float' ? 'number' : 'integer');
     if (kind === 'subject') {
       if (path === 'demographics/dob') check(rawPath, value, isDate(value), 'date (YYYY-MM-DD)');
-      if (path === 'demographics/yob' || path === 'demographics/education')
-        check(rawPath, value, isInteger(value), 'integer');
-      if (['demographics/age', 'demographics/weight', 'demographics/height'].includes(path))
-        check(rawPath, value, isNumber(value), 'number');
       if (path === 'demographics/gender')
         check(rawPath, value, GENDERS.includes(value), `value (one of ${GENDERS.join(', ')})`);
       if (path === 'demographics/handedness')
@@ -72,7 +97,13 @@ const IDENTITY_PATHS = new Set([
   'image_session_id',
 ]);
 
-export function applyProject(project: StoredProject, values: Array<[string, string]>): void {
+/** `elements`: a document's `studyProtocol` elements, which replace the stored ones. */
+export function applyProject(
+  project: StoredProject,
+  values: Array<[string, string]>,
+  elements: StoredElement[] = [],
+): void {
+  if (elements.length > 0) project.studyProtocols = elements;
   for (const [path, value] of values) {
     if (applyCustomField(project.fields, path, value)) continue;
     switch (path.toLowerCase()) {
@@ -101,7 +132,7 @@ export function applyProject(project: StoredProject, values: Array<[string, stri
   }
 }
 
-const NUMERIC_DEMOGRAPHICS = new Set(['yob', 'age', 'education', 'weight', 'height']);
+const INVESTIGATOR_FIELDS = ['title', 'firstname', 'lastname', 'institution', 'department', 'email', 'phone'];
 const MODELLED_DEMOGRAPHICS = new Set([
   'gender',
   'handedness',
@@ -127,7 +158,13 @@ export function applySubject(subject: StoredSubject, values: Array<[string, stri
       if (!MODELLED_DEMOGRAPHICS.has(key)) continue;
       const demographics = subject.demographics as Record<string, string | number | undefined>;
       if (value === '') delete demographics[key];
-      else demographics[key] = NUMERIC_DEMOGRAPHICS.has(key) ? Number(value) : value;
+      else demographics[key] = stored(demographicNumberKind(key), value);
+    } else if (lower.startsWith('investigator/')) {
+      const key = lower.slice('investigator/'.length) as keyof Investigator;
+      if (!INVESTIGATOR_FIELDS.includes(key)) continue;
+      const investigator = (subject.investigator ??= {});
+      if (value === '') delete investigator[key];
+      else investigator[key] = value;
     }
   }
 }
@@ -144,7 +181,7 @@ export function applyExperiment(experiment: StoredExperiment, values: Array<[str
     else if (lower === 'note') experiment.note = value;
     else if (lower === 'acquisition_site') experiment.acquisitionSite = value;
     else if (value === '') delete experiment.attributes[path];
-    else experiment.attributes[path] = value;
+    else experiment.attributes[path] = stored(experimentNumberKind(path), value);
   }
 }
 
@@ -161,7 +198,28 @@ export function applyScan(scan: StoredScan, values: Array<[string, string]>): vo
     else if (lower === 'modality') scan.modality = value;
     else if (lower === 'frames') scan.frames = value === '' ? 0 : Number(value);
     else if (lower === 'starttime') scan.startTime = value;
+    else if (applyAddParam(() => (scan.addParams ??= {}), path, value)) continue;
     else if (value === '') delete scan.parameters[path];
-    else scan.parameters[path] = value;
+    else scan.parameters[path] = stored(scanNumberKind(scan.xsiType, path), value);
+  }
+}
+
+const ADD_PARAM = /^parameters\/addParam\[name=([^\]]*)\]\/addField$/i;
+
+/** `parameters/addParam[name=x]/addField`: a named extra parameter (`xnat:addField`), not a path of its own. */
+function applyAddParam(params: () => Record<string, string>, path: string, value: string): boolean {
+  const name = ADD_PARAM.exec(path)?.[1];
+  if (name === undefined) return false;
+  if (value === '') delete params()[name];
+  else params()[name] = value;
+  return true;
+}
+
+export function applyReconstruction(recon: StoredReconstruction, values: Array<[string, string]>): void {
+  for (const [path, value] of values) {
+    const lower = path.toLowerCase();
+    if (lower === 'type') recon.type = value;
+    else if (lower === 'basescantype') recon.baseScanType = value;
+    else applyAddParam(() => recon.addParams, path, value);
   }
 }

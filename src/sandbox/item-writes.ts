@@ -10,8 +10,9 @@ import { findExperimentIn, findSubjectIn, labelIn, visibleProject } from './look
 import type { SandboxArchive, StoredExperiment, StoredProject, StoredSubject } from './model.js';
 import { insertStamp, newExperiment, newScan, newSubject } from './records.js';
 import { textReply, type AuthedContext, type Reply } from './reply.js';
-import { readSubmission, valueOf, type Submission } from './submission.js';
+import { readSubmission, submittedId, valueOf, type Submission } from './submission.js';
 import {
+  checkNewId,
   checkTypeName,
   createdFromList,
   existingExperiment,
@@ -21,7 +22,6 @@ import {
   owningProject,
   rename,
   urlProject,
-  VALID_ID,
 } from './write-common.js';
 
 /** `SubjAssessmentResource#createNewSubject`: an experiment PUT under an unknown subject label creates it. */
@@ -74,9 +74,8 @@ function checkUpdate(
   kind.whenAllowed?.(project);
   const label = ctx.query.get('label');
   if (label) return { project, renamed: rename(ctx, existing, project.id, label, kind.find) };
-  if (submission.document?.id !== undefined && submission.document.id !== existing.id) {
-    throw new SandboxHttpError(400, 'ID cannot be modified');
-  }
+  const id = submittedId(submission);
+  if (id !== undefined && id !== existing.id) throw new SandboxHttpError(400, 'ID cannot be modified');
   return { project };
 }
 
@@ -86,7 +85,11 @@ export async function putSubject(ctx: AuthedContext): Promise<Reply> {
   let project = urlProject(ctx);
   const key = ctx.params.subject ?? '';
   const submission = await readSubmission(ctx, 'subject');
-  const existing = existingSubject(ctx, project, key);
+  const id = submittedId(submission);
+  // SubjectResource also matches the submitted ID (`getXnatSubjectdatasById`).
+  const existing =
+    existingSubject(ctx, project, key) ??
+    (id === undefined ? undefined : existingSubject(ctx, undefined, id));
   if (existing) {
     const { renamed } = checkUpdate(ctx, existing, project, submission, {
       plural: 'subjects',
@@ -114,10 +117,7 @@ export async function putSubject(ctx: AuthedContext): Promise<Reply> {
   if (findSubjectIn(archive, project.id, label)) {
     throw new SandboxHttpError(409, 'Specified label is already in use.');
   }
-  const id = submission.document?.id;
-  if (id !== undefined && (!VALID_ID.test(id) || archive.subjects.has(id))) {
-    throw new SandboxHttpError(417, 'Invalid character in subject label.');
-  }
+  checkNewId(id, archive.subjects, 'subject');
   validate('subject', 'xnat:subjectData', submission.values);
   const subject = newSubject(archive, project.id, label, ctx.user.login, id);
   applySubject(subject, submission.values);
@@ -141,7 +141,9 @@ export async function postSubject(ctx: AuthedContext): Promise<Reply> {
     );
   }
   validate('subject', 'xnat:subjectData', submission.values);
-  const subject = newSubject(archive, project.id, label, ctx.user.login);
+  const id = submittedId(submission);
+  checkNewId(id, archive.subjects, 'subject');
+  const subject = newSubject(archive, project.id, label, ctx.user.login, id);
   applySubject(subject, submission.values);
   archive.subjects.set(subject.id, subject);
   manageStatus(ctx, subject);
@@ -180,13 +182,16 @@ export async function putExperiment(ctx: AuthedContext): Promise<Reply> {
   let project = urlProject(ctx);
   const key = ctx.params.experiment ?? '';
   const submission = await readSubmission(ctx, 'experiment');
+  const id = submittedId(submission);
   let subject: StoredSubject | undefined;
   if (project && ctx.params.subject !== undefined) {
     subject =
       existingSubject(ctx, project, ctx.params.subject) ??
       autoCreateSubject(ctx, project, ctx.params.subject);
   }
-  let existing = existingExperiment(ctx, project, key);
+  let existing =
+    existingExperiment(ctx, project, key) ??
+    (id === undefined ? undefined : existingExperiment(ctx, undefined, id));
   if (existing && experimentIsImageAssessor(existing)) existing = undefined;
   const xsiType = existing?.xsiType ?? submission.xsiType;
   if (!existing) {
@@ -254,10 +259,7 @@ export async function putExperiment(ctx: AuthedContext): Promise<Reply> {
   if (findExperimentIn(archive, project.id, label)) {
     throw new SandboxHttpError(409, 'Specified label is already in use.');
   }
-  const id = submission.document?.id;
-  if (id !== undefined && (!VALID_ID.test(id) || archive.experiments.has(id))) {
-    throw new SandboxHttpError(417, 'Invalid character in experiment label.');
-  }
+  checkNewId(id, archive.experiments, 'experiment');
   validate('experiment', type, submission.values);
   submission.scans.forEach((s) => validate('scan', s.xsiType ?? 'xnat:imageScanData', s.values));
   const experiment = newExperiment(archive, {
@@ -305,6 +307,8 @@ export async function postExperiment(ctx: AuthedContext): Promise<Reply> {
     );
   }
   validate('experiment', xsiType, submission.values);
+  const id = submittedId(submission);
+  checkNewId(id, archive.experiments, 'experiment');
   const experiment = newExperiment(archive, {
     xsiType,
     project: project.id,
@@ -312,6 +316,7 @@ export async function postExperiment(ctx: AuthedContext): Promise<Reply> {
     subjectId: subject.id,
     imageSessionId: '',
     login: ctx.user.login,
+    ...(id === undefined ? {} : { id }),
   });
   applyExperiment(experiment, submission.values);
   applyDocumentScans(ctx, experiment, submission.scans);

@@ -74,7 +74,7 @@ async function createProject(ctx: AuthedContext, id: string, submission: Submiss
     resources: [],
   };
   validate('project', 'xnat:projectData', submission.values);
-  applyProject(project, submission.values);
+  applyProject(project, submission.values, submission.elements);
   applyAccessibility(ctx, project, ctx.query.get('accessibility'));
   const conflict = titleConflict(archive, project);
   if (conflict) throw new SandboxHttpError(409, conflict);
@@ -105,7 +105,7 @@ export async function putProject(ctx: AuthedContext): Promise<Reply> {
   }
   validate('project', 'xnat:projectData', submission.values);
   const before = { name: existing.name, secondaryId: existing.secondaryId };
-  applyProject(existing, submission.values);
+  applyProject(existing, submission.values, submission.elements);
   const conflict = titleConflict(archive, existing);
   if (conflict) {
     Object.assign(existing, before);

@@ -14,7 +14,15 @@ import {
   uploadFiles,
 } from './files.js';
 import { importService } from './importer.js';
-import { getExperiment, getProject, getProjectSetting, getScan, getStatus, getSubject } from './items.js';
+import {
+  getExperiment,
+  getProject,
+  getProjectSetting,
+  getReconstruction,
+  getScan,
+  getStatus,
+  getSubject,
+} from './items.js';
 import {
   listAssessors,
   listExperiments,
@@ -49,10 +57,16 @@ import {
   homePage,
   loginPage,
 } from './services.js';
-import { deleteAssessor, deleteExperiment, deleteScan, deleteSubject } from './deletes.js';
+import {
+  deleteAssessor,
+  deleteExperiment,
+  deleteReconstruction,
+  deleteScan,
+  deleteSubject,
+} from './deletes.js';
 import { postExperiment, postSubject, putExperiment, putSubject } from './item-writes.js';
 import { deleteProject, postProject, putProject, putProjectSetting } from './project-writes.js';
-import { putAssessor, putScan } from './session-writes.js';
+import { putAssessor, putReconstruction, putScan } from './session-writes.js';
 import { deleteShare, putShare } from './shares.js';
 
 type Handler = Extract<Route, { open?: false }>['handler'];
@@ -116,6 +130,9 @@ function experimentRoutes(experiment: string): Route[] {
     get(`${experiment}/assessors`, listAssessors),
     ...assessorRoutes(`${experiment}/assessors/{assessor}`),
     get(`${experiment}/reconstructions`, listReconstructions),
+    get(`${experiment}/reconstructions/{reconstruction}`, getReconstruction),
+    put(`${experiment}/reconstructions/{reconstruction}`, putReconstruction),
+    del(`${experiment}/reconstructions/{reconstruction}`, deleteReconstruction),
     ...resourceRoutes(experiment),
   ];
 }

@@ -3,12 +3,14 @@
  */
 import { canEditProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import { applyExperiment, applyScan, validate } from './item-values.js';
-import { findExperimentIn, labelIn } from './lookup.js';
-import { insertStamp, newExperiment, newScan } from './records.js';
+import { applyExperiment, applyReconstruction, applyScan, validate } from './item-values.js';
+import { findExperimentIn, findReconstruction, labelIn } from './lookup.js';
+import { insertStamp, newExperiment, newReconstruction, newScan } from './records.js';
 import { emptyReply, textReply, type AuthedContext, type Reply } from './reply.js';
-import { readSubmission } from './submission.js';
+import { readSubmission, submittedId } from './submission.js';
+import type { StoredExperiment } from './model.js';
 import {
+  checkNewId,
   checkTypeName,
   existingAssessor,
   isImageAssessorType,
@@ -44,9 +46,8 @@ export async function putAssessor(ctx: AuthedContext): Promise<Reply> {
         label,
         findExperimentIn,
       );
-    if (submission.document?.id !== undefined && submission.document.id !== existing.id) {
-      throw new SandboxHttpError(400, 'ID cannot be modified');
-    }
+    const id = submittedId(submission);
+    if (id !== undefined && id !== existing.id) throw new SandboxHttpError(400, 'ID cannot be modified');
     validate('experiment', existing.xsiType, submission.values);
     applyExperiment(existing, submission.values);
     existing.lastModified = insertStamp();
@@ -69,6 +70,8 @@ export async function putAssessor(ctx: AuthedContext): Promise<Reply> {
   if (findExperimentIn(archive, project.id, label))
     throw new SandboxHttpError(409, 'Specified label is already in use.');
   validate('experiment', xsiType, submission.values);
+  const id = submittedId(submission);
+  checkNewId(id, archive.experiments, 'experiment');
   const assessor = newExperiment(archive, {
     xsiType,
     project: project.id,
@@ -76,6 +79,7 @@ export async function putAssessor(ctx: AuthedContext): Promise<Reply> {
     subjectId: '',
     imageSessionId: session.id,
     login: ctx.user.login,
+    ...(id === undefined ? {} : { id }),
   });
   applyExperiment(assessor, submission.values);
   archive.experiments.set(assessor.id, assessor);
@@ -124,5 +128,52 @@ export async function putScan(ctx: AuthedContext): Promise<Reply> {
   applyScan(scan, submission.values);
   scan.lastModified = insertStamp();
   if (!existing) session.scans.push(scan);
+  return emptyReply();
+}
+
+// ---------------------------------------------------------------- reconstructions
+
+/** The session a reconstruction PUT names; XNAT answers 417 when there is none. */
+function reconstructedSession(ctx: AuthedContext): StoredExperiment {
+  try {
+    return sessionOfUrl(ctx);
+  } catch (error) {
+    if (error instanceof SandboxHttpError && error.status === 404) {
+      throw new SandboxHttpError(417, 'Specified reconstruction must reference a valid image session.');
+    }
+    throw error;
+  }
+}
+
+/**
+ * `PUT .../experiments/{e}/reconstructions/{id}` (ReconResource): 200 with an empty body, new or
+ * updated. The ID is the document's or `ID=`, else the URL's; IDs are unique site-wide, so an
+ * existing reconstruction of that ID is updated (and re-pointed at this session, as XNAT does).
+ */
+export async function putReconstruction(ctx: AuthedContext): Promise<Reply> {
+  const { archive } = ctx.state;
+  const session = reconstructedSession(ctx);
+  const submission = await readSubmission(ctx, 'reconstruction');
+  const xsiType = submission.xsiType ?? 'xnat:reconstructedImageData';
+  checkTypeName(xsiType);
+  if (xsiType.toLowerCase() !== 'xnat:reconstructedimagedata') {
+    throw new SandboxHttpError(422, 'Only reconstruction documents can be PUT to this address.');
+  }
+  const id = submittedId(submission) ?? ctx.params.reconstruction ?? '';
+  const found = findReconstruction(archive, id);
+  if (!canEditProject(owningProject(archive, session), ctx.user)) {
+    throw new SandboxHttpError(
+      403,
+      `Specified user account has insufficient ${found ? 'edit' : 'create'} privileges for sessions in this project.`,
+    );
+  }
+  validate('reconstruction', xsiType, submission.values);
+  const recon = found?.reconstruction ?? newReconstruction(archive, id, ctx.user.login);
+  applyReconstruction(recon, submission.values);
+  recon.lastModified = insertStamp();
+  if (found && found.session !== session) {
+    found.session.reconstructions = found.session.reconstructions?.filter((r) => r !== recon);
+  }
+  if (found?.session !== session) (session.reconstructions ??= []).push(recon);
   return emptyReply();
 }

@@ -7,10 +7,11 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { SandboxHttpError } from './errors.js';
+import type { StoredElement } from './model.js';
 import type { AuthedContext } from './reply.js';
-import { typeLineage } from './types.js';
+import { IMAGE_SCAN_DATA, typeLineage, typeOfElement } from './types.js';
 
-export type ItemKind = 'project' | 'subject' | 'experiment' | 'scan';
+export type ItemKind = 'project' | 'subject' | 'experiment' | 'scan' | 'reconstruction';
 
 /** What a request asks to set on one item. */
 export interface Submission {
@@ -22,6 +23,8 @@ export interface Submission {
   document: { id?: string; project?: string; label?: string } | undefined;
   /** Scans of a submitted session document. */
   scans: Submission[];
+  /** Elements kept as submitted (KEPT_ELEMENTS). */
+  elements: StoredElement[];
 }
 
 /** Query parameters that steer the request rather than set a field. */
@@ -137,6 +140,7 @@ const SHORTCUTS: Record<ItemKind, Record<string, string>> = {
     coil: 'coil',
     fieldStrength: 'fieldStrength',
   },
+  reconstruction: { ID: 'ID', type: 'type', baseScanType: 'baseScanType' },
 };
 
 function shortcut(kind: ItemKind, key: string): string | undefined {
@@ -156,6 +160,7 @@ function stripTypePredicates(path: string): string {
 function lineageOf(kind: ItemKind, xsiType: string | undefined): string[] {
   if (kind === 'project') return ['xnat:projectdata'];
   if (kind === 'subject') return ['xnat:subjectdata'];
+  if (kind === 'reconstruction') return ['xnat:reconstructedimagedata'];
   if (kind === 'scan')
     return [...(xsiType ? [xsiType] : []), 'xnat:imagescandata'].map((t) => t.toLowerCase());
   return xsiType ? typeLineage(xsiType).map((t) => t.toLowerCase()) : ['xnat:experimentdata'];
@@ -167,7 +172,7 @@ function paramValues(kind: ItemKind, params: URLSearchParams, submission: Submis
     if (CONTROL_PARAMS.has(key.toLowerCase())) continue;
     const typed = TYPED_KEY.exec(key);
     if (typed?.[1] && typed[2]) {
-      submission.xsiType ??= kind === 'experiment' || kind === 'scan' ? typed[1] : undefined;
+      submission.xsiType ??= kind === 'project' || kind === 'subject' ? undefined : typed[1];
       if (!lineageOf(kind, submission.xsiType).includes(typed[1].toLowerCase())) continue;
       submission.values.push([stripTypePredicates(typed[2]), value]);
       continue;
@@ -185,7 +190,7 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: true,
-  isArray: (name) => ['field', 'scan', 'alias'].includes(localName(name)),
+  isArray: (name) => ['field', 'scan', 'alias', 'addParam', 'studyProtocol'].includes(localName(name)),
 });
 
 type XmlNode = Record<string, unknown>;
@@ -204,15 +209,8 @@ function textOf(value: unknown): string | undefined {
   return undefined;
 }
 
-/** `xnat:MRSession` → `xnat:mrSessionData`, `xnat:Subject` → `xnat:subjectData` (the inverse of types.elementName). */
-function typeOfElement(name: string): string {
-  const [prefix, local = ''] = name.includes(':') ? name.split(':', 2) : ['xnat', name];
-  if (local === 'QCManualAssessment') return `${prefix}:qcManualAssessorData`;
-  if (local === 'PETMRSession') return `${prefix}:petmrSessionData`;
-  const modality = /^([A-Z]+)(Session|Scan)$/.exec(local);
-  if (modality?.[1] && modality[2]) return `${prefix}:${modality[1].toLowerCase()}${modality[2]}Data`;
-  return `${prefix}:${local.charAt(0).toLowerCase()}${local.slice(1)}Data`;
-}
+/** Schema parts the sandbox keeps as submitted (a project's `studyProtocol` elements). */
+const KEPT_ELEMENTS = new Set(['studyProtocol']);
 
 /** Elements below an item that are other records (shares, resources, children), not its fields. */
 const SKIPPED_ELEMENTS = new Set([
@@ -232,6 +230,11 @@ function isMetaAttribute(name: string): boolean {
 }
 
 function collectElement(path: string, value: unknown, into: Array<[string, string]>): void {
+  // `<xnat:addParam name="x">v</xnat:addParam>` is the xpath `.../addParam[name=x]/addField`.
+  if (localName(path.slice(path.lastIndexOf('/') + 1)) === 'addParam' && isNode(value)) {
+    into.push([`${path}[name=${String(value['@name'] ?? '')}]/addField`, textOf(value) ?? '']);
+    return;
+  }
   const text = textOf(value);
   if (text !== undefined && text !== '') into.push([path, text]);
   if (!isNode(value)) return;
@@ -244,13 +247,40 @@ function collectElement(path: string, value: unknown, into: Array<[string, strin
   }
 }
 
-function documentSubmission(root: XmlNode, rootName: string): Submission {
-  const xsiType = typeof root['@xsi:type'] === 'string' ? root['@xsi:type'] : typeOfElement(rootName);
-  const submission: Submission = { xsiType, values: [], document: {}, scans: [] };
+/** The repeated `child` elements of a wrapper element (`<xnat:scans><xnat:scan/>...`). */
+function listed(wrapper: unknown, child: string): unknown[] {
+  const items = isNode(wrapper)
+    ? Object.entries(wrapper).find(([k]) => localName(k) === child)?.[1]
+    : undefined;
+  return Array.isArray(items) ? items : [];
+}
+
+/** A parsed element back as an element tree (namespace declarations dropped). */
+function storedElement(name: string, node: unknown): StoredElement {
+  const element: StoredElement = { name, attributes: [], children: [] };
+  const text = textOf(node);
+  if (text !== undefined && text !== '') element.text = text;
+  if (!isNode(node)) return element;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '#text' || key.startsWith('@xmlns')) continue;
+    if (key.startsWith('@')) element.attributes.push([key.slice(1), String(value)]);
+    else
+      for (const item of Array.isArray(value) ? value : [value])
+        element.children.push(storedElement(key, item));
+  }
+  return element;
+}
+
+/** `elementType`: the type of the element the document's root or a scan was written as, unless `xsi:type` says more. */
+function documentSubmission(root: XmlNode, elementType: string): Submission {
+  const xsiType = typeof root['@xsi:type'] === 'string' ? root['@xsi:type'] : elementType;
+  const submission: Submission = { xsiType, values: [], document: {}, scans: [], elements: [] };
   const document: NonNullable<Submission['document']> = {};
   for (const [key, value] of Object.entries(root)) {
     if (key === '#text' || isMetaAttribute(key)) continue;
     if (key.startsWith('@')) {
+      // XFT reads an empty attribute as no value: `ID=""` asks the server to assign one.
+      if (String(value) === '') continue;
       const name = key.slice(1);
       if (name === 'ID') document.id = String(value);
       else if (name === 'project') document.project = String(value);
@@ -261,32 +291,20 @@ function documentSubmission(root: XmlNode, rootName: string): Submission {
     const name = localName(key);
     if (SKIPPED_ELEMENTS.has(name)) continue;
     if (name === 'scans') {
-      const scans = isNode(value)
-        ? Object.entries(value).find(([k]) => localName(k) === 'scan')?.[1]
-        : undefined;
-      for (const scan of Array.isArray(scans) ? scans : [])
-        if (isNode(scan)) submission.scans.push(documentSubmission(scan, 'xnat:imageScanData'));
-      continue;
-    }
-    if (name === 'fields') {
-      const fields = isNode(value)
-        ? Object.entries(value).find(([k]) => localName(k) === 'field')?.[1]
-        : undefined;
-      for (const field of Array.isArray(fields) ? fields : []) {
+      for (const scan of listed(value, 'scan'))
+        if (isNode(scan)) submission.scans.push(documentSubmission(scan, IMAGE_SCAN_DATA));
+    } else if (name === 'fields') {
+      for (const field of listed(value, 'field')) {
         if (!isNode(field) || typeof field['@name'] !== 'string') continue;
         submission.values.push([`fields/field[name=${field['@name']}]/field`, textOf(field) ?? '']);
       }
-      continue;
-    }
-    if (name === 'aliases') {
-      const aliases = isNode(value)
-        ? Object.entries(value).find(([k]) => localName(k) === 'alias')?.[1]
-        : undefined;
-      for (const alias of Array.isArray(aliases) ? aliases : [])
+    } else if (name === 'aliases') {
+      for (const alias of listed(value, 'alias'))
         submission.values.push(['aliases/alias/alias', textOf(alias) ?? '']);
-      continue;
-    }
-    collectElement(name, value, submission.values);
+    } else if (KEPT_ELEMENTS.has(name)) {
+      for (const item of Array.isArray(value) ? value : [value])
+        submission.elements.push(storedElement(key, item));
+    } else collectElement(name, value, submission.values);
   }
   submission.document = document;
   return submission;
@@ -305,7 +323,7 @@ function parseDocument(xml: string): Submission {
   if (!rootEntry || !isNode(rootEntry[1])) {
     throw new SandboxHttpError(422, 'An error occurred parsing the XML: no root element');
   }
-  return documentSubmission(rootEntry[1], rootEntry[0]);
+  return documentSubmission(rootEntry[1], typeOfElement(rootEntry[0]));
 }
 
 /** The `.xml` file part of a multipart body (pyxnat sends `data.xml` this way), if there is one. */
@@ -330,7 +348,13 @@ export async function readSubmission(ctx: AuthedContext, kind: ItemKind): Promis
   const contentType = ctx.headers['content-type'] ?? '';
   const reqFormat = ctx.query.get('req_format')?.toLowerCase();
   const body = await ctx.body();
-  let submission: Submission = { xsiType: undefined, values: [], document: undefined, scans: [] };
+  let submission: Submission = {
+    xsiType: undefined,
+    values: [],
+    document: undefined,
+    scans: [],
+    elements: [],
+  };
   if (/multipart\/form-data/i.test(contentType)) {
     const xml = multipartXml(contentType, body);
     if (xml !== undefined) submission = parseDocument(xml);
@@ -352,4 +376,9 @@ export async function readSubmission(ctx: AuthedContext, kind: ItemKind): Promis
 export function valueOf(submission: Submission, path: string): string | undefined {
   const lower = path.toLowerCase();
   return submission.values.filter(([p]) => p.toLowerCase() === lower).at(-1)?.[1];
+}
+
+/** The accession ID a request gives its item (the document's `ID`, else `ID=`); blank asks XNAT for a new one. */
+export function submittedId(submission: Submission): string | undefined {
+  return submission.document?.id ?? (valueOf(submission, 'ID') || undefined);
 }

@@ -75,24 +75,55 @@ export function isSameType(a: string, b: string): boolean {
   return sameType(a, b);
 }
 
-const ELEMENT_NAMES: Record<string, string> = {
-  'xnat:projectdata': 'xnat:Project',
-  'xnat:subjectdata': 'xnat:Subject',
-  'xnat:qcmanualassessordata': 'xnat:QCManualAssessment',
-  'xnat:qcassessmentdata': 'xnat:QCAssessment',
-  'xnat:otherdicomsessiondata': 'xnat:OtherDicomSession',
-  'xnat:otherdicomscandata': 'xnat:OtherDicomScan',
-  'xnat:petmrsessiondata': 'xnat:PETMRSession',
-  'xnat:resourcecatalog': 'xnat:ResourceCatalog',
-};
+/**
+ * The root elements xnat.xsd declares (`<xs:element name="MRSession" type="xnat:mrSessionData"/>`)
+ * whose names do not follow from the type by the rules of `elementName` and `typeOfElement`.
+ */
+const IRREGULAR_ELEMENTS: Array<[string, string]> = [
+  ['xnat:QCManualAssessment', 'xnat:qcManualAssessorData'],
+  ['xnat:QCAssessment', 'xnat:qcAssessmentData'],
+  ['xnat:ImageRegionResource', 'xnat:regionResource'],
+  ['xnat:ResourceCatalog', 'xnat:resourceCatalog'],
+  ['xnat:FieldDefinitionGroup', 'xnat:fieldDefinitionGroup'],
+  ['xnat:DicomCodedValue', 'xnat:dicomCodedValue'],
+  ['xnat:Algorithm', 'xnat:algorithm'],
+  ['xnat:DX3DCraniofacialSession', 'xnat:dx3DCraniofacialSessionData'],
+  ['xnat:DX3DCraniofacialScan', 'xnat:dx3DCraniofacialScanData'],
+  ['xnat:XA3DSession', 'xnat:xa3DSessionData'],
+  ['xnat:XA3DScan', 'xnat:xa3DScanData'],
+  ['xnat:RTImageScan', 'xnat:rtImageScanData'],
+  ['xnat:SegScan', 'xnat:segScanData'],
+];
+
+const ELEMENT_BY_TYPE = new Map(IRREGULAR_ELEMENTS.map(([e, t]) => [t.toLowerCase(), e]));
+// Older XNATs wrote FieldDefinitionSet for FieldDefinitionGroup.
+const TYPE_BY_ELEMENT = new Map([
+  ...IRREGULAR_ELEMENTS,
+  ['xnat:FieldDefinitionSet', 'xnat:fieldDefinitionGroup'],
+]);
+
+function splitName(name: string): [string, string] {
+  const colon = name.indexOf(':');
+  return colon < 0 ? ['xnat', name] : [name.slice(0, colon), name.slice(colon + 1)];
+}
 
 /** XML root element of a type: `xnat:mrSessionData` → `xnat:MRSession`, `xnat:ctScanData` → `xnat:CTScan`. */
 export function elementName(xsiType: string): string {
-  const known = ELEMENT_NAMES[xsiType.toLowerCase()];
+  const known = ELEMENT_BY_TYPE.get(xsiType.toLowerCase());
   if (known) return known;
-  const [prefix, local = ''] = xsiType.includes(':') ? xsiType.split(':', 2) : ['xnat', xsiType];
+  const [prefix, local] = splitName(xsiType);
   const modality = /^([a-z]+)(Session|Scan)Data$/.exec(local);
   if (modality?.[1] && modality[2]) return `${prefix}:${modality[1].toUpperCase()}${modality[2]}`;
   const stem = local.replace(/Data$/, '');
   return `${prefix}:${stem.charAt(0).toUpperCase()}${stem.slice(1)}`;
+}
+
+/** The type of a document's root element: `xnat:MRSession` → `xnat:mrSessionData`, `xnat:QCAssessment` → `xnat:qcAssessmentData`. */
+export function typeOfElement(name: string): string {
+  const [prefix, local] = splitName(name);
+  const known = TYPE_BY_ELEMENT.get(`${prefix}:${local}`);
+  if (known) return known;
+  const modality = /^([A-Z]+)(Session|Scan)$/.exec(local);
+  if (modality?.[1] && modality[2]) return `${prefix}:${modality[1].toLowerCase()}${modality[2]}Data`;
+  return `${prefix}:${local.charAt(0).toLowerCase()}${local.slice(1)}Data`;
 }

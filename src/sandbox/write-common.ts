@@ -172,3 +172,14 @@ export function rename(
   }
   return emptyReply();
 }
+
+/** A submitted accession ID for a new item is kept; 417 when it cannot be one (or names an item the user cannot see). */
+export function checkNewId(
+  id: string | undefined,
+  taken: Map<string, unknown>,
+  noun: 'subject' | 'experiment',
+): void {
+  if (id !== undefined && (!VALID_ID.test(id) || taken.has(id))) {
+    throw new SandboxHttpError(417, `Invalid character in ${noun} label.`);
+  }
+}
