@@ -51,6 +51,13 @@ async function xml(path: string): Promise<string> {
   return answer.text;
 }
 
+async function rows(path: string): Promise<Array<Record<string, string>>> {
+  const answer = await call('GET', `${path}&format=json`);
+  expect(answer.status, answer.text).toBe(200);
+  return (JSON.parse(answer.text) as { ResultSet: { Result: Array<Record<string, string>> } }).ResultSet
+    .Result;
+}
+
 function children(node: ItemNode, field: string): ItemNode[] {
   return node.children.find((c) => c.field === field)?.items ?? [];
 }
@@ -221,5 +228,18 @@ describe('root element types', () => {
     expect(await xml(`/data/experiments/BRAIN_E_D1/assessors/${id}`)).toMatch(
       /^<\?xml[^>]*>\s*<xnat:QCAssessment /,
     );
+  });
+});
+
+describe('listing columns', () => {
+  it('print xs:float values and addParam entries as XNAT tables do (what pyxnat attrs.get reads)', async () => {
+    const tr = 'xnat:mrScanData/parameters/tr';
+    const foo = 'xnat:mrScanData/parameters/addParam[name=foo]/addField';
+    const scans = await rows(`${SUBJECTS}/D_ID1/experiments/D_MR1/scans?columns=ID,${q(tr)},${q(foo)}`);
+    const first = scans.find((r) => r.ID === '1');
+    expect(Object.values(first ?? {})).toEqual(expect.arrayContaining(['42.0', 'bar']));
+    const weight = 'xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/weight';
+    const subjects = await rows(`${SUBJECTS}?columns=ID,${q(weight)}`);
+    expect(Object.values(subjects.find((r) => r.ID === 'BRAIN_S_D1') ?? {})).toContain('70.0');
   });
 });
