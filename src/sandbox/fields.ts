@@ -4,6 +4,7 @@
  */
 import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
 import type { Field, FieldKind, QuerySpec } from './query.js';
+import { demographicNumberKind, scanNumberKind, xmlText } from './schema-values.js';
 import {
   ABSTRACT_EXPERIMENT_TYPES,
   EXPERIMENT_DATA,
@@ -102,11 +103,17 @@ export const projectSpec: QuerySpec<StoredProject> = {
 const S = 'xnat:subjectData';
 const DEMOGRAPHICS = `${S}/demographics[@xsi:type=xnat:demographicData]`;
 
+/** A demographic as XNAT's tables print it (`70.0` for xs:float weight and height). */
+function demographicValue(subject: StoredSubject, key: string): string {
+  const value = (subject.demographics as Record<string, string | number | undefined>)[key];
+  return value === undefined ? '' : xmlText(demographicNumberKind(key), value);
+}
+
 function demographic(
   key: keyof StoredSubject['demographics'],
   kind: FieldKind = 'string',
 ): Field<SubjectRow> {
-  return field(key, `${DEMOGRAPHICS}/${key}`, (r) => str(r.subject.demographics[key]), kind);
+  return field(key, `${DEMOGRAPHICS}/${key}`, (r) => demographicValue(r.subject, key), kind);
 }
 
 export function subjectSpec(archive: SandboxArchive): QuerySpec<SubjectRow> {
@@ -158,7 +165,7 @@ export function subjectSpec(archive: SandboxArchive): QuerySpec<SubjectRow> {
       if (simple[path]) return simple[path];
       if (path.startsWith('demographics/')) {
         const key = path.slice('demographics/'.length);
-        return (r) => fromRecord(r.subject.demographics as Record<string, string | number>, key) ?? '';
+        return (r) => demographicValue(r.subject, key);
       }
       return (r) => customField(path, () => r.subject.fields) ?? '';
     },
@@ -333,7 +340,20 @@ function scanPath(relative: string): (r: ScanRow) => string {
     'meta/insert_user': (r) => r.scan.insertUser,
     'meta/last_modified': (r) => r.scan.lastModified,
   };
-  return simple[path] ?? ((r) => fromRecord(r.scan.parameters, path) ?? '');
+  return simple[path] ?? ((r) => scanParameter(r.scan, path));
+}
+
+const ADD_PARAM_COLUMN = /^parameters\/addparam\[name=([^\]]*)\]\/addfield$/;
+
+/** A scan parameter column as XNAT's tables print it (`42.0` for xs:float), `addParam` entries by name. */
+function scanParameter(scan: StoredScan, path: string): string {
+  const addParam = ADD_PARAM_COLUMN.exec(path)?.[1];
+  if (addParam !== undefined) {
+    return Object.entries(scan.addParams ?? {}).find(([name]) => name.toLowerCase() === addParam)?.[1] ?? '';
+  }
+  const key = Object.keys(scan.parameters).find((k) => k.toLowerCase() === path);
+  const value = key === undefined ? undefined : scan.parameters[key];
+  return key === undefined || value === undefined ? '' : xmlText(scanNumberKind(scan.xsiType, key), value);
 }
 
 const scanField = (key: string, path: string, kind: FieldKind = 'string'): Field<ScanRow> =>

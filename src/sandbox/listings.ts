@@ -102,13 +102,20 @@ export function listAssessors(ctx: AuthedContext): Reply {
   return tableReply(ctx, runQuery(ctx, assessorSpec, rows));
 }
 
-/** The model has no reconstructions; the listing still answers with XNAT's columns. */
+/** ReconList: the session's reconstructions with XNAT's default columns. */
 export function listReconstructions(ctx: AuthedContext): Reply {
-  sessionOf(ctx);
+  const session = sessionOf(ctx);
+  const rows = (session.reconstructions ?? []).map((r) => ({
+    xnat_reconstructedimagedata_id: String(r.xnatReconstructedimagedataId),
+    ID: r.id,
+    type: r.type,
+    baseScanType: r.baseScanType,
+    URI: `/data/experiments/${session.id}/reconstructions/${r.id}`,
+  }));
   return tableReply(ctx, {
     columns: ['xnat_reconstructedimagedata_id', 'ID', 'type', 'baseScanType', 'URI'],
-    rows: [],
-    params: { totalRecords: '0' },
+    rows,
+    params: { totalRecords: String(rows.length) },
   });
 }
 

@@ -5,7 +5,14 @@
  */
 import { canListProject, canReadItem, canReadProject, projectsOf } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
+import type {
+  SandboxArchive,
+  StoredExperiment,
+  StoredProject,
+  StoredReconstruction,
+  StoredScan,
+  StoredSubject,
+} from './model.js';
 import type { AuthedContext } from './reply.js';
 import { experimentKind } from './types.js';
 
@@ -142,4 +149,16 @@ export function requireScan(experiment: StoredExperiment, scanId: string): Store
   const scan = experiment.scans.find((s) => s.id === scanId);
   if (!scan) throw new SandboxHttpError(404, 'Unable to find the specified scan.');
   return scan;
+}
+
+/** A reconstruction by its ID, unique site-wide (`getXnatReconstructedimagedatasById`), with its session. */
+export function findReconstruction(
+  archive: SandboxArchive,
+  id: string,
+): { session: StoredExperiment; reconstruction: StoredReconstruction } | undefined {
+  for (const session of archive.experiments.values()) {
+    const reconstruction = session.reconstructions?.find((r) => r.id === id);
+    if (reconstruction) return { session, reconstruction };
+  }
+  return undefined;
 }

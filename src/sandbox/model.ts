@@ -87,6 +87,27 @@ export interface StoredProject {
   insertDate: string;
   insertUser: string;
   resources: StoredResource[];
+  /** `studyProtocol` elements of the project document (`xnat:datatypeProtocol`, ...), kept as sent. */
+  studyProtocols?: StoredElement[];
+}
+
+/** An XML element kept as it was submitted (schema parts the sandbox stores but does not model). */
+export interface StoredElement {
+  name: string;
+  attributes: Array<[string, string]>;
+  children: StoredElement[];
+  text?: string;
+}
+
+/** `xnat:investigatorData`: a subject's or project's investigator. */
+export interface Investigator {
+  title?: string;
+  firstname?: string;
+  lastname?: string;
+  institution?: string;
+  department?: string;
+  email?: string;
+  phone?: string;
 }
 
 export interface Demographics {
@@ -112,6 +133,7 @@ export interface StoredSubject {
   src: string;
   initials: string;
   demographics: Demographics;
+  investigator?: Investigator;
   fields: Record<string, string>;
   shares: Share[];
   status: ItemStatus;
@@ -138,6 +160,8 @@ export interface StoredScan {
   startTime: string;
   /** Extra data_fields the item JSON shows (`parameters/tr`, `fieldStrength`, `scanner/model`, ...). */
   parameters: Record<string, string | number>;
+  /** `parameters/addParam` entries (`<xnat:addParam name="...">value</xnat:addParam>`), by name. */
+  addParams?: Record<string, string>;
   insertDate: string;
   insertUser: string;
   lastModified: string;
@@ -173,9 +197,27 @@ export interface StoredExperiment {
   resources: StoredResource[];
   /** Image assessors only: `in` resources. */
   inResources: StoredResource[];
+  /** Image sessions only: `reconstructions/reconstructedImage`. */
+  reconstructions?: StoredReconstruction[];
   insertDate: string;
   insertUser: string;
   lastModified: string;
+}
+
+/** `xnat:reconstructedImageData`: a reconstruction of an image session, its ID unique site-wide. */
+export interface StoredReconstruction {
+  id: string;
+  /** Site-wide integer key `xnat_reconstructedimagedata_id`. */
+  xnatReconstructedimagedataId: number;
+  type: string;
+  baseScanType: string;
+  /** `parameters/addParam` entries, by name. */
+  addParams: Record<string, string>;
+  insertDate: string;
+  insertUser: string;
+  lastModified: string;
+  /** `out/file` resources. */
+  resources: StoredResource[];
 }
 
 export interface SandboxArchive {
@@ -186,7 +228,7 @@ export interface SandboxArchive {
   subjects: Map<string, StoredSubject>;
   experiments: Map<string, StoredExperiment>;
   /** Next values of XNAT's sequences. */
-  sequences: { subject: number; experiment: number; resource: number; scan: number };
+  sequences: { subject: number; experiment: number; resource: number; scan: number; reconstruction?: number };
   /** Sessions received but not archived yet (the sandbox starts an empty list when absent). */
   prearchive?: PrearchiveSession[];
 }

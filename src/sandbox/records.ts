@@ -4,7 +4,13 @@
  * timestamps in the form listings print. Every writer (REST writes, prearchive archiving, the importer,
  * the seed) takes its IDs and its empty records from here.
  */
-import type { SandboxArchive, StoredExperiment, StoredSubject } from './model.js';
+import type {
+  SandboxArchive,
+  StoredExperiment,
+  StoredReconstruction,
+  StoredScan,
+  StoredSubject,
+} from './model.js';
 
 /** `YYYY-MM-DD HH:MM:SS.mmm`, as XNAT prints insert_date and last_modified. */
 export function insertStamp(): string {
@@ -86,5 +92,47 @@ export function newExperiment(
     insertDate: stamp,
     insertUser: fields.login,
     lastModified: stamp,
+  };
+}
+
+/** A new, empty scan of a session (not yet added to it); `xnat_imagescandata_id` from its sequence. */
+export function newScan(archive: SandboxArchive, id: string, xsiType: string, login: string): StoredScan {
+  const stamp = insertStamp();
+  return {
+    id,
+    xnatImagescandataId: archive.sequences.scan++,
+    xsiType,
+    type: '',
+    seriesDescription: '',
+    quality: '',
+    condition: '',
+    note: '',
+    frames: 0,
+    uid: '',
+    modality: '',
+    startTime: '',
+    parameters: {},
+    insertDate: stamp,
+    insertUser: login,
+    lastModified: stamp,
+    resources: [],
+  };
+}
+
+/** A new, empty reconstruction (not yet added to its session). */
+export function newReconstruction(archive: SandboxArchive, id: string, login: string): StoredReconstruction {
+  const stamp = insertStamp();
+  const key = archive.sequences.reconstruction ?? 1;
+  archive.sequences.reconstruction = key + 1;
+  return {
+    id,
+    xnatReconstructedimagedataId: key,
+    type: '',
+    baseScanType: '',
+    addParams: {},
+    insertDate: stamp,
+    insertUser: login,
+    lastModified: stamp,
+    resources: [],
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The sandbox's route tables: `/data` (also reachable as `/REST` and `/data/archive`), `/xapi` and
- * the few web-app pages, as `{ method, pattern, handler }` entries; writes (writes.ts) sit next to
- * the reads they mirror.
+ * the few web-app pages. Writes sit next to the reads they mirror, each a `{ method, pattern, handler }`
+ * entry.
  */
 import {
   createResource,
@@ -14,7 +14,15 @@ import {
   uploadFiles,
 } from './files.js';
 import { importService } from './importer.js';
-import { getExperiment, getProject, getProjectSetting, getScan, getStatus, getSubject } from './items.js';
+import {
+  getExperiment,
+  getProject,
+  getProjectSetting,
+  getReconstruction,
+  getScan,
+  getStatus,
+  getSubject,
+} from './items.js';
 import {
   listAssessors,
   listExperiments,
@@ -38,7 +46,7 @@ import {
   listPrearchiveScans,
   prearchiveFiles,
 } from './prearchive-files.js';
-import { Router, type Route } from './router.js';
+import { Router, type Method, type Route } from './router.js';
 import { listProjectUsers, listUsers } from './users.js';
 import { getSchema, listSchemas } from './schemas/xsd.js';
 import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
@@ -60,17 +68,30 @@ import {
   loginPage,
 } from './services.js';
 import {
-  experimentWriteRoutes,
-  projectExperimentWriteRoutes,
-  projectWriteRoutes,
-  subjectWriteRoutes,
-} from './writes.js';
+  deleteAssessor,
+  deleteExperiment,
+  deleteReconstruction,
+  deleteScan,
+  deleteSubject,
+} from './deletes.js';
+import { postExperiment, postSubject, putExperiment, putSubject } from './item-writes.js';
+import { deleteProject, postProject, putProject, putProjectSetting } from './project-writes.js';
+import { putAssessor, putReconstruction, putScan } from './session-writes.js';
+import { deleteShare, putShare } from './shares.js';
 
-const get = (pattern: string, handler: Extract<Route, { open?: false }>['handler']): Route => ({
-  method: 'GET',
-  pattern,
-  handler,
-});
+type Handler = Extract<Route, { open?: false }>['handler'];
+const route =
+  (method: Method) =>
+  (pattern: string, handler: Handler): Route => ({ method, pattern, handler });
+const get = route('GET');
+const put = route('PUT');
+const post = route('POST');
+const del = route('DELETE');
+
+/** Sharing of a subject, experiment or assessor into other projects (`.../projects/{dest}`). */
+function shareRoutes(item: string): Route[] {
+  return [put(`${item}/projects/{dest}`, putShare), del(`${item}/projects/{dest}`, deleteShare)];
+}
 
 /**
  * Resource folders and files under any parent (project, subject, experiment, scan, assessor), with
@@ -96,6 +117,9 @@ function resourceRoutes(parent: string, filesShortcut = true): Route[] {
 function assessorRoutes(assessor: string): Route[] {
   return [
     get(assessor, getExperiment),
+    put(assessor, putAssessor),
+    del(assessor, deleteAssessor),
+    ...shareRoutes(assessor),
     get(`${assessor}/status`, getStatus),
     get(`${assessor}/projects`, listItemProjects),
     ...resourceRoutes(assessor),
@@ -106,16 +130,23 @@ function assessorRoutes(assessor: string): Route[] {
 function experimentRoutes(experiment: string): Route[] {
   return [
     get(experiment, getExperiment),
+    put(experiment, putExperiment),
+    del(experiment, deleteExperiment),
+    ...shareRoutes(experiment),
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
     get(`${experiment}/scans`, listScans),
     get(`${experiment}/scans/{scan}`, getScan),
+    put(`${experiment}/scans/{scan}`, putScan),
+    del(`${experiment}/scans/{scan}`, deleteScan),
     ...resourceRoutes(`${experiment}/scans/{scan}`),
     get(`${experiment}/assessors`, listAssessors),
     ...assessorRoutes(`${experiment}/assessors/{assessor}`),
     get(`${experiment}/reconstructions`, listReconstructions),
+    get(`${experiment}/reconstructions/{reconstruction}`, getReconstruction),
+    put(`${experiment}/reconstructions/{reconstruction}`, putReconstruction),
+    del(`${experiment}/reconstructions/{reconstruction}`, deleteReconstruction),
     ...resourceRoutes(experiment),
-    ...experimentWriteRoutes(experiment),
   ];
 }
 
@@ -128,23 +159,27 @@ function experimentRoutes(experiment: string): Route[] {
 function projectExperimentRoutes(experiment: string): Route[] {
   return [
     get(experiment, getExperiment),
+    put(experiment, putExperiment),
+    del(experiment, deleteExperiment),
+    ...shareRoutes(experiment),
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
     ...resourceRoutes(experiment, false),
     get(`${experiment}/{rest+}`, getExperiment),
-    ...projectExperimentWriteRoutes(experiment),
   ];
 }
 
 function subjectRoutes(subject: string): Route[] {
   return [
     get(subject, getSubject),
+    put(subject, putSubject),
+    del(subject, deleteSubject),
+    ...shareRoutes(subject),
     get(`${subject}/status`, getStatus),
     get(`${subject}/projects`, listItemProjects),
     get(`${subject}/experiments`, listExperiments),
     ...experimentRoutes(`${subject}/experiments/{experiment}`),
     ...resourceRoutes(subject),
-    ...subjectWriteRoutes(subject),
   ];
 }
 
@@ -196,10 +231,17 @@ export const dataRoutes = new Router([
   get('search/{searchId}', getCachedSearch),
 
   get('projects', listProjects),
-  ...projectWriteRoutes,
+  post('projects', postProject),
   get('projects/{project}', getProject),
+  put('projects/{project}', putProject),
+  del('projects/{project}', deleteProject),
+  put('projects/{project}/quarantine_code/{value}', putProjectSetting),
+  put('projects/{project}/prearchive_code/{value}', putProjectSetting),
+  put('projects/{project}/accessibility/{value}', putProjectSetting),
   get('projects/{project}/subjects', listSubjects),
   get('projects/{project}/users', listProjectUsers),
+  post('projects/{project}/subjects', postSubject),
+  post('projects/{project}/subjects/{subject}/experiments', postExperiment),
   ...subjectRoutes('projects/{project}/subjects/{subject}'),
   get('projects/{project}/experiments', listExperiments),
   ...projectExperimentRoutes('projects/{project}/experiments/{experiment}'),

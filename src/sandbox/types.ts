@@ -5,7 +5,7 @@
  * the data-type table `/xapi/schemas` serves; other names (types a client made up) by their kind.
  */
 import type { StoredExperiment } from './model.js';
-import { conventionalRoot, declaredLineage, findType } from './schemas/datatypes.js';
+import { conventionalRoot, declaredLineage, findType, findTypeByRoot } from './schemas/datatypes.js';
 
 export const EXPERIMENT_DATA = 'xnat:experimentData';
 export const SUBJECT_ASSESSOR_DATA = 'xnat:subjectAssessorData';
@@ -79,8 +79,51 @@ export function isSameType(a: string, b: string): boolean {
   return sameType(a, b);
 }
 
+/**
+ * Root elements xnat.xsd declares (`<xs:element name="XA3DSession" type="xnat:xa3DSessionData"/>`)
+ * for types the data-type table does not carry, whose names the naming convention misses.
+ */
+const UNDECLARED_ELEMENTS: Array<[string, string]> = [
+  ['xnat:ImageRegionResource', 'xnat:regionResource'],
+  ['xnat:FieldDefinitionGroup', 'xnat:fieldDefinitionGroup'],
+  ['xnat:DicomCodedValue', 'xnat:dicomCodedValue'],
+  ['xnat:Algorithm', 'xnat:algorithm'],
+  ['xnat:DX3DCraniofacialSession', 'xnat:dx3DCraniofacialSessionData'],
+  ['xnat:DX3DCraniofacialScan', 'xnat:dx3DCraniofacialScanData'],
+  ['xnat:XA3DSession', 'xnat:xa3DSessionData'],
+  ['xnat:XA3DScan', 'xnat:xa3DScanData'],
+  ['xnat:RTImageScan', 'xnat:rtImageScanData'],
+  ['xnat:SegScan', 'xnat:segScanData'],
+];
+
+const ELEMENT_BY_TYPE = new Map(UNDECLARED_ELEMENTS.map(([e, t]) => [t.toLowerCase(), e]));
+// Older XNATs wrote FieldDefinitionSet for FieldDefinitionGroup.
+const TYPE_BY_ELEMENT = new Map([
+  ...UNDECLARED_ELEMENTS,
+  ['xnat:FieldDefinitionSet', 'xnat:fieldDefinitionGroup'],
+]);
+
+function splitName(name: string): [string, string] {
+  const colon = name.indexOf(':');
+  return colon < 0 ? ['xnat', name] : [name.slice(0, colon), name.slice(colon + 1)];
+}
+
 /** XML root element of a type: `xnat:mrSessionData` → `xnat:MRSession`, `xnat:ctScanData` → `xnat:CTScan`. */
 export function elementName(xsiType: string): string {
-  const [prefix, local = ''] = xsiType.includes(':') ? xsiType.split(':', 2) : ['xnat', xsiType];
+  const known = ELEMENT_BY_TYPE.get(xsiType.toLowerCase());
+  if (known) return known;
+  const [prefix, local] = splitName(xsiType);
   return `${prefix}:${findType(`${prefix}:${local}`)?.root ?? conventionalRoot(local)}`;
+}
+
+/** The type of a document's root element: `xnat:MRSession` → `xnat:mrSessionData`, `xnat:QCAssessment` → `xnat:qcAssessmentData`. */
+export function typeOfElement(name: string): string {
+  const [prefix, local] = splitName(name);
+  const declared = findTypeByRoot(`${prefix}:${local}`);
+  if (declared) return declared.name;
+  const known = TYPE_BY_ELEMENT.get(`${prefix}:${local}`);
+  if (known) return known;
+  const modality = /^([A-Z]+)(Session|Scan)$/.exec(local);
+  if (modality?.[1] && modality[2]) return `${prefix}:${modality[1].toLowerCase()}${modality[2]}Data`;
+  return `${prefix}:${local.charAt(0).toLowerCase()}${local.slice(1)}Data`;
 }

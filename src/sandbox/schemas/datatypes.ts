@@ -483,6 +483,19 @@ export function findType(name: string): DataType | undefined {
   return TYPES.get(name.toLowerCase());
 }
 
+const TYPES_BY_ROOT = new Map(
+  SCHEMAS.flatMap((s) =>
+    s.types.flatMap((t): Array<[string, DataType]> =>
+      t.root ? [[`${t.name.slice(0, t.name.indexOf(':'))}:${t.root}`, t]] : [],
+    ),
+  ),
+);
+
+/** The declared type whose documents have this root element (`xnat:QCAssessment` → `xnat:qcAssessmentData`). */
+export function findTypeByRoot(element: string): DataType | undefined {
+  return TYPES_BY_ROOT.get(element);
+}
+
 /** A declared type followed by the types it extends, most specific first; undefined when not declared. */
 export function declaredLineage(name: string): string[] | undefined {
   const lineage: string[] = [];
