@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -46,6 +46,9 @@ interface ServerJson {
     transport: { type: string };
     environmentVariables: { name: string; isRequired?: boolean; isSecret?: boolean }[];
   }[];
+}
+interface McpJson {
+  mcpServers: Record<string, { command: string; args?: string[]; env?: Record<string, string> }>;
 }
 interface UserConfigOption {
   type: string;
@@ -151,6 +154,12 @@ describe('MCP Registry metadata', () => {
     for (const name of vars.keys()) expect(readme, name).toContain(`\`${name}\``);
   });
 
+  it('mcp.json never auto-installs from the registry (the name is not published yet)', () => {
+    const { mcpServers } = readJson<McpJson>(join(ROOT, 'mcp.json'));
+    expect(Object.keys(mcpServers).sort()).toEqual(['xnat', 'xnat-demo']);
+    for (const server of Object.values(mcpServers)) expect(server.command).toBe('xnat-mcp');
+  });
+
   it('the npm package ships the built code and docs, nothing of the tests', () => {
     expect(pkg.files.sort()).toEqual(['README.md', 'dist', 'mcp.json']);
     expect(pkg.bin['xnat-mcp']).toBe('dist/cli.js');
@@ -230,7 +239,7 @@ describe('MCP bundle', () => {
 
 describe('npm package', () => {
   it(
-    'packs, installs into an empty folder and serves `xnat-mcp demo --stdio`',
+    'packs, installs into an empty folder and serves `xnat-mcp demo --stdio` from the shipped mcp.json',
     async () => {
       const out = tempDir('pack');
       // --ignore-scripts: dist is already built, and rebuilding it would pull it from under
@@ -261,10 +270,20 @@ describe('npm package', () => {
         ],
         { cwd: project, env: childEnv() },
       );
-      const bin = join(project, 'node_modules', '.bin', 'xnat-mcp');
-      expect(existsSync(bin)).toBe(true);
+      const bin = join(project, 'node_modules', '.bin');
+      expect(existsSync(join(bin, 'xnat-mcp'))).toBe(true);
+      // The shipped mcp.json's demo entry, verbatim, with the installed bin on PATH as after
+      // `npm install -g` of the tarball.
+      const shipped = readJson<McpJson>(join(project, 'node_modules', 'xnat-mcp', 'mcp.json'));
+      const demo = shipped.mcpServers['xnat-demo'];
+      expect(demo).toEqual({ command: 'xnat-mcp', args: ['demo', '--stdio'] });
       const home = tempDir('install-home');
-      await driveStdio(bin, ['demo', '--stdio'], { PATH: process.env.PATH ?? '', HOME: home }, home);
+      await driveStdio(
+        demo?.command ?? '',
+        demo?.args ?? [],
+        { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, HOME: home },
+        home,
+      );
     },
     SLOW,
   );
