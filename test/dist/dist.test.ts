@@ -56,6 +56,7 @@ interface UserConfigOption {
   description: string;
   required?: boolean;
   sensitive?: boolean;
+  default?: unknown;
 }
 interface Manifest {
   manifest_version: string;
@@ -91,18 +92,24 @@ function childEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** Connects an SDK client to a stdio server and checks that it answers with the demo archive as alice. */
-async function driveStdio(command: string, args: string[], env: Record<string, string>, cwd: string) {
+async function driveStdio(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<string[]> {
   const mcp = new Client({ name: 'dist-test', version: '0' });
   await mcp.connect(new StdioClientTransport({ command, args, env, cwd, stderr: 'ignore' }));
   try {
-    const { tools } = await mcp.listTools();
-    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['getServerInfo', 'listProjects']));
+    const names = (await mcp.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['getServerInfo', 'listProjects']));
     const info = await mcp.callTool({ name: 'getServerInfo', arguments: {} });
     expect(info.isError).toBeFalsy();
     expect(info.structuredContent).toMatchObject({ user: ALICE.user });
     const projects = await mcp.callTool({ name: 'listProjects', arguments: {} });
     const ids = (projects.structuredContent as unknown as ListOut<{ id: string }>).items.map((p) => p.id);
     expect(ids).toContain('BRAIN_MR');
+    return names;
   } finally {
     await mcp.close();
   }
@@ -179,11 +186,13 @@ describe('MCP bundle', () => {
       XNAT_URL: '${user_config.xnat_url}',
       XNAT_USER: '${user_config.xnat_user}',
       XNAT_PASSWORD: '${user_config.xnat_password}',
+      XNAT_MCP_READ_ONLY: '${user_config.read_only}',
     });
-    for (const option of Object.values(manifest.user_config)) {
-      expect(option).toMatchObject({ type: 'string', required: true });
-      expect(option.title.length * option.description.length).toBeGreaterThan(0);
+    for (const [key, option] of Object.entries(manifest.user_config)) {
+      expect(option.title.length * option.description.length, key).toBeGreaterThan(0);
+      if (key !== 'read_only') expect(option, key).toMatchObject({ type: 'string', required: true });
     }
+    expect(manifest.user_config.read_only).toMatchObject({ type: 'boolean', default: false });
     expect(manifest.user_config.xnat_password?.sensitive).toBe(true);
     expect(manifest.user_config.xnat_url?.sensitive).toBeFalsy();
     expect(manifest.user_config.xnat_user?.sensitive).toBeFalsy();
@@ -219,6 +228,8 @@ describe('MCP bundle', () => {
         'user_config.xnat_url': sandbox.url,
         'user_config.xnat_user': ALICE.user,
         'user_config.xnat_password': ALICE.password,
+        // As a host passes a ticked boolean; the tool list shows it arrived.
+        'user_config.read_only': 'true',
       };
       const substitute = (s: string) =>
         s.replace(/\$\{([^}]+)\}/g, (whole, key: string) => values[key] ?? whole);
@@ -226,12 +237,13 @@ describe('MCP bundle', () => {
       const resolvedEnv = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(v)]));
       expect(JSON.stringify([args.map(substitute), resolvedEnv])).not.toContain('${');
       const home = tempDir('bundle-home');
-      await driveStdio(
+      const tools = await driveStdio(
         command,
         args.map(substitute),
         { PATH: process.env.PATH ?? '', HOME: home, ...resolvedEnv },
         home,
       );
+      expect(tools).not.toContain('deleteObject');
     },
     SLOW,
   );
@@ -278,12 +290,13 @@ describe('npm package', () => {
       const demo = shipped.mcpServers['xnat-demo'];
       expect(demo).toEqual({ command: 'xnat-mcp', args: ['demo', '--stdio'] });
       const home = tempDir('install-home');
-      await driveStdio(
+      const tools = await driveStdio(
         demo?.command ?? '',
         demo?.args ?? [],
         { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, HOME: home },
         home,
       );
+      expect(tools).toContain('deleteObject');
     },
     SLOW,
   );
