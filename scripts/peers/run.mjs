@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { seeders } from './seed.mjs';
@@ -170,7 +170,12 @@ async function runSuite(suite, work) {
       ...suite.args,
       // Extra pytest arguments from the command line (e.g. --tb=short, -k name).
       ...process.argv.slice(2),
-      ...deselected.flatMap(({ id }) => ['--deselect', join(suite.testsDir, id)]),
+      // pytest names a test outside its rootdir (pyxnat's) from the folder it was given, one inside
+      // (xnatpy's, whose pytest.ini makes the checkout the rootdir) from the rootdir.
+      ...deselected.flatMap(({ id }) => [
+        '--deselect',
+        suite.ini ? id : `${relative(suite.cwd, suite.testsDir)}/${id}`,
+      ]),
     ];
     // Asynchronous: the sandbox answers from this process's event loop while pytest runs.
     const result = await pytest(args, {
