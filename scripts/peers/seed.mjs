@@ -131,8 +131,8 @@ const PYXNAT_SITE = {
   ],
   subjects: [
     { project: 'nosetests5', label: 'nose_S1' },
-    { project: 'CENTRAL_OASIS_CS', label: 'OAS1_0440' },
-    { project: 'CENTRAL_OASIS_CS', label: 'OAS1_0286' },
+    { project: 'CENTRAL_OASIS_CS', label: 'OAS1_0440', id: 'OAS1_0440' },
+    { project: 'CENTRAL_OASIS_CS', label: 'OAS1_0286', id: 'OAS1_0286' },
     { project: 'CENTRAL_OASIS_CS', label: 'OAS1_0001', id: 'OAS1_0001' },
     { project: 'CENTRAL_OASIS_CS', label: 'OAS1_0002', id: 'OAS1_0002' },
     { project: 'CENTRAL_OASIS_LONG', label: 'OAS2_0001' },
@@ -150,7 +150,8 @@ const PYXNAT_SITE = {
       project: 'CENTRAL_OASIS_CS',
       subject: 'OAS1_0440',
       label: 'OAS1_0440_MR1',
-      id: 'CENTRAL_E00440',
+      // XNAT central imported OASIS with accession IDs equal to the labels.
+      id: 'OAS1_0440_MR1',
       scanner: 'GE Signa',
       scans: mrScans(['mpr-1', 'mpr-2']),
     },
@@ -158,9 +159,9 @@ const PYXNAT_SITE = {
       project: 'CENTRAL_OASIS_CS',
       subject: 'OAS1_0286',
       label: 'OAS1_0286_MR1',
-      id: 'CENTRAL_E00286',
+      id: 'OAS1_0286_MR1',
       scans: mrScans(['mpr-1']),
-      assessors: [{ label: 'OAS1_0286_MR1_FSEG' }],
+      assessors: [{ label: 'OAS1_0286_MR1_FSEG', id: 'OAS1_0286_MR1_FSEG' }],
     },
     {
       project: 'CENTRAL_OASIS_LONG',
