@@ -59,7 +59,11 @@ async function seedSite(url, user, site) {
       .map(
         (c) =>
           `<xnat:scan ID="${esc(c.id)}" type="${esc(c.type)}" xsi:type="${c.xsiType ?? 'xnat:mrScanData'}">` +
-          `<xnat:series_description>${esc(c.type)}</xnat:series_description></xnat:scan>`,
+          `<xnat:series_description>${esc(c.type)}</xnat:series_description>` +
+          (c.voxelRes
+            ? `<xnat:parameters><xnat:voxelRes x="${c.voxelRes[0]}" y="${c.voxelRes[1]}" z="${c.voxelRes[2]}"/></xnat:parameters>`
+            : '') +
+          `</xnat:scan>`,
       )
       .join('');
     const base = `/projects/${e.project}/subjects/${encodeURIComponent(e.subject)}/experiments/${encodeURIComponent(e.label)}`;
@@ -224,7 +228,7 @@ const PYXNAT_SITE = {
       subject: 'xnat_S02582',
       label: 'xnat_E02579',
       id: 'xnat_E02579',
-      scans: mrScans(['anat']),
+      scans: mrScans(['anat']).map((scan) => ({ ...scan, voxelRes: ['0.9375', '0.9375', '1.5'] })),
       assessors: [{ label: 'xnat_E02580', id: 'xnat_E02580' }],
     },
     {
