@@ -17,10 +17,11 @@ import {
   DEMO_UNICODE_SUBJECT_LABEL,
   createDemoArchive,
 } from '../../src/sandbox/seed.js';
+import { pyxnatPython } from './pyxnat-available.js';
 
 const run = promisify(execFile);
-/** Debian's interpreter: the one python3-pyxnat is installed for (not a pyenv python3 on PATH). */
-const PYTHON = '/usr/bin/python3';
+/** The interpreter with pyxnat, or undefined when the tests are skipped (the helper said why). */
+const PYTHON = await pyxnatPython();
 const PROBE = fileURLToPath(new URL('./pyxnat_probe.py', import.meta.url));
 const PROJECT = 'BRAIN_MR';
 const SHARED_PROJECT = 'PET_AMYLOID';
@@ -34,7 +35,6 @@ interface ProbeOutput {
 let sandbox: RunningSandbox;
 let archive: SandboxArchive;
 let probe: ProbeOutput | undefined;
-let unavailable: string | undefined;
 
 const labelIn = (item: StoredSubject | StoredExperiment, project: string): string =>
   item.project === project ? item.label : (item.shares.find((s) => s.project === project)?.label ?? '');
@@ -76,55 +76,47 @@ function unicodeSubjectOfExperiment(): StoredSubject {
   return subject;
 }
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ archive: createDemoArchive() });
-  archive = sandbox.archive;
-  try {
-    await run(PYTHON, ['-c', 'import pyxnat']);
-  } catch (error) {
-    unavailable =
-      `pyxnat is not importable by ${PYTHON}: install Debian's python3-pyxnat (apt-get install python3-pyxnat). ` +
-      `(${error instanceof Error ? error.message.split('\n').slice(-2).join(' ') : String(error)})`;
-    return;
+describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
+  beforeAll(async () => {
+    sandbox = await startSandbox({ archive: createDemoArchive() });
+    archive = sandbox.archive;
+    const subject = sharedSubject();
+    const session = firstSession(subject);
+    const config = {
+      url: sandbox.url,
+      user: 'alice',
+      password: 'alice123',
+      project: PROJECT,
+      subject: subject.label,
+      experiment: session.label,
+      scan: richestScan(session).id,
+      dateFrom: DATE_FROM,
+      sharedProject: SHARED_PROJECT,
+      sharedSubject: labelIn(subject, SHARED_PROJECT),
+      unicodeSubject: DEMO_UNICODE_SUBJECT_LABEL,
+      unicodeExperimentSubject: unicodeSubjectOfExperiment().label,
+      unicodeExperiment: DEMO_UNICODE_EXPERIMENT_LABEL,
+      hiddenProject: 'PEDS_DTI',
+    };
+    const { stdout } = await run(PYTHON ?? '', [PROBE, JSON.stringify(config)], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    probe = JSON.parse(stdout) as ProbeOutput;
+  }, 120_000);
+
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  /** What pyxnat saw in one step; fails with pyxnat's own error when that step raised. */
+  function seen(step: string): unknown {
+    if (!probe) throw new Error('the pyxnat probe did not run');
+    const error = probe.errors[step];
+    if (error !== undefined) throw new Error(`pyxnat failed in step "${step}": ${error}`);
+    return probe.steps[step];
   }
-  const subject = sharedSubject();
-  const session = firstSession(subject);
-  const config = {
-    url: sandbox.url,
-    user: 'alice',
-    password: 'alice123',
-    project: PROJECT,
-    subject: subject.label,
-    experiment: session.label,
-    scan: richestScan(session).id,
-    dateFrom: DATE_FROM,
-    sharedProject: SHARED_PROJECT,
-    sharedSubject: labelIn(subject, SHARED_PROJECT),
-    unicodeSubject: DEMO_UNICODE_SUBJECT_LABEL,
-    unicodeExperimentSubject: unicodeSubjectOfExperiment().label,
-    unicodeExperiment: DEMO_UNICODE_EXPERIMENT_LABEL,
-    hiddenProject: 'PEDS_DTI',
-  };
-  const { stdout } = await run(PYTHON, [PROBE, JSON.stringify(config)], { maxBuffer: 16 * 1024 * 1024 });
-  probe = JSON.parse(stdout) as ProbeOutput;
-}, 120_000);
 
-afterAll(async () => {
-  await sandbox?.close();
-});
-
-/** What pyxnat saw in one step; fails with pyxnat's own error when that step raised. */
-function seen(step: string): unknown {
-  if (unavailable) throw new Error(unavailable);
-  if (!probe) throw new Error('the pyxnat probe did not run');
-  const error = probe.errors[step];
-  if (error !== undefined) throw new Error(`pyxnat failed in step "${step}": ${error}`);
-  return probe.steps[step];
-}
-
-describe('pyxnat against the sandbox', () => {
   it('runs every step without a pyxnat error', () => {
-    if (unavailable) throw new Error(unavailable);
     expect(probe?.errors).toEqual({});
   });
 

@@ -16,7 +16,7 @@ import {
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 
 const sample = (name: string): string =>
-  readFileSync(new URL(`../../../shared/xnat-samples/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../fixtures/xnat-samples/${name}`, import.meta.url), 'utf8');
 
 const archive = createDemoArchive();
 const user = (login: string): SandboxUser => {
