@@ -5,7 +5,7 @@
  * `SUB_PROJECT_IDENTIFIER`, `GENDER_TEXT`, `MR_SCAN_COUNT_AGG`, ...); the rest are named in that style.
  */
 import { canReadItem, projectsOf } from './access.js';
-import type { StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
+import type { ProjectRole, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
 import {
   isAssessorType,
   isSessionType,
@@ -96,19 +96,85 @@ function customFieldMap(kind: 'subject' | 'experiment' | 'project', elementName:
   };
 }
 
+/** `PROJECT_USERS`-style cells: XNAT's view concatenates `' ' || login || ' <br/>'` and trims `<br/>` characters off the ends. */
+function usersCell(project: StoredProject, roles: readonly ProjectRole[]): string {
+  const logins = Object.entries(project.users)
+    .filter(([, role]) => roles.includes(role))
+    .map(([login]) => login)
+    .sort();
+  return logins.length === 0
+    ? ''
+    : `${logins
+        .map((l) => ` ${l} <br/>`)
+        .join('')
+        .replace(/[<br/>]+$/, '')}`;
+}
+
+/** `PROJ_MR_COUNT`...: experiments of exactly that type owned by or shared into the project; no row (empty) when none. */
+function projectCount(env: Env, project: StoredProject, type: string): string {
+  let count = 0;
+  for (const e of env.archive.experiments.values()) {
+    if (isSameType(e.xsiType, type) && projectsOf(e).includes(project.id)) count++;
+  }
+  return count === 0 ? '' : String(count);
+}
+
+const ROLE_GROUPS: Record<ProjectRole, string> = {
+  owner: 'Owners',
+  member: 'Members',
+  collaborator: 'Collaborators',
+};
+
+/** xnat:projectData's display document (`xnat_projectData_display.xml`). */
 function projectFields(): DisplayField[] {
-  const f = (id: string, header: string, type: FieldType, get: (p: StoredProject) => string) =>
-    displayField('project', id, header, type, (e) => get(e.item));
+  const f = (id: string, header: string, type: FieldType, get: (p: StoredProject, env: Env) => string) =>
+    displayField('project', id, header, type, (e, env) => get(e.item, env));
+  const count = (modality: string) => (p: StoredProject, env: Env) =>
+    projectCount(env, p, `xnat:${modality}SessionData`);
+  const ALL: ProjectRole[] = ['owner', 'member', 'collaborator'];
   return [
-    f('ID', 'ID', 'string', (p) => p.id),
-    f('SECONDARY_ID', 'Title', 'string', (p) => p.secondaryId),
-    f('NAME', 'Name', 'string', (p) => p.name),
-    f('DESCRIPTION', 'Description', 'string', (p) => p.description),
-    f('KEYWORDS', 'Keywords', 'string', (p) => p.keywords),
-    f('PI', 'PI', 'string', (p) => (p.piLastname ? `${p.piLastname}, ${p.piFirstname}` : p.piFirstname)),
-    f('PROJECT_ACCESS', 'Access', 'string', (p) => p.accessibility),
-    f('INSERT_DATE', 'Inserted', 'date', (p) => p.insertDate),
+    f('INSERT_DATE', 'Inserted', 'string', (p) => p.insertDate),
     f('INSERT_USER', 'Creator', 'string', (p) => p.insertUser),
+    f('ID', 'ID', 'string', (p) => p.id),
+    f('NAME', 'Title', 'string', (p) => p.name),
+    f('NAME_CSV', 'Title', 'string', (p) => p.name),
+    // SQL `substring(description FROM 0 FOR 162)`: positions 0..161, i.e. the first 161 characters.
+    f('DESCRIPTION', 'Description', 'string', (p) => [...p.description].slice(0, 161).join('')),
+    f('DESCRIPTION_CSV', 'Description', 'string', (p) => p.description),
+    f('SECONDARY_ID', 'Running Title', 'string', (p) => p.secondaryId),
+    f('KEYWORDS', 'Keywords', 'string', (p) => p.keywords),
+    f('PI', 'PI', 'string', (p) => `${p.piFirstname} ${p.piLastname}`),
+    f('PROJECT_INVS', 'Investigators', 'string', (p) =>
+      p.piLastname || p.piFirstname ? `${p.piLastname}, ${p.piFirstname}` : '',
+    ),
+    f('PROJECT_ACCESS', 'Accessibility', 'string', (p) => p.accessibility),
+    f('PROJECT_USERS', 'Users', 'string', (p) => usersCell(p, ALL)),
+    f('PROJECT_OWNERS', 'Owners', 'string', (p) => usersCell(p, ['owner'])),
+    f('PROJECT_MEMBERS', 'Members', 'string', (p) => usersCell(p, ['member'])),
+    f('PROJECT_COLLABS', 'Collaborators', 'string', (p) => usersCell(p, ['collaborator'])),
+    // The sandbox keeps no workflows, access log or favourites: XNAT's views have no row for them.
+    f('PROJECT_LAST_WORKFLOW', 'Last Workflow', 'string', () => ''),
+    f('PROJECT_LAST_ACCESS', 'Last Access', 'string', () => ''),
+    f('PROJECT_FAV', 'Favorites', 'string', () => ''),
+    displayField(
+      'project',
+      'USER_ROLE',
+      'Role',
+      'string',
+      (e, env, userId) => {
+        const login = env.archive.users.find((u) => String(u.xdatUserId) === userId)?.login;
+        const role = login === undefined ? undefined : e.item.users[login];
+        return role ? ROLE_GROUPS[role] : '';
+      },
+      'Role of the user (xdat_user_id given as parameter) in the project',
+      true,
+    ),
+    f('PROJ_MR_COUNT', 'MR Count', 'integer', count('mr')),
+    f('PROJ_CT_COUNT', 'CT Count', 'integer', count('ct')),
+    f('PROJ_PET_COUNT', 'PET Count', 'integer', count('pet')),
+    f('PROJ_UT_COUNT', 'UT Count', 'integer', count('ut')),
+    f('PROJ_QUARANTINE', 'Quarantine Code', 'integer', (p) => String(p.quarantineCode)),
+    f('PROJ_PREARCHIVE_CODE', 'Prearchive Code', 'integer', (p) => String(p.prearchiveCode)),
     customFieldMap('project', 'xnat:projectData'),
   ];
 }
@@ -124,7 +190,8 @@ function subjectFields(): DisplayField[] {
     );
   return [
     f('SUBJECT_LABEL', 'Subject', 'string', (s) => s.label),
-    f('SUBJECTID', 'Subject ID', 'string', (s) => s.id),
+    f('SUBJECT_ID', 'Subject', 'string', (s) => s.id),
+    f('SUBJECTID', 'Subject', 'string', (s) => s.id),
     f('INSERT_DATE', 'Inserted', 'date', (s) => s.insertDate),
     f('INSERT_USER', 'Creator', 'string', (s) => s.insertUser),
     f('LAST_MODIFIED', 'Last Modified', 'date', (s) => s.lastModified),

@@ -75,17 +75,11 @@ function resolveColumn(field: SearchField, root: ElementDef): ResolvedColumn {
   const bareId = eq >= 0 ? field.fieldId.slice(0, eq) : field.fieldId;
   const display = findField(def, bareId);
   if (!display) throw unknownField(field.fieldId, def);
-  if (display.requiresValue && field.value === '') {
-    throw new SandboxHttpError(
-      400,
-      `Search field ${def.name}.${display.id} needs a value: use ${display.id}=<value>.`,
-    );
-  }
-  const id = display.requiresValue ? `${display.id}=${field.value}` : display.id;
+  // A sub-query field without a value runs its sub-query for NULL (DisplaySearch): an empty column keyed by the bare ID.
+  const valued = display.requiresValue && field.value !== '';
+  const id = valued ? `${display.id}=${field.value}` : display.id;
   const key = (
-    display.requiresValue
-      ? `${prefix}${display.id}_${field.value.replace(/[^A-Za-z0-9_]/g, '')}`
-      : `${prefix}${display.id}`
+    valued ? `${prefix}${display.id}_${field.value.replace(/[^A-Za-z0-9_]/g, '')}` : `${prefix}${display.id}`
   ).toLowerCase();
   return {
     def,
