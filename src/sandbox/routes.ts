@@ -33,7 +33,16 @@ import {
   prearchiveBatch,
 } from './prearchive.js';
 import { Router, type Route } from './router.js';
-import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
+import {
+  deleteSavedSearch,
+  getCachedSearch,
+  getSavedSearch,
+  listSavedSearches,
+  listSearchElements,
+  listSearchFields,
+  postSearch,
+  putSavedSearch,
+} from './search-routes.js';
 import {
   aliasTokens,
   deleteJsession,
@@ -164,6 +173,11 @@ export const dataRoutes = new Router([
   { method: 'POST', pattern: 'search', handler: postSearch },
   get('search/elements', listSearchElements),
   get('search/elements/{type}', listSearchFields),
+  get('search/saved', listSavedSearches),
+  get('search/saved/{searchId}', getSavedSearch),
+  get('search/saved/{searchId}/{rest+}', getSavedSearch),
+  { method: 'PUT', pattern: 'search/saved/{searchId}', handler: putSavedSearch },
+  { method: 'DELETE', pattern: 'search/saved/{searchId}', handler: deleteSavedSearch },
   get('search/{searchId}', getCachedSearch),
 
   get('projects', listProjects),

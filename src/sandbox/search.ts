@@ -29,6 +29,7 @@ import {
   type Env,
 } from './search-elements.js';
 import { xpathReader, xpathType } from './search-xpath.js';
+import { sortRows } from './table.js';
 import { isSameType } from './types.js';
 
 export { parseBundle, type SearchBundle } from './search-bundle.js';
@@ -239,6 +240,11 @@ export function executeSearch(
     }
   }
 
+  const sortBy = bundle.sortBy;
+  const sortColumn =
+    sortBy && columns.find((c) => isSameType(c.def.name, sortBy.elementName) && c.meta.id === sortBy.fieldId);
+  if (sortColumn) sortRows(resultRows, sortColumn.key, 'ASC');
+
   const keys = [...new Set(columns.map((c) => c.key))];
   return {
     columns: [
@@ -248,6 +254,13 @@ export function executeSearch(
     rows: resultRows,
     rootElementName: root.name,
   };
+}
+
+/** Whether the user may search a data type at all (XNAT's `Permissions.canQuery`); 400 for unknown types. */
+export function canQueryElement(archive: SandboxArchive, user: SandboxUser, elementName: string): boolean {
+  const root = findElement(elementName);
+  if (!root) throw unknownElement(elementName);
+  return canQuery(createEnv(archive, user), root);
 }
 
 /** `POST /data/search`: parse and run. */

@@ -7,6 +7,7 @@
  * Other engineers' tests rely on the users, project IDs and roles documented in the README.
  */
 import { newExperiment, nextExperimentId, nextSubjectId } from './records.js';
+import { seedSavedSearches } from './saved-searches.js';
 import { SOP_CLASS, dicomFile, niftiGzFile, pngFile, storedFile, type DicomInstance } from './dicom.js';
 import type {
   Accessibility,
@@ -861,5 +862,6 @@ export function createDemoArchive(): SandboxArchive {
       }),
     );
   }
+  seedSavedSearches(archive);
   return archive;
 }

@@ -79,8 +79,18 @@ describe('parseBundle', () => {
     expect(parsed.where?.criteria).toEqual([]);
     expect(parsed.where?.childSets[0]?.method).toBe('OR');
     expect(parsed.where?.childSets[0]?.criteria).toEqual([
-      { schemaField: 'xnat:subjectData/sharing/share/project', comparison: '=', value: 'P1' },
-      { schemaField: 'xnat:subjectData/PROJECT', comparison: '=', value: 'P1' },
+      {
+        schemaField: 'xnat:subjectData/sharing/share/project',
+        comparison: '=',
+        value: 'P1',
+        overrideValueFormatting: false,
+      },
+      {
+        schemaField: 'xnat:subjectData/PROJECT',
+        comparison: '=',
+        value: 'P1',
+        overrideValueFormatting: false,
+      },
     ]);
   });
 
@@ -88,7 +98,12 @@ describe('parseBundle', () => {
     const parsed = parseBundle(sample('search-request.bundle-for-search-result.xnatpy.xml'));
     expect(parsed.fields.map((f) => f.fieldId)).toEqual(['PROJECT', 'xnat:mrSessionData/label']);
     expect(parsed.where?.criteria).toEqual([
-      { schemaField: 'xnat:mrSessionData/label', comparison: '=', value: 'test' },
+      {
+        schemaField: 'xnat:mrSessionData/label',
+        comparison: '=',
+        value: 'test',
+        overrideValueFormatting: false,
+      },
     ]);
   });
 
