@@ -25,6 +25,8 @@ const PROBE = fileURLToPath(new URL('./pyxnat_probe.py', import.meta.url));
 const PROJECT = 'BRAIN_MR';
 const SHARED_PROJECT = 'PET_AMYLOID';
 const DATE_FROM = '2022-01-01';
+/** The demo archive's saved search of BRAIN_MR's MR sessions (alice is one of its allowed users). */
+const SAVED_SEARCH = 'BRAIN_MR 3T sessions';
 
 interface ProbeOutput {
   steps: Record<string, unknown>;
@@ -104,6 +106,7 @@ beforeAll(async () => {
     unicodeExperimentSubject: unicodeSubjectOfExperiment().label,
     unicodeExperiment: DEMO_UNICODE_EXPERIMENT_LABEL,
     hiddenProject: 'PEDS_DTI',
+    savedSearch: SAVED_SEARCH,
   };
   const { stdout } = await run(PYTHON, [PROBE, JSON.stringify(config)], { maxBuffer: 16 * 1024 * 1024 });
   probe = JSON.parse(stdout) as ProbeOutput;
@@ -258,6 +261,30 @@ describe('pyxnat against the sandbox', () => {
         'xnat:petSessionData',
       ]),
     );
+  });
+
+  it('runs select(type).all(), where(), inspect.field_values() and lists type fields', () => {
+    const readableMr = [...archive.experiments.values()].filter(
+      (e) => e.xsiType === 'xnat:mrSessionData' && canReadItem(archive, e, alice()),
+    );
+    expect(seen('select_all')).toBe(readableMr.length);
+    expect(seen('select_where')).toBe(readableMr.filter((e) => e.project === PROJECT).length);
+    expect(seen('field_values')).toEqual([...new Set(readableMr.map((e) => e.project))].sort());
+    expect(seen('mr_fields')).toEqual(
+      expect.arrayContaining(['xnat:mrSessionData/LABEL', 'xnat:mrSessionData/MR_PROJECT_IDENTIFIER']),
+    );
+  });
+
+  it("reads a project's aliases (the listing answers ID with alias)", () => {
+    expect(seen('aliases')).toEqual(archive.projects.get(PROJECT)?.aliases);
+  });
+
+  it('lists the saved searches the user may use and runs one by name', () => {
+    expect(seen('saved_searches')).toEqual(['BRAIN_MR 3T sessions', 'Female subjects']);
+    const readableBrainMr = [...archive.experiments.values()].filter(
+      (e) => e.xsiType === 'xnat:mrSessionData' && e.project === PROJECT && canReadItem(archive, e, alice()),
+    );
+    expect(seen('saved_search_results')).toBe(readableBrainMr.length);
   });
 
   it('finds objects whose labels have spaces and non-ASCII characters', () => {
