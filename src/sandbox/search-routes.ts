@@ -116,7 +116,7 @@ export async function listSearchElements(ctx: AuthedContext): Promise<Reply> {
 export async function listSearchFields(ctx: AuthedContext): Promise<Reply> {
   const type = ctx.params.type ?? '';
   const { searchFieldRows } = await engine();
-  const rows = searchFieldRows(type);
+  const rows = searchFieldRows(ctx.state.archive, ctx.user, type);
   if (!rows) throw new SandboxHttpError(404, `Unknown element: ${type}`);
   return tableReply(ctx, {
     columns: ['FIELD_ID', 'HEADER', 'SUMMARY', 'TYPE', 'REQUIRES_VALUE', 'DESC', 'ELEMENT_NAME', 'SRC'],

@@ -4,6 +4,7 @@
  * the criteria tree against the records the user may read, and returns XNAT's result table (row
  * keys, `Columns` metadata and the trailing `quarantine_status`). The server renders the tables.
  */
+import { canReadProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
 import type { SandboxArchive, SandboxUser } from './model.js';
 import {
@@ -283,11 +284,20 @@ export function searchElementRows(archive: SandboxArchive, user: SandboxUser): A
   }));
 }
 
-/** Display fields of a type (`FIELD_ID=value` fields have REQUIRES_VALUE true); undefined for unknown types (404). */
-export function searchFieldRows(type: string): Array<Record<string, string>> | undefined {
+/**
+ * `/data/search/elements/{type}` (SearchFieldListResource): the type's display fields (sub-query
+ * fields have REQUIRES_VALUE true), then for types with a project, one `<X>_PROJECT_IDENTIFIER=<P>`
+ * row (SRC 2) per project whose data the user may read; undefined for unknown types (404).
+ */
+export function searchFieldRows(
+  archive: SandboxArchive,
+  user: SandboxUser,
+  type: string,
+): Array<Record<string, string>> | undefined {
   const def = findElement(type);
   if (!def) return undefined;
-  return fieldsOf(def).map((f) => ({
+  const fields = fieldsOf(def);
+  const rows = fields.map((f) => ({
     FIELD_ID: f.id,
     HEADER: f.header,
     SUMMARY: f.description,
@@ -297,4 +307,21 @@ export function searchFieldRows(type: string): Array<Record<string, string>> | u
     ELEMENT_NAME: def.name,
     SRC: '0',
   }));
+  const identifier = fields.find((f) => f.id.toUpperCase().endsWith('PROJECT_IDENTIFIER'));
+  if (!identifier || def.kind === 'project') return rows;
+  const projects = [...archive.projects.values()].filter((p) => canReadProject(p, user)).map((p) => p.id);
+  for (const project of projects.sort()) {
+    const summary = `Label within the ${project} project.`;
+    rows.push({
+      FIELD_ID: `${identifier.id}=${project}`,
+      HEADER: project,
+      SUMMARY: summary,
+      TYPE: 'string',
+      REQUIRES_VALUE: 'false',
+      DESC: summary,
+      ELEMENT_NAME: def.name,
+      SRC: '2',
+    });
+  }
+  return rows;
 }

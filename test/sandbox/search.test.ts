@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { canReadItem } from '../../src/sandbox/access.js';
+import { canReadItem, canReadProject } from '../../src/sandbox/access.js';
 import { SandboxHttpError } from '../../src/sandbox/errors.js';
 import { generateArchive } from '../../src/sandbox/generate.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
@@ -523,7 +523,7 @@ describe('search element and field listings', () => {
   });
 
   it('lists the display fields of a type, and nothing for an unknown type', () => {
-    const fields = searchFieldRows('xnat:subjectData');
+    const fields = searchFieldRows(archive, user('alice'), 'xnat:subjectData');
     expect(fields?.map((f) => f.FIELD_ID)).toEqual(
       expect.arrayContaining([
         'SUBJECT_LABEL',
@@ -555,7 +555,7 @@ describe('search element and field listings', () => {
         'ELEMENT_NAME',
         'SRC',
       ]);
-    expect(searchFieldRows('xnat:mrSessionData')?.map((f) => f.FIELD_ID)).toEqual(
+    expect(searchFieldRows(archive, user('alice'), 'xnat:mrSessionData')?.map((f) => f.FIELD_ID)).toEqual(
       expect.arrayContaining([
         'SESSION_ID',
         'LABEL',
@@ -571,13 +571,26 @@ describe('search element and field listings', () => {
         'INSERT_DATE',
       ]),
     );
-    expect(searchFieldRows('xnat:noSuchData')).toBeUndefined();
+    expect(searchFieldRows(archive, user('alice'), 'xnat:noSuchData')).toBeUndefined();
+    // SearchFieldListResource adds the label within each project whose data the user may read.
+    const labels = fields?.filter((f) => f.SRC === '2');
+    expect(labels?.map((f) => [f.FIELD_ID, f.HEADER, f.REQUIRES_VALUE])).toEqual(
+      [...archive.projects.values()]
+        .filter((p) => canReadProject(p, user('alice')))
+        .map((p) => p.id)
+        .sort()
+        .map((p) => [`SUB_PROJECT_IDENTIFIER=${p}`, p, 'false']),
+    );
+    expect(labels?.length).toBeGreaterThan(1);
+    expect(searchFieldRows(archive, user('alice'), 'xnat:projectData')?.some((f) => f.SRC === '2')).toBe(
+      false,
+    );
   });
 
   it('every listed display field can be searched', () => {
     for (const element of searchElementRows(archive, user('admin'))) {
       const type = element.ELEMENT_NAME ?? '';
-      const ids = (searchFieldRows(type) ?? []).map((f) =>
+      const ids = (searchFieldRows(archive, user('admin'), type) ?? []).map((f) =>
         f.REQUIRES_VALUE === 'true' ? `${f.FIELD_ID}=BRAIN_MR` : f.FIELD_ID,
       );
       const result = runSearch(
@@ -701,7 +714,7 @@ describe('search over HTTP', () => {
     expect(elements.ResultSet.Result).toEqual(searchElementRows(archive, user('dave')));
     const fields = await get(`${sandbox.url}/data/search/elements/xnat:subjectData?format=json`);
     const fieldBody = (await fields.json()) as { ResultSet: { Result: Array<Record<string, string>> } };
-    expect(fieldBody.ResultSet.Result).toEqual(searchFieldRows('xnat:subjectData'));
+    expect(fieldBody.ResultSet.Result).toEqual(searchFieldRows(archive, user('alice'), 'xnat:subjectData'));
     expect((await get(`${sandbox.url}/data/search/elements/xnat:noSuchData?format=json`)).status).toBe(404);
   });
 });
