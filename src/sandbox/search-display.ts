@@ -63,13 +63,53 @@ const labelInProject = (item: StoredSubject | StoredExperiment, project: string)
 export const fieldValue = (fields: Record<string, string>, name: string): string =>
   Object.entries(fields).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ?? '';
 
-const GENDER_TEXT: Record<string, string> = { male: 'M', m: 'M', female: 'F', f: 'F', other: 'O' };
-const HANDEDNESS_TEXT: Record<string, string> = { right: 'R', left: 'L', ambidextrous: 'A' };
+/** `CASE gender WHEN 'male' THEN 'M' WHEN 'female' THEN 'F' ELSE 'U' END` (subjectData_display.xml). */
+const genderText = (gender: string | undefined): string =>
+  gender === 'male' ? 'M' : gender === 'female' ? 'F' : 'U';
+
+/** `CASE LOWER(handedness) WHEN 'left' THEN 'L' ... END`: no ELSE, so anything else is NULL. */
+const HANDEDNESS_TEXT: Record<string, string> = {
+  left: 'L',
+  right: 'R',
+  ambidextrous: 'A',
+  l: 'L',
+  r: 'R',
+  a: 'A',
+};
+
+/** `CASE WHEN age > 89 THEN '90+' ELSE (age / 5) * 5 || '-' || (age / 5) * 5 + 4 END`, integer division. */
+function ageBracket(age: number | undefined): string {
+  if (age === undefined) return '';
+  if (age > 89) return '90+';
+  const low = Math.trunc(age / 5) * 5;
+  return `${low}-${low + 4}`;
+}
 
 function yearOfBirth(subject: StoredSubject | undefined): number | undefined {
   const d = subject?.demographics;
   if (d?.yob !== undefined) return d.yob;
   return d?.dob ? Number(d.dob.slice(0, 4)) : undefined;
+}
+
+/** GEN_AGE: `EXTRACT(YEAR FROM AGE(date, dob))`, else the year of the session minus the year of birth. */
+function completedYears(subject: StoredSubject | undefined, date: string): string {
+  const d = subject?.demographics;
+  if (!d || !date) return '';
+  if (d.dob) {
+    const [y, m, day] = date.slice(0, 10).split('-').map(Number);
+    const [by, bm, bd] = d.dob.slice(0, 10).split('-').map(Number);
+    if (
+      y === undefined ||
+      m === undefined ||
+      day === undefined ||
+      by === undefined ||
+      bm === undefined ||
+      bd === undefined
+    )
+      return '';
+    return String(y - by - (m < bm || (m === bm && day < bd) ? 1 : 0));
+  }
+  return d.yob === undefined ? '' : String(Number(date.slice(0, 4)) - d.yob);
 }
 
 /** Age at the session: from the birth date when known, else from the year of birth. */
@@ -208,11 +248,16 @@ function subjectFields(): DisplayField[] {
     ),
     f('SUB_GROUP', 'Group', 'string', (s) => s.group),
     f('SRC', 'Source', 'string', (s) => s.src),
-    f('GENDER_TEXT', 'M/F', 'string', (s) =>
-      s.demographics.gender ? (GENDER_TEXT[s.demographics.gender.toLowerCase()] ?? 'U') : '',
-    ),
+    f('GENDER_TEXT', 'M/F', 'string', (s) => genderText(s.demographics.gender)),
     f('HANDEDNESS_TEXT', 'Hand', 'string', (s) =>
-      s.demographics.handedness ? (HANDEDNESS_TEXT[s.demographics.handedness.toLowerCase()] ?? 'U') : '',
+      str(HANDEDNESS_TEXT[s.demographics.handedness?.toLowerCase() ?? '']),
+    ),
+    f('AGE_BRACKET', 'Age bracket', 'string', (s) => ageBracket(s.demographics.age)),
+    f('SES', 'Ses', 'string', () => ''),
+    f('INVEST_CSV', 'PI', 'string', () => ''),
+    // The SUBJECT_IDS view only has rows for subjects shared into other projects.
+    f('ADD_IDS', 'Labels', 'string', (s) =>
+      s.shares.length > 0 ? [s.label, ...s.shares.map((sh) => sh.label)].join(', ') : '',
     ),
     f('GENDER', 'Gender', 'string', (s) => str(s.demographics.gender)),
     f('HANDEDNESS', 'Handedness', 'string', (s) => str(s.demographics.handedness)),
@@ -232,6 +277,73 @@ function subjectFields(): DisplayField[] {
 function typePrefix(elementName: string): string {
   const match = /^[a-z_]+:([a-z]+)SessionData$/.exec(elementName);
   return match?.[1] && match[1] !== 'image' ? match[1].toUpperCase() : 'EXPT';
+}
+
+/**
+ * The `<X>_SCAN_COUNT_AGG` view: `type(count)` per scan type in type order, joined with `, `
+ * (scans without a type drop out of the concatenation); no row, so empty, without scans.
+ */
+function scanCountAggregate(scans: readonly StoredScan[]): string {
+  const counts = new Map<string, number>();
+  for (const scan of scans) if (scan.type !== '') counts.set(scan.type, (counts.get(scan.type) ?? 0) + 1);
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b, 'en'))
+    .map(([type, count]) => `${type}(${count})`)
+    .join(', ');
+}
+
+/** Scans of a session matching a sub-query field's test (`SCAN_COUNT_TYPE`...); empty when none, as the view has no row. */
+function countScans(scans: readonly StoredScan[], test: (scan: StoredScan) => boolean): string {
+  const count = scans.filter(test).length;
+  return count === 0 ? '' : String(count);
+}
+
+/** The fields only mrSessionData_display.xml defines (scan counts by type/description, CSV variants, PI). */
+function mrSessionFields(): DisplayField[] {
+  const f = (id: string, header: string, type: FieldType, get: (e: StoredExperiment) => string) =>
+    displayField('experiment', id, header, type, (e) => get(e.item));
+  const attr = (key: string) => (e: StoredExperiment) => str(e.attributes[key]);
+  const counted = (id: string, header: string, test: (scan: StoredScan, param: string) => boolean) =>
+    displayField(
+      'experiment',
+      id,
+      header,
+      'integer',
+      (e, _env, param) => countScans(e.item.scans, (scan) => test(scan, param.toLowerCase())),
+      header,
+      true,
+    );
+  const like = (value: string, param: string) => value.toLowerCase().includes(param);
+  return [
+    f('VISIT', 'Visit ID', 'string', (e) => e.visitId),
+    f('INVEST_SEARCH', 'PI', 'string', () => ''),
+    f('INVEST', 'PI', 'string', () => ''),
+    f('OPERATOR_CSV', 'Operator', 'string', attr('operator')),
+    f('SCANNER_CSV', 'Scanner', 'string', attr('scanner')),
+    f('MARKER_CSV', 'Marker', 'string', attr('marker')),
+    f('STABILIZATION_CSV', 'Stabilization', 'string', attr('stabilization')),
+    displayField('experiment', 'GEN_AGE', 'Age', 'float', (e, env) =>
+      completedYears(subjectOf(env, e.item), e.item.date),
+    ),
+    f('DTI_COUNT', 'DTI Count', 'integer', (e) =>
+      countScans(e.scans, (scan) => scan.seriesDescription.includes('DTI') || scan.type.includes('DTI')),
+    ),
+    counted('SCAN_COUNT_TYPE', 'Scan Count By Type', (scan, p) => scan.type.toLowerCase() === p),
+    counted(
+      'SCAN_COUNT_DESC',
+      'Scan Count By Series Description',
+      (scan, p) => scan.seriesDescription.toLowerCase() === p,
+    ),
+    // The sandbox keeps no series classification.
+    counted('SCAN_COUNT_CLASS', 'Scan Count By Series Classification', () => false),
+    counted('SCAN_COUNT_L_TYPE', 'Scan Count Like Type', (scan, p) => p !== '' && like(scan.type, p)),
+    counted(
+      'SCAN_COUNT_L_DESC',
+      'Scan Count Like Series Description',
+      (scan, p) => p !== '' && like(scan.seriesDescription, p),
+    ),
+    counted('SCAN_COUNT_L_CLASS', 'Scan Count Like Series Classification', () => false),
+  ];
 }
 
 function experimentFields(elementName: string): DisplayField[] {
@@ -290,11 +402,12 @@ function experimentFields(elementName: string): DisplayField[] {
       f('OPERATOR', 'Operator', 'string', attr('operator')),
       f('UID', 'UID', 'string', attr('UID')),
       f('ACQ_SITE', 'Acquisition Site', 'string', (e) => e.acquisitionSite),
-      f(`${prefix}_SCAN_COUNT_AGG`, 'Scans', 'integer', (e) => String(e.scans.length)),
+      f(`${prefix}_SCAN_COUNT_AGG`, 'Scans', 'string', (e) => scanCountAggregate(e.scans)),
     );
   }
   if (prefix === 'MR') {
     fields.push(
+      ...mrSessionFields(),
       f('FIELDSTRENGTH', 'Field Strength', 'string', attr('fieldStrength')),
       f('COIL', 'Coil', 'string', attr('coil')),
       f('MARKER', 'Marker', 'string', attr('marker')),
@@ -348,6 +461,36 @@ export function fieldsOf(def: ElementDef): DisplayField[] {
     fieldCache.set(def.name, fields);
   }
   return fields;
+}
+
+/**
+ * The fields display documents mark `searchable="true"`: only they are listed by
+ * `/data/search/elements/{type}` (SearchFieldListResource), though every field can be searched.
+ * Types not checked against their document list every field.
+ */
+const SEARCHABLE: Record<string, ReadonlySet<string>> = {
+  'xnat:projectdata': new Set(
+    'INSERT_DATE INSERT_USER ID NAME NAME_CSV DESCRIPTION DESCRIPTION_CSV SECONDARY_ID KEYWORDS PI PROJECT_INVS PROJECT_ACCESS PROJECT_USERS PROJECT_OWNERS PROJECT_MEMBERS PROJECT_COLLABS PROJECT_LAST_WORKFLOW PROJECT_LAST_ACCESS PROJECT_FAV PROJ_MR_COUNT PROJ_CT_COUNT PROJ_PET_COUNT PROJ_UT_COUNT'.split(
+      ' ',
+    ),
+  ),
+  'xnat:subjectdata': new Set(
+    'INSERT_DATE INSERT_USER GENDER_TEXT HANDEDNESS_TEXT DOB AGE AGE_BRACKET EDUC SES INVEST_CSV PROJECTS PROJECT SUB_GROUP ADD_IDS RACE ETHNICITY'.split(
+      ' ',
+    ),
+  ),
+  'xnat:mrsessiondata': new Set(
+    'SESSION_ID SUBJECT_ID SUBJECT_LABEL DATE VISIT INVEST_SEARCH INVEST TYPE OPERATOR_CSV SCANNER_CSV MARKER_CSV STABILIZATION_CSV GEN_AGE AGE DTI_COUNT INSERT_DATE INSERT_USER LAST_MODIFIED MR_SCAN_COUNT_AGG PROJECT SCAN_COUNT_TYPE SCAN_COUNT_DESC SCAN_COUNT_CLASS SCAN_COUNT_L_TYPE SCAN_COUNT_L_DESC SCAN_COUNT_L_CLASS'.split(
+      ' ',
+    ),
+  ),
+};
+
+/** The fields `/data/search/elements/{type}` lists. */
+export function listedFields(def: ElementDef): DisplayField[] {
+  const searchable = SEARCHABLE[def.name.toLowerCase()];
+  const fields = fieldsOf(def);
+  return searchable ? fields.filter((f) => searchable.has(f.id)) : fields;
 }
 
 export function findField(def: ElementDef, id: string): DisplayField | undefined {

@@ -15,7 +15,7 @@ import {
   type SearchField,
 } from './search-bundle.js';
 import { predicate, type Predicate } from './search-compare.js';
-import { fieldsOf, findField, type FieldType } from './search-display.js';
+import { fieldsOf, findField, listedFields, type FieldType } from './search-display.js';
 import {
   ELEMENTS,
   canQuery,
@@ -297,7 +297,7 @@ export function searchFieldRows(
   const def = findElement(type);
   if (!def) return undefined;
   const fields = fieldsOf(def);
-  const rows = fields.map((f) => ({
+  const rows = listedFields(def).map((f) => ({
     FIELD_ID: f.id,
     HEADER: f.header,
     SUMMARY: f.description,

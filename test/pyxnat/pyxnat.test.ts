@@ -270,9 +270,12 @@ describe('pyxnat against the sandbox', () => {
     expect(seen('select_all')).toBe(readableMr.length);
     expect(seen('select_where')).toBe(readableMr.filter((e) => e.project === PROJECT).length);
     expect(seen('field_values')).toEqual([...new Set(readableMr.map((e) => e.project))].sort());
-    expect(seen('mr_fields')).toEqual(
-      expect.arrayContaining(['xnat:mrSessionData/LABEL', 'xnat:mrSessionData/MR_PROJECT_IDENTIFIER']),
+    // The searchable fields of mrSessionData_display.xml (LABEL is not one of them).
+    const fields = seen('mr_fields') as string[];
+    expect(fields).toEqual(
+      expect.arrayContaining(['xnat:mrSessionData/SESSION_ID', 'xnat:mrSessionData/MR_SCAN_COUNT_AGG']),
     );
+    expect(fields).not.toContain('xnat:mrSessionData/LABEL');
   });
 
   it("reads a project's aliases (the listing answers ID with alias)", () => {

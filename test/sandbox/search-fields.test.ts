@@ -141,4 +141,48 @@ describe('search display fields', () => {
       'MR Count',
     ]);
   });
+
+  it('give MR and subject fields the values of their display documents', async () => {
+    const mr = await search(
+      bundle(
+        'xnat:mrSessionData',
+        [
+          'xnat:mrSessionData/SESSION_ID',
+          'xnat:mrSessionData/MR_SCAN_COUNT_AGG',
+          'xnat:mrSessionData/SCAN_COUNT_TYPE=bold',
+          'xnat:mrSessionData/SCAN_COUNT_L_DESC=series',
+          'xnat:mrSessionData/GEN_AGE',
+        ],
+        [['xnat:mrSessionData/ID', '=', 'XNAT_E00001']],
+      ),
+    );
+    expect(mr.ResultSet.Result).toEqual([
+      {
+        session_id: 'XNAT_E00001',
+        mr_scan_count_agg: 'BOLD(1), T1w(1)',
+        scan_count_type_bold: '1',
+        scan_count_l_desc_series: '2',
+        gen_age: '48',
+        quarantine_status: 'active',
+      },
+    ]);
+    const subjects = await search(
+      bundle(
+        'xnat:subjectData',
+        [
+          'xnat:subjectData/SUBJECT_ID',
+          'xnat:subjectData/ADD_IDS',
+          'xnat:subjectData/GENDER_TEXT',
+          'xnat:subjectData/HANDEDNESS_TEXT',
+        ],
+        [['xnat:subjectData/ID', 'LIKE', 'XNAT_S0000%']],
+      ),
+    );
+    expect(subjects.ResultSet.Result.find((r) => r.subject_id === 'XNAT_S00001')).toMatchObject({
+      add_ids: 'S1, SHARED_S1',
+      gender_text: 'F',
+      handedness_text: 'R',
+    });
+    expect(subjects.ResultSet.Result.find((r) => r.subject_id === 'XNAT_S00002')?.add_ids).toBe('');
+  });
 });

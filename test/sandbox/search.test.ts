@@ -158,8 +158,9 @@ describe('runSearch with the recorded XNAT bundles', () => {
       );
       const yob = subject?.demographics.yob ?? Number(subject?.demographics.dob?.slice(0, 4));
       expect(row.dob).toBe(String(yob));
+      // subjectData_display.xml: CASE gender WHEN 'male' THEN 'M' WHEN 'female' THEN 'F' ELSE 'U' END.
       expect(row.gender_text).toBe(
-        { male: 'M', female: 'F', other: 'O' }[subject?.demographics.gender ?? 'male'],
+        ({ male: 'M', female: 'F' } as Record<string, string>)[subject?.demographics.gender ?? ''] ?? 'U',
       );
       expect(row.quarantine_status).toBe('active');
       expect(Object.keys(row)).toEqual(result.columns.map((c) => c.key));
@@ -200,7 +201,11 @@ describe('runSearch with the recorded XNAT bundles', () => {
       expect(row.project).toBe('BRAIN_MR');
       expect(row.date).toBe(session?.date);
       expect(row.xnat_subjectdata_subject_label).toBe(subject?.label);
-      expect(row.mr_scan_count_agg).toBe(String(session?.scans.length));
+      // The MR_SCAN_COUNT_AGG view: type(count) per scan type, in type order, joined with ', '.
+      const types = (session?.scans ?? []).map((scan) => scan.type).sort((a, b) => a.localeCompare(b, 'en'));
+      expect(row.mr_scan_count_agg).toBe(
+        [...new Set(types)].map((t) => `${t}(${types.filter((x) => x === t).length})`).join(', '),
+      );
       expect(row.scanner).toBe(session?.attributes.scanner);
       expect(row.quarantine_status).toBe(session?.status);
       if (subject?.demographics.yob !== undefined) {
@@ -524,23 +529,27 @@ describe('search element and field listings', () => {
 
   it('lists the display fields of a type, and nothing for an unknown type', () => {
     const fields = searchFieldRows(archive, user('alice'), 'xnat:subjectData');
-    expect(fields?.map((f) => f.FIELD_ID)).toEqual(
-      expect.arrayContaining([
-        'SUBJECT_LABEL',
-        'SUBJECTID',
-        'INSERT_DATE',
-        'PROJECTS',
-        'PROJECT',
-        'SUB_PROJECT_IDENTIFIER',
-        'GENDER_TEXT',
-        'HANDEDNESS_TEXT',
-        'DOB',
-        'AGE',
-        'MR_COUNT',
-      ]),
-    );
-    expect(fields?.find((f) => f.FIELD_ID === 'SUB_PROJECT_IDENTIFIER')?.REQUIRES_VALUE).toBe('true');
-    expect(fields?.find((f) => f.FIELD_ID === 'SUBJECT_LABEL')).toMatchObject({
+    // Only the fields subjectData_display.xml marks searchable, then the project label rows.
+    expect(fields?.filter((f) => f.SRC === '0').map((f) => f.FIELD_ID)).toEqual([
+      'INSERT_DATE',
+      'INSERT_USER',
+      'PROJECTS',
+      'PROJECT',
+      'SUB_GROUP',
+      'GENDER_TEXT',
+      'HANDEDNESS_TEXT',
+      'AGE_BRACKET',
+      'SES',
+      'INVEST_CSV',
+      'ADD_IDS',
+      'DOB',
+      'AGE',
+      'EDUC',
+      'RACE',
+      'ETHNICITY',
+    ]);
+    expect(fields?.find((f) => f.FIELD_ID === 'GENDER_TEXT')).toMatchObject({
+      HEADER: 'M/F',
       REQUIRES_VALUE: 'false',
       ELEMENT_NAME: 'xnat:subjectData',
     });
@@ -555,22 +564,26 @@ describe('search element and field listings', () => {
         'ELEMENT_NAME',
         'SRC',
       ]);
-    expect(searchFieldRows(archive, user('alice'), 'xnat:mrSessionData')?.map((f) => f.FIELD_ID)).toEqual(
+    const mr = searchFieldRows(archive, user('alice'), 'xnat:mrSessionData') ?? [];
+    expect(mr.map((f) => f.FIELD_ID)).toEqual(
       expect.arrayContaining([
         'SESSION_ID',
-        'LABEL',
         'DATE',
         'PROJECT',
-        'PROJECTS',
         'SUBJECT_ID',
         'SUBJECT_LABEL',
-        'MR_PROJECT_IDENTIFIER',
-        'SCANNER',
-        'FIELDSTRENGTH',
-        'MODALITY',
+        'MR_SCAN_COUNT_AGG',
+        'SCANNER_CSV',
+        'GEN_AGE',
+        'SCAN_COUNT_TYPE',
         'INSERT_DATE',
       ]),
     );
+    expect(mr.find((f) => f.FIELD_ID === 'SCAN_COUNT_TYPE')?.REQUIRES_VALUE).toBe('true');
+    // Not searchable in mrSessionData_display.xml, though a search may still show them.
+    for (const hidden of ['LABEL', 'PROJECTS', 'MR_PROJECT_IDENTIFIER', 'SCANNER']) {
+      expect(mr.map((f) => f.FIELD_ID)).not.toContain(hidden);
+    }
     expect(searchFieldRows(archive, user('alice'), 'xnat:noSuchData')).toBeUndefined();
     // SearchFieldListResource adds the label within each project whose data the user may read.
     const labels = fields?.filter((f) => f.SRC === '2');
