@@ -1,8 +1,8 @@
 /**
  * Display fields per data type, after XNAT's display documents (`*_display.xml`): the IDs listed by
  * `/data/search/elements/{type}` and usable as `xdat:search_field`s and criteria, with their values.
- * IDs follow the display documents where they are known from recorded searches (`SUBJECT_LABEL`,
- * `SUB_PROJECT_IDENTIFIER`, `GENDER_TEXT`, `MR_SCAN_COUNT_AGG`, ...); the rest are named in that style.
+ * xnat:projectData, xnat:subjectData and xnat:mrSessionData follow their documents (IDs, headers,
+ * values, which fields are searchable); the other types reuse those IDs and name the rest in that style.
  */
 import { canReadItem, projectsOf } from './access.js';
 import type { ProjectRole, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
@@ -260,13 +260,13 @@ function subjectFields(): DisplayField[] {
       s.shares.length > 0 ? [s.label, ...s.shares.map((sh) => sh.label)].join(', ') : '',
     ),
     f('GENDER', 'Gender', 'string', (s) => str(s.demographics.gender)),
-    f('HANDEDNESS', 'Handedness', 'string', (s) => str(s.demographics.handedness)),
+    f('HANDEDNESS', 'Hand', 'string', (s) => str(s.demographics.handedness)),
     f('DOB', 'YOB', 'integer', (s) => str(yearOfBirth(s))),
     f('AGE', 'Age', 'integer', (s) => str(s.demographics.age)),
-    f('EDUC', 'Educ', 'integer', (s) => str(s.demographics.education)),
+    f('EDUC', 'Education', 'integer', (s) => str(s.demographics.education)),
     f('RACE', 'Race', 'string', (s) => str(s.demographics.race)),
     f('ETHNICITY', 'Ethnicity', 'string', (s) => str(s.demographics.ethnicity)),
-    f('MR_COUNT', 'MR Sessions', 'integer', count('xnat:mrSessionData')),
+    f('MR_COUNT', 'MR Count', 'integer', count('xnat:mrSessionData')),
     f('PET_COUNT', 'PET Sessions', 'integer', count('xnat:petSessionData')),
     f('CT_COUNT', 'CT Sessions', 'integer', count('xnat:ctSessionData')),
     customFieldMap('subject', 'xnat:subjectData'),

@@ -132,7 +132,11 @@ export function listSavedSearches(ctx: AuthedContext): Reply {
 
 /** `GET /data/search/saved/{id}` (the document) and `.../{id}/results` (run it), like SavedSearchResource. */
 export async function getSavedSearch(ctx: AuthedContext): Promise<Reply> {
-  const search = readableSavedSearch(ctx.state.archive, ctx.user, ctx.params.searchId ?? '');
+  const id = ctx.params.searchId ?? '';
+  // `@<type>` is the type's default listing: only the query permission applies to it.
+  const search = id.startsWith('@')
+    ? (await import('./search-defaults.js')).builtInSearch(id)
+    : readableSavedSearch(ctx.state.archive, ctx.user, id);
   const { canQueryElement, executeSearch } = await engine();
   if (!canQueryElement(ctx.state.archive, ctx.user, search.rootElementName)) {
     throw new SandboxHttpError(

@@ -101,6 +101,21 @@ describe('saved searches', () => {
     expect((await call('dave', `/data/search/saved/${BRAIN}/results?format=csv`)).status).toBe(403);
   });
 
+  it("answer @<type> with the type's default listing, as a document and run", async () => {
+    const response = await call('alice', '/data/search/saved/@xnat:mrSessionData');
+    expect(response.status).toBe(200);
+    const xml = await response.text();
+    expect(xml).toContain('<xdat:stored_search ID="@xnat:mrSessionData"');
+    const csv = await (
+      await call('alice', '/data/search/saved/@xnat:mrSessionData/results?format=csv')
+    ).text();
+    expect(csv.split('\n')[0]).toBe(
+      'label,project,date,xnat_subjectdata_subject_label,xnat_subjectdata_gender_text,age,type,scanner,mr_scan_count_agg,quarantine_status',
+    );
+    expect(csv).toBe(await (await call('alice', '/data/search?format=csv', 'POST', xml)).text());
+    expect((await call('alice', '/data/search/saved/@xnat:petmrSessionData')).status).toBe(404);
+  });
+
   it('store a search under the URL ID with its author allowed, and refuse replacing one the user is not on', async () => {
     const put = await call(
       'dave',
