@@ -26,6 +26,8 @@ const PROBE = fileURLToPath(new URL('./pyxnat_probe.py', import.meta.url));
 const PROJECT = 'BRAIN_MR';
 const SHARED_PROJECT = 'PET_AMYLOID';
 const DATE_FROM = '2022-01-01';
+/** The demo archive's saved search of BRAIN_MR's MR sessions (alice is one of its allowed users). */
+const SAVED_SEARCH = 'BRAIN_MR 3T sessions';
 
 interface ProbeOutput {
   steps: Record<string, unknown>;
@@ -97,6 +99,7 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
       unicodeExperimentSubject: unicodeSubjectOfExperiment().label,
       unicodeExperiment: DEMO_UNICODE_EXPERIMENT_LABEL,
       hiddenProject: 'PEDS_DTI',
+      savedSearch: SAVED_SEARCH,
     };
     const { stdout } = await run(PYTHON ?? '', [PROBE, JSON.stringify(config)], {
       maxBuffer: 16 * 1024 * 1024,
@@ -250,6 +253,33 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
         'xnat:petSessionData',
       ]),
     );
+  });
+
+  it('runs select(type).all(), where(), inspect.field_values() and lists type fields', () => {
+    const readableMr = [...archive.experiments.values()].filter(
+      (e) => e.xsiType === 'xnat:mrSessionData' && canReadItem(archive, e, alice()),
+    );
+    expect(seen('select_all')).toBe(readableMr.length);
+    expect(seen('select_where')).toBe(readableMr.filter((e) => e.project === PROJECT).length);
+    expect(seen('field_values')).toEqual([...new Set(readableMr.map((e) => e.project))].sort());
+    // The searchable fields of mrSessionData_display.xml (LABEL is not one of them).
+    const fields = seen('mr_fields') as string[];
+    expect(fields).toEqual(
+      expect.arrayContaining(['xnat:mrSessionData/SESSION_ID', 'xnat:mrSessionData/MR_SCAN_COUNT_AGG']),
+    );
+    expect(fields).not.toContain('xnat:mrSessionData/LABEL');
+  });
+
+  it("reads a project's aliases (the listing answers ID with alias)", () => {
+    expect(seen('aliases')).toEqual(archive.projects.get(PROJECT)?.aliases);
+  });
+
+  it('lists the saved searches the user may use and runs one by name', () => {
+    expect(seen('saved_searches')).toEqual(['BRAIN_MR 3T sessions', 'Female subjects']);
+    const readableBrainMr = [...archive.experiments.values()].filter(
+      (e) => e.xsiType === 'xnat:mrSessionData' && e.project === PROJECT && canReadItem(archive, e, alice()),
+    );
+    expect(seen('saved_search_results')).toBe(readableBrainMr.length);
   });
 
   it('finds objects whose labels have spaces and non-ASCII characters', () => {
