@@ -127,9 +127,10 @@ function pytest(args, options) {
 
 async function runSuite(suite, work) {
   const { startSandbox } = await import('../../dist/sandbox/index.js');
-  const { ArchiveBuilder } = await import('../../dist/sandbox/seed.js');
+  const { sandboxUsers } = await import('../../dist/sandbox/seed.js');
+  const { ArchiveBuilder } = await import('../../dist/sandbox/seed-builders.js');
   // An empty site with the sandbox's users plus the suites' own account; the data comes over REST.
-  const archive = new ArchiveBuilder('XNAT').archive;
+  const archive = new ArchiveBuilder('XNAT', sandboxUsers()).archive;
   archive.users.push({
     xdatUserId: archive.users.length + 1,
     login: SUITE_USER.login,
