@@ -1,6 +1,6 @@
 /**
  * Listings of projects, subjects and experiments: one request per page (never one per object),
- * only the columns the models need, exact totals without counting every time.
+ * only the columns the models need, exact totals when they come free or are asked for.
  */
 import { XnatBadRequestError } from './errors.js';
 import { xnatPath, type QueryValue, type RequestContext } from './http.js';
@@ -14,6 +14,11 @@ export interface PageRequest {
   signal?: AbortSignal;
   /** The `total` of an earlier page of the same listing: saves recounting. */
   knownTotal?: number;
+  /**
+   * Count every match when the page alone does not tell the total (one extra unpaged one-column
+   * request, whose cost grows with the archive). Without it `total` is set only when known for free.
+   */
+  count?: boolean;
 }
 
 export interface SubjectQuery {
@@ -127,8 +132,10 @@ export async function* iterateExperiments(
 }
 
 /**
- * One page of a subject/experiment listing. XNAT omits the total when paging, so it is derived
- * from a short page, taken from `knownTotal`, or counted once with a one-column unpaged listing.
+ * One page of a subject/experiment listing, one request: XNAT omits `totalRecords` when paging, and
+ * counting every match costs a full unpaged listing, so the page asks for one row more than it
+ * returns to learn whether more follow. The total is exact only when known for free (a short page,
+ * an answer that carries `totalRecords`, `knownTotal`) or when `count` asks for it.
  */
 async function page<T>(
   ctx: RequestContext,
@@ -139,18 +146,31 @@ async function page<T>(
   map: (row: Row) => T,
 ): Promise<Page<T>> {
   const { limit, offset } = checkPaging(request);
-  const table = await readTable(ctx, path, { ...filters, columns, limit, offset }, request.signal);
-  // A page longer than asked for means XNAT ignored limit/offset: page its full answer here.
-  const unpaged = table.rows.length > limit;
-  const items = (unpaged ? table.rows.slice(offset, offset + limit) : table.rows).map(map);
-  let total: number;
-  if (unpaged) total = table.rows.length;
-  else if (items.length > 0 && items.length < limit) total = offset + items.length;
-  else if (items.length === 0 && offset === 0) total = 0;
-  else if (request.knownTotal !== undefined) total = request.knownTotal;
-  else total = (await readTable(ctx, path, { ...filters, columns: 'ID' }, request.signal)).rows.length;
+  const table = await readTable(ctx, path, { ...filters, columns, limit: limit + 1, offset }, request.signal);
+  // XNAT sends `totalRecords` only for unpaged answers, so its presence (or a page longer than
+  // asked for) means XNAT ignored limit/offset: page its full answer here.
+  const unpaged = table.totalRecords !== undefined || table.rows.length > limit + 1;
+  const rows = unpaged ? table.rows.slice(offset, offset + limit + 1) : table.rows;
+  const more = rows.length > limit;
+  const items = (more ? rows.slice(0, limit) : rows).map(map);
   const next = offset + items.length;
-  return { items, total, offset, ...(items.length > 0 && next < total ? { nextOffset: next } : {}) };
+  let total: number | undefined;
+  if (unpaged) total = table.rows.length;
+  else if (!more && (items.length > 0 || offset === 0)) total = next;
+  else if (request.knownTotal !== undefined) total = request.knownTotal;
+  else if (request.count === true) total = await countRows(ctx, path, filters, request.signal);
+  return { items, offset, ...(total !== undefined ? { total } : {}), ...(more ? { nextOffset: next } : {}) };
+}
+
+/** The exact number of matches: a one-column unpaged listing (costly on large archives; asked for only). */
+async function countRows(
+  ctx: RequestContext,
+  path: string,
+  filters: Record<string, QueryValue>,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const table = await readTable(ctx, path, { ...filters, columns: 'ID' }, signal);
+  return table.totalRecords ?? table.rows.length;
 }
 
 function experimentListing(q: ExperimentQuery): { path: string; filters: Record<string, QueryValue> } {
