@@ -46,7 +46,7 @@ export interface ExperimentQuery {
 }
 
 export const DEFAULT_PAGE_SIZE = 100;
-const ITERATE_PAGE_SIZE = 5000;
+const ITERATE_PAGE_SIZE = 20_000;
 const SUBJECT_COLUMNS = 'ID,label,project,insert_date,gender,handedness,yob,age,group';
 export const EXPERIMENT_COLUMNS = 'ID,label,project,xsiType,date,subject_ID,subject_label,insert_date';
 /** Query parameters the client sets itself; raw filters may not override them. */
@@ -111,23 +111,30 @@ export async function* iterateExperiments(
 ): AsyncIterable<Experiment> {
   const { path, filters } = experimentListing(q);
   // Large pages: each XNAT listing request has a fixed cost (a full query per page), while a
-  // 5,000-row page is only about a megabyte of JSON.
+  // 20,000-row page is only a few megabytes of JSON. One row more than a page tells whether
+  // another page follows, so a listing that ends on a page boundary needs no empty last request.
   const { limit } = checkPaging({ limit: q.pageSize ?? ITERATE_PAGE_SIZE });
   let firstId: string | undefined;
   for (let offset = 0; ; offset += limit) {
     const table = await readTable(
       ctx,
       path,
-      { ...filters, columns: EXPERIMENT_COLUMNS, limit, offset },
+      { ...filters, columns: EXPERIMENT_COLUMNS, limit: limit + 1, offset },
       q.signal,
     );
-    const rows = table.rows.map((row) => toExperiment(row, q.project));
-    // An XNAT that ignores limit/offset sends every row each time: a page longer than asked for,
-    // or a later page starting with the first page's first row, means everything was yielded.
-    if (offset > 0 && rows[0] !== undefined && rows[0].id === firstId) return;
-    firstId ??= rows[0]?.id;
-    yield* rows;
-    if (rows.length !== limit) return;
+    // An XNAT that ignores limit/offset sends every row each time (with `totalRecords`, which it
+    // omits when paging): a page longer than asked for or an answer with `totalRecords` is the
+    // whole listing, and so is a later page starting with the first page's first row.
+    const unpaged = table.totalRecords !== undefined || table.rows.length > limit + 1;
+    if (offset > 0 && table.rows[0] !== undefined && toExperiment(table.rows[0]).id === firstId) {
+      // The whole listing again: what the earlier pages did not yield is its tail.
+      for (const row of table.rows.slice(offset)) yield toExperiment(row, q.project);
+      return;
+    }
+    const rows = unpaged || table.rows.length <= limit ? table.rows : table.rows.slice(0, limit);
+    firstId ??= rows[0] === undefined ? undefined : toExperiment(rows[0]).id;
+    for (const row of rows) yield toExperiment(row, q.project);
+    if (unpaged || table.rows.length <= limit) return;
   }
 }
 
