@@ -1,10 +1,18 @@
-// `npm run bench`: listing every experiment of a 50,000-experiment project, three ways, against the
-// sandbox over loopback HTTP, in the same run (these machines are noisy, so only ratios to the raw
-// baseline measured here mean anything):
-//   raw     one hand-written HTTP GET of the project's experiment listing (the floor)
+// `npm run bench`: listing every experiment of a 50,000-experiment project against the sandbox over
+// loopback HTTP, several ways in the same run (these machines are noisy, so only ratios to the
+// baselines measured here mean anything):
+//   curl    one GET of the project's experiment listing by curl (the baseline; a raw undici GET
+//           stands in when curl is missing)
+//   raw     the same GET by hand in this process, parsed with JSON.parse
+//   pyxnat  pyxnat's own listing reader (`Interface._get_json`, what its collections use), timed
+//           inside Python from connecting to the parsed rows (Debian's /usr/bin/python3)
 //   client  XnatClient.iterateExperiments (the client core, one request per page)
 //   tool    the searchExperiments MCP tool, paging with cursors through an in-memory MCP client
+// Then the first page of a new query beside a later page, through the client core and the tool,
+// with the sandbox's heap growth for the first page (flat: no request grows with the archive).
 // Usage: npm run bench [-- --experiments N] [-- --repeat R]
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { request } from 'undici';
@@ -40,6 +48,52 @@ async function measure(label, sandbox, fn) {
   return { label, ms: median(times), requests, rows };
 }
 
+const COLUMNS = 'ID,label,date,xsiType,subject_label';
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
+const PYTHON = '/usr/bin/python3';
+const hasPyxnat = spawnSync(PYTHON, ['-c', 'import pyxnat']).status === 0;
+
+// Child processes run asynchronously: the sandbox serving them runs in this process.
+const run = promisify(execFile);
+
+async function curlListing(sandbox) {
+  const r = await run(
+    'curl',
+    [
+      '-sS',
+      '-f',
+      '-w',
+      '\n%{time_total}',
+      '-u',
+      `${USER}:${PASSWORD}`,
+      `${sandbox.url}/data/projects/${PROJECT}/experiments?format=json&columns=${COLUMNS}`,
+    ],
+    { maxBuffer: 1 << 30, encoding: 'latin1' },
+  );
+  // curl times itself (its process start is not the transfer); rows counted without parsing.
+  const nl = r.stdout.lastIndexOf('\n');
+  return { rows: r.stdout.slice(0, nl).split('"ID":').length - 1, ms: Number(r.stdout.slice(nl + 1)) * 1000 };
+}
+
+const PYXNAT_LISTING = `
+import sys, time, json, pyxnat
+url, user, password, project, columns = sys.argv[1:6]
+start = time.perf_counter()
+xnat = pyxnat.Interface(server=url, user=user, password=password)
+rows = xnat._get_json('/data/projects/%s/experiments?columns=%s' % (project, columns))
+ms = (time.perf_counter() - start) * 1000
+print(json.dumps({'rows': len(rows), 'ms': ms}))
+`;
+
+/** pyxnat times itself (the interpreter's start and imports are not pyxnat's listing). */
+async function pyxnatListing(sandbox) {
+  const r = await run(PYTHON, ['-c', PYXNAT_LISTING, sandbox.url, USER, PASSWORD, PROJECT, COLUMNS], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 async function rawListing(sandbox) {
   // The floor: log in once, then one GET of the whole listing with the columns a caller needs.
   const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
@@ -49,7 +103,7 @@ async function rawListing(sandbox) {
   });
   const jsession = (await login.body.text()).trim();
   const res = await request(
-    `${sandbox.url}/data/projects/${PROJECT}/experiments?format=json&columns=ID,label,date,xsiType,subject_label`,
+    `${sandbox.url}/data/projects/${PROJECT}/experiments?format=json&columns=${COLUMNS}`,
     { headers: { cookie: `JSESSIONID=${jsession}` } },
   );
   const body = await res.body.json();
@@ -99,18 +153,41 @@ console.log(
 );
 console.log(`each figure is the median of ${REPEAT} runs; requests include logins and logouts\n`);
 
+/** For another process that times itself: the median of its own figures. */
+async function selfTimed(label, fn) {
+  const runs = [];
+  for (let i = 0; i < REPEAT; i++) runs.push(await fn());
+  return { label, ms: median(runs.map((r) => r.ms)), requests: NaN, rows: runs[0].rows };
+}
+
 const results = [];
-results.push(await measure('raw HTTP GET (baseline)', sandbox, () => rawListing(sandbox)));
+if (hasCurl) results.push(await selfTimed('curl GET (self-timed, baseline)', () => curlListing(sandbox)));
+results.push(
+  await measure(`raw HTTP GET + JSON.parse${hasCurl ? '' : ' (baseline)'}`, sandbox, () =>
+    rawListing(sandbox),
+  ),
+);
+if (hasPyxnat) {
+  const runs = [];
+  for (let i = 0; i < REPEAT; i++) runs.push(await pyxnatListing(sandbox));
+  results.push({
+    label: 'pyxnat _get_json (self-timed)',
+    ms: median(runs.map((r) => r.ms)),
+    requests: NaN,
+    rows: runs[0].rows,
+  });
+}
 results.push(await measure('client core iterateExperiments', sandbox, () => clientListing(sandbox)));
 results.push(await measure('MCP searchExperiments (limit 100)', sandbox, () => toolListing(sandbox)));
-await sandbox.close();
 
-const base = results[0];
 const pad = (s, n) => String(s).padEnd(n);
-console.log(`${pad('path', 36)}${pad('rows', 9)}${pad('requests', 10)}${pad('wall ms', 10)}× baseline`);
+const base = results[0];
+console.log(
+  `${pad('listing every experiment', 36)}${pad('rows', 9)}${pad('requests', 10)}${pad('wall ms', 10)}× baseline`,
+);
 for (const r of results) {
   console.log(
-    `${pad(r.label, 36)}${pad(r.rows, 9)}${pad(r.requests, 10)}${pad(r.ms.toFixed(0), 10)}${(r.ms / base.ms).toFixed(2)}`,
+    `${pad(r.label, 36)}${pad(r.rows, 9)}${pad(Number.isNaN(r.requests) ? '-' : r.requests, 10)}${pad(r.ms.toFixed(0), 10)}${(r.ms / base.ms).toFixed(2)}`,
   );
 }
 for (const r of results) {
@@ -118,4 +195,70 @@ for (const r of results) {
     console.error(`\n${r.label} returned ${r.rows} rows, expected ${EXPERIMENTS}`);
     process.exitCode = 1;
   }
+}
+
+await firstPages(sandbox);
+await sandbox.close();
+
+/**
+ * The first page of a new query beside a later page of it (the baseline), through the client core
+ * and the MCP tool, each the median of at least 11 runs; and how much the sandbox's heap grew serving the
+ * first page (in this process: the sandbox runs here).
+ */
+async function firstPages(sandbox) {
+  const client = new XnatClient({ url: sandbox.url, user: USER, password: PASSWORD });
+  await client.currentUser();
+  const server = createServer({ client }, {});
+  const mcp = new Client({ name: 'bench', version: '0' });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);
+  const later = Math.floor(EXPERIMENTS / 2);
+  const timed = async (fn) => {
+    const times = [];
+    // Single pages are quick: more runs steady the medians.
+    for (let i = 0; i < Math.max(REPEAT, 11); i++) {
+      const start = process.hrtime.bigint();
+      await fn(i);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return median(times);
+  };
+  // The same query each time (a label filter matching everything, as a model might ask), at offset
+  // 0 and halfway through: a first page that counts would cost a full listing more.
+  const q = { project: PROJECT, label: '*' };
+  const rows = [
+    ['client core later page (baseline)', await timed(() => client.listExperiments({ ...q, offset: later }))],
+    ['client core first page', await timed(() => client.listExperiments(q))],
+    ['client core first page, count: true', await timed(() => client.listExperiments({ ...q, count: true }))],
+  ];
+  const tool = (args) => mcp.callTool({ name: 'searchExperiments', arguments: { ...q, ...args } });
+  let cursor = (await tool({})).structuredContent.nextCursor;
+  for (let page = 1; page < later / 25; page++)
+    cursor = (await tool({ cursor })).structuredContent.nextCursor;
+  rows.push(['MCP later page (cursor)', await timed(() => tool({ cursor }))]);
+  rows.push(['MCP first page', await timed(() => tool({}))]);
+  rows.push(['MCP first page, count: true', await timed(() => tool({ count: true }))]);
+  globalThis.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let peak = heapBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 1);
+  await client.listExperiments({ project: PROJECT, label: 'B*' });
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+  await mcp.close();
+  await server.close();
+  await client.close();
+  console.log(
+    `\n${pad(`first page vs later page (${EXPERIMENTS} experiments)`, 46)}${pad('median ms', 11)}× its later page`,
+  );
+  const clientBase = rows[0][1];
+  const mcpBase = rows[3][1];
+  rows.forEach(([label, ms], i) =>
+    console.log(
+      `${pad(label, 46)}${pad(ms.toFixed(1), 11)}${(ms / (i < 3 ? clientBase : mcpBase)).toFixed(2)}`,
+    ),
+  );
+  console.log(
+    `heap growth while serving a first page: ${((peak - heapBefore) / 1048576).toFixed(1)} MiB (client and sandbox in this process)`,
+  );
 }

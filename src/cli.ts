@@ -6,24 +6,20 @@ import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { XnatClient, XnatConfigError, XnatError, resolveConfig, type XnatConfig } from './client/index.js';
-import { runSandboxCli } from './sandbox/cli.js';
-import { startSandbox } from './sandbox/index.js';
-import { createDemoArchive } from './sandbox/seed.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
 import { selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
-import {
-  DEFAULT_HTTP_HOST,
-  DEFAULT_HTTP_PORT,
-  startHttpServer,
-  type RunningHttpServer,
-} from './transports/http.js';
+// The sandbox and the HTTP transport load only for the commands that use them (a short cold start).
+import type { RunningHttpServer } from './transports/http.js';
 import { createStderrLogger, parseLogLevel, type Logger } from './mcp/logger.js';
 import { serveStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
 
-const USAGE = `xnat-mcp ${VERSION}: MCP server for XNAT imaging archives
+const usage = (
+  DEFAULT_HTTP_HOST: string,
+  DEFAULT_HTTP_PORT: number,
+): string => `xnat-mcp ${VERSION}: MCP server for XNAT imaging archives
 
 Usage:
   xnat-mcp [serve] [options]      serve MCP over stdio (default), or Streamable HTTP with --http
@@ -182,6 +178,7 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   const client = clientFor(configFromFlags(values), log);
   try {
     if (values.http) {
+      const { startHttpServer } = await import('./transports/http.js');
       const http = await startHttpServer({ client, log }, options, {
         host: values.host,
         port,
@@ -222,6 +219,7 @@ async function listenWithFallback(
   start: (port: number | undefined) => Promise<RunningHttpServer>,
   port: number | undefined,
 ): Promise<RunningHttpServer> {
+  const { DEFAULT_HTTP_PORT } = await import('./transports/http.js');
   try {
     return await start(port ?? DEFAULT_HTTP_PORT);
   } catch (err) {
@@ -236,6 +234,10 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
   warnIfNoTools(options, log);
   const port = portFrom(values);
+  const [{ startSandbox }, { createDemoArchive }] = await Promise.all([
+    import('./sandbox/index.js'),
+    import('./sandbox/seed.js'),
+  ]);
   const sandbox = await startSandbox({ archive: createDemoArchive() });
   // A realistic non-admin user, so permissions (private projects, quarantine) show as they would.
   const client = new XnatClient({
@@ -249,6 +251,7 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
       await Promise.race([serveStdio({ client, log }, options), untilSignal()]);
       return;
     }
+    const { startHttpServer } = await import('./transports/http.js');
     const http = await listenWithFallback(
       (p) =>
         startHttpServer({ client, log }, options, {
@@ -293,11 +296,13 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   // The sandbox has its own options; hand them over untouched.
   if (argv[0] === 'sandbox') {
+    const { runSandboxCli } = await import('./sandbox/cli.js');
     return runSandboxCli(argv.slice(1));
   }
   const { values, positionals } = parseCli(argv);
   if (values.help) {
-    out(USAGE);
+    const { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } = await import('./transports/http.js');
+    out(usage(DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT));
     return 0;
   }
   if (values.version) {

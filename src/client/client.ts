@@ -43,7 +43,9 @@ import { XnatSession } from './session.js';
 import { CurrentUser, serverInfo } from './site.js';
 import * as curation from './curation/index.js';
 import * as prearchive from './prearchive.js';
-import * as transfers from './transfers/index.js';
+import { listResourceFiles } from './transfers/common.js';
+// Uploads and downloads load on their first call (a short cold start for servers that never transfer).
+import type * as transfers from './transfers/index.js';
 
 export interface XnatClientOptions extends Partial<Omit<XnatConfig, 'source'>> {
   url: string;
@@ -250,12 +252,14 @@ export class XnatClient {
 
   /** Uploads local files (or one zip XNAT extracts) into a resource, streamed; see transfers.ts. */
   async upload(q: transfers.UploadRequest): Promise<transfers.UploadResult> {
-    return transfers.upload(this.transferContext(), q);
+    const { upload } = await import('./transfers/upload.js');
+    return upload(this.transferContext(), q);
   }
 
   /** Downloads listed files into a local folder, streamed and verified; see transfers.ts. */
   async download(q: transfers.DownloadRequest): Promise<transfers.DownloadResult> {
-    return transfers.download(this.transferContext(), q);
+    const { download } = await import('./transfers/download.js');
+    return download(this.transferContext(), q);
   }
 
   /** Files of one resource of a project, subject, experiment, scan or assessor; undefined when the resource does not exist. */
@@ -264,7 +268,7 @@ export class XnatClient {
     resource: string,
     opts: CallOptions = {},
   ): Promise<XnatFile[] | undefined> {
-    return transfers.listResourceFiles(this.transferContext(), parent, resource, opts.signal);
+    return listResourceFiles(this.transferContext(), parent, resource, opts.signal);
   }
 
   async listPrearchive(q: { project?: string; signal?: AbortSignal } = {}): Promise<PrearchiveSession[]> {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { VERSION } from './version.js';
 import {
   XnatBadRequestError,
@@ -234,7 +234,10 @@ export class HttpClient {
   private readonly origin: string;
   /** Context path of the deployment (`/xnat`), '' at the root. */
   private readonly contextPath: string;
-  private readonly agent: Agent;
+  /** Created by the first request: undici loads only when the client is first used (fast startup). */
+  private agent: Promise<Agent> | undefined;
+  private readonly agentOptions: ConstructorParameters<typeof Agent>[0];
+  private closed = false;
   private readonly options: HttpClientOptions;
   private readonly retries: number;
 
@@ -257,14 +260,24 @@ export class HttpClient {
       const warn = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
       warn(`warning: TLS certificate verification is disabled for ${this.baseUrl} (XNAT_INSECURE)`);
     }
-    this.agent = new Agent({
+    this.agentOptions = {
       connections: options.connections ?? 8,
       keepAliveTimeout: 30_000,
       connect: {
         ...(ca ? { ca } : {}),
         ...(options.insecure ? { rejectUnauthorized: false } : {}),
       },
+    };
+  }
+
+  private dispatcher(): Promise<Agent> {
+    this.agent ??= import('undici').then(({ Agent }) => {
+      const agent = new Agent(this.agentOptions);
+      // Closed before its first request: it answers as a closed pool would.
+      if (this.closed) void agent.close();
+      return agent;
     });
+    return this.agent;
   }
 
   /**
@@ -294,7 +307,8 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    this.closed = true;
+    await (await this.agent)?.close();
   }
 
   private async backoff(attempt: number, req: HttpRequest): Promise<void> {
@@ -344,7 +358,9 @@ export class HttpClient {
     const bodyStream = typeof req.body === 'object' ? req.body.open() : undefined;
     const requestBody = bodyStream ?? (typeof req.body === 'string' ? req.body : undefined);
     try {
-      const response = await this.agent.request({
+      const response = await (
+        await this.dispatcher()
+      ).request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method,

@@ -23,7 +23,9 @@ export type {
   UnshareRequest,
   QuarantineRequest,
 } from './curation/index.js';
-export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers/index.js';
+// Straight from their modules: the barrel would load upload.ts and download.ts, which load on first use.
+export { DEFAULT_CONCURRENCY, checkRemotePath } from './transfers/common.js';
+export { listLocalFiles } from './transfers/local.js';
 export type {
   TransferProgress,
   ResourceParent,

@@ -1,6 +1,6 @@
 /**
  * Listings of projects, subjects and experiments: one request per page (never one per object),
- * only the columns the models need, exact totals without counting every time.
+ * only the columns the models need, exact totals when they come free or are asked for.
  */
 import { XnatBadRequestError } from './errors.js';
 import { xnatPath, type QueryValue, type RequestContext } from './http.js';
@@ -14,6 +14,11 @@ export interface PageRequest {
   signal?: AbortSignal;
   /** The `total` of an earlier page of the same listing: saves recounting. */
   knownTotal?: number;
+  /**
+   * Count every match when the page alone does not tell the total (one extra unpaged one-column
+   * request, whose cost grows with the archive). Without it `total` is set only when known for free.
+   */
+  count?: boolean;
 }
 
 export interface SubjectQuery {
@@ -41,7 +46,7 @@ export interface ExperimentQuery {
 }
 
 export const DEFAULT_PAGE_SIZE = 100;
-const ITERATE_PAGE_SIZE = 5000;
+const ITERATE_PAGE_SIZE = 20_000;
 const SUBJECT_COLUMNS = 'ID,label,project,insert_date,gender,handedness,yob,age,group';
 export const EXPERIMENT_COLUMNS = 'ID,label,project,xsiType,date,subject_ID,subject_label,insert_date';
 /** Query parameters the client sets itself; raw filters may not override them. */
@@ -106,29 +111,38 @@ export async function* iterateExperiments(
 ): AsyncIterable<Experiment> {
   const { path, filters } = experimentListing(q);
   // Large pages: each XNAT listing request has a fixed cost (a full query per page), while a
-  // 5,000-row page is only about a megabyte of JSON.
+  // 20,000-row page is only a few megabytes of JSON. One row more than a page tells whether
+  // another page follows, so a listing that ends on a page boundary needs no empty last request.
   const { limit } = checkPaging({ limit: q.pageSize ?? ITERATE_PAGE_SIZE });
   let firstId: string | undefined;
   for (let offset = 0; ; offset += limit) {
     const table = await readTable(
       ctx,
       path,
-      { ...filters, columns: EXPERIMENT_COLUMNS, limit, offset },
+      { ...filters, columns: EXPERIMENT_COLUMNS, limit: limit + 1, offset },
       q.signal,
     );
-    const rows = table.rows.map((row) => toExperiment(row, q.project));
-    // An XNAT that ignores limit/offset sends every row each time: a page longer than asked for,
-    // or a later page starting with the first page's first row, means everything was yielded.
-    if (offset > 0 && rows[0] !== undefined && rows[0].id === firstId) return;
-    firstId ??= rows[0]?.id;
-    yield* rows;
-    if (rows.length !== limit) return;
+    // An XNAT that ignores limit/offset sends every row each time (with `totalRecords`, which it
+    // omits when paging): a page longer than asked for or an answer with `totalRecords` is the
+    // whole listing, and so is a later page starting with the first page's first row.
+    const unpaged = table.totalRecords !== undefined || table.rows.length > limit + 1;
+    if (offset > 0 && table.rows[0] !== undefined && toExperiment(table.rows[0]).id === firstId) {
+      // The whole listing again: what the earlier pages did not yield is its tail.
+      for (const row of table.rows.slice(offset)) yield toExperiment(row, q.project);
+      return;
+    }
+    const rows = unpaged || table.rows.length <= limit ? table.rows : table.rows.slice(0, limit);
+    firstId ??= rows[0] === undefined ? undefined : toExperiment(rows[0]).id;
+    for (const row of rows) yield toExperiment(row, q.project);
+    if (unpaged || table.rows.length <= limit) return;
   }
 }
 
 /**
- * One page of a subject/experiment listing. XNAT omits the total when paging, so it is derived
- * from a short page, taken from `knownTotal`, or counted once with a one-column unpaged listing.
+ * One page of a subject/experiment listing, one request: XNAT omits `totalRecords` when paging, and
+ * counting every match costs a full unpaged listing, so the page asks for one row more than it
+ * returns to learn whether more follow. The total is exact only when known for free (a short page,
+ * an answer that carries `totalRecords`, `knownTotal`) or when `count` asks for it.
  */
 async function page<T>(
   ctx: RequestContext,
@@ -139,18 +153,31 @@ async function page<T>(
   map: (row: Row) => T,
 ): Promise<Page<T>> {
   const { limit, offset } = checkPaging(request);
-  const table = await readTable(ctx, path, { ...filters, columns, limit, offset }, request.signal);
-  // A page longer than asked for means XNAT ignored limit/offset: page its full answer here.
-  const unpaged = table.rows.length > limit;
-  const items = (unpaged ? table.rows.slice(offset, offset + limit) : table.rows).map(map);
-  let total: number;
-  if (unpaged) total = table.rows.length;
-  else if (items.length > 0 && items.length < limit) total = offset + items.length;
-  else if (items.length === 0 && offset === 0) total = 0;
-  else if (request.knownTotal !== undefined) total = request.knownTotal;
-  else total = (await readTable(ctx, path, { ...filters, columns: 'ID' }, request.signal)).rows.length;
+  const table = await readTable(ctx, path, { ...filters, columns, limit: limit + 1, offset }, request.signal);
+  // XNAT sends `totalRecords` only for unpaged answers, so its presence (or a page longer than
+  // asked for) means XNAT ignored limit/offset: page its full answer here.
+  const unpaged = table.totalRecords !== undefined || table.rows.length > limit + 1;
+  const rows = unpaged ? table.rows.slice(offset, offset + limit + 1) : table.rows;
+  const more = rows.length > limit;
+  const items = (more ? rows.slice(0, limit) : rows).map(map);
   const next = offset + items.length;
-  return { items, total, offset, ...(items.length > 0 && next < total ? { nextOffset: next } : {}) };
+  let total: number | undefined;
+  if (unpaged) total = table.rows.length;
+  else if (!more && (items.length > 0 || offset === 0)) total = next;
+  else if (request.knownTotal !== undefined) total = request.knownTotal;
+  else if (request.count === true) total = await countRows(ctx, path, filters, request.signal);
+  return { items, offset, ...(total !== undefined ? { total } : {}), ...(more ? { nextOffset: next } : {}) };
+}
+
+/** The exact number of matches: a one-column unpaged listing (costly on large archives; asked for only). */
+async function countRows(
+  ctx: RequestContext,
+  path: string,
+  filters: Record<string, QueryValue>,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const table = await readTable(ctx, path, { ...filters, columns: 'ID' }, signal);
+  return table.totalRecords ?? table.rows.length;
 }
 
 function experimentListing(q: ExperimentQuery): { path: string; filters: Record<string, QueryValue> } {

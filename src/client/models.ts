@@ -5,10 +5,14 @@
  */
 import * as z from 'zod';
 
-/** A page of a listing: `total` is exact; `nextOffset` is absent on the last page. */
+/**
+ * A page of a listing: `nextOffset` is absent on the last page. `total` is the exact number of
+ * matches when known (always for whole listings; for subjects and experiments when the page shows
+ * it, it was passed back as `knownTotal`, or `count` asked for it).
+ */
 export interface Page<T> {
   items: T[];
-  total: number;
+  total?: number;
   offset: number;
   nextOffset?: number;
 }

@@ -33,27 +33,18 @@ export interface Edge {
 /** A listing row with every cell as a string (XNAT sends strings; anything else is stringified). */
 export type Row = Record<string, string>;
 
-const CellSchema = z
-  .union([z.string(), z.number(), z.boolean(), z.null()])
-  .transform((v) => (v === null ? '' : String(v)));
-const RowSchema = z.record(z.string(), z.unknown()).transform((row): Row => {
-  const out: Row = {};
-  for (const [key, value] of Object.entries(row)) {
-    const cell = CellSchema.safeParse(value);
-    out[key] = cell.success ? cell.data : '';
-  }
-  return out;
-});
-
+/**
+ * The envelope of a listing, validated once per table; `Result` is checked row by row below
+ * rather than through zod, as listings run to many thousands of rows.
+ */
 const TableSchema = z.object({
   ResultSet: z.looseObject({
-    Result: z.array(RowSchema),
+    Result: z.unknown(),
     totalRecords: z.union([z.string(), z.number()]).optional(),
     rootElementName: z.string().optional(),
     Columns: z.array(z.looseObject({ key: z.string() })).optional(),
   }),
 });
-
 export interface Table {
   rows: Row[];
   /** XNAT's `totalRecords` (omitted by XNAT when paging). */
@@ -109,12 +100,37 @@ export function parseJson(body: string, edge: Edge): unknown {
   }
 }
 
+/**
+ * The rows of a listing: each must be an object; cells are strings as XNAT sends them, anything
+ * else is made one in place (numbers and booleans stringified, null and nested values emptied).
+ */
+function toRows(result: unknown, edge: Edge): Row[] {
+  if (!Array.isArray(result))
+    throw protocolError(edge, 'a listing in an unexpected shape (Result is not an array)');
+  for (let i = 0; i < result.length; i++) {
+    const row: unknown = result[i];
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      throw protocolError(edge, `a listing in an unexpected shape (row ${i} is not an object)`);
+    }
+    const cells = row as Record<string, unknown>;
+    for (const key in cells) {
+      const value = cells[key];
+      if (typeof value === 'string') continue;
+      cells[key] =
+        typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint'
+          ? String(value)
+          : '';
+    }
+  }
+  return result as Row[];
+}
+
 /** Validates a `{"ResultSet":{"Result":[...]}}` listing. */
 export function parseTable(body: string, edge: Edge): Table {
   const { ResultSet } = validate(TableSchema, parseJson(body, edge), edge, 'a listing');
   const total = ResultSet.totalRecords === undefined ? undefined : Number(ResultSet.totalRecords);
   return {
-    rows: ResultSet.Result,
+    rows: toRows(ResultSet.Result, edge),
     ...(total !== undefined && Number.isFinite(total) ? { totalRecords: total } : {}),
     ...(ResultSet.rootElementName !== undefined ? { rootElementName: ResultSet.rootElementName } : {}),
     ...(ResultSet.Columns !== undefined ? { columns: ResultSet.Columns } : {}),

@@ -3,7 +3,8 @@
  * `xdat:bundle` (root element, display fields, nested criteria) POSTed to `/data/search?format=json`.
  * Built with fast-xml-parser so every value is escaped.
  */
-import { XMLBuilder } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLBuilder } from 'fast-xml-parser';
 import { XnatBadRequestError } from './errors.js';
 import { xnatPath, type RequestContext } from './http.js';
 import { checkPaging, type PageRequest } from './listings.js';
@@ -122,12 +123,22 @@ function groupNode(group: SearchCriteriaGroup): XmlNode {
   };
 }
 
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  suppressEmptyNode: false,
-  processEntities: true,
-});
+let builder: XMLBuilder | undefined;
+
+/** The XML builder, loaded on the first search (its package's one-file CommonJS build: a short cold start). */
+function xmlBuilder(): XMLBuilder {
+  if (builder !== undefined) return builder;
+  const { XMLBuilder } = createRequire(import.meta.url)(
+    'fast-xml-parser',
+  ) as typeof import('fast-xml-parser');
+  builder = new XMLBuilder({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    suppressEmptyNode: false,
+    processEntities: true,
+  });
+  return builder;
+}
 
 /** Serializes a search as the `xdat:bundle` document XNAT's `/data/search` accepts. */
 export function buildSearchXml(query: SearchQuery): string {
@@ -159,7 +170,7 @@ export function buildSearchXml(query: SearchQuery): string {
       ? { 'xdat:search_where': groupNode(query.where) }
       : {}),
   };
-  return `<?xml version="1.0" encoding="UTF-8"?>${builder.build({ 'xdat:bundle': bundle }) as string}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>${xmlBuilder().build({ 'xdat:bundle': bundle }) as string}`;
 }
 
 export async function searchElements(ctx: RequestContext, signal?: AbortSignal): Promise<SearchElement[]> {

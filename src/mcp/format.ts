@@ -336,27 +336,37 @@ export const pagingInput = {
   cursor: z.string().optional().describe('nextCursor of the last call (same filters)'),
 };
 
+/** Input of list tools over large listings, whose exact total costs a full count. */
+export const countInput = {
+  count: z.boolean().optional().describe('Count every match for `total` (slower on large archives)'),
+};
+
 export interface PagingArgs {
   limit?: number | undefined;
   cursor?: string | undefined;
+  count?: boolean | undefined;
 }
 
-/** Output shape of every list tool: `{ items, total, nextCursor? }`. */
+/** Output shape of every list tool: `{ items, total?, nextCursor? }`. */
 export function listOutput<T extends z.ZodType>(item: T) {
   return {
     items: z.array(item),
-    total: z.number(),
+    total: z.number().optional().describe('Exact number of matches; absent when not counted'),
     nextCursor: z.string().optional(),
   };
 }
 
 export interface ListResult<T> {
   items: T[];
-  total: number;
+  total?: number;
   nextCursor?: string;
 }
 
-const CursorSchema = z.object({ o: z.number().int().min(0), t: z.number().int().min(0), f: z.string() });
+const CursorSchema = z.object({
+  o: z.number().int().min(0),
+  t: z.number().int().min(0).optional(),
+  f: z.string(),
+});
 
 /** Identifies the query a cursor belongs to, so a cursor cannot silently page a different listing. */
 export function queryFingerprint(tool: string, query: Record<string, unknown>): string {
@@ -369,11 +379,11 @@ export function queryFingerprint(tool: string, query: Record<string, unknown>): 
     .slice(0, 12);
 }
 
-function encodeCursor(offset: number, total: number, fingerprint: string): string {
+function encodeCursor(offset: number, total: number | undefined, fingerprint: string): string {
   return Buffer.from(JSON.stringify({ o: offset, t: total, f: fingerprint })).toString('base64url');
 }
 
-function decodeCursor(cursor: string, fingerprint: string): { offset: number; total: number } {
+function decodeCursor(cursor: string, fingerprint: string): { offset: number; total?: number } {
   const restart = 'Call the tool again without `cursor` to start from the first page.';
   let parsed: unknown;
   try {
@@ -386,14 +396,16 @@ function decodeCursor(cursor: string, fingerprint: string): { offset: number; to
   if (state.data.f !== fingerprint) {
     throw new ToolInputError(`This cursor belongs to a different query (other filters). ${restart}`);
   }
-  return { offset: state.data.o, total: state.data.t };
+  return { offset: state.data.o, ...(state.data.t !== undefined ? { total: state.data.t } : {}) };
 }
 
 export interface PageSpec {
   limit: number;
   offset: number;
-  /** Total remembered from the first page, so later pages need not recount. */
+  /** Total remembered from an earlier page, so later pages need not recount. */
   knownTotal?: number;
+  /** Count the total when the page does not tell it. */
+  count?: boolean;
 }
 
 /**
@@ -410,11 +422,17 @@ export async function pageListing<T, U>(
   const fingerprint = queryFingerprint(tool, query);
   const limit = paging.limit ?? DEFAULT_LIMIT;
   const from = paging.cursor === undefined ? undefined : decodeCursor(paging.cursor, fingerprint);
-  const page = await fetchPage(
-    from === undefined ? { limit, offset: 0 } : { limit, offset: from.offset, knownTotal: from.total },
-  );
-  const result: ListResult<U> = { items: page.items.map(shape), total: page.total };
-  if (page.nextOffset !== undefined && page.nextOffset < page.total) {
+  const page = await fetchPage({
+    limit,
+    offset: from?.offset ?? 0,
+    ...(from?.total !== undefined ? { knownTotal: from.total } : {}),
+    ...(paging.count === true ? { count: true } : {}),
+  });
+  const result: ListResult<U> = {
+    items: page.items.map(shape),
+    ...(page.total !== undefined ? { total: page.total } : {}),
+  };
+  if (page.nextOffset !== undefined && (page.total === undefined || page.nextOffset < page.total)) {
     result.nextCursor = encodeCursor(page.nextOffset, page.total, fingerprint);
   }
   return result;
@@ -449,8 +467,12 @@ export function renderList<T>(
   columns: readonly string[],
   row: (item: T) => ReadonlyArray<string | number | undefined>,
 ): string {
-  if (result.items.length === 0) return `No ${noun} (total ${result.total}).`;
-  const head = `${result.items.length} of ${result.total} ${noun}`;
+  if (result.items.length === 0)
+    return result.total === undefined ? `No ${noun}.` : `No ${noun} (total ${result.total}).`;
+  const head =
+    result.total !== undefined
+      ? `${result.items.length} of ${result.total} ${noun}`
+      : `${result.items.length} ${noun} (more follow; total not counted, count=true counts it)`;
   const tail = result.nextCursor === undefined ? 'Last page.' : `More: pass cursor=${result.nextCursor}`;
   return `${head}\n${renderTable(columns, result.items.map(row))}\n${tail}`;
 }

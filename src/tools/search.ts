@@ -6,6 +6,7 @@ import {
   MAX_LINKS,
   SubjectItemSchema,
   listOutput,
+  countInput,
   pageListing,
   pagingInput,
   renderList,
@@ -30,15 +31,16 @@ export const searchSubjects = defineTool({
     gender: z.string().min(1).optional().describe('e.g. male, female'),
     group: z.string().min(1).optional().describe('Subject group'),
     ...pagingInput,
+    ...countInput,
   },
   outputSchema: listOutput(SubjectItemSchema),
   annotations: READ_ONLY,
   writes: false,
-  handler: ({ limit, cursor, ...query }, { client, signal }) =>
+  handler: ({ limit, cursor, count, ...query }, { client, signal }) =>
     pageListing(
       'searchSubjects',
       query,
-      { limit, cursor },
+      { limit, cursor, count },
       (spec) => client.listSubjects({ ...query, ...spec, signal }),
       shapeSubject,
     ),
@@ -70,18 +72,19 @@ export const searchExperiments = defineTool({
     dateTo: isoDateParam('dateTo'),
     label: z.string().min(1).optional().describe("Label; '*' is a wildcard"),
     ...pagingInput,
+    ...countInput,
   },
   outputSchema: listOutput(ExperimentItemSchema),
   annotations: READ_ONLY,
   writes: false,
-  handler: ({ limit, cursor, ...query }, { client, signal }) => {
+  handler: ({ limit, cursor, count, ...query }, { client, signal }) => {
     if (query.dateFrom !== undefined && query.dateTo !== undefined && query.dateFrom > query.dateTo) {
       throw new ToolInputError(`dateFrom (${query.dateFrom}) is after dateTo (${query.dateTo}); swap them.`);
     }
     return pageListing(
       'searchExperiments',
       query,
-      { limit, cursor },
+      { limit, cursor, count },
       (spec) => client.listExperiments({ ...query, ...spec, signal }),
       shapeExperiment,
     );

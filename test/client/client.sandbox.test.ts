@@ -129,29 +129,45 @@ describe('current user', () => {
 });
 
 describe('paged listings', () => {
-  it('pages subjects with an exact total, recounting only when needed', async () => {
+  it('pages subjects one request per page, counting only when asked', async () => {
     const alice = connect();
     await alice.serverInfo();
     const expected = subjectsIn('BRAIN_MR')
       .map((s) => s.id)
       .sort();
     const seen: string[] = [];
-    let request = { limit: 5, offset: 0, knownTotal: undefined as number | undefined };
+    let request: { limit: number; offset: number; knownTotal?: number; count?: boolean } = {
+      limit: 5,
+      offset: 0,
+      count: true,
+    };
     let pages = 0;
     for (;;) {
       const before = alice.stats.requests;
       const page = await alice.listSubjects({ project: 'BRAIN_MR', ...request });
       const spent = alice.stats.requests - before;
-      // The first full page needs one narrow counting request; later pages reuse knownTotal.
+      // The first full page counts (asked for); later pages reuse knownTotal.
       expect(spent).toBe(pages === 0 ? 2 : 1);
       expect(page.total).toBe(expected.length);
       seen.push(...page.items.map((s) => s.id));
       pages++;
       if (page.nextOffset === undefined) break;
-      request = { limit: 5, offset: page.nextOffset, knownTotal: page.total };
+      request = { limit: 5, offset: page.nextOffset, knownTotal: page.total! };
     }
     expect(pages).toBe(Math.ceil(expected.length / 5));
     expect(seen.sort()).toEqual(expected);
+
+    // Uncounted: one request per page, the total known only once the last page shows it.
+    const uncounted: string[] = [];
+    for (let offset: number | undefined = 0; offset !== undefined;) {
+      const before = alice.stats.requests;
+      const page = await alice.listSubjects({ project: 'BRAIN_MR', limit: 5, offset });
+      expect(alice.stats.requests - before).toBe(1);
+      uncounted.push(...page.items.map((s) => s.id));
+      expect(page.total).toBe(page.nextOffset === undefined ? expected.length : undefined);
+      offset = page.nextOffset;
+    }
+    expect(uncounted.sort()).toEqual(expected);
   });
 
   it('filters subjects and experiments server-side', async () => {
@@ -240,24 +256,34 @@ describe('large projects', () => {
     expect(alice.stats.requests - before).toBe(Math.floor(expected.length / 250) + 1);
   });
 
-  it('counts the total once and serves later pages in one request each', async () => {
+  it('serves every page in one request, counting the total only when asked', async () => {
     const alice = connect('alice', 'alice123', big.url);
     const total = [...bigArchive.experiments.values()].filter((e) => e.project === 'BIG').length;
+    await alice.currentUser(); // logged in: what follows is listing requests only
+    let sandboxBefore = big.stats.requests;
     const first = await alice.listExperiments({ project: 'BIG', limit: 100 });
-    expect(first.total).toBe(total);
+    expect(big.stats.requests - sandboxBefore).toBe(1);
+    expect(first.total).toBeUndefined();
     expect(first.items).toHaveLength(100);
     expect(first.nextOffset).toBe(100);
-    const sandboxBefore = big.stats.requests;
+    const counted = await alice.listExperiments({ project: 'BIG', limit: 100, count: true });
+    expect(counted.total).toBe(total);
+    expect(counted.items.map((e) => e.id)).toEqual(first.items.map((e) => e.id));
+    sandboxBefore = big.stats.requests;
     const last = await alice.listExperiments({
       project: 'BIG',
       limit: 100,
       offset: total - 50,
-      knownTotal: first.total,
+      knownTotal: counted.total!,
     });
     expect(big.stats.requests - sandboxBefore).toBe(1);
     expect(last.items).toHaveLength(50);
     expect(last.total).toBe(total);
     expect(last.nextOffset).toBeUndefined();
+    // A page ending exactly at the end says so without a total to compare against.
+    const exact = await alice.listExperiments({ project: 'BIG', limit: 50, offset: total - 50 });
+    expect(exact).toMatchObject({ total, offset: total - 50 });
+    expect(exact.nextOffset).toBeUndefined();
   });
 });
 

@@ -237,10 +237,22 @@ describe('an XNAT that ignores limit/offset', () => {
     expect(seen.filter((line) => line.startsWith('GET /xnat/data/projects/P1/experiments'))).toHaveLength(1);
   });
 
-  it('stops when the second page repeats the first (exactly one page of rows)', async () => {
+  it('stops after one request when the answer is whole (exactly one page of rows, totalRecords)', async () => {
     const { url, seen } = await unpagedServer();
     const ids: string[] = [];
     for await (const e of client(url).iterateExperiments({ project: 'P1', pageSize: 3 })) ids.push(e.id);
+    expect(ids).toEqual(['E1', 'E2', 'E3']);
+    expect(seen.filter((line) => line.startsWith('GET /xnat/data/projects/P1/experiments'))).toHaveLength(1);
+  });
+
+  it('stops when a later page repeats the first (no totalRecords to tell)', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ResultSet: { Result: rows } }));
+    });
+    const ids: string[] = [];
+    for await (const e of client(url).iterateExperiments({ project: 'P1', pageSize: 2 })) ids.push(e.id);
     expect(ids).toEqual(['E1', 'E2', 'E3']);
     expect(seen.filter((line) => line.startsWith('GET /xnat/data/projects/P1/experiments'))).toHaveLength(2);
   });

@@ -70,6 +70,6 @@ export async function callOk<T = Record<string, unknown>>(
 
 export interface ListOut<T> {
   items: T[];
-  total: number;
+  total?: number;
   nextCursor?: string;
 }

@@ -37,6 +37,8 @@ export interface DownloadRequest {
   layout: 'xnat' | 'flat';
   overwrite?: boolean;
   concurrency?: number;
+  /** False: never fetch a resource's many small files as XNAT's zip of it (one request per file). */
+  zip?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }
@@ -158,14 +160,70 @@ export async function download(ctx: TransferContext, q: DownloadRequest): Promis
     report(file.path);
   };
 
-  await runPool(planned, concurrency, downloadOne, signal).catch((err: unknown) => {
-    const kept = result.files.length;
-    throw withSummary(
-      err,
-      `${plural(kept, 'file')} of ${planned.length} had been downloaded and verified into ${q.destDir} (kept), ${result.skipped.length} skipped; no partial file was left. Repeating the same call resumes: completed files are recognised and skipped`,
-    );
-  });
+  const delivered = (item: PlannedDownload, got: { size: number; digest: string } | undefined): void => {
+    if (got === undefined) {
+      result.skipped.push({ localPath: item.localPath, reason: 'a local file appeared meanwhile; kept it' });
+    } else {
+      const checksum = item.file.digest === '' ? 'unavailable' : 'match';
+      result.files.push({ localPath: item.localPath, size: got.size, digest: got.digest, checksum });
+    }
+    bytesDone += item.file.size;
+    filesDone++;
+    report(item.file.path);
+  };
+  await zipFirst(ctx, planned, root, q, concurrency, delivered)
+    .then((zipped) =>
+      runPool(
+        zipped.size === 0 ? planned : planned.filter((p) => !zipped.has(p)),
+        concurrency,
+        downloadOne,
+        signal,
+      ),
+    )
+    .catch((err: unknown) => {
+      const kept = result.files.length;
+      throw withSummary(
+        err,
+        `${plural(kept, 'file')} of ${planned.length} had been downloaded and verified into ${q.destDir} (kept), ${result.skipped.length} skipped; no partial file was left. Repeating the same call resumes: completed files are recognised and skipped`,
+      );
+    });
   return result;
+}
+
+/**
+ * Resources of many small files come as XNAT's zip of each (zip-download.ts, loaded only then);
+ * returns the downloads delivered that way. Files already present locally are left to `downloadOne`.
+ */
+async function zipFirst(
+  ctx: TransferContext,
+  planned: PlannedDownload[],
+  root: string,
+  q: DownloadRequest,
+  concurrency: number,
+  delivered: (item: PlannedDownload, got: { size: number; digest: string } | undefined) => void,
+): Promise<Set<PlannedDownload>> {
+  const done = new Set<PlannedDownload>();
+  if (q.zip === false || planned.length < 2) return done;
+  const { downloadZipped, zipGroups } = await import('./zip-download.js');
+  const absent: PlannedDownload[] = [];
+  for (const p of planned) {
+    if (q.overwrite === true || (await lstat(p.localPath).catch(() => undefined)) === undefined)
+      absent.push(p);
+  }
+  for (const group of zipGroups(absent)) {
+    const zipped = await downloadZipped(ctx, group, {
+      root,
+      overwrite: q.overwrite === true,
+      concurrency,
+      signal: q.signal,
+      prepareFolder: (localPath) => prepareFolder(root, localPath, q.destDir),
+      partialName,
+      place: (partial, target) => place(partial, target, q.overwrite === true),
+      delivered,
+    });
+    for (const item of zipped) done.add(item);
+  }
+  return done;
 }
 
 /** Each file's local path; two files may not land on the same one. */

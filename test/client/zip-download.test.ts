@@ -1,0 +1,236 @@
+/**
+ * Downloads of resources with many small files through XNAT's zip of the resource: one request,
+ * every file verified against the listing and placed like a single download; a zip that does not
+ * deliver a file intact (links, escaping names, sizes beyond the listing, a wrong MD5) leaves that
+ * file to the per-file download. The sandbox's zip writer and the client's reader check each other.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XnatClient } from '../../src/client/client.js';
+import { XnatCancelledError, XnatProtocolError } from '../../src/client/errors.js';
+import type { XnatFile } from '../../src/client/models.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { createZip } from '../../src/sandbox/zip.js';
+
+const FILES = 40;
+let sandbox: RunningSandbox;
+let work: string;
+let admin: XnatClient;
+let files: XnatFile[];
+const contents = new Map<string, Buffer>();
+const servers: Server[] = [];
+
+function bytesOf(i: number): Buffer {
+  return Buffer.from(
+    createHash('sha256')
+      .update(`file ${i}`)
+      .digest('hex')
+      .repeat(1 + (i % 7)),
+  );
+}
+
+function md5(data: Buffer): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+/** Every file below a folder, relative paths, hidden ones (partial downloads) included. */
+function tree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, prefix: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(join(dir, entry.name), rel);
+      else out.push(rel);
+    }
+  };
+  if (existsSync(root)) walk(root, '');
+  return out.sort();
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  work = mkdtempSync(join(tmpdir(), 'xnat-zip-download-'));
+  admin = new XnatClient({ url: sandbox.url, user: 'admin', password: 'admin' });
+  const page = await admin.listExperiments({ project: 'BRAIN_MR', xsiType: 'xnat:mrSessionData', limit: 1 });
+  const experiment = page.items[0]!.id;
+  const scan = (await admin.listScans(experiment))[0]!.id;
+  const local = join(work, 'source');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const upload = [];
+  for (let i = 0; i < FILES; i++) {
+    const remotePath = `${i % 3 === 0 ? 'sub/' : ''}IM${String(i).padStart(4, '0')}.dcm`;
+    const localPath = join(local, remotePath);
+    mkdirSync(join(localPath, '..'), { recursive: true });
+    writeFileSync(localPath, bytesOf(i));
+    contents.set(remotePath, bytesOf(i));
+    upload.push({ localPath, remotePath });
+  }
+  await admin.upload({ parent: { experiment, scan }, resource: 'MANY', files: upload, overwrite: true });
+  files = await admin.listFiles({ experiment, scan, resource: 'MANY' });
+  expect(files).toHaveLength(FILES);
+});
+
+afterAll(async () => {
+  await admin?.close();
+  await sandbox?.close();
+  for (const server of servers) server.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('zipped downloads of many small files', () => {
+  it('fetch the resource zip in one request and verify and place every file', async () => {
+    const destDir = mkdtempSync(join(work, 'zip-'));
+    const before = admin.stats.requests;
+    const progress: number[] = [];
+    const result = await admin.download({
+      files,
+      destDir,
+      layout: 'xnat',
+      onProgress: (p) => progress.push(p.filesDone),
+    });
+    expect(admin.stats.requests - before).toBe(1);
+    expect(result.files).toHaveLength(FILES);
+    expect(result.files.every((f) => f.checksum === 'match')).toBe(true);
+    expect(progress[progress.length - 1]).toBe(FILES);
+    const expected = [...contents.keys()].map((p) => `scans/${files[0]!.scan}/resources/MANY/files/${p}`);
+    expect(tree(destDir)).toEqual(expected.sort());
+    for (const [path, data] of contents) {
+      expect(readFileSync(join(destDir, 'scans', files[0]!.scan!, 'resources/MANY/files', path))).toEqual(
+        data,
+      );
+    }
+  });
+
+  it('fetch one file per request when zips are turned off, with the same result', async () => {
+    const destDir = mkdtempSync(join(work, 'nozip-'));
+    const before = admin.stats.requests;
+    const result = await admin.download({ files, destDir, layout: 'flat', zip: false });
+    expect(admin.stats.requests - before).toBe(FILES);
+    expect(result.files).toHaveLength(FILES);
+    for (const [path, data] of contents)
+      expect(readFileSync(join(destDir, path.split('/').pop()!))).toEqual(data);
+  });
+
+  it('keep local files as before: present ones are recognised, only the missing come down', async () => {
+    const destDir = mkdtempSync(join(work, 'resume-'));
+    await admin.download({ files: files.slice(0, 10), destDir, layout: 'flat', zip: false });
+    const result = await admin.download({ files, destDir, layout: 'flat' });
+    expect(result.skipped).toHaveLength(10);
+    expect(result.skipped.every((s) => s.reason === 'already present and identical')).toBe(true);
+    expect(result.files).toHaveLength(FILES - 10);
+  });
+
+  it('stop when cancelled, leaving no partial file and no zip behind', async () => {
+    const destDir = mkdtempSync(join(work, 'cancel-'));
+    const cancel = new AbortController();
+    const error = await admin
+      .download({
+        files,
+        destDir,
+        layout: 'flat',
+        concurrency: 1,
+        signal: cancel.signal,
+        onProgress: (p) => {
+          if (p.filesDone === 3) cancel.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(XnatCancelledError);
+    const left = tree(destDir);
+    expect(left.some((name) => name.includes('.xnat-mcp-partial-'))).toBe(false);
+    expect(left.length).toBeLessThan(FILES);
+  });
+
+  it('do not deliver a file whose bytes do not match the listed MD5, by zip or otherwise', async () => {
+    const destDir = mkdtempSync(join(work, 'bad-md5-'));
+    const tampered = files.map((f, i) => (i === 5 ? { ...f, digest: '0'.repeat(32) } : f));
+    const error = await admin
+      .download({ files: tampered, destDir, layout: 'flat', concurrency: 1 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(XnatProtocolError);
+    expect((error as Error).message).toContain(`but XNAT lists ${'0'.repeat(32)}`);
+    expect(tree(destDir)).not.toContain(files[5]!.name);
+    expect(tree(destDir).some((name) => name.includes('.xnat-mcp-partial-'))).toBe(false);
+    expect(tree(destDir).length).toBe(FILES - 1);
+  });
+});
+
+/** A zip from the sandbox's writer with entry `index`'s central record marked as a Unix symbolic link. */
+function withLink(zip: Buffer, index: number): Buffer {
+  let seen = 0;
+  for (let at = 0; at + 4 <= zip.length; at++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) continue;
+    if (seen++ === index) {
+      zip.writeUInt8(3, at + 5); // made by Unix
+      zip.writeUInt32LE((0o120777 << 16) >>> 0, at + 38);
+      return zip;
+    }
+  }
+  throw new Error('no such entry');
+}
+
+describe('zips that do not deliver a file intact', () => {
+  it('never write an escaping or linked entry and fetch the files it should have held one by one', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `f${i}.dcm`);
+    const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
+    const listing: XnatFile[] = names.map((name) => ({
+      name,
+      path: name,
+      resource: 'R',
+      size: data.get(name)!.length,
+      digest: md5(data.get(name)!),
+      format: '',
+      content: '',
+      uri: `/data/experiments/E1/resources/11/files/${name}`,
+    }));
+    const entries = names.map((name) => ({
+      name: `S1/resources/R/files/${name}`,
+      data: data.get(name)!,
+      modified: Date.now(),
+    }));
+    // f1 is a link, f2 is larger than listed, f3 is missing; an escaping entry names a listed file.
+    entries[2] = { ...entries[2]!, data: Buffer.concat([data.get('f2.dcm')!, Buffer.alloc(4096)]) };
+    entries.splice(3, 1);
+    entries.push({
+      name: '../../resources/R/files/escape.txt',
+      data: Buffer.from('x'),
+      modified: Date.now(),
+    });
+    const zip = withLink(createZip(entries), 1);
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === '/data/JSESSION') return res.writeHead(200).end(req.method === 'POST' ? 'ABC' : '');
+      if (req.url === '/data/experiments/E1/resources/11/files?format=zip') {
+        return res.writeHead(200, { 'content-type': 'application/zip' }).end(zip);
+      }
+      const name = /\/files\/([^?]+)$/.exec(req.url ?? '')?.[1];
+      const body = name === undefined ? undefined : data.get(name);
+      if (body === undefined) return res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const xnat = new XnatClient({ url, user: 'alice', password: 'x' });
+    const destDir = mkdtempSync(join(work, 'odd-zip-'));
+    try {
+      const result = await xnat.download({ files: listing, destDir, layout: 'flat' });
+      expect(result.files).toHaveLength(20);
+    } finally {
+      await xnat.close();
+    }
+    expect(tree(destDir)).toEqual([...names].sort());
+    for (const name of names) expect(readFileSync(join(destDir, name))).toEqual(data.get(name));
+    expect(existsSync(join(work, 'escape.txt'))).toBe(false);
+    const perFile = seen.filter((line) => line.startsWith('GET /data/experiments/E1/resources/11/files/'));
+    expect(perFile.sort()).toEqual(
+      ['f1.dcm', 'f2.dcm', 'f3.dcm'].map((n) => `GET /data/experiments/E1/resources/11/files/${n}`),
+    );
+  });
+});

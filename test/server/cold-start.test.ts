@@ -1,0 +1,72 @@
+/**
+ * The serve path loads only what answering `tools/list` needs: the sandbox, the HTTP transport, the
+ * transfer modules, undici and the XML builder load when a command or a call first uses them. The
+ * built CLI runs as a host starts it, with a module-load hook that names every module it loads.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+
+/** Registers a load hook that writes `LOADED <url>` to stderr for every module. */
+const HOOK = `data:text/javascript,${encodeURIComponent(`
+import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(
+  'export async function load(url, context, next) { process.stderr.write("LOADED " + url + "\\\\n"); return next(url, context); }'
+));`)}`;
+
+function modulesUntilToolsList(): Promise<{ loaded: string[]; tools: string[] }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', HOOK, CLI, 'serve', '--url', 'http://127.0.0.1:9', '--user', 'u', '--password', 'p'],
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const send = (msg: object): boolean => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...msg })}\n`);
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${stderr.slice(-500)}`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const msg = JSON.parse(buffered.slice(0, nl)) as {
+          id?: number;
+          result?: { tools: Array<{ name: string }> };
+        };
+        buffered = buffered.slice(nl + 1);
+        if (msg.id === 1) {
+          send({ method: 'notifications/initialized' });
+          send({ id: 2, method: 'tools/list' });
+        } else if (msg.id === 2) {
+          child.removeAllListeners('exit');
+          child.kill();
+          const loaded = [...stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
+          resolve({ loaded, tools: msg.result!.tools.map((t) => t.name) });
+        }
+      }
+    });
+    send({
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '0' } },
+    });
+  });
+}
+
+describe('cold start', () => {
+  it('answers tools/list without loading the sandbox, the HTTP transport or transfer code', async () => {
+    const { loaded, tools } = await modulesUntilToolsList();
+    expect(tools).toContain('downloadFiles');
+    // The hook sees our modules and the packages': an empty list below means something.
+    expect(loaded.some((url) => url.endsWith('/dist/cli.js'))).toBe(true);
+    expect(loaded.some((url) => url.includes('/node_modules/@modelcontextprotocol/sdk/'))).toBe(true);
+    const unneeded = loaded.filter((url) =>
+      /\/dist\/sandbox\/|\/dist\/transports\/http\.js|\/transfers\/(upload|download|zip-download)\.js|\/node_modules\/(undici|fast-xml-parser)\//.test(
+        url,
+      ),
+    );
+    expect(unneeded).toEqual([]);
+  });
+});
