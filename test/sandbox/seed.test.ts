@@ -26,7 +26,10 @@ function allResources(archive: SandboxArchive): StoredResource[] {
 
 const allFiles = (archive: SandboxArchive): StoredFile[] => allResources(archive).flatMap((r) => r.files);
 
-/** Walks a DICOM Part 10 file element by element (explicit VR little endian), returning tag → raw value. */
+/**
+ * Walks a DICOM Part 10 file element by element (explicit VR little endian), returning tag → raw value.
+ * Encapsulated pixel data (undefined length) is walked item by item and returned as its fragments.
+ */
 function parseDicom(bytes: Buffer): Map<string, Buffer> {
   expect(bytes.subarray(0, 128).every((b) => b === 0)).toBe(true);
   expect(bytes.toString('latin1', 128, 132)).toBe('DICM');
@@ -36,20 +39,75 @@ function parseDicom(bytes: Buffer): Map<string, Buffer> {
     const group = bytes.readUInt16LE(offset);
     const elem = bytes.readUInt16LE(offset + 2);
     const vr = bytes.toString('latin1', offset + 4, offset + 6);
-    expect(vr).toMatch(/^[A-Z]{2}$/);
+    // Plain checks, not expect(): this runs for every element of thousands of files.
+    if (!/^[A-Z]{2}$/.test(vr)) throw new Error(`bad VR ${JSON.stringify(vr)} at ${offset}`);
     const long = ['OB', 'OW', 'SQ', 'UT', 'UN'].includes(vr);
     const length = long ? bytes.readUInt32LE(offset + 8) : bytes.readUInt16LE(offset + 6);
     const start = offset + (long ? 12 : 8);
-    expect(length % 2).toBe(0);
-    elements.set(
-      `${group.toString(16).padStart(4, '0')}${elem.toString(16).padStart(4, '0')}`,
-      bytes.subarray(start, start + length),
-    );
+    const tag = `${group.toString(16).padStart(4, '0')}${elem.toString(16).padStart(4, '0')}`;
+    if (length === 0xffffffff) {
+      expect(tag).toBe('7fe00010');
+      const { fragments, end } = encapsulatedItems(bytes, start);
+      elements.set(tag, Buffer.concat(fragments));
+      offset = end;
+      continue;
+    }
+    if (length % 2 !== 0) throw new Error(`odd length ${length} of ${tag}`);
+    elements.set(tag, bytes.subarray(start, start + length));
     offset = start + length;
   }
   expect(offset).toBe(bytes.length);
   return elements;
 }
+
+/** Encapsulated pixel data: a basic offset table item, fragments, a sequence delimiter (PS3.5 A.4). */
+function encapsulatedItems(bytes: Buffer, start: number): { fragments: Buffer[]; end: number } {
+  const items: Buffer[] = [];
+  let offset = start;
+  for (;;) {
+    expect(bytes.readUInt16LE(offset)).toBe(0xfffe);
+    const kind = bytes.readUInt16LE(offset + 2);
+    const length = bytes.readUInt32LE(offset + 4);
+    if (kind === 0xe0dd) {
+      expect(length).toBe(0);
+      return { fragments: items.slice(1), end: offset + 8 };
+    }
+    expect(kind).toBe(0xe000);
+    expect(length % 2).toBe(0);
+    items.push(bytes.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+}
+
+/**
+ * The files whose bytes the tests render: every non-DICOM file, every file of the first session of
+ * each project, and the first, middle and last image of every other scan (rendering all 18,000
+ * images several times over would take minutes).
+ */
+function sampleFiles(archive: SandboxArchive): StoredFile[] {
+  const sample: StoredFile[] = [];
+  const firstOfProject = new Set<string>();
+  for (const e of archive.experiments.values()) {
+    const whole = !firstOfProject.has(e.project) && e.scans.length > 0;
+    if (whole) firstOfProject.add(e.project);
+    sample.push(...e.resources.flatMap((r) => r.files), ...e.inResources.flatMap((r) => r.files));
+    for (const scan of e.scans) {
+      for (const r of scan.resources) {
+        const all = whole || r.label !== 'DICOM';
+        sample.push(
+          ...(all ? r.files : [r.files[0], r.files[r.files.length >> 1], r.files.at(-1)]).filter(
+            (f): f is StoredFile => f !== undefined,
+          ),
+        );
+      }
+    }
+  }
+  for (const p of archive.projects.values()) sample.push(...p.resources.flatMap((r) => r.files));
+  for (const s of archive.subjects.values()) sample.push(...s.resources.flatMap((r) => r.files));
+  return [...new Set(sample)];
+}
+
+const TRANSFER_SYNTAXES = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.70'];
 
 const text = (b: Buffer | undefined): string =>
   (b ?? Buffer.alloc(0)).toString('utf8').replace(/[\0 ]+$/, '');
@@ -228,19 +286,29 @@ describe('createDemoArchive', () => {
   });
 
   it('produces file bytes matching the recorded size and MD5 digest, in valid formats', () => {
-    const files = allFiles(archive);
-    expect(files.length).toBeGreaterThan(100);
+    expect(allFiles(archive).length).toBeGreaterThan(10_000);
+    const files = sampleFiles(archive);
+    expect(files.length).toBeGreaterThan(1000);
+    const syntaxes = new Set<string>();
     for (const file of files) {
+      // The size first: uncompressed DICOM files know it without rendering their pixels.
+      const size = file.size;
       const bytes = file.bytes();
-      expect(bytes.length, file.path).toBe(file.size);
+      expect(bytes.length, file.path).toBe(size);
       expect(md5(bytes), file.path).toBe(file.digest);
       if (file.path.endsWith('.dcm')) {
         const dicom = parseDicom(bytes);
-        expect(text(dicom.get('00020010'))).toBe('1.2.840.10008.1.2.1');
+        const syntax = text(dicom.get('00020010'));
+        syntaxes.add(syntax);
+        expect(TRANSFER_SYNTAXES).toContain(syntax);
         expect(text(dicom.get('00080018'))).toBe(text(dicom.get('00020003')));
         const rows = dicom.get('00280010')?.readUInt16LE(0) ?? 0;
         const columns = dicom.get('00280011')?.readUInt16LE(0) ?? 0;
-        expect(dicom.get('7fe00010')?.length).toBe(rows * columns * 2);
+        const pixels = dicom.get('7fe00010');
+        if (syntax === '1.2.840.10008.1.2.1') expect(pixels?.length).toBe(rows * columns * 2);
+        else if (syntax === '1.2.840.10008.1.2.5')
+          expect(pixels?.readUInt32LE(0)).toBe(2); // two RLE segments
+        else expect(pixels?.subarray(0, 4)).toEqual(Buffer.from([0xff, 0xd8, 0xff, 0xc3])); // SOI, SOF3
       } else if (file.path.endsWith('.nii.gz')) {
         const nifti = gunzipSync(bytes);
         expect(nifti.readInt32LE(0)).toBe(348);
@@ -252,7 +320,8 @@ describe('createDemoArchive', () => {
         expect(bytes.toString('latin1', bytes.length - 8, bytes.length - 4)).toBe('IEND');
       }
     }
-  });
+    expect([...syntaxes].sort()).toEqual([...TRANSFER_SYNTAXES].sort());
+  }, 120_000);
 
   it('writes the subject into the DICOM header of its sessions', () => {
     const session = [...archive.experiments.values()].find((e) => e.label === DEMO_UNICODE_EXPERIMENT_LABEL);
@@ -266,17 +335,32 @@ describe('createDemoArchive', () => {
     expect(text(dicom.get('00080020'))).toBe(session?.date.replaceAll('-', ''));
   });
 
-  it('is deterministic', () => {
+  it('is deterministic, down to the bytes of its files', () => {
     const again = createDemoArchive();
     const snapshot = (a: SandboxArchive) =>
-      JSON.stringify({
-        subjects: [...a.subjects.values()],
-        experiments: [...a.experiments.values()],
-        projects: [...a.projects.values()],
-        sequences: a.sequences,
-      });
+      JSON.stringify(
+        {
+          subjects: [...a.subjects.values()],
+          experiments: [...a.experiments.values()],
+          projects: [...a.projects.values()],
+          sequences: a.sequences,
+        },
+        // Reading a file's size or digest would render it: leave them to the sample below.
+        (key, value: unknown) =>
+          key === 'files'
+            ? (value as StoredFile[]).map(({ path, format, content, tags, lastModified }) => ({
+                path,
+                format,
+                content,
+                tags,
+                lastModified,
+              }))
+            : value,
+      );
     expect(snapshot(again)).toBe(snapshot(archive));
-  });
+    const facts = (a: SandboxArchive) => sampleFiles(a).map((f) => `${f.path} ${f.size} ${f.digest}`);
+    expect(facts(again)).toEqual(facts(archive));
+  }, 120_000);
 });
 
 describe('generateArchive', () => {
