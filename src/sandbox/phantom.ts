@@ -229,7 +229,8 @@ export function paintSlice(
 ): Float32Array {
   const { rows, columns, pixelSpacing: ps, position, row, column } = geometry;
   const shift = options.shift ?? [0, 0, 0];
-  const out = new Float32Array(rows * columns);
+  // Outside every ellipsoid is air (-1000 HU on CT).
+  const out = new Float32Array(rows * columns).fill(values[TISSUE.air] ?? 0);
   const step: Vec3 = [row[0] * ps, row[1] * ps, row[2] * ps];
   const fov = rows * ps;
   const copies = options.wrap ? [0, -fov, fov] : [0];
@@ -400,7 +401,8 @@ export function ghost(image: Float32Array, rows: number, columns: number, amplit
 
 /** A k-space spike: a plane wave of `amplitude` added to the complex image, shown as magnitude. */
 export function spike(image: Float32Array, rows: number, columns: number, amplitude: number): void {
-  const [u, v] = [0.31, 0.43];
+  // A spike away from the k-space centre: stripes a few pixels apart, at an angle.
+  const [u, v] = [0.09, 0.06];
   for (let j = 0; j < rows; j++) {
     for (let i = 0; i < columns; i++) {
       const phase = 2 * Math.PI * (u * i + v * j);

@@ -82,7 +82,6 @@ export interface SeriesSubject {
   seed: string;
 }
 
-
 /** Renders one image of the series as stored pixels (before rescaling to real-world values). */
 export function renderImage(a: Acquisition, who: SeriesSubject, at: SeriesImage): DicomImage {
   const geometry = sliceGeometry(a, at.slice);
@@ -134,7 +133,7 @@ export function renderImage(a: Acquisition, who: SeriesSubject, at: SeriesImage)
   const peak = Math.max(...values);
   if (moving) ghost(image, rows, columns, 0.05 * artefact.severity);
   if (artefact?.kind === 'spike' && at.slice >= artefact.from && at.slice <= artefact.to)
-    spike(image, rows, columns, 0.15 * peak);
+    spike(image, rows, columns, 0.2 * peak);
   addNoise(image, { kind: 'rician', sd: 0.025 * peak }, random);
   smooth(image, rows, columns);
   return quantize(image, 1, 0, 12);
