@@ -234,34 +234,48 @@ export function dicomFile(instance: DicomInstance): Buffer {
   ]);
 }
 
-/** A gzipped NIfTI-1 single-file volume (`.nii.gz`), int16, `dims` voxels, 1 mm isotropic. */
-export function niftiGzFile(dims: readonly [number, number, number], description: string): Buffer {
-  const [nx, ny, nz] = dims;
+/** A NIfTI-1 volume: int16 voxels, x fastest; `srow` maps voxel indices to RAS millimetres. */
+export interface NiftiVolume {
+  /** x, y, z and, for a time series, t. */
+  dims: readonly number[];
+  /** Voxel size in mm (and the repetition time in seconds for a time series). */
+  pixdim: readonly number[];
+  srow: readonly [readonly number[], readonly number[], readonly number[]];
+  voxels: Int16Array;
+}
+
+/**
+ * A gzipped NIfTI-1 single-file volume (`.nii.gz`). The gzip stream uses stored (level 0) blocks:
+ * still a valid `.nii.gz`, and its size follows from the voxel count alone, so a listing can show
+ * it without rendering the volume.
+ */
+export function niftiGzFile(volume: NiftiVolume, description: string): Buffer {
+  const { dims, pixdim, srow, voxels } = volume;
   const header = Buffer.alloc(352);
   header.writeInt32LE(348, 0); // sizeof_hdr
-  header.writeInt16LE(3, 40); // dim[0]
-  header.writeInt16LE(nx, 42);
-  header.writeInt16LE(ny, 44);
-  header.writeInt16LE(nz, 46);
-  for (let i = 4; i < 8; i++) header.writeInt16LE(1, 40 + i * 2);
+  header.writeInt16LE(dims.length, 40); // dim[0]
+  for (let i = 0; i < 7; i++) header.writeInt16LE(dims[i] ?? 1, 42 + i * 2);
   header.writeInt16LE(4, 70); // datatype DT_INT16
   header.writeInt16LE(16, 72); // bitpix
   header.writeFloatLE(1, 76); // pixdim[0] = qfac
-  for (let i = 1; i < 4; i++) header.writeFloatLE(1, 76 + i * 4);
+  for (let i = 0; i < 7; i++) header.writeFloatLE(pixdim[i] ?? 1, 80 + i * 4);
   header.writeFloatLE(352, 108); // vox_offset
   header.writeFloatLE(1, 112); // scl_slope
   header.writeUInt8(2 | 8, 123); // xyzt_units: mm, s
   header.write(description.slice(0, 79), 148, 'latin1');
-  header.writeInt16LE(1, 252); // qform_code: scanner
-  header.writeInt16LE(1, 254); // sform_code
-  header.writeFloatLE(1, 280); // srow_x
-  header.writeFloatLE(1, 300); // srow_y
-  header.writeFloatLE(1, 320); // srow_z
+  header.writeInt16LE(0, 252); // qform_code: unknown (the sform says it all)
+  header.writeInt16LE(1, 254); // sform_code: scanner anatomical
+  srow.forEach((row, r) => row.forEach((v, c) => header.writeFloatLE(v, 280 + r * 16 + c * 4)));
   header.write('n+1\0', 344, 'latin1');
   // Bytes 348..351: extension flag (all zero: no extensions).
-  const voxels = Buffer.alloc(nx * ny * nz * 2);
-  for (let i = 0; i < nx * ny * nz; i++) voxels.writeInt16LE((i * 37) % 1000, i * 2);
-  return gzipSync(Buffer.concat([header, voxels]));
+  const data = Buffer.alloc(voxels.length * 2);
+  for (let i = 0; i < voxels.length; i++) data.writeInt16LE(voxels[i] ?? 0, i * 2);
+  return gzipSync(Buffer.concat([header, data]), { level: 0 });
+}
+
+/** The size of `niftiGzFile` for `voxels` voxels, whatever their values (stored gzip blocks). */
+export function niftiGzSize(voxels: number): number {
+  return gzipSync(Buffer.alloc(352 + voxels * 2), { level: 0 }).length;
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
@@ -273,17 +287,17 @@ function pngChunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([length, typeAndData, crc]);
 }
 
-/** An 8-bit greyscale PNG of `size`×`size` pixels with a gradient seeded by `shade`. */
-export function pngFile(size: number, shade: number): Buffer {
+/** An 8-bit greyscale PNG of `grey` (row-major, `width` × `height`). */
+export function pngFile(width: number, height: number, grey: Uint8Array): Buffer {
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
   ihdr.writeUInt8(8, 8); // bit depth
   ihdr.writeUInt8(0, 9); // greyscale
-  const rows = Buffer.alloc((size + 1) * size);
-  for (let y = 0; y < size; y++) {
-    rows[y * (size + 1)] = 0; // filter: none
-    for (let x = 0; x < size; x++) rows[y * (size + 1) + 1 + x] = (shade + x * 7 + y * 5) & 0xff;
+  const rows = Buffer.alloc((width + 1) * height);
+  for (let y = 0; y < height; y++) {
+    rows[y * (width + 1)] = 0; // filter: none
+    rows.set(grey.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   }
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),

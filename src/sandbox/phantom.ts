@@ -55,7 +55,8 @@ export function headPhantom({ scale, atrophy }: HeadShape): readonly Ellipsoid[]
     e([0, 0, 4], [65, 85, 84], TISSUE.csf),
     e([0, 0, 5], [62, 82, 80], TISSUE.grey, brain),
     e([0, 2, 8], [52, 70, 66], TISSUE.white, brain),
-    e([0, 0, 62], [1.8, 78, 36], TISSUE.csf, 1 + atrophy),
+    // The interhemispheric fissure: thin enough that the sagittal slices either side of the midline miss it.
+    e([0, 0, 62], [1.2, 78, 36], TISSUE.csf, 1 + atrophy),
     ...pair(13, [2, 2], [9, 14, 9], TISSUE.deepGrey),
     ...pair(9 * ventricle, [-2, 18], [5 * ventricle, 26, 8 * (1 + 0.3 * atrophy)], TISSUE.csf),
     e([0, 2, 2], [2 * ventricle, 10, 7], TISSUE.csf),

@@ -8,6 +8,7 @@ import {
   SOP_CLASS,
   dicomFile,
   niftiGzFile,
+  niftiGzSize,
   pngFile,
   storedFile,
   type DicomImage,
@@ -29,7 +30,15 @@ import type {
 } from './model.js';
 import type { Artefact, HeadShape, PetUptake } from './phantom.js';
 import { nextExperimentId, nextSubjectId } from './records.js';
-import { imageTags, renderImage, seriesImages, type SeriesImage } from './seed-images.js';
+import {
+  imageTags,
+  renderImage,
+  seriesImages,
+  seriesVolume,
+  snapshotImage,
+  type SeriesImage,
+  type SeriesSubject,
+} from './seed-images.js';
 import type { Acquisition, Scanner, SeriesProtocol } from './seed-protocols.js';
 
 /** A fixed-seed PRNG (mulberry32): variety in the data without losing determinism. */
@@ -345,10 +354,12 @@ function scanRecord(ctx: SessionContext, protocol: SeriesProtocol, index: number
   const seriesUid = `${ctx.studyUid}.${index + 1}`;
   const quality = spec.quality?.[scanId];
   const acquisition = acquisitionOf(protocol, quality?.artefact);
-  const dicom = dicomFiles(ctx, protocol, acquisition, index, quality?.artefact);
+  const who = seriesSubject(ctx, protocol, index, quality?.artefact);
+  const dicom = dicomFiles(ctx, protocol, acquisition, index, who);
   const resources = [builder.resource('DICOM', 'DICOM', 'RAW', dicom)];
-  if (spec.niftiScans?.includes(scanId)) resources.push(niftiResource(ctx, protocol, index));
-  if (spec.snapshotScans?.includes(scanId)) resources.push(snapshotResource(ctx, index));
+  if (spec.niftiScans?.includes(scanId))
+    resources.push(niftiResource(ctx, protocol, acquisition, index, who));
+  if (spec.snapshotScans?.includes(scanId)) resources.push(snapshotResource(ctx, acquisition, index, who));
   const parameters: Record<string, string | number> = {
     ...protocol.parameters,
     'scanner/manufacturer': spec.scanner.manufacturer,
@@ -378,30 +389,38 @@ function scanRecord(ctx: SessionContext, protocol: SeriesProtocol, index: number
   };
 }
 
+/** Whose head a series shows, and what went wrong while imaging it. */
+function seriesSubject(
+  ctx: SessionContext,
+  protocol: SeriesProtocol,
+  index: number,
+  artefact: Artefact | undefined,
+): SeriesSubject {
+  return {
+    shape: ctx.spec.head ?? { scale: 1, atrophy: 0 },
+    pet: ctx.spec.pet,
+    attenuationCorrected: protocol.modality === 'PT' && !protocol.seriesDescription.includes('NAC'),
+    artefact,
+    seed: `${ctx.studyUid}.${index + 1}`,
+  };
+}
+
 /** The series' DICOM files, one per image, rendered from the phantom when their bytes are read. */
 function dicomFiles(
   ctx: SessionContext,
   protocol: SeriesProtocol,
   acquisition: Acquisition,
   index: number,
-  artefact: Artefact | undefined,
+  who: SeriesSubject,
 ): StoredFile[] {
   const { spec, studyUid, numericId } = ctx;
   const { subject, scanner } = spec;
   const seriesUid = `${studyUid}.${index + 1}`;
-  const attenuationCorrected = protocol.modality === 'PT' && !protocol.seriesDescription.includes('NAC');
-  const who = {
-    shape: spec.head ?? { scale: 1, atrophy: 0 },
-    pet: spec.pet,
-    attenuationCorrected,
-    artefact,
-    seed: seriesUid,
-  };
   const series = {
     protocolName: protocol.seriesDescription,
     times: { date: spec.date, start: clock(spec.startMinutes + index * 6) },
     frameOfReference: `${studyUid}.0`,
-    attenuationCorrected,
+    attenuationCorrected: who.attenuationCorrected,
   };
   const instance = (at: SeriesImage, image: DicomImage): DicomInstance => ({
     sopClassUid: SOP_CLASS[protocol.modality],
@@ -440,7 +459,7 @@ function dicomFiles(
     bitsStored: 16,
     pixels: new Uint16Array(acquisition.rows * acquisition.columns),
   };
-  return seriesImages(acquisition, artefact).map((at) =>
+  return seriesImages(acquisition, who.artefact).map((at) =>
     storedFile(
       {
         path: `${seriesUid}-${index + 1}-${String(at.instanceNumber).padStart(digits, '0')}.dcm`,
@@ -458,27 +477,44 @@ function dicomFiles(
 }
 
 /** dcm2niix output: the image and its BIDS sidecar. */
-function niftiResource(ctx: SessionContext, protocol: SeriesProtocol, index: number): StoredResource {
+function niftiResource(
+  ctx: SessionContext,
+  protocol: SeriesProtocol,
+  acquisition: Acquisition,
+  index: number,
+  who: SeriesSubject,
+): StoredResource {
   const { spec, modified } = ctx;
   const stem = `${spec.bidsStem}_run-${index + 1}_${protocol.type}`;
+  const mr = acquisition.mr;
   const sidecar = JSON.stringify(
     {
       Modality: protocol.modality,
+      MagneticFieldStrength: Number(spec.scanner.fieldStrength ?? 0) || undefined,
       Manufacturer: spec.scanner.manufacturer,
       ManufacturersModelName: spec.scanner.model,
       SeriesDescription: protocol.seriesDescription,
       SeriesNumber: index + 1,
-      RepetitionTime: Number(protocol.parameters['parameters/tr'] ?? 0) / 1000,
-      EchoTime: Number(protocol.parameters['parameters/te'] ?? 0) / 1000,
+      SliceThickness: acquisition.sliceThickness,
+      RepetitionTime: (mr?.tr ?? 0) / 1000,
+      EchoTime: (mr?.te ?? 0) / 1000,
+      InversionTime: mr?.ti === undefined ? undefined : mr.ti / 1000,
+      FlipAngle: mr?.flip,
+      PhaseEncodingDirection: acquisition.phase === 'COL' ? 'j-' : 'i',
       ConversionSoftware: 'dcm2niix',
     },
     null,
     2,
   );
+  const volume = () => seriesVolume(acquisition, who);
+  const voxels = acquisition.rows * acquisition.columns * acquisition.slices * acquisition.volumes;
+  const description = `${spec.label} ${protocol.seriesDescription}`;
   return ctx.builder.resource('NIFTI', 'NIFTI', 'NIFTI_RAW', [
     storedFile(
       { path: `${stem}.nii.gz`, format: 'NIFTI', content: 'NIFTI_RAW', lastModified: modified },
-      () => niftiGzFile([8, 8, 4], `${spec.label} ${protocol.seriesDescription}`),
+      () => niftiGzFile(volume(), description),
+      // Stored gzip blocks: the size depends only on the voxel count.
+      () => niftiGzSize(voxels),
     ),
     storedFile(
       { path: `${stem}.json`, format: 'JSON', content: 'BIDS_SIDECAR', lastModified: modified },
@@ -487,21 +523,28 @@ function niftiResource(ctx: SessionContext, protocol: SeriesProtocol, index: num
   ]);
 }
 
-/** A QC snapshot and its thumbnail. */
-function snapshotResource(ctx: SessionContext, index: number): StoredResource {
+/** A QC snapshot of the series' middle image and its thumbnail. */
+function snapshotResource(
+  ctx: SessionContext,
+  acquisition: Acquisition,
+  index: number,
+  who: SeriesSubject,
+): StoredResource {
   const { id, modified } = ctx;
   const scanId = String(index + 1);
-  const shade = (ctx.numericId * 13 + index * 29) & 0xff;
-  const png = (suffix: string, content: string, size: number) =>
+  const png = (suffix: string, content: string, shrink: number) =>
     storedFile(
       { path: `${id}_${scanId}_${suffix}.png`, format: 'PNG', content, lastModified: modified },
-      () => pngFile(size, shade),
+      () => {
+        const { width, height, grey } = snapshotImage(acquisition, who, shrink);
+        return pngFile(width, height, grey);
+      },
     );
   return ctx.builder.resource(
     'SNAPSHOTS',
     'PNG',
     '',
-    [png('qc', 'ORIGINAL', 32), png('qc_t', 'THUMBNAIL', 8)],
+    [png('qc', 'ORIGINAL', 1), png('qc_t', 'THUMBNAIL', 4)],
     'Snapshots',
   );
 }

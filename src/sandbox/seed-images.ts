@@ -3,7 +3,7 @@
  * pixels rendered from the head phantom with the series' contrast, noise and artefacts, and the
  * DICOM acquisition tags that describe it. Pixels are rendered when a file's bytes are asked for.
  */
-import { fd, us, type DicomElement, type DicomImage } from './dicom.js';
+import { fd, us, type DicomElement, type DicomImage, type NiftiVolume } from './dicom.js';
 import {
   addNoise,
   ghost,
@@ -142,6 +142,71 @@ export function renderImage(a: Acquisition, who: SeriesSubject, at: SeriesImage)
 /** PET stored values × this = Bq/ml. */
 export const PET_SLOPE = 0.25;
 
+/** Stored value × slope + intercept = the real-world value (HU on CT, Bq/ml on PET). */
+export function rescaleOf(a: Acquisition): { slope: number; intercept: number } {
+  if (a.ct) return { slope: 1, intercept: -1024 };
+  return { slope: a.contrast === 'PET' ? PET_SLOPE : 1, intercept: 0 };
+}
+
+/**
+ * The series as dcm2niix would convert it: every slice of every volume as int16, x fastest, with the
+ * sform mapping voxel indices to RAS millimetres (DICOM's LPS with x and y negated).
+ */
+export function seriesVolume(a: Acquisition, who: SeriesSubject): NiftiVolume {
+  const plane = a.rows * a.columns;
+  const voxels = new Int16Array(plane * a.slices * a.volumes);
+  for (let volume = 0; volume < a.volumes; volume++) {
+    for (let slice = 0; slice < a.slices; slice++) {
+      const { pixels } = renderImage(a, who, {
+        slice,
+        volume,
+        instanceNumber: volume * a.slices + slice + 1,
+      });
+      const offset = (volume * a.slices + slice) * plane;
+      for (let i = 0; i < plane; i++) voxels[offset + i] = Math.min(pixels[i] ?? 0, 32767);
+    }
+  }
+  const { position, row, column, normal } = sliceGeometry(a, 0);
+  const [ps, sp] = [a.pixelSpacing, a.sliceSpacing];
+  const axis = (k: 0 | 1 | 2) => {
+    const flip = k < 2 ? -1 : 1;
+    return [row[k] * ps, column[k] * ps, normal[k] * sp, position[k]].map((v) => flip * v);
+  };
+  const srow = [axis(0), axis(1), axis(2)] as const;
+  const time = a.volumes > 1;
+  return {
+    dims: time ? [a.columns, a.rows, a.slices, a.volumes] : [a.columns, a.rows, a.slices],
+    pixdim: time ? [ps, ps, sp, (a.mr?.tr ?? 1000) / 1000] : [ps, ps, sp],
+    srow,
+    voxels,
+  };
+}
+
+/** A QC snapshot: the middle image of the first volume in the series' display window, shrunk `shrink` times. */
+export function snapshotImage(
+  a: Acquisition,
+  who: SeriesSubject,
+  shrink: number,
+): { width: number; height: number; grey: Uint8Array } {
+  const firstVolume = seriesImages(a, who.artefact).filter((at) => at.volume === 0);
+  const at = firstVolume[firstVolume.length >> 1] ?? { slice: 0, volume: 0, instanceNumber: 1 };
+  const { rows, columns, pixels } = renderImage(a, who, at);
+  const { slope, intercept } = rescaleOf(a);
+  const [centre, width] = a.window;
+  const [w, h] = [Math.floor(columns / shrink), Math.floor(rows / shrink)];
+  const grey = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < shrink; dy++)
+        for (let dx = 0; dx < shrink; dx++) sum += pixels[(y * shrink + dy) * columns + x * shrink + dx] ?? 0;
+      const value = (sum / (shrink * shrink)) * slope + intercept;
+      grey[y * w + x] = Math.round(Math.min(Math.max((value - (centre - width / 2)) / width, 0), 1) * 255);
+    }
+  }
+  return { width: w, height: h, grey };
+}
+
 /** Receive-coil shading: a smooth gain, higher towards the back and top of the head. */
 function biasField(image: Float32Array, g: SliceGeometry): void {
   for (let j = 0; j < g.rows; j++) {
@@ -232,14 +297,14 @@ export function imageTags(
     add(0x00180060, 'DS', ds(a.ct.kvp));
     add(0x00181151, 'IS', String(a.ct.tubeCurrent));
     add(0x00181210, 'SH', a.ct.kernel);
-    add(0x00281052, 'DS', '-1024');
-    add(0x00281053, 'DS', '1');
+    add(0x00281052, 'DS', ds(rescaleOf(a).intercept));
+    add(0x00281053, 'DS', ds(rescaleOf(a).slope));
     add(0x00281054, 'LO', 'HU');
   }
   if (a.contrast === 'PET') {
     add(0x00080008, 'CS', 'ORIGINAL\\PRIMARY');
-    add(0x00281052, 'DS', '0');
-    add(0x00281053, 'DS', ds(PET_SLOPE));
+    add(0x00281052, 'DS', ds(rescaleOf(a).intercept));
+    add(0x00281053, 'DS', ds(rescaleOf(a).slope));
     add(0x00540081, 'US', us(a.slices));
     add(0x00541000, 'CS', 'STATIC\\IMAGE');
     add(0x00541001, 'CS', 'BQML');
