@@ -11,7 +11,7 @@
 export type Vec3 = readonly [number, number, number];
 
 /** Tissue labels; the index into every contrast's value table. */
-export const TISSUE = {
+const TISSUE = {
   air: 0,
   scalp: 1,
   skull: 2,
@@ -93,7 +93,7 @@ export interface PetUptake {
 }
 
 /** Diffusion gradient directions (unit vectors) of the DWI volumes after the b=0 one, in turn. */
-export const GRADIENTS: readonly Vec3[] = [
+const GRADIENTS: readonly Vec3[] = [
   [1, 0, 0],
   [0, 1, 0],
   [0, 0, 1],
@@ -150,16 +150,22 @@ export interface SliceGeometry {
   column: Vec3;
 }
 
-/** A fixed-seed PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
+/** mulberry32: a small fixed-seed generator of 32-bit unsigned integers. */
+function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** A fixed-seed PRNG of uniform numbers in [0, 1): variety without losing determinism. */
+export function seededRandom(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 /** A 32-bit seed from text (FNV-1a), so each slice has its own reproducible noise. */
@@ -331,17 +337,13 @@ export function smooth(image: Float32Array, rows: number, columns: number, passe
 }
 
 /**
- * Roughly normal noise (mean 0, sd 1): the two 16-bit halves of one mulberry32 draw summed give a
- * triangular variate, plenty for images and one PRNG step per sample.
+ * Roughly normal noise (mean 0, sd 1): the two 16-bit halves of one draw summed give a triangular
+ * variate, plenty for images and one PRNG step per sample.
  */
 export function normalNoise(seed: number): () => number {
-  let state = seed >>> 0;
+  const next = mulberry32(seed);
   return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    t = (t ^ (t >>> 14)) >>> 0;
+    const t = next();
     return ((t & 0xffff) + (t >>> 16) - 65535) * (2.449 / 65536);
   };
 }

@@ -41,7 +41,6 @@ import {
 } from './seed-images.js';
 import type { Acquisition, Scanner, SeriesProtocol } from './seed-protocols.js';
 
-/** A fixed-seed PRNG (mulberry32): variety in the data without losing determinism. */
 export { seededRandom } from './phantom.js';
 
 const DAY_MS = 86_400_000;

@@ -57,7 +57,7 @@ export function seriesImages(a: Acquisition, artefact?: Artefact): SeriesImage[]
 }
 
 /** Where slice `slice` lies: slices step along the normal (row × column) through the slab centre. */
-export function sliceGeometry(a: Acquisition, slice: number): SliceGeometry & { normal: Vec3 } {
+function sliceGeometry(a: Acquisition, slice: number): SliceGeometry & { normal: Vec3 } {
   const orientation = a.contrast === 'localizer' ? (LOCALIZER_PLANES[slice] ?? 'Tra') : a.orientation;
   const { row, column } = AXES[orientation];
   const normal = cross(row, column);
@@ -140,7 +140,7 @@ export function renderImage(a: Acquisition, who: SeriesSubject, at: SeriesImage)
 }
 
 /** PET stored values × this = Bq/ml. */
-export const PET_SLOPE = 0.25;
+const PET_SLOPE = 0.25;
 
 /** Stored value × slope + intercept = the real-world value (HU on CT, Bq/ml on PET). */
 export function rescaleOf(a: Acquisition): { slope: number; intercept: number } {
@@ -231,7 +231,7 @@ function uncorrected(image: Float32Array, g: SliceGeometry): void {
 }
 
 /** A DS value: at most 16 characters (PS3.5 table 6.2-1). */
-export function ds(...values: number[]): string {
+function ds(...values: number[]): string {
   return values
     .map((v) => {
       const text = String(Number(v.toFixed(6)));
