@@ -70,17 +70,6 @@ interface Input {
 let sandbox: RunningSandbox;
 let dir: string;
 
-beforeAll(async () => {
-  if (missing) throw new Error(`the phantom tests need ${missing}`);
-  sandbox = await startSandbox({ archive: createDemoArchive() });
-  dir = mkdtempSync(join(tmpdir(), 'phantom-'));
-});
-
-afterAll(async () => {
-  await sandbox?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
 async function get(path: string): Promise<Response> {
   const response = await fetch(`${sandbox.url}${path}`, { headers: { Authorization: demoBasic('admin') } });
   expect(response.status, path).toBe(200);
@@ -192,6 +181,17 @@ const TISSUE_ROIS = [
 const mean = (p: Probed | undefined, roi: string): number => p?.rois[roi]?.mean ?? Number.NaN;
 
 describe.skipIf(skip)('the demo archive images, read by pydicom and dcmtk', () => {
+  beforeAll(async () => {
+    if (missing) throw new Error(`the phantom tests need ${missing}`);
+    sandbox = await startSandbox({ archive: createDemoArchive() });
+    dir = mkdtempSync(join(tmpdir(), 'phantom-'));
+  });
+
+  afterAll(async () => {
+    await sandbox?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('shows each MR contrast in place, with consistent geometry and XNAT parameters matching the headers', async () => {
     const session = 'BMR001_MR1';
     const [t1, t2, flair] = ['2', '3', '6'];
