@@ -4,7 +4,17 @@
  * archive's sequences and deterministic variety from a fixed-seed PRNG. What goes into an archive is
  * described elsewhere (seed.ts: the demo archive; generate.ts: large archives).
  */
-import { SOP_CLASS, dicomFile, niftiGzFile, pngFile, storedFile, type DicomInstance } from './dicom.js';
+import {
+  SOP_CLASS,
+  dicomFile,
+  niftiGzFile,
+  niftiGzSize,
+  pngFile,
+  storedFile,
+  type DicomImage,
+  type DicomInstance,
+  type TransferSyntax,
+} from './dicom.js';
 import type {
   Accessibility,
   Demographics,
@@ -18,20 +28,20 @@ import type {
   StoredScan,
   StoredSubject,
 } from './model.js';
+import type { Artefact, HeadShape, PetUptake } from './phantom.js';
 import { nextExperimentId, nextSubjectId } from './records.js';
-import type { Scanner, SeriesProtocol } from './seed-protocols.js';
+import {
+  imageTags,
+  renderImage,
+  seriesImages,
+  seriesVolume,
+  snapshotImage,
+  type SeriesImage,
+  type SeriesSubject,
+} from './seed-images.js';
+import type { Acquisition, Scanner, SeriesProtocol } from './seed-protocols.js';
 
-/** A fixed-seed PRNG (mulberry32): variety in the data without losing determinism. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './phantom.js';
 
 const DAY_MS = 86_400_000;
 
@@ -231,10 +241,22 @@ export interface SessionSpec {
   /** Which scans (by ID) get NIFTI and SNAPSHOTS resources. */
   niftiScans?: readonly string[];
   snapshotScans?: readonly string[];
-  /** Quality per scan ID, default `usable`. */
-  quality?: Record<string, { quality: string; note?: string }>;
+  /** Quality per scan ID, default `usable`, with the artefact that earned it. */
+  quality?: Record<string, ScanQuality>;
+  /** The subject's head, as the images show it; an average adult head when absent. */
+  head?: HeadShape;
+  /** Amyloid PET: whether cortex binds the tracer. */
+  pet?: PetUptake;
+  /** How the site exports pixel data; explicit VR little endian when absent. */
+  transferSyntax?: TransferSyntax;
   /** BIDS-style stem for derived file names, e.g. `sub-001_ses-1`. */
   bidsStem: string;
+}
+
+export interface ScanQuality {
+  quality: string;
+  note?: string;
+  artefact?: Artefact;
 }
 
 /** What every scan of one session shares. */
@@ -319,19 +341,30 @@ function sessionAttributes({ spec, studyUid, numericId, modality, patientName }:
   return attributes;
 }
 
+/** The acquisition as it actually ran: a wrap-around artefact means the phase field of view was cut. */
+function acquisitionOf(protocol: SeriesProtocol, artefact: Artefact | undefined): Acquisition {
+  const a = protocol.acquisition;
+  return artefact?.kind === 'wrap' ? { ...a, rows: Math.round((a.rows * 0.75) / 2) * 2 } : a;
+}
+
 function scanRecord(ctx: SessionContext, protocol: SeriesProtocol, index: number): StoredScan {
   const { builder, spec } = ctx;
   const scanId = String(index + 1);
   const seriesUid = `${ctx.studyUid}.${index + 1}`;
-  const resources = [builder.resource('DICOM', 'DICOM', 'RAW', dicomFiles(ctx, protocol, index))];
-  if (spec.niftiScans?.includes(scanId)) resources.push(niftiResource(ctx, protocol, index));
-  if (spec.snapshotScans?.includes(scanId)) resources.push(snapshotResource(ctx, index));
   const quality = spec.quality?.[scanId];
+  const acquisition = acquisitionOf(protocol, quality?.artefact);
+  const who = seriesSubject(ctx, protocol, index, quality?.artefact);
+  const dicom = dicomFiles(ctx, protocol, acquisition, index, who);
+  const resources = [builder.resource('DICOM', 'DICOM', 'RAW', dicom)];
+  if (spec.niftiScans?.includes(scanId))
+    resources.push(niftiResource(ctx, protocol, acquisition, index, who));
+  if (spec.snapshotScans?.includes(scanId)) resources.push(snapshotResource(ctx, acquisition, index, who));
   const parameters: Record<string, string | number> = {
     ...protocol.parameters,
     'scanner/manufacturer': spec.scanner.manufacturer,
     'scanner/model': spec.scanner.model,
   };
+  if (parameters['parameters/fov/y'] !== undefined) parameters['parameters/fov/y'] = acquisition.rows;
   if (spec.scanner.fieldStrength) parameters.fieldStrength = spec.scanner.fieldStrength;
   return {
     id: scanId,
@@ -342,7 +375,8 @@ function scanRecord(ctx: SessionContext, protocol: SeriesProtocol, index: number
     quality: quality?.quality ?? 'usable',
     condition: '',
     note: quality?.note ?? '',
-    frames: protocol.frames,
+    // What XNAT counts: the images it received.
+    frames: dicom.length,
     uid: seriesUid,
     modality: protocol.modality,
     startTime: clock(spec.startMinutes + index * 6),
@@ -354,14 +388,42 @@ function scanRecord(ctx: SessionContext, protocol: SeriesProtocol, index: number
   };
 }
 
-/** Up to three small but valid DICOM instances of the series. */
-function dicomFiles(ctx: SessionContext, protocol: SeriesProtocol, index: number): StoredFile[] {
+/** Whose head a series shows, and what went wrong while imaging it. */
+function seriesSubject(
+  ctx: SessionContext,
+  protocol: SeriesProtocol,
+  index: number,
+  artefact: Artefact | undefined,
+): SeriesSubject {
+  return {
+    shape: ctx.spec.head ?? { scale: 1, atrophy: 0 },
+    pet: ctx.spec.pet,
+    attenuationCorrected: protocol.modality === 'PT' && !protocol.seriesDescription.includes('NAC'),
+    artefact,
+    seed: `${ctx.studyUid}.${index + 1}`,
+  };
+}
+
+/** The series' DICOM files, one per image, rendered from the phantom when their bytes are read. */
+function dicomFiles(
+  ctx: SessionContext,
+  protocol: SeriesProtocol,
+  acquisition: Acquisition,
+  index: number,
+  who: SeriesSubject,
+): StoredFile[] {
   const { spec, studyUid, numericId } = ctx;
   const { subject, scanner } = spec;
   const seriesUid = `${studyUid}.${index + 1}`;
-  const instance = (n: number): DicomInstance => ({
+  const series = {
+    protocolName: protocol.seriesDescription,
+    times: { date: spec.date, start: clock(spec.startMinutes + index * 6) },
+    frameOfReference: `${studyUid}.0`,
+    attenuationCorrected: who.attenuationCorrected,
+  };
+  const instance = (at: SeriesImage, image: DicomImage): DicomInstance => ({
     sopClassUid: SOP_CLASS[protocol.modality],
-    sopInstanceUid: `${seriesUid}.${n}`,
+    sopInstanceUid: `${seriesUid}.${at.instanceNumber}`,
     studyInstanceUid: studyUid,
     seriesInstanceUid: seriesUid,
     studyDate: spec.date,
@@ -378,45 +440,80 @@ function dicomFiles(ctx: SessionContext, protocol: SeriesProtocol, index: number
     patientSex: dicomSex(subject.demographics.gender),
     accessionNumber: `ACC${numericId}`,
     seriesNumber: index + 1,
-    instanceNumber: n,
-    size: 16,
-    extra: scanner.fieldStrength ? [{ tag: 0x00180087, vr: 'DS', value: scanner.fieldStrength }] : [],
+    instanceNumber: at.instanceNumber,
+    size: acquisition.columns,
+    image,
+    transferSyntax: spec.transferSyntax,
+    extra: [
+      ...(scanner.fieldStrength && protocol.modality === 'MR'
+        ? [{ tag: 0x00180087, vr: 'DS', value: scanner.fieldStrength }]
+        : []),
+      ...imageTags(acquisition, scanner, at, series),
+    ],
   });
-  return Array.from({ length: Math.min(protocol.frames, 3) }, (_, i) =>
+  const digits = String(acquisition.slices * acquisition.volumes).length;
+  const blank: DicomImage = {
+    rows: acquisition.rows,
+    columns: acquisition.columns,
+    bitsStored: 16,
+    pixels: new Uint16Array(acquisition.rows * acquisition.columns),
+  };
+  return seriesImages(acquisition, who.artefact).map((at) =>
     storedFile(
       {
-        path: `${seriesUid}-${index + 1}-${i + 1}.dcm`,
+        path: `${seriesUid}-${index + 1}-${String(at.instanceNumber).padStart(digits, '0')}.dcm`,
         format: 'DICOM',
         content: 'RAW',
         lastModified: ctx.modified,
       },
-      () => dicomFile(instance(i + 1)),
+      () => dicomFile(instance(at, renderImage(acquisition, who, at))),
+      // Uncompressed, the size does not depend on the pixel values: no need to render them.
+      (spec.transferSyntax ?? 'explicit') === 'explicit'
+        ? () => dicomFile(instance(at, blank)).length
+        : undefined,
     ),
   );
 }
 
 /** dcm2niix output: the image and its BIDS sidecar. */
-function niftiResource(ctx: SessionContext, protocol: SeriesProtocol, index: number): StoredResource {
+function niftiResource(
+  ctx: SessionContext,
+  protocol: SeriesProtocol,
+  acquisition: Acquisition,
+  index: number,
+  who: SeriesSubject,
+): StoredResource {
   const { spec, modified } = ctx;
   const stem = `${spec.bidsStem}_run-${index + 1}_${protocol.type}`;
+  const mr = acquisition.mr;
   const sidecar = JSON.stringify(
     {
       Modality: protocol.modality,
+      MagneticFieldStrength: Number(spec.scanner.fieldStrength ?? 0) || undefined,
       Manufacturer: spec.scanner.manufacturer,
       ManufacturersModelName: spec.scanner.model,
       SeriesDescription: protocol.seriesDescription,
       SeriesNumber: index + 1,
-      RepetitionTime: Number(protocol.parameters['parameters/tr'] ?? 0) / 1000,
-      EchoTime: Number(protocol.parameters['parameters/te'] ?? 0) / 1000,
+      SliceThickness: acquisition.sliceThickness,
+      RepetitionTime: (mr?.tr ?? 0) / 1000,
+      EchoTime: (mr?.te ?? 0) / 1000,
+      InversionTime: mr?.ti === undefined ? undefined : mr.ti / 1000,
+      FlipAngle: mr?.flip,
+      PhaseEncodingDirection: acquisition.phase === 'COL' ? 'j-' : 'i',
       ConversionSoftware: 'dcm2niix',
     },
     null,
     2,
   );
+  const volume = () => seriesVolume(acquisition, who);
+  const voxels = acquisition.rows * acquisition.columns * acquisition.slices * acquisition.volumes;
+  const description = `${spec.label} ${protocol.seriesDescription}`;
   return ctx.builder.resource('NIFTI', 'NIFTI', 'NIFTI_RAW', [
     storedFile(
       { path: `${stem}.nii.gz`, format: 'NIFTI', content: 'NIFTI_RAW', lastModified: modified },
-      () => niftiGzFile([8, 8, 4], `${spec.label} ${protocol.seriesDescription}`),
+      () => niftiGzFile(volume(), description),
+      // Stored gzip blocks: the size depends only on the voxel count.
+      () => niftiGzSize(voxels),
     ),
     storedFile(
       { path: `${stem}.json`, format: 'JSON', content: 'BIDS_SIDECAR', lastModified: modified },
@@ -425,21 +522,28 @@ function niftiResource(ctx: SessionContext, protocol: SeriesProtocol, index: num
   ]);
 }
 
-/** A QC snapshot and its thumbnail. */
-function snapshotResource(ctx: SessionContext, index: number): StoredResource {
+/** A QC snapshot of the series' middle image and its thumbnail. */
+function snapshotResource(
+  ctx: SessionContext,
+  acquisition: Acquisition,
+  index: number,
+  who: SeriesSubject,
+): StoredResource {
   const { id, modified } = ctx;
   const scanId = String(index + 1);
-  const shade = (ctx.numericId * 13 + index * 29) & 0xff;
-  const png = (suffix: string, content: string, size: number) =>
+  const png = (suffix: string, content: string, shrink: number) =>
     storedFile(
       { path: `${id}_${scanId}_${suffix}.png`, format: 'PNG', content, lastModified: modified },
-      () => pngFile(size, shade),
+      () => {
+        const { width, height, grey } = snapshotImage(acquisition, who, shrink);
+        return pngFile(width, height, grey);
+      },
     );
   return ctx.builder.resource(
     'SNAPSHOTS',
     'PNG',
     '',
-    [png('qc', 'ORIGINAL', 32), png('qc_t', 'THUMBNAIL', 8)],
+    [png('qc', 'ORIGINAL', 1), png('qc_t', 'THUMBNAIL', 4)],
     'Snapshots',
   );
 }

@@ -13,6 +13,7 @@ import { seedSavedSearches } from './saved-searches.js';
 import {
   ArchiveBuilder,
   addDays,
+  type ScanQuality,
   demographics,
   epochOf,
   imageSession,
@@ -27,12 +28,12 @@ import {
 import {
   BIOGRAPH,
   CT_PROTOCOLS,
+  DTI_PROTOCOL,
   MR_PROTOCOLS,
   PET_PROTOCOLS,
   PRISMA,
   PRISMA_FIT,
   SIGNA,
-  mr,
   type SeriesProtocol,
 } from './seed-protocols.js';
 
@@ -106,30 +107,52 @@ const PEDS_DTI: ProjectSpec = {
   insertDate: '2021-03-22 11:45:09.118',
 };
 
-const PEDS_PROTOCOLS: readonly SeriesProtocol[] = [
-  MR_PROTOCOLS[0],
-  MR_PROTOCOLS[1],
-  mr('dMRI_dir64_PA', 'DTI_64dir_b1000_PA', 65, {
-    tr: 8500,
-    te: 82,
-    flip: 90,
-    orientation: 'Tra',
-    voxelRes: [2, 2, 2],
-  }),
-].filter((p): p is SeriesProtocol => p !== undefined);
+const PEDS_PROTOCOLS: readonly SeriesProtocol[] = [MR_PROTOCOLS[0], MR_PROTOCOLS[1], DTI_PROTOCOL].filter(
+  (p): p is SeriesProtocol => p !== undefined,
+);
 
-type Quality = Record<string, { quality: string; note?: string }>;
+type Quality = Record<string, ScanQuality>;
 
-/** Scan quality ratings of BRAIN_MR subject `i`'s visit `v` (default usable). */
+/** Scan quality ratings of BRAIN_MR subject `i`'s visit `v` (default usable), with what the images show. */
 function brainQuality(i: number, v: number): Quality {
   const quality: Quality = {};
-  if ((i + v) % 5 === 0) quality['4'] = { quality: 'questionable', note: 'mild motion in the second half' };
+  if (i === 1 && v === 1)
+    quality['1'] = { quality: 'usable', note: 'mild wrap-around', artefact: { kind: 'wrap' } };
+  if ((i + v) % 5 === 0)
+    quality['4'] = {
+      quality: 'questionable',
+      note: 'mild motion in the second half: ghosting from volume 6',
+      artefact: { kind: 'motion', severity: 1, fromVolume: 5 },
+    };
   if (i === 5 && v === 1)
-    quality['4'] = { quality: 'unusable', note: 'excessive head motion, repeat scheduled' };
+    quality['4'] = {
+      quality: 'unusable',
+      note: 'excessive head motion: ghosting in every volume, repeat scheduled',
+      artefact: { kind: 'motion', severity: 3, fromVolume: 0 },
+    };
+  if (i === 4 && v === 1)
+    quality['3'] = {
+      quality: 'questionable',
+      note: 'RF spike: herringbone striping on slices 20-26',
+      artefact: { kind: 'spike', from: 19, to: 25 },
+    };
+  if (i === 6 && v === 1)
+    quality['6'] = {
+      quality: 'questionable',
+      note: 'wrap-around: phase field of view too small, the face folds into the occiput',
+      artefact: { kind: 'wrap' },
+    };
   if (i === 9 && v === 2)
-    quality['5'] = { quality: 'questionable', note: 'signal dropout in frontal slices' };
+    quality['5'] = {
+      quality: 'questionable',
+      note: 'slices 11-13 missing from every volume (incomplete transfer)',
+      artefact: { kind: 'missing', slices: [10, 11, 12] },
+    };
   return quality;
 }
+
+/** A head size between 0.96 and 1.04 of average, fixed per subject number. */
+const headScale = (i: number): number => 0.96 + ((i * 37) % 9) / 100;
 
 function brainSessionLabel(i: number, v: number, subjectLabel: string): string {
   if (i === 12 && v === 2) return DEMO_UNICODE_EXPERIMENT_LABEL;
@@ -191,6 +214,8 @@ function seedBrainMr(builder: ArchiveBuilder, random: () => number): StoredSubje
         niftiScans: v === 1 ? ['2', '4'] : i % 2 === 0 ? ['2'] : [],
         snapshotScans: v === 1 ? ['2', '3'] : [],
         quality: brainQuality(i, v),
+        // Patients' brains shrink: wider sulci and ventricles, more so at follow-up.
+        head: { scale: headScale(i), atrophy: cohort === 'patient' ? 0.5 + 0.1 * v : 0 },
         bidsStem: `sub-${String(i).padStart(3, '0')}_ses-${v}`,
       });
       if (i === 20 && v === 2) session.status = 'quarantine';
@@ -246,8 +271,10 @@ function seedPetVisit(
   label: string,
   date: string,
   minutes: number,
+  amyloid: boolean,
+  head: { scale: number; atrophy: number },
 ) {
-  const common = { project: PET_AMYLOID.id, subject: s, date, scanner: BIOGRAPH, insertUser: 'bob' };
+  const common = { project: PET_AMYLOID.id, subject: s, date, scanner: BIOGRAPH, insertUser: 'bob', head };
   builder.add(
     imageSession(builder, {
       ...common,
@@ -263,6 +290,7 @@ function seedPetVisit(
         studyType: 'amyloid',
       },
       snapshotScans: ['1'],
+      pet: { amyloid },
       bidsStem: `${label}_pet`,
     }),
   );
@@ -273,6 +301,8 @@ function seedPetVisit(
       label: `${label}_CT1`,
       startMinutes: minutes - 10,
       protocols: CT_PROTOCOLS,
+      // The PET/CT console exports CT compressed.
+      transferSyntax: 'rle',
       bidsStem: `${label}_ct`,
     }),
   );
@@ -293,7 +323,10 @@ function seedPetAmyloid(builder: ArchiveBuilder, random: () => number, brainSubj
       insertUser: 'bob',
     });
     builder.add(s);
-    seedPetVisit(builder, s, label, date, 9 * 60 + i * 11);
+    seedPetVisit(builder, s, label, date, 9 * 60 + i * 11, i % 2 === 0, {
+      scale: headScale(i + 30),
+      atrophy: i % 2 === 0 ? 0.4 : 0.1,
+    });
   }
   // BMR002 joined the PET study: shared with its first MR session, under PET_AMYLOID's own labels.
   const shared = brainSubjects[1];
@@ -303,7 +336,10 @@ function seedPetAmyloid(builder: ArchiveBuilder, random: () => number, brainSubj
     (e) => e.subjectId === shared.id && e.label === `${shared.label}_MR1`,
   );
   sharedSession?.shares.push({ project: PET_AMYLOID.id, label: 'AMY101_MR1' });
-  seedPetVisit(builder, shared, 'AMY101', '2024-05-13', 10 * 60 + 5);
+  seedPetVisit(builder, shared, 'AMY101', '2024-05-13', 10 * 60 + 5, false, {
+    scale: headScale(2),
+    atrophy: 0,
+  });
 }
 
 /** PEDS_DTI: private to carol; five children with one DTI session each. */
@@ -336,6 +372,9 @@ function seedPedsDti(builder: ArchiveBuilder, random: () => number): void {
         insertUser: 'carol',
         fields: { sedation: 'none' },
         niftiScans: ['3'],
+        head: { scale: 0.88 + i / 100, atrophy: 0 },
+        // The children's hospital archives everything JPEG Lossless compressed.
+        transferSyntax: 'jpeg-lossless',
         bidsStem: `sub-${label}_ses-1`,
       }),
     );

@@ -26,7 +26,10 @@ function allResources(archive: SandboxArchive): StoredResource[] {
 
 const allFiles = (archive: SandboxArchive): StoredFile[] => allResources(archive).flatMap((r) => r.files);
 
-/** Walks a DICOM Part 10 file element by element (explicit VR little endian), returning tag → raw value. */
+/**
+ * Walks a DICOM Part 10 file element by element (explicit VR little endian), returning tag → raw value.
+ * Encapsulated pixel data (undefined length) is walked item by item and returned as its fragments.
+ */
 function parseDicom(bytes: Buffer): Map<string, Buffer> {
   expect(bytes.subarray(0, 128).every((b) => b === 0)).toBe(true);
   expect(bytes.toString('latin1', 128, 132)).toBe('DICM');
@@ -36,20 +39,73 @@ function parseDicom(bytes: Buffer): Map<string, Buffer> {
     const group = bytes.readUInt16LE(offset);
     const elem = bytes.readUInt16LE(offset + 2);
     const vr = bytes.toString('latin1', offset + 4, offset + 6);
-    expect(vr).toMatch(/^[A-Z]{2}$/);
+    // Plain checks, not expect(): this runs for every element of thousands of files.
+    if (!/^[A-Z]{2}$/.test(vr)) throw new Error(`bad VR ${JSON.stringify(vr)} at ${offset}`);
     const long = ['OB', 'OW', 'SQ', 'UT', 'UN'].includes(vr);
     const length = long ? bytes.readUInt32LE(offset + 8) : bytes.readUInt16LE(offset + 6);
     const start = offset + (long ? 12 : 8);
-    expect(length % 2).toBe(0);
-    elements.set(
-      `${group.toString(16).padStart(4, '0')}${elem.toString(16).padStart(4, '0')}`,
-      bytes.subarray(start, start + length),
-    );
+    const tag = `${group.toString(16).padStart(4, '0')}${elem.toString(16).padStart(4, '0')}`;
+    if (length === 0xffffffff) {
+      expect(tag).toBe('7fe00010');
+      const { fragments, end } = encapsulatedItems(bytes, start);
+      elements.set(tag, Buffer.concat(fragments));
+      offset = end;
+      continue;
+    }
+    if (length % 2 !== 0) throw new Error(`odd length ${length} of ${tag}`);
+    elements.set(tag, bytes.subarray(start, start + length));
     offset = start + length;
   }
   expect(offset).toBe(bytes.length);
   return elements;
 }
+
+/** Encapsulated pixel data: a basic offset table item, fragments, a sequence delimiter (PS3.5 A.4). */
+function encapsulatedItems(bytes: Buffer, start: number): { fragments: Buffer[]; end: number } {
+  const items: Buffer[] = [];
+  let offset = start;
+  for (;;) {
+    expect(bytes.readUInt16LE(offset)).toBe(0xfffe);
+    const kind = bytes.readUInt16LE(offset + 2);
+    const length = bytes.readUInt32LE(offset + 4);
+    if (kind === 0xe0dd) {
+      expect(length).toBe(0);
+      return { fragments: items.slice(1), end: offset + 8 };
+    }
+    expect(kind).toBe(0xe000);
+    expect(length % 2).toBe(0);
+    items.push(bytes.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+}
+
+/**
+ * The files whose bytes the tests render: every file of the first session of each project; of the
+ * other sessions every file but the NIfTI volumes, and of their DICOM series the first, middle and
+ * last image (rendering all 18,000 images several times over would take minutes).
+ */
+function sampleFiles(archive: SandboxArchive): StoredFile[] {
+  const sample: StoredFile[] = [];
+  const firstOfProject = new Set<string>();
+  for (const e of archive.experiments.values()) {
+    const whole = !firstOfProject.has(e.project) && e.scans.length > 0;
+    if (whole) firstOfProject.add(e.project);
+    sample.push(...e.resources.flatMap((r) => r.files), ...e.inResources.flatMap((r) => r.files));
+    for (const scan of e.scans) {
+      for (const r of scan.resources) {
+        const files = whole ? r.files : r.files.filter((f) => !f.path.endsWith('.nii.gz'));
+        const some =
+          whole || r.label !== 'DICOM' ? files : [files[0], files[files.length >> 1], files.at(-1)];
+        sample.push(...some.filter((f): f is StoredFile => f !== undefined));
+      }
+    }
+  }
+  for (const p of archive.projects.values()) sample.push(...p.resources.flatMap((r) => r.files));
+  for (const s of archive.subjects.values()) sample.push(...s.resources.flatMap((r) => r.files));
+  return [...new Set(sample)];
+}
+
+const TRANSFER_SYNTAXES = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.70'];
 
 const text = (b: Buffer | undefined): string =>
   (b ?? Buffer.alloc(0)).toString('utf8').replace(/[\0 ]+$/, '');
@@ -228,29 +284,71 @@ describe('createDemoArchive', () => {
   });
 
   it('produces file bytes matching the recorded size and MD5 digest, in valid formats', () => {
-    const files = allFiles(archive);
-    expect(files.length).toBeGreaterThan(100);
+    expect(allFiles(archive).length).toBeGreaterThan(10_000);
+    const files = sampleFiles(archive);
+    expect(files.length).toBeGreaterThan(1000);
+    const syntaxes = new Set<string>();
     for (const file of files) {
+      // The size first: uncompressed DICOM files know it without rendering their pixels.
+      const size = file.size;
       const bytes = file.bytes();
-      expect(bytes.length, file.path).toBe(file.size);
+      expect(bytes.length, file.path).toBe(size);
       expect(md5(bytes), file.path).toBe(file.digest);
       if (file.path.endsWith('.dcm')) {
         const dicom = parseDicom(bytes);
-        expect(text(dicom.get('00020010'))).toBe('1.2.840.10008.1.2.1');
+        const syntax = text(dicom.get('00020010'));
+        syntaxes.add(syntax);
+        expect(TRANSFER_SYNTAXES).toContain(syntax);
         expect(text(dicom.get('00080018'))).toBe(text(dicom.get('00020003')));
         const rows = dicom.get('00280010')?.readUInt16LE(0) ?? 0;
         const columns = dicom.get('00280011')?.readUInt16LE(0) ?? 0;
-        expect(dicom.get('7fe00010')?.length).toBe(rows * columns * 2);
+        const pixels = dicom.get('7fe00010');
+        if (syntax === '1.2.840.10008.1.2.1') expect(pixels?.length).toBe(rows * columns * 2);
+        else if (syntax === '1.2.840.10008.1.2.5')
+          expect(pixels?.readUInt32LE(0)).toBe(2); // two RLE segments
+        else expect(pixels?.subarray(0, 4)).toEqual(Buffer.from([0xff, 0xd8, 0xff, 0xc3])); // SOI, SOF3
       } else if (file.path.endsWith('.nii.gz')) {
         const nifti = gunzipSync(bytes);
         expect(nifti.readInt32LE(0)).toBe(348);
         expect(nifti.toString('latin1', 344, 347)).toBe('n+1');
-        const [nx, ny, nz] = [nifti.readInt16LE(42), nifti.readInt16LE(44), nifti.readInt16LE(46)];
-        expect(nifti.length).toBe(352 + nx * ny * nz * 2);
+        const dims = Array.from({ length: nifti.readInt16LE(40) }, (_, i) => nifti.readInt16LE(42 + i * 2));
+        expect(dims.length).toBeGreaterThanOrEqual(3);
+        expect(nifti.length).toBe(352 + dims.reduce((a, b) => a * b, 1) * 2);
       } else if (file.path.endsWith('.png')) {
         expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
         expect(bytes.toString('latin1', bytes.length - 8, bytes.length - 4)).toBe('IEND');
       }
+    }
+    expect([...syntaxes].sort()).toEqual([...TRANSFER_SYNTAXES].sort());
+  }, 120_000);
+
+  it('holds the DICOM series in its NIfTI volumes, voxel for voxel, with the sform of the DICOM geometry', () => {
+    const session = [...archive.experiments.values()].find((e) => e.label === 'BMR001_MR1');
+    const scan = session?.scans.find((s) => s.id === '2');
+    const dicoms = scan?.resources.find((r) => r.label === 'DICOM')?.files ?? [];
+    const niftiFile = scan?.resources
+      .find((r) => r.label === 'NIFTI')
+      ?.files.find((f) => f.path.endsWith('.nii.gz'));
+    if (!niftiFile || dicoms.length === 0) throw new Error('BMR001_MR1 scan 2 has no DICOM or NIfTI files');
+    const nifti = gunzipSync(niftiFile.bytes());
+    const [nx, ny, nz] = [nifti.readInt16LE(42), nifti.readInt16LE(44), nifti.readInt16LE(46)];
+    expect(nz).toBe(dicoms.length);
+    const srow = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => nifti.readFloatLE(280 + r * 16 + c * 4)));
+    for (const k of [0, nz >> 1, nz - 1]) {
+      const dicom = parseDicom(dicoms[k]?.bytes() ?? Buffer.alloc(0));
+      const ds = (tag: string) => text(dicom.get(tag)).split('\\').map(Number);
+      expect([dicom.get('00280011')?.readUInt16LE(0), dicom.get('00280010')?.readUInt16LE(0)]).toEqual([
+        nx,
+        ny,
+      ]);
+      // Voxel (0, 0, k) in RAS is the DICOM ImagePositionPatient (LPS) with x and y negated.
+      const [x, y, z] = ds('00200032');
+      const ras = srow.map((row) => (row[2] ?? 0) * k + (row[3] ?? 0));
+      expect(ras[0]).toBeCloseTo(-(x ?? 0), 3);
+      expect(ras[1]).toBeCloseTo(-(y ?? 0), 3);
+      expect(ras[2]).toBeCloseTo(z ?? 0, 3);
+      const pixels = dicom.get('7fe00010') ?? Buffer.alloc(0);
+      expect(nifti.subarray(352 + k * nx * ny * 2, 352 + (k + 1) * nx * ny * 2)).toEqual(pixels);
     }
   });
 
@@ -266,17 +364,32 @@ describe('createDemoArchive', () => {
     expect(text(dicom.get('00080020'))).toBe(session?.date.replaceAll('-', ''));
   });
 
-  it('is deterministic', () => {
+  it('is deterministic, down to the bytes of its files', () => {
     const again = createDemoArchive();
     const snapshot = (a: SandboxArchive) =>
-      JSON.stringify({
-        subjects: [...a.subjects.values()],
-        experiments: [...a.experiments.values()],
-        projects: [...a.projects.values()],
-        sequences: a.sequences,
-      });
+      JSON.stringify(
+        {
+          subjects: [...a.subjects.values()],
+          experiments: [...a.experiments.values()],
+          projects: [...a.projects.values()],
+          sequences: a.sequences,
+        },
+        // Reading a file's size or digest would render it: leave them to the sample below.
+        (key, value: unknown) =>
+          key === 'files'
+            ? (value as StoredFile[]).map(({ path, format, content, tags, lastModified }) => ({
+                path,
+                format,
+                content,
+                tags,
+                lastModified,
+              }))
+            : value,
+      );
     expect(snapshot(again)).toBe(snapshot(archive));
-  });
+    const facts = (a: SandboxArchive) => sampleFiles(a).map((f) => `${f.path} ${f.size} ${f.digest}`);
+    expect(facts(again)).toEqual(facts(archive));
+  }, 120_000);
 });
 
 describe('generateArchive', () => {
