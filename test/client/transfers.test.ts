@@ -387,6 +387,24 @@ describe('upload', () => {
     });
   });
 
+  it('a file XNAT stored before the connection reset is reported uploaded, not as a conflict', async () => {
+    const alice = connect();
+    const local = freshDir('reset-upload');
+    const sent = writeLocal(local, 'reset.bin', 5000, 21);
+    const parent = { project: 'BRAIN_MR' };
+    // XNAT stores the file, the answer is lost, and the retried PUT meets XNAT's "duplicates".
+    sandbox.faults.dropNextReply({ method: 'PUT', path: '/files/reset.bin' });
+    const result = await alice.upload({
+      parent,
+      resource: 'E2_RESET',
+      files: [{ localPath: sent.path, remotePath: 'reset.bin' }],
+    });
+    expect(result.conflicts).toEqual([]);
+    expect(result.uploaded).toEqual([
+      { remotePath: 'reset.bin', size: 5000, digest: md5(sent.bytes), verified: true },
+    ]);
+  });
+
   it('a collaborator cannot upload (carol on BRAIN_MR)', async () => {
     const carol = connect('carol');
     const local = freshDir('carol');

@@ -4,7 +4,7 @@
  * against XNAT's listed size and MD5; any failure or cancellation removes the temporary file.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, realpath, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,7 @@ import { decodeSegments } from '../rows.js';
 import {
   Digesting,
   checkConcurrency,
+  md5OfFile,
   plural,
   runPool,
   withSummary,
@@ -58,21 +59,6 @@ const DOWNLOAD_RETRIES = 2;
 const PARTIAL_MARKER = '.xnat-mcp-partial-';
 
 const DATA_URI = /^\/(data|REST)\/[^?#]+$/;
-
-async function md5OfFile(path: string, signal?: AbortSignal): Promise<{ size: number; digest: string }> {
-  const digesting = new Digesting(() => undefined);
-  await pipeline(
-    createReadStream(path),
-    digesting,
-    async (source: AsyncIterable<Buffer>) => {
-      for await (const _chunk of source) {
-        // drained: only the hash matters
-      }
-    },
-    { signal },
-  );
-  return { size: digesting.bytes, digest: digesting.digest() };
-}
 
 /** The local path of a file below the destination, relative, per layout. */
 function localRelativePath(file: XnatFile, layout: 'xnat' | 'flat'): string {
