@@ -4,7 +4,16 @@
  * and the failure cases (cancellation, a cut connection, an expiring session) leaving no partial file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,6 +204,45 @@ describe('download', () => {
     );
     // Not even an empty folder was made through the link.
     expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('refuses to write when its folder is swapped for a link leading outside while XNAT stalls', async () => {
+    // A short timeout: the stalled attempt gives up and is restarted, into the swapped folder.
+    const alice = new XnatClient({ url: sandbox.url, user: 'alice', password: 'alice123', timeoutMs: 1000 });
+    clients.push(alice);
+    const { session, largest } = sessionWithFiles();
+    const files = (await alice.listFiles({ experiment: session.id, scan: largest.scan })).filter(
+      (f) => f.path === largest.file.path,
+    );
+    const root = freshDir('swap-root');
+    const dest = join(root, 'dl');
+    const outside = freshDir('swap-outside');
+    sandbox.faults.stallNextDownload({ afterBytes: Math.floor(largest.file.size / 2) });
+    let swapped = false;
+    const error = await alice
+      .download({
+        files,
+        destDir: dest,
+        layout: 'flat',
+        onProgress: (p) => {
+          if (swapped || p.bytesDone === 0) return;
+          // The root check passed long ago; now the folder becomes a link out of it.
+          renameSync(dest, join(root, 'dl-moved'));
+          symlinkSync(outside, dest);
+          swapped = true;
+        },
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    sandbox.faults.clear();
+    expect(swapped).toBe(true);
+    expect(error).toBeInstanceOf(XnatLocalFileError);
+    expect(String(error)).toMatch(/outside/);
+    expect(readdirSync(outside)).toEqual([]);
+    // The stalled attempt's temporary file was removed where it really was.
+    expect(tree(join(root, 'dl-moved'))).toEqual([]);
   });
 
   it('restarts a file whose connection broke mid-stream and still verifies it', async () => {
