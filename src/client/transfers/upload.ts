@@ -220,7 +220,8 @@ async function sendFiles(
     } catch (err) {
       // The connection failed after the body went out: XNAT may have stored the file all the same.
       const unclear = err instanceof XnatError && (err.kind === 'network' || err.kind === 'timeout');
-      const held = unclear && !q.extractZip && !q.signal?.aborted ? await holdsSent(file) : undefined;
+      const ask = unclear && !q.extractZip && !q.signal?.aborted;
+      const held = ask ? await holdsSent(file).catch(() => undefined) : undefined;
       if (held === undefined) throw err;
       sentDigests.set(file.remotePath, held);
       answer = '';
