@@ -12,6 +12,7 @@ import { selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
 // The sandbox and the HTTP transport load only for the commands that use them (a short cold start).
 import type { RunningHttpServer } from './transports/http.js';
+import { RunningCalls } from './mcp/calls.js';
 import { createStderrLogger, parseLogLevel, type Logger } from './mcp/logger.js';
 import { serveStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
@@ -167,6 +168,39 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** How long a stop waits for cancelled calls to clean up, and then for the logout. */
+const STOP_GRACE_MS = 1000;
+
+/** A signal that aborts on SIGINT/SIGTERM (logged), for serving until either arrives. */
+function stopOnSignal(log: Logger): AbortSignal {
+  const stop = new AbortController();
+  void untilSignal().then((signal) => {
+    log.info(`${signal}: cancelling running calls and stopping`);
+    stop.abort();
+  });
+  return stop.signal;
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * The end of serving: calls were cancelled when their servers closed; give them a moment to remove
+ * their temporary files, then log out of XNAT. Both bounded, so a stalled XNAT cannot hold the exit.
+ */
+async function finish(calls: RunningCalls, client: XnatClient, log: Logger): Promise<void> {
+  await calls.settled(STOP_GRACE_MS);
+  if (calls.size > 0) log.warning(`${calls.size} call(s) did not finish cleaning up in time`);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
+  await Promise.race([client.close().catch(() => undefined), late]);
+  clearTimeout(timer);
+}
+
 function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
@@ -176,21 +210,23 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   warnIfNoTools(options, log);
   const port = portFrom(values);
   const client = clientFor(configFromFlags(values), log);
+  const calls = new RunningCalls();
+  const stop = stopOnSignal(log);
   try {
     if (values.http) {
       const { startHttpServer } = await import('./transports/http.js');
-      const http = await startHttpServer({ client, log }, options, {
+      const http = await startHttpServer({ client, log, calls }, options, {
         host: values.host,
         port,
         token: process.env.XNAT_MCP_HTTP_TOKEN,
       });
-      await untilSignal();
+      await untilAborted(stop);
       await http.close();
     } else {
-      await Promise.race([serveStdio({ client, log }, options), untilSignal()]);
+      await serveStdio({ client, log, calls }, options, stop);
     }
   } finally {
-    await client.close().catch(() => undefined);
+    await finish(calls, client, log);
   }
 }
 
@@ -246,15 +282,17 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
     password: DEMO_PASSWORD,
     log: (line) => log.debug(line),
   });
+  const calls = new RunningCalls();
+  const stop = stopOnSignal(log);
   try {
     if (values.stdio) {
-      await Promise.race([serveStdio({ client, log }, options), untilSignal()]);
+      await serveStdio({ client, log, calls }, options, stop);
       return;
     }
     const { startHttpServer } = await import('./transports/http.js');
     const http = await listenWithFallback(
       (p) =>
-        startHttpServer({ client, log }, options, {
+        startHttpServer({ client, log, calls }, options, {
           host: values.host,
           port: p,
           token: process.env.XNAT_MCP_HTTP_TOKEN,
@@ -285,10 +323,10 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
         'Press Ctrl-C to stop.',
       ].join('\n'),
     );
-    await untilSignal();
+    await untilAborted(stop);
     await http.close();
   } finally {
-    await client.close().catch(() => undefined);
+    await finish(calls, client, log);
     await sandbox.close();
   }
 }

@@ -6,6 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { XnatConfigError, type XnatClient } from './client/index.js';
 import { registerPrompts, registerResources } from './resources/index.js';
 import { TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
+import type { RunningCalls } from './mcp/calls.js';
 import { registerTools } from './mcp/define.js';
 import { silentLogger, type Logger } from './mcp/logger.js';
 import { SERVER_NAME, VERSION } from './version.js';
@@ -24,6 +25,8 @@ export interface ServerOptions {
 export interface ServerDeps {
   client: XnatClient;
   log?: Logger;
+  /** Counts running tool calls (the CLI waits for them to clean up when it stops). */
+  calls?: RunningCalls;
 }
 
 export const INSTRUCTIONS = [
@@ -68,6 +71,7 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Mcp
     client: deps.client,
     log,
     safety: { projects: options.projects, roots: options.roots },
+    calls: deps.calls,
   });
   registerResources(server, { client: deps.client, log });
   registerPrompts(server, { client: deps.client, log });

@@ -146,19 +146,27 @@ export interface ZipSource {
   name: string;
 }
 
-const MAX_STORED = 0xffffffff;
+/** Beyond these a field does not fit its classic zip slot and moves to ZIP64 records. */
+const MAX_32 = 0xffffffff;
+const MAX_16 = 0xffff;
+const ZIP64_EXTRA = 0x0001;
+const ZIP64_EOCD_SIZE = 56;
+const ZIP64_LOCATOR_SIZE = 20;
+/** Version needed to extract: 2.0 (stored, UTF-8 names), 4.5 with ZIP64. */
+const VERSION_20 = 20;
+const VERSION_45 = 45;
 
-/**
- * Packs files into a stored zip, as a request body that can be reopened (for a retry after a
- * re-login). CRCs are computed in a first pass, so the local headers carry them: Java's
- * ZipInputStream, which XNAT's importers use, cannot read stored entries with trailing descriptors.
- */
-export async function storedZip(sources: readonly ZipSource[]): Promise<StreamBody> {
-  if (sources.length === 0) throw new XnatLocalFileError('There are no files to pack');
-  if (sources.length >= 0xffff) {
-    throw new XnatLocalFileError(`Too many files to pack (${sources.length}); zip them yourself (ZIP64)`);
-  }
-  const entries: Array<ZipSource & { size: number; crc: number; nameBytes: Buffer; offset: number }> = [];
+interface PackedEntry extends ZipSource {
+  size: number;
+  crc: number;
+  nameBytes: Buffer;
+  offset: number;
+  zip64: boolean;
+}
+
+/** Size, CRC and entry name of each file to pack, checked; entry offsets as if written one after another. */
+async function measure(sources: readonly ZipSource[], forceZip64: boolean): Promise<PackedEntry[]> {
+  const entries: PackedEntry[] = [];
   let offset = 0;
   for (const source of sources) {
     const reason = unsafeEntryReason(source.name);
@@ -167,74 +175,143 @@ export async function storedZip(sources: readonly ZipSource[]): Promise<StreamBo
     let crc = 0;
     try {
       size = (await stat(source.localPath)).size;
-      for await (const chunk of createReadStream(source.localPath)) crc = crc32(chunk as Buffer, crc);
+      if (size > 0)
+        for await (const chunk of createReadStream(source.localPath)) crc = crc32(chunk as Buffer, crc);
     } catch (err) {
       throw localFileError('read', source.localPath, err);
     }
     const nameBytes = Buffer.from(source.name, 'utf8');
-    entries.push({ ...source, size, crc, nameBytes, offset });
-    offset += 30 + nameBytes.length + size;
+    if (nameBytes.length > MAX_16)
+      throw new XnatLocalFileError(`Cannot pack "${source.name}": its name is too long`);
+    // Local headers always carry both sizes, so ZIP64 there depends on the size alone.
+    const zip64 = forceZip64 || size >= MAX_32;
+    entries.push({ ...source, size, crc, nameBytes, offset, zip64 });
+    offset += 30 + nameBytes.length + (zip64 ? 20 : 0) + size;
   }
-  const directorySize = entries.reduce((sum, e) => sum + 46 + e.nameBytes.length, 0);
-  if (offset + directorySize > MAX_STORED) {
-    throw new XnatLocalFileError('The files add up to more than 4 GiB; zip them yourself (ZIP64)');
-  }
-  // 1980-01-01 00:00, the DOS epoch: the importer takes dates from DICOM headers, not from the zip.
-  const dosDate = (1 << 5) | 1;
+  return entries;
+}
 
-  function header(entry: (typeof entries)[number], central: boolean): Buffer {
-    const fixed = Buffer.alloc(central ? 46 : 30);
-    let at = 0;
-    const u16 = (v: number): void => void (at = fixed.writeUInt16LE(v, at));
-    const u32 = (v: number): void => void (at = fixed.writeUInt32LE(v >>> 0, at));
-    u32(central ? CENTRAL_SIGNATURE : LOCAL_SIGNATURE);
-    if (central) u16(20);
-    u16(20);
-    u16(UTF8_FLAG);
-    u16(0); // stored
-    u16(0);
-    u16(dosDate);
-    u32(entry.crc);
-    u32(entry.size);
-    u32(entry.size);
-    u16(entry.nameBytes.length);
-    u16(0);
-    if (central) {
-      u16(0);
-      u16(0);
-      u16(0);
-      u32(0);
-      u32(entry.offset);
-    }
-    return Buffer.concat([fixed, entry.nameBytes]);
-  }
+/** The ZIP64 fields of a central header: the values that did not fit, in the order the spec gives. */
+function centralZip64(entry: PackedEntry, forceZip64: boolean): bigint[] {
+  const wide: bigint[] = [];
+  if (entry.zip64) wide.push(BigInt(entry.size), BigInt(entry.size));
+  if (forceZip64 || entry.offset >= MAX_32) wide.push(BigInt(entry.offset));
+  return wide;
+}
 
-  function end(): Buffer {
-    const record = Buffer.alloc(EOCD_SIZE);
-    record.writeUInt32LE(EOCD_SIGNATURE, 0);
-    record.writeUInt16LE(entries.length, 8);
-    record.writeUInt16LE(entries.length, 10);
-    record.writeUInt32LE(directorySize, 12);
-    record.writeUInt32LE(offset, 16);
-    return record;
+function extraField(values: bigint[]): Buffer {
+  if (values.length === 0) return Buffer.alloc(0);
+  const extra = Buffer.alloc(4 + 8 * values.length);
+  extra.writeUInt16LE(ZIP64_EXTRA, 0);
+  extra.writeUInt16LE(8 * values.length, 2);
+  values.forEach((v, i) => extra.writeBigUInt64LE(v, 4 + 8 * i));
+  return extra;
+}
+
+// 1980-01-01 00:00, the DOS epoch: the importer takes dates from DICOM headers, not from the zip.
+const DOS_DATE = (1 << 5) | 1;
+
+function header(entry: PackedEntry, central: { forceZip64: boolean } | undefined): Buffer {
+  const wide = central
+    ? centralZip64(entry, central.forceZip64)
+    : entry.zip64
+      ? [BigInt(entry.size), BigInt(entry.size)]
+      : [];
+  const extra = extraField(wide);
+  const version = wide.length > 0 ? VERSION_45 : VERSION_20;
+  const fixed = Buffer.alloc(central ? 46 : 30);
+  let at = 0;
+  const u16 = (v: number): void => void (at = fixed.writeUInt16LE(v, at));
+  const u32 = (v: number): void => void (at = fixed.writeUInt32LE(v >>> 0, at));
+  u32(central ? CENTRAL_SIGNATURE : LOCAL_SIGNATURE);
+  if (central) u16(version);
+  u16(version);
+  u16(UTF8_FLAG);
+  u16(0); // stored
+  u16(0);
+  u16(DOS_DATE);
+  u32(entry.crc);
+  u32(entry.zip64 ? MAX_32 : entry.size);
+  u32(entry.zip64 ? MAX_32 : entry.size);
+  u16(entry.nameBytes.length);
+  u16(extra.length);
+  if (central) {
+    u16(0);
+    u16(0);
+    u16(0);
+    u32(0);
+    u32(central.forceZip64 || entry.offset >= MAX_32 ? MAX_32 : entry.offset);
   }
+  return Buffer.concat([fixed, entry.nameBytes, extra]);
+}
+
+/** The end records: ZIP64 end record and locator when a count, size or offset needs them, then the classic one. */
+function endRecords(
+  count: number,
+  directorySize: number,
+  directoryOffset: number,
+  forceZip64: boolean,
+): Buffer {
+  const zip64 = forceZip64 || count >= MAX_16 || directorySize >= MAX_32 || directoryOffset >= MAX_32;
+  const classic = Buffer.alloc(EOCD_SIZE);
+  classic.writeUInt32LE(EOCD_SIGNATURE, 0);
+  classic.writeUInt16LE(zip64 ? MAX_16 : count, 8);
+  classic.writeUInt16LE(zip64 ? MAX_16 : count, 10);
+  classic.writeUInt32LE(zip64 ? MAX_32 : directorySize, 12);
+  classic.writeUInt32LE(zip64 ? MAX_32 : directoryOffset, 16);
+  if (!zip64) return classic;
+  const record = Buffer.alloc(ZIP64_EOCD_SIZE);
+  record.writeUInt32LE(ZIP64_EOCD_SIGNATURE, 0);
+  record.writeBigUInt64LE(BigInt(ZIP64_EOCD_SIZE - 12), 4);
+  record.writeUInt16LE(VERSION_45, 12);
+  record.writeUInt16LE(VERSION_45, 14);
+  record.writeBigUInt64LE(BigInt(count), 24);
+  record.writeBigUInt64LE(BigInt(count), 32);
+  record.writeBigUInt64LE(BigInt(directorySize), 40);
+  record.writeBigUInt64LE(BigInt(directoryOffset), 48);
+  const locator = Buffer.alloc(ZIP64_LOCATOR_SIZE);
+  locator.writeUInt32LE(ZIP64_LOCATOR_SIGNATURE, 0);
+  locator.writeBigUInt64LE(BigInt(directoryOffset + directorySize), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([record, locator, classic]);
+}
+
+/**
+ * Packs files into a stored zip, as a request body that can be reopened (for a retry after a
+ * re-login). CRCs are computed in a first pass, so the local headers carry them: Java's
+ * ZipInputStream, which XNAT's importers use, cannot read stored entries with trailing descriptors.
+ * More than 65,534 files, a file of 4 GiB or more, or an archive beyond 4 GiB is written as ZIP64
+ * (`zip64: true` forces it everywhere, for tests of the readers on small data).
+ */
+export async function storedZip(
+  sources: readonly ZipSource[],
+  options: { zip64?: boolean } = {},
+): Promise<StreamBody> {
+  if (sources.length === 0) throw new XnatLocalFileError('There are no files to pack');
+  const forceZip64 = options.zip64 === true;
+  const entries = await measure(sources, forceZip64);
+  const last = entries[entries.length - 1]!;
+  const directoryOffset = last.offset + 30 + last.nameBytes.length + (last.zip64 ? 20 : 0) + last.size;
+  const directorySize = entries.reduce((sum, e) => sum + header(e, { forceZip64 }).length, 0);
+  const end = endRecords(entries.length, directorySize, directoryOffset, forceZip64);
 
   async function* generate(): AsyncGenerator<Buffer> {
     for (const entry of entries) {
-      yield header(entry, false);
+      yield header(entry, undefined);
+      if (entry.size === 0) continue;
       let written = 0;
-      for await (const chunk of createReadStream(entry.localPath, { end: Math.max(0, entry.size - 1) })) {
+      for await (const chunk of createReadStream(entry.localPath, { end: entry.size - 1 })) {
         const buffer = chunk as Buffer;
         written += buffer.length;
-        if (entry.size > 0) yield buffer;
+        yield buffer;
       }
-      if (entry.size > 0 && written !== entry.size) {
+      if (written !== entry.size) {
         throw new XnatLocalFileError(`${entry.localPath} changed while it was being sent`);
       }
     }
-    for (const entry of entries) yield header(entry, true);
-    yield end();
+    for (const entry of entries) yield header(entry, { forceZip64 });
+    yield end;
   }
 
-  return { open: () => Readable.from(generate()), length: offset + directorySize + EOCD_SIZE };
+  return { open: () => Readable.from(generate()), length: directoryOffset + directorySize + end.length };
 }

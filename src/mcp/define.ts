@@ -13,6 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import type { XnatClient } from '../client/index.js';
+import type { RunningCalls } from './calls.js';
 import type { Logger } from './logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
 import { progressSender, type SendProgress } from './progress.js';
@@ -97,6 +98,8 @@ export interface ToolDeps {
   client: XnatClient;
   log: Logger;
   safety?: SafetyOptions;
+  /** Where running calls are counted, so that a shutdown can wait for their cleanup. */
+  calls?: RunningCalls | undefined;
 }
 
 type JsonSchema = { [key: string]: unknown };
@@ -168,43 +171,46 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
         outputSchema: tool.outputSchema,
         annotations: tool.annotations,
       },
-      async (args, extra): Promise<CallToolResult> => {
-        try {
-          // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
-          const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
-          const safety = createSafety({
-            options: deps.safety ?? {},
-            server: server.server,
-            sessionId: extra.sessionId,
-            request: { id: extra.requestId, signal: extra.signal },
-            log: deps.log,
-            user: () => user,
-          });
-          const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
-          const output = await tool.handler(args, {
-            client: deps.client,
-            signal: extra.signal,
-            log: deps.log,
-            progress,
-            safety,
-          });
-          return {
-            structuredContent: output,
-            content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
-          };
-        } catch (err) {
-          const text = describeToolError(err, {
-            operation: tool.name,
-            url: deps.client.url,
-            target: tool.target?.(args),
-            log: deps.log,
-          });
-          // Also on the MCP log, for hosts that show server logs; a closed connection is not an error here.
-          server
-            .sendLoggingMessage({ level: 'warning', logger: tool.name, data: text }, extra.sessionId)
-            .catch(() => undefined);
-          return { isError: true, content: [{ type: 'text', text }] };
-        }
+      (args, extra): Promise<CallToolResult> => {
+        const call = (async (): Promise<CallToolResult> => {
+          try {
+            // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
+            const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
+            const safety = createSafety({
+              options: deps.safety ?? {},
+              server: server.server,
+              sessionId: extra.sessionId,
+              request: { id: extra.requestId, signal: extra.signal },
+              log: deps.log,
+              user: () => user,
+            });
+            const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
+            const output = await tool.handler(args, {
+              client: deps.client,
+              signal: extra.signal,
+              log: deps.log,
+              progress,
+              safety,
+            });
+            return {
+              structuredContent: output,
+              content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
+            };
+          } catch (err) {
+            const text = describeToolError(err, {
+              operation: tool.name,
+              url: deps.client.url,
+              target: tool.target?.(args),
+              log: deps.log,
+            });
+            // Also on the MCP log, for hosts that show server logs; a closed connection is not an error here.
+            server
+              .sendLoggingMessage({ level: 'warning', logger: tool.name, data: text }, extra.sessionId)
+              .catch(() => undefined);
+            return { isError: true, content: [{ type: 'text', text }] };
+          }
+        })();
+        return deps.calls?.track(call) ?? call;
       },
     );
   }

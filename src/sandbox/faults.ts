@@ -19,6 +19,13 @@ export interface UploadFault {
   afterBytes?: number;
 }
 
+export interface ReplyFault {
+  /** The HTTP method of the request (`PUT`, `DELETE`, ...). */
+  method: string;
+  /** Only a request whose URL path (as sent, without the query) ends with this (default: any). */
+  path?: string;
+}
+
 /** The methods tests call on a sandbox's faults (`startSandboxWithFaults(...).faults`). */
 export interface SandboxFaults {
   /** The next single-file download sends its headers (full Content-Length) and `afterBytes` bytes, then drops the connection. */
@@ -34,6 +41,11 @@ export interface SandboxFaults {
    * The upload itself completes (XNAT authenticates a request when it starts); later requests need a new login.
    */
   expireSessionsDuringNextUpload(fault?: UploadFault): void;
+  /**
+   * The next matching request is applied as usual, then the connection is dropped instead of the
+   * answer: the ambiguous outcome of a reset after XNAT stored an upload or deleted an object.
+   */
+  dropNextReply(fault: ReplyFault): void;
   /** Holds every response `ms` milliseconds before sending it (0 stops). */
   delayResponses(ms: number): void;
   /** Forgets every pending fault and delay. */
@@ -95,6 +107,7 @@ class FaultTap extends Transform {
 export class FaultInjector implements SandboxFaults, SandboxHooks {
   private download: Pending | undefined;
   private upload: Pending | undefined;
+  private reply: ReplyFault | undefined;
   private delayMs = 0;
 
   constructor(private readonly expireSessions: () => void) {}
@@ -119,6 +132,10 @@ export class FaultInjector implements SandboxFaults, SandboxHooks {
     this.upload = { action: 'expire', afterBytes: fault.afterBytes ?? 0 };
   }
 
+  dropNextReply(fault: ReplyFault): void {
+    this.reply = { ...fault, method: fault.method.toUpperCase() };
+  }
+
   delayResponses(ms: number): void {
     this.delayMs = Math.max(0, ms);
   }
@@ -126,12 +143,18 @@ export class FaultInjector implements SandboxFaults, SandboxHooks {
   clear(): void {
     this.download = undefined;
     this.upload = undefined;
+    this.reply = undefined;
     this.delayMs = 0;
   }
 
-  /** Waits out the configured response delay. */
-  async beforeReply(): Promise<void> {
+  /** Waits out the configured response delay; drops the reply to a request matching `dropNextReply`. */
+  async beforeReply(request: { method: string; path: string }): Promise<'drop' | undefined> {
     if (this.delayMs > 0) await sleep(this.delayMs);
+    const armed = this.reply;
+    if (armed === undefined || armed.method !== request.method) return undefined;
+    if (armed.path !== undefined && !request.path.endsWith(armed.path)) return undefined;
+    this.reply = undefined;
+    return 'drop';
   }
 
   /** Taps for a single-file download body (none when no fault is armed for it). */

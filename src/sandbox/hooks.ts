@@ -10,8 +10,11 @@ export interface SandboxHooks {
   downloadTaps?(path: string): Transform[];
   /** Pass-throughs for an upload or import request body. */
   uploadTaps?(): Transform[];
-  /** Awaited before each reply is sent. */
-  beforeReply?(): Promise<void>;
+  /**
+   * Awaited before each reply is sent, after the request was applied; `drop` closes the connection
+   * instead of answering (the change stands, the client never hears of it).
+   */
+  beforeReply?(request: { method: string; path: string }): Promise<'drop' | undefined>;
 }
 
 /**

@@ -385,6 +385,8 @@ async function importedFiles(storage: ArchiveStorage, zip: Blob): Promise<Import
       if (path === undefined) {
         throw new SandboxHttpError(400, `Zip entry would be extracted outside the session: ${entry.name}`);
       }
+      // An empty entry holds no DICOM: nothing to store or parse.
+      if (entry.size === 0) continue;
       const capture = new HeadCapture(HEADER_BYTES);
       const blob = await storage.store(await openZipEntry(zip.location, entry), capture);
       const header = readDicomHeader(capture.head());

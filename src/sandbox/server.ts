@@ -279,11 +279,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     const { socket } = req;
     handle(req, state)
       .then(async (handled) => {
-        await state.hooks.beforeReply?.();
-        return handled;
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const verdict = await state.hooks.beforeReply?.({ method: req.method ?? 'GET', path });
+        if (verdict !== 'drop') return handled;
+        return { ...handled, failure: new ConnectionCut('sandbox fault injection: applied, reply dropped') };
       })
       .then(({ reply, identity, failure }) => {
         if (failure instanceof ConnectionCut) {
+          if (reply.body instanceof Readable) reply.body.destroy();
           log?.(
             `${req.method ?? 'GET'} ${loggablePath((req.url ?? '/').split('?')[0] ?? '/')} dropped (${failure.message})`,
           );

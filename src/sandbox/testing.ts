@@ -6,13 +6,14 @@
 import { FaultInjector, type SandboxFaults } from './faults.js';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from './server.js';
 
-export type { DownloadFault, SandboxFaults, UploadFault } from './faults.js';
+export type { DownloadFault, ReplyFault, SandboxFaults, UploadFault } from './faults.js';
 export { generateArchive, type GenerateOptions } from './generate.js';
 
 export interface SandboxWithFaults extends RunningSandbox {
   /**
    * `failNextDownload` / `stallNextDownload` ({ afterBytes?, path? }), `failNextUpload` /
-   * `stallNextUpload` / `expireSessionsDuringNextUpload` ({ afterBytes? }), `delayResponses(ms)`,
+   * `stallNextUpload` / `expireSessionsDuringNextUpload` ({ afterBytes? }), `dropNextReply` ({ method,
+   * path? }: applied, then the connection reset before the answer), `delayResponses(ms)`,
    * `clear()`. Each fault applies to the next matching transfer.
    */
   faults: SandboxFaults;

@@ -10,11 +10,11 @@ import {
   XnatNotFoundError,
   XnatPermissionError,
 } from '../../src/client/errors.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { startSandboxWithFaults, type SandboxWithFaults } from '../../src/sandbox/testing.js';
 import type { SandboxArchive, StoredExperiment, StoredSubject } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 
-let sandbox: RunningSandbox;
+let sandbox: SandboxWithFaults;
 let archive: SandboxArchive;
 let alice: XnatClient;
 const clients: XnatClient[] = [];
@@ -58,7 +58,7 @@ function uniqueLabel(prefix: string): string {
 
 beforeAll(async () => {
   archive = createDemoArchive();
-  sandbox = await startSandbox({ archive });
+  sandbox = await startSandboxWithFaults({ archive });
   alice = connect('alice');
 });
 
@@ -435,6 +435,22 @@ describe('describeObject and deleteObject', () => {
 
     await alice.updateFields({ kind: 'experiment', experiment: again.id }, { label: uniqueLabel('MOVED') });
     await expect(alice.listScans(label, { project: 'BRAIN_MR' })).rejects.toBeInstanceOf(XnatNotFoundError);
+  });
+
+  it('a delete XNAT carried out before the connection reset is reported done, not "not found"', async () => {
+    const session = brainSession();
+    const scan = (session.scans ?? []).find((s) => s.resources.length > 0);
+    if (!scan) throw new Error('no scan with a resource');
+    // XNAT deletes, the answer is lost, the retried DELETE meets a 404.
+    sandbox.faults.dropNextReply({ method: 'DELETE', path: `/scans/${scan.id}` });
+    await alice.deleteObject({ kind: 'scan', experiment: session.id, scan: scan.id });
+    expect(experimentById(session.id)?.scans?.some((s) => s.id === scan.id)).toBe(false);
+
+    const label = uniqueLabel('GONE');
+    const { subject: made } = await alice.createSubject({ project: 'BRAIN_MR', label });
+    sandbox.faults.dropNextReply({ method: 'DELETE', path: `/subjects/${made.id}` });
+    await alice.deleteObject({ kind: 'subject', subject: made.id });
+    expect(subjectByLabel('BRAIN_MR', label)).toBeUndefined();
   });
 
   it('deletes a file, a resource and a scan of a session', async () => {

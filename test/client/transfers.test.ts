@@ -4,7 +4,16 @@
  * and the failure cases (cancellation, a cut connection, an expiring session) leaving no partial file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -197,6 +206,45 @@ describe('download', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it('refuses to write when its folder is swapped for a link leading outside while XNAT stalls', async () => {
+    // A short timeout: the stalled attempt gives up and is restarted, into the swapped folder.
+    const alice = new XnatClient({ url: sandbox.url, user: 'alice', password: 'alice123', timeoutMs: 1000 });
+    clients.push(alice);
+    const { session, largest } = sessionWithFiles();
+    const files = (await alice.listFiles({ experiment: session.id, scan: largest.scan })).filter(
+      (f) => f.path === largest.file.path,
+    );
+    const root = freshDir('swap-root');
+    const dest = join(root, 'dl');
+    const outside = freshDir('swap-outside');
+    sandbox.faults.stallNextDownload({ afterBytes: Math.floor(largest.file.size / 2) });
+    let swapped = false;
+    const error = await alice
+      .download({
+        files,
+        destDir: dest,
+        layout: 'flat',
+        onProgress: (p) => {
+          if (swapped || p.bytesDone === 0) return;
+          // The root check passed long ago; now the folder becomes a link out of it.
+          renameSync(dest, join(root, 'dl-moved'));
+          symlinkSync(outside, dest);
+          swapped = true;
+        },
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    sandbox.faults.clear();
+    expect(swapped).toBe(true);
+    expect(error).toBeInstanceOf(XnatLocalFileError);
+    expect(String(error)).toMatch(/outside/);
+    expect(readdirSync(outside)).toEqual([]);
+    // The stalled attempt's temporary file was removed where it really was.
+    expect(tree(join(root, 'dl-moved'))).toEqual([]);
+  });
+
   it('restarts a file whose connection broke mid-stream and still verifies it', async () => {
     const alice = connect();
     const { session, largest } = sessionWithFiles();
@@ -385,6 +433,24 @@ describe('upload', () => {
       uploaded: [{ remotePath: 'same.bin', size: 7000, digest: md5(second.bytes), verified: true }],
       conflicts: [],
     });
+  });
+
+  it('a file XNAT stored before the connection reset is reported uploaded, not as a conflict', async () => {
+    const alice = connect();
+    const local = freshDir('reset-upload');
+    const sent = writeLocal(local, 'reset.bin', 5000, 21);
+    const parent = { project: 'BRAIN_MR' };
+    // XNAT stores the file, the answer is lost, and the retried PUT meets XNAT's "duplicates".
+    sandbox.faults.dropNextReply({ method: 'PUT', path: '/files/reset.bin' });
+    const result = await alice.upload({
+      parent,
+      resource: 'E2_RESET',
+      files: [{ localPath: sent.path, remotePath: 'reset.bin' }],
+    });
+    expect(result.conflicts).toEqual([]);
+    expect(result.uploaded).toEqual([
+      { remotePath: 'reset.bin', size: 5000, digest: md5(sent.bytes), verified: true },
+    ]);
   });
 
   it('a collaborator cannot upload (carol on BRAIN_MR)', async () => {

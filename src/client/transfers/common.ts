@@ -3,7 +3,9 @@
  * and labels, a bounded worker pool, byte counting with MD5, and errors that say what was done.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   XnatBadRequestError,
   XnatCancelledError,
@@ -146,6 +148,25 @@ export class Digesting extends Transform {
   digest(): string {
     return this.hash.digest('hex');
   }
+}
+
+/** Size and MD5 of a local file, streamed. */
+export async function md5OfFile(
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ size: number; digest: string }> {
+  const digesting = new Digesting(() => undefined);
+  await pipeline(
+    createReadStream(path),
+    digesting,
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const _chunk of source) {
+        // drained: only the hash matters
+      }
+    },
+    { signal },
+  );
+  return { size: digesting.bytes, digest: digesting.digest() };
 }
 
 /** Runs `work` over `items` with at most `limit` at once; stops starting new items after the first failure. */

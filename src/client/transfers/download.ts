@@ -3,10 +3,8 @@
  * hidden temporary file next to its target and is renamed into place only when complete and verified
  * against XNAT's listed size and MD5; any failure or cancellation removes the temporary file.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, realpath, rename, rm, unlink } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { link, lstat, mkdir, realpath, rename, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   XnatBadRequestError,
@@ -22,12 +20,23 @@ import { decodeSegments } from '../rows.js';
 import {
   Digesting,
   checkConcurrency,
+  md5OfFile,
   plural,
   runPool,
   withSummary,
   type TransferContext,
   type TransferProgress,
 } from './common.js';
+import {
+  checkBeforePlacing,
+  discardPartial,
+  isInside,
+  openPartial,
+  partialSink,
+  releasePartial,
+  sweepPartials,
+  type Partial,
+} from './partials.js';
 
 export interface DownloadRequest {
   files: XnatFile[];
@@ -57,24 +66,7 @@ export interface DownloadResult {
 /** A download cut off mid-stream is restarted this many times before the file counts as failed. */
 const DOWNLOAD_RETRIES = 2;
 
-const PARTIAL_MARKER = '.xnat-mcp-partial-';
-
 const DATA_URI = /^\/(data|REST)\/[^?#]+$/;
-
-async function md5OfFile(path: string, signal?: AbortSignal): Promise<{ size: number; digest: string }> {
-  const digesting = new Digesting(() => undefined);
-  await pipeline(
-    createReadStream(path),
-    digesting,
-    async (source: AsyncIterable<Buffer>) => {
-      for await (const _chunk of source) {
-        // drained: only the hash matters
-      }
-    },
-    { signal },
-  );
-  return { size: digesting.bytes, digest: digesting.digest() };
-}
 
 /** The local path of a file below the destination, relative, per layout. */
 function localRelativePath(file: XnatFile, layout: 'xnat' | 'flat'): string {
@@ -91,15 +83,6 @@ function localRelativePath(file: XnatFile, layout: 'xnat' | 'flat'): string {
     throw new XnatProtocolError(`XNAT listed a file with an unusable location "${file.uri}"`);
   }
   return [...folder.split('/'), ...segments].join(sep);
-}
-
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
-}
-
-function partialName(target: string): string {
-  return join(dirname(target), `.${basename(target)}${PARTIAL_MARKER}${randomBytes(6).toString('hex')}`);
 }
 
 /** A failure worth restarting the file for: the stream broke, not the request. */
@@ -135,14 +118,21 @@ export async function download(ctx: TransferContext, q: DownloadRequest): Promis
   const report = (current: string): void =>
     q.onProgress?.({ bytesDone, bytesTotal, filesDone, filesTotal: planned.length, current });
 
+  const swept = new Set<string>();
   const downloadOne = async ({ file, localPath }: PlannedDownload): Promise<void> => {
     await prepareFolder(root, localPath, q.destDir);
+    // Temporary files of a killed earlier run go on the first visit of each folder.
+    const folder = dirname(localPath);
+    if (!swept.has(folder)) {
+      swept.add(folder);
+      await sweepPartials(folder);
+    }
     const present = await lstat(localPath).catch(() => undefined);
     if (present !== undefined && !q.overwrite) {
       result.skipped.push({ localPath, reason: await whyKept(localPath, present.isFile(), file, signal) });
       bytesDone += file.size;
     } else {
-      const got = await fetchVerified(ctx, file, localPath, q, {
+      const got = await fetchVerified(ctx, { root, file, localPath }, q, {
         chunk: (n) => {
           bytesDone += n;
           report(file.path);
@@ -217,8 +207,15 @@ async function zipFirst(
       concurrency,
       signal: q.signal,
       prepareFolder: (localPath) => prepareFolder(root, localPath, q.destDir),
-      partialName,
-      place: (partial, target) => place(partial, target, q.overwrite === true),
+      openPartial: (target) => openPartial(root, q.destDir, target),
+      place: async (partial, target) => {
+        await checkBeforePlacing(root, q.destDir, partial, target);
+        const placed = await place(partial.path, target, q.overwrite === true);
+        if (placed) releasePartial(partial);
+        else await discardPartial(partial);
+        return placed;
+      },
+      discard: discardPartial,
       delivered,
     });
     for (const item of zipped) done.add(item);
@@ -278,17 +275,20 @@ async function prepareFolder(root: string, localPath: string, destDir: string): 
  */
 async function fetchVerified(
   ctx: TransferContext,
-  file: XnatFile,
-  localPath: string,
+  where: { root: string; file: XnatFile; localPath: string },
   q: DownloadRequest,
   progress: { chunk: (bytes: number) => void; takeBack: (bytes: number) => void },
 ): Promise<{ size: number; digest: string } | undefined> {
   const { signal } = q;
+  const { root, file, localPath } = where;
   for (let attempt = 0; ; attempt++) {
-    const partial = partialName(localPath);
+    let partial: Partial | undefined;
     let attemptBytes = 0;
     try {
-      const got = await fetchToFile(ctx, file, partial, signal, (n) => {
+      // Opened once XNAT answers, and checked against the root then, not only before asking.
+      const openFile = async (): Promise<Partial> =>
+        (partial = await openPartial(root, q.destDir, localPath));
+      const got = await fetchToFile(ctx, file, openFile, signal, (n) => {
         attemptBytes += n;
         progress.chunk(n);
       });
@@ -300,9 +300,13 @@ async function fetchVerified(
           `${file.path} arrived with MD5 ${got.digest}, but XNAT lists ${file.digest}`,
         );
       }
-      return (await place(partial, localPath, q.overwrite === true)) ? got : undefined;
+      await checkBeforePlacing(root, q.destDir, partial!, localPath);
+      const placed = await place(partial!.path, localPath, q.overwrite === true);
+      if (placed) releasePartial(partial!);
+      else await discardPartial(partial!);
+      return placed ? got : undefined;
     } catch (err) {
-      await rm(partial, { force: true });
+      if (partial !== undefined) await discardPartial(partial);
       progress.takeBack(attemptBytes);
       if (attempt < DOWNLOAD_RETRIES && !signal?.aborted && isRestartable(err)) continue;
       throw signal?.aborted ? new XnatCancelledError('The download was cancelled') : err;
@@ -333,23 +337,28 @@ async function whyKept(
 async function fetchToFile(
   ctx: TransferContext,
   file: XnatFile,
-  partial: string,
+  openFile: () => Promise<Partial>,
   signal: AbortSignal | undefined,
   onChunk: (bytes: number) => void,
 ): Promise<{ size: number; digest: string }> {
   const res = await ctx.request({ method: 'GET', path: file.uri, streamResponse: true, signal });
   const stream = res.stream;
   if (stream === undefined) throw new XnatProtocolError(`XNAT sent no body for ${file.path}`);
+  let partial: Partial;
+  try {
+    partial = await openFile();
+  } catch (err) {
+    stream.on('error', () => undefined).destroy();
+    throw err;
+  }
   const digesting = new Digesting(onChunk);
-  // `wx`: never write through a file (or link) that appeared under the temporary name; `flush`: fsync before close.
-  const out = createWriteStream(partial, { flags: 'wx', flush: true });
   let localFailure: unknown;
-  out.on('error', (err) => (localFailure = err));
+  const out = partialSink(partial, (err) => (localFailure = err));
   try {
     await pipeline(stream, digesting, out, { signal });
   } catch (err) {
     if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-    if (localFailure !== undefined) throw localFileError('write', partial, localFailure);
+    if (localFailure !== undefined) throw localFileError('write', partial.path, localFailure);
     throw new XnatProtocolError(`The download of ${file.path} broke off after ${digesting.bytes} bytes`, {
       method: 'GET',
       path: file.uri,

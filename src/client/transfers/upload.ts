@@ -22,6 +22,7 @@ import {
   checkRemotePath,
   checkResourceLabel,
   listAt,
+  md5OfFile,
   plural,
   resourceParentPath,
   runPool,
@@ -168,6 +169,16 @@ async function sendFiles(
   const report = (current: string): void =>
     q.onProgress?.({ bytesDone, bytesTotal, filesDone, filesTotal: toSend.length, current });
 
+  /** The MD5 of the local file when XNAT holds exactly it under the remote path; else undefined. */
+  const holdsSent = async (file: PlannedUpload): Promise<string | undefined> => {
+    const remote = (await listAt(ctx, resourcePath, q.signal))?.find((f) => f.path === file.remotePath);
+    if (remote === undefined || remote.size !== file.size || remote.digest === '') return undefined;
+    const local = await md5OfFile(file.localPath, q.signal).catch((err: unknown) => {
+      throw localFileError('read', file.localPath, err);
+    });
+    return local.size === file.size && local.digest === remote.digest ? local.digest : undefined;
+  };
+
   const sendOne = async (file: PlannedUpload): Promise<void> => {
     let attemptBytes = 0;
     let digesting: Digesting | undefined;
@@ -189,23 +200,40 @@ async function sendFiles(
         return source.pipe(current);
       },
     };
-    const res = await ctx.request({
-      method: 'PUT',
-      path: xnatPath(...resourcePath, 'files', ...checkRemotePath(file.remotePath)),
-      query: {
-        inbody: true,
-        overwrite: q.overwrite ? true : undefined,
-        extract: q.extractZip ? true : undefined,
-        format: q.format,
-        content: q.content,
-      },
-      headers: { 'content-type': q.extractZip ? 'application/zip' : 'application/octet-stream' },
-      body,
-      signal: q.signal,
-    });
-    if (/"duplicates"/.test(res.body)) {
-      // XNAT kept its file (someone wrote it since the listing): a conflict, not an upload.
-      conflicts.push(file.remotePath);
+    let answer: string;
+    try {
+      const res = await ctx.request({
+        method: 'PUT',
+        path: xnatPath(...resourcePath, 'files', ...checkRemotePath(file.remotePath)),
+        query: {
+          inbody: true,
+          overwrite: q.overwrite ? true : undefined,
+          extract: q.extractZip ? true : undefined,
+          format: q.format,
+          content: q.content,
+        },
+        headers: { 'content-type': q.extractZip ? 'application/zip' : 'application/octet-stream' },
+        body,
+        signal: q.signal,
+      });
+      answer = res.body;
+    } catch (err) {
+      // The connection failed after the body went out: XNAT may have stored the file all the same.
+      const unclear = err instanceof XnatError && (err.kind === 'network' || err.kind === 'timeout');
+      const ask = unclear && !q.extractZip && !q.signal?.aborted;
+      const held = ask ? await holdsSent(file).catch(() => undefined) : undefined;
+      if (held === undefined) throw err;
+      sentDigests.set(file.remotePath, held);
+      answer = '';
+    }
+    if (/"duplicates"/.test(answer)) {
+      // The file appeared since the listing: our own earlier attempt (its answer lost to a reset
+      // connection, then retried) if XNAT holds exactly these bytes, else someone else's: a conflict.
+      const held = q.extractZip ? undefined : await holdsSent(file);
+      if (held === undefined) conflicts.push(file.remotePath);
+      else sentDigests.set(file.remotePath, held);
+    } else if (sentDigests.has(file.remotePath)) {
+      // Settled above by reading back what XNAT holds.
     } else if (digesting !== undefined && digesting.bytes === file.size) {
       sentDigests.set(file.remotePath, digesting.digest());
     } else {

@@ -9,8 +9,8 @@
  * extracted. Whatever the zip does not deliver intact is left to the per-file download.
  * This reader shares nothing with the sandbox's zip writer, so each checks the other.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +18,7 @@ import { crc32, createInflateRaw } from 'node:zlib';
 import { XnatCancelledError, XnatLocalFileError, XnatProtocolError, localFileError } from '../errors.js';
 import type { XnatFile } from '../models.js';
 import { Digesting, runPool, type TransferContext } from './common.js';
+import { partialSink, type Partial } from './partials.js';
 
 /** A planned download the zip may deliver. */
 export interface ZipCandidate {
@@ -32,9 +33,11 @@ export interface ZipDownloadOptions {
   concurrency: number;
   signal: AbortSignal | undefined;
   prepareFolder(localPath: string): Promise<void>;
-  partialName(target: string): string;
-  /** False when a local file appeared meanwhile and was kept. */
-  place(partial: string, target: string): Promise<boolean>;
+  /** A temporary file for `target`, opened inside the root with no link followed (partials.ts). */
+  openPartial(target: string): Promise<Partial>;
+  /** Re-checks the root and moves the file into place; false when a local file appeared meanwhile and was kept. */
+  place(partial: Partial, target: string): Promise<boolean>;
+  discard(partial: Partial): Promise<void>;
   /** A file delivered: its size and MD5, or undefined when a local file was kept instead. */
   delivered(item: ZipCandidate, got: { size: number; digest: string } | undefined): void;
 }
@@ -103,9 +106,11 @@ export async function downloadZipped(
 ): Promise<Set<ZipCandidate>> {
   const done = new Set<ZipCandidate>();
   const resource = resourcePathOf(group[0]!.file.uri)!;
-  const zipPath = o.partialName(join(o.root, 'resource.zip'));
+  let zipFile: Partial | undefined;
   try {
-    if (!(await fetchZip(ctx, resource, zipPath, zipBound(group), o.signal))) return done;
+    zipFile = await o.openPartial(join(o.root, 'resource.zip'));
+    const zipPath = zipFile.path;
+    if (!(await fetchZip(ctx, resource, zipFile, zipBound(group), o.signal))) return done;
     const handle = await open(zipPath, 'r');
     try {
       const entries = await centralDirectory(handle);
@@ -127,7 +132,7 @@ export async function downloadZipped(
     if (err instanceof XnatLocalFileError || err instanceof XnatCancelledError) throw err;
     // Anything else (XNAT without zips, a broken zip): the per-file download takes over.
   } finally {
-    await rm(zipPath, { force: true });
+    if (zipFile !== undefined) await o.discard(zipFile);
   }
   return done;
 }
@@ -140,11 +145,11 @@ function zipBound(group: readonly ZipCandidate[]): number {
   return 2 * (data + headers) + (1 << 20);
 }
 
-/** Streams the zip into `zipPath`; false when XNAT sent none or more than `bound` bytes. */
+/** Streams the zip into its temporary file; false when XNAT sent none or more than `bound` bytes. */
 async function fetchZip(
   ctx: TransferContext,
   resource: string,
-  zipPath: string,
+  zipFile: Partial,
   bound: number,
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
@@ -165,13 +170,12 @@ async function fetchZip(
       else callback(null, chunk);
     },
   });
-  const out = createWriteStream(zipPath, { flags: 'wx' });
   let localFailure: unknown;
-  out.on('error', (err) => (localFailure = err));
+  const out = partialSink(zipFile, (err) => (localFailure = err));
   try {
     await pipeline(res.stream, limit, out, { signal });
   } catch (err) {
-    if (localFailure !== undefined) throw localFileError('write', zipPath, localFailure);
+    if (localFailure !== undefined) throw localFileError('write', zipFile.path, localFailure);
     throw err;
   }
   return true;
@@ -275,12 +279,12 @@ async function extract(
   if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) return false;
   const start = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
   await o.prepareFolder(item.localPath);
-  const partial = o.partialName(item.localPath);
+  const partial = await o.openPartial(item.localPath);
+  let settled = false;
   const bounded = new Bounded(item.file.size);
   const digesting = new Digesting(() => undefined);
-  const out = createWriteStream(partial, { flags: 'wx', flush: true });
   let localFailure: unknown;
-  out.on('error', (err) => (localFailure = err));
+  const out = partialSink(partial, (err) => (localFailure = err));
   try {
     // A zero-length range cannot be expressed as a read stream: an empty entry reads nothing.
     const source =
@@ -297,18 +301,17 @@ async function extract(
       bounded.bytes === item.file.size &&
       bounded.crc === entry.crc &&
       (item.file.digest === '' || digest === item.file.digest);
-    if (!intact) {
-      await rm(partial, { force: true });
-      return false;
-    }
+    if (!intact) return false;
     const placed = await o.place(partial, item.localPath);
+    settled = true;
     o.delivered(item, placed ? { size: bounded.bytes, digest } : undefined);
     return true;
   } catch (err) {
-    await rm(partial, { force: true });
     if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-    if (localFailure !== undefined) throw localFileError('write', partial, localFailure);
+    if (localFailure !== undefined) throw localFileError('write', partial.path, localFailure);
     if (err instanceof XnatLocalFileError) throw err;
     return false;
+  } finally {
+    if (!settled) await o.discard(partial);
   }
 }
