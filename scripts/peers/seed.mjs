@@ -45,6 +45,9 @@ async function seedSite(url, user, site) {
         (aliases ? `<xnat:aliases>${aliases}</xnat:aliases>` : '') +
         `</xnat:Project>`,
     );
+    for (const [group, logins] of Object.entries(p.groups ?? {})) {
+      for (const login of logins) await call('PUT', `/projects/${p.id}/users/${group}/${login}`);
+    }
   }
   for (const s of site.subjects) {
     const id = s.id ? ` ID="${esc(s.id)}"` : '';
@@ -114,7 +117,14 @@ const mrScans = (types) => types.map((type, i) => ({ id: String(i + 1), type, fi
 const PYXNAT_SITE = {
   projects: [
     { id: 'nosetests', description: 'nosetests' },
-    { id: 'nosetests5', description: 'nosetests', aliases: ['nosetests52'], accessibility: 'private' },
+    {
+      id: 'nosetests5',
+      description: 'nosetests',
+      aliases: ['nosetests52'],
+      accessibility: 'private',
+      // Created by the Docker XNAT's admin, whom the suite removes and adds back as an owner.
+      groups: { Owners: ['admin'] },
+    },
     { id: 'metabase_nosetests' },
     { id: 'testing_new' },
     { id: 'CENTRAL_OASIS_CS', name: 'OASIS cross-sectional' },
