@@ -4,7 +4,7 @@
  */
 import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
 import type { Field, FieldKind, Join, QuerySpec } from './query.js';
-import { demographicNumberKind, scanNumberKind, xmlText } from './schema-values.js';
+import { demographicNumberKind, experimentNumberKind, scanNumberKind, xmlText } from './schema-values.js';
 import {
   ABSTRACT_EXPERIMENT_TYPES,
   EXPERIMENT_DATA,
@@ -53,9 +53,11 @@ function customField(path: string, fields: () => Record<string, string>): string
   return entry?.[1] ?? '';
 }
 
-function fromRecord(record: Record<string, string | number>, path: string): string | undefined {
-  const key = Object.keys(record).find((k) => k.toLowerCase() === path);
-  return key === undefined ? undefined : str(record[key]);
+/** An experiment attribute as XNAT's tables print it (`42.0` for xs:float age), by lower-case path. */
+function experimentAttribute(experiment: StoredExperiment, path: string): string | undefined {
+  const key = Object.keys(experiment.attributes).find((k) => k.toLowerCase() === path);
+  const value = key === undefined ? undefined : experiment.attributes[key];
+  return key === undefined || value === undefined ? undefined : xmlText(experimentNumberKind(key), value);
 }
 
 // ---------------------------------------------------------------- projects
@@ -122,66 +124,64 @@ function demographic(
 
 const subjectId = field<SubjectRow>('ID', `${S}/ID`, (r) => r.subject.id);
 
-export function subjectSpec(archive: SandboxArchive): QuerySpec<SubjectRow> {
-  const pi = (r: SubjectRow): StoredProject | undefined => archive.projects.get(r.subject.project);
-  return {
-    defaultRoot: S,
-    shortcuts: [
-      subjectId,
-      field('project', `${S}/project`, (r) => r.subject.project),
-      field('label', `${S}/label`, (r) => r.label),
-      field('group', `${S}/group`, (r) => r.subject.group),
-      field('src', `${S}/src`, (r) => r.subject.src),
-      field('pi_firstname', `${S}/investigator/firstname`, (r) => pi(r)?.piFirstname ?? ''),
-      field('pi_lastname', `${S}/investigator/lastname`, (r) => pi(r)?.piLastname ?? ''),
-      demographic('dob', 'date'),
-      demographic('yob', 'number'),
-      demographic('age', 'number'),
-      demographic('gender'),
-      demographic('handedness'),
-      field('ses', `${DEMOGRAPHICS}/ses`, () => '', 'number'),
-      demographic('education', 'number'),
-      field('educationDesc', `${DEMOGRAPHICS}/educationDesc`, () => ''),
-      demographic('race'),
-      demographic('ethnicity'),
-      demographic('weight', 'number'),
-      demographic('height', 'number'),
-      field('gestational_age', `${DEMOGRAPHICS}/gestational_age`, () => '', 'number'),
-      field('post_menstrual_age', `${DEMOGRAPHICS}/post_menstrual_age`, () => '', 'number'),
-      field('birth_weight', `${DEMOGRAPHICS}/birth_weight`, () => '', 'number'),
-      field('insert_date', `${S}/meta/insert_date`, (r) => r.subject.insertDate, 'timestamp'),
-      field('insert_user', `${S}/meta/insert_user`, (r) => r.subject.insertUser),
-      field('last_modified', `${S}/meta/last_modified`, (r) => r.subject.lastModified, 'timestamp'),
-    ],
-    defaultColumns: () => ['ID', 'project', 'label', 'insert_date', 'insert_user'],
-    primaryKey: () => subjectId,
-    addedColumns: () => [],
-    resolvePath: (relative) => {
-      const path = normalisePath(relative);
-      const simple: Record<string, (r: SubjectRow) => string> = {
-        id: (r) => r.subject.id,
-        project: (r) => r.subject.project,
-        label: (r) => r.label,
-        group: (r) => r.subject.group,
-        src: (r) => r.subject.src,
-        initials: (r) => r.subject.initials,
-        'meta/insert_date': (r) => r.subject.insertDate,
-        'meta/insert_user': (r) => r.subject.insertUser,
-        'meta/last_modified': (r) => r.subject.lastModified,
-      };
-      if (simple[path]) return simple[path];
-      if (path.startsWith('demographics/')) {
-        const key = path.slice('demographics/'.length);
-        return (r) => demographicValue(r.subject, key);
-      }
-      return (r) => customField(path, () => r.subject.fields) ?? '';
-    },
-    isA: () => true,
-    uri: (r) => `/data/subjects/${r.subject.id}`,
-    customFields: (r) => r.subject.fields,
-    pageable: true,
-  };
-}
+export const subjectSpec: QuerySpec<SubjectRow> = {
+  defaultRoot: S,
+  shortcuts: [
+    subjectId,
+    field('project', `${S}/project`, (r) => r.subject.project),
+    field('label', `${S}/label`, (r) => r.label),
+    field('group', `${S}/group`, (r) => r.subject.group),
+    field('src', `${S}/src`, (r) => r.subject.src),
+    // The subject's own investigator (XMLPathShortcuts), not its project's PI.
+    field('pi_firstname', `${S}/investigator/firstname`, (r) => r.subject.investigator?.firstname ?? ''),
+    field('pi_lastname', `${S}/investigator/lastname`, (r) => r.subject.investigator?.lastname ?? ''),
+    demographic('dob', 'date'),
+    demographic('yob', 'number'),
+    demographic('age', 'number'),
+    demographic('gender'),
+    demographic('handedness'),
+    field('ses', `${DEMOGRAPHICS}/ses`, () => '', 'number'),
+    demographic('education', 'number'),
+    field('educationDesc', `${DEMOGRAPHICS}/educationDesc`, () => ''),
+    demographic('race'),
+    demographic('ethnicity'),
+    demographic('weight', 'number'),
+    demographic('height', 'number'),
+    field('gestational_age', `${DEMOGRAPHICS}/gestational_age`, () => '', 'number'),
+    field('post_menstrual_age', `${DEMOGRAPHICS}/post_menstrual_age`, () => '', 'number'),
+    field('birth_weight', `${DEMOGRAPHICS}/birth_weight`, () => '', 'number'),
+    field('insert_date', `${S}/meta/insert_date`, (r) => r.subject.insertDate, 'timestamp'),
+    field('insert_user', `${S}/meta/insert_user`, (r) => r.subject.insertUser),
+    field('last_modified', `${S}/meta/last_modified`, (r) => r.subject.lastModified, 'timestamp'),
+  ],
+  defaultColumns: () => ['ID', 'project', 'label', 'insert_date', 'insert_user'],
+  primaryKey: () => subjectId,
+  addedColumns: () => [],
+  resolvePath: (relative) => {
+    const path = normalisePath(relative);
+    const simple: Record<string, (r: SubjectRow) => string> = {
+      id: (r) => r.subject.id,
+      project: (r) => r.subject.project,
+      label: (r) => r.label,
+      group: (r) => r.subject.group,
+      src: (r) => r.subject.src,
+      initials: (r) => r.subject.initials,
+      'meta/insert_date': (r) => r.subject.insertDate,
+      'meta/insert_user': (r) => r.subject.insertUser,
+      'meta/last_modified': (r) => r.subject.lastModified,
+    };
+    if (simple[path]) return simple[path];
+    if (path.startsWith('demographics/')) {
+      const key = path.slice('demographics/'.length);
+      return (r) => demographicValue(r.subject, key);
+    }
+    return (r) => customField(path, () => r.subject.fields) ?? '';
+  },
+  isA: () => true,
+  uri: (r) => `/data/subjects/${r.subject.id}`,
+  customFields: (r) => r.subject.fields,
+  pageable: true,
+};
 
 // ---------------------------------------------------------------- experiments
 
@@ -192,7 +192,7 @@ const IA = 'xnat:imageAssessorData';
 const MR = 'xnat:mrSessionData';
 
 function attribute(key: string, xpath: string): Field<ExperimentRow> {
-  return field(key, xpath, (r) => str(r.experiment.attributes[key]));
+  return field(key, xpath, (r) => experimentAttribute(r.experiment, key.toLowerCase()) ?? '');
 }
 
 function experimentPath(relative: string): (r: ExperimentRow) => string {
@@ -216,7 +216,7 @@ function experimentPath(relative: string): (r: ExperimentRow) => string {
   };
   return (
     simple[path] ??
-    ((r) => customField(path, () => r.experiment.fields) ?? fromRecord(r.experiment.attributes, path) ?? '')
+    ((r) => customField(path, () => r.experiment.fields) ?? experimentAttribute(r.experiment, path) ?? '')
   );
 }
 

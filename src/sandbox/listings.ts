@@ -42,7 +42,7 @@ export function listSubjects(ctx: AuthedContext): Reply {
       .filter((s) => canReadItem(archive, s, ctx.user))
       .map((subject) => ({ subject, label: subject.label }));
   }
-  return tableReply(ctx, runQuery(ctx, subjectSpec(archive), rows));
+  return tableReply(ctx, runQuery(ctx, subjectSpec, rows));
 }
 
 export function listExperiments(ctx: AuthedContext): Reply {

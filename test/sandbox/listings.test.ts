@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
-import { UNICODE_SUBJECT, getAs, resultRows, startFixtureSandbox } from './fixture.js';
+import { UNICODE_SUBJECT, basic, getAs, resultRows, startFixtureSandbox } from './fixture.js';
 
 let sb: RunningSandbox;
 beforeAll(async () => {
@@ -221,6 +221,33 @@ describe('experiment listings', () => {
     const dates = list.map((r) => r.date);
     expect(dates).toEqual([...dates].sort().reverse());
     expect(dates[0]).toBe('2021-03-03');
+  });
+});
+
+describe('schema paths as columns', () => {
+  it("answers a subject's own investigator and an xs:float age as XNAT's tables print them", async () => {
+    const put = (path: string): Promise<Response> =>
+      fetch(`${sb.url}/data/projects/OPEN/subjects/${path}`, {
+        method: 'PUT',
+        headers: { Authorization: basic('alice') },
+      });
+    const subject = await put(
+      'INV1?xnat:subjectData/investigator/firstname=john&xnat:subjectData/investigator/lastname=doe',
+    );
+    expect(subject.status).toBe(201);
+    expect(
+      (await put('INV1/experiments/INV1_MR?xsiType=xnat:mrSessionData&xnat:mrSessionData/age=42')).status,
+    ).toBe(201);
+    const subjects = await rows(
+      'alice',
+      '/data/projects/OPEN/subjects?format=json&label=INV1&columns=xnat:subjectData/investigator/firstname,pi_lastname',
+    );
+    expect(subjects.map((r) => [r.pi_firstname, r.pi_lastname])).toEqual([['john', 'doe']]);
+    const sessions = await rows(
+      'alice',
+      '/data/projects/OPEN/subjects/INV1/experiments?format=json&columns=ID,xnat:mrSessionData/age',
+    );
+    expect(sessions.map((r) => r['xnat:mrsessiondata/age'])).toEqual(['42.0']);
   });
 });
 
