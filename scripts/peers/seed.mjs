@@ -43,6 +43,13 @@ async function seedSite(url, user, site) {
         `<xnat:name>${esc(p.name ?? p.id)}</xnat:name>` +
         `<xnat:description>${esc(p.description ?? '')}</xnat:description>` +
         (aliases ? `<xnat:aliases>${aliases}</xnat:aliases>` : '') +
+        (p.protocols ?? [])
+          .map(
+            ([name, type]) =>
+              `<xnat:studyProtocol ID="${esc(`${p.id}_${type.replace(':', '_')}`)}" name="${esc(name)}" ` +
+              `data-type="${esc(type)}" xsi:type="xnat:datatypeProtocol"/>`,
+          )
+          .join('') +
         `</xnat:Project>`,
     );
     for (const [group, logins] of Object.entries(p.groups ?? {})) {
@@ -124,6 +131,8 @@ const PYXNAT_SITE = {
       accessibility: 'private',
       // Created by the Docker XNAT's admin, whom the suite removes and adds back as an owner.
       groups: { Owners: ['admin'] },
+      // The data-type protocol the suite adds custom variable sets to.
+      protocols: [['Subjects', 'xnat:subjectData']],
     },
     { id: 'metabase_nosetests' },
     { id: 'testing_new' },
