@@ -115,6 +115,8 @@ async function seedSite(url, user, site) {
 
 const dicom = (n) => ({ [`${n}.dcm`]: `not really DICOM ${n}\n` });
 const mrScans = (types) => types.map((type, i) => ({ id: String(i + 1), type, files: dicom(i + 1) }));
+/** Scans whose IDs are their types, as OASIS on central and cs_schizbull08 on NITRC were imported. */
+const namedScans = (types) => mrScans(types).map((scan) => ({ ...scan, id: scan.type }));
 
 /**
  * pyxnat's suites: Debian 1.5's against XNAT central (nosetests* projects, the OASIS projects,
@@ -176,14 +178,14 @@ const PYXNAT_SITE = {
       // XNAT central imported OASIS with accession IDs equal to the labels.
       id: 'OAS1_0440_MR1',
       scanner: 'GE Signa',
-      scans: mrScans(['mpr-1', 'mpr-2']),
+      scans: namedScans(['mpr-1', 'mpr-2']),
     },
     {
       project: 'CENTRAL_OASIS_CS',
       subject: 'OAS1_0286',
       label: 'OAS1_0286_MR1',
       id: 'OAS1_0286_MR1',
-      scans: mrScans(['mpr-1']),
+      scans: namedScans(['mpr-1']),
       assessors: [{ label: 'OAS1_0286_MR1_FSEG', id: 'OAS1_0286_MR1_FSEG' }],
     },
     {
@@ -240,14 +242,14 @@ const PYXNAT_SITE = {
       subject: 'xnat_S02636',
       label: 'xnat_E02685',
       id: 'xnat_E02685',
-      scans: mrScans(['anat']),
+      scans: namedScans(['anat']),
     },
     {
       project: 'cs_schizbull08',
       subject: 'xnat_S02582',
       label: 'xnat_E02579',
       id: 'xnat_E02579',
-      scans: mrScans(['anat']).map((scan) => ({ ...scan, voxelRes: ['0.9375', '0.9375', '1.5'] })),
+      scans: namedScans(['anat']).map((scan) => ({ ...scan, voxelRes: ['0.9375', '0.9375', '1.5'] })),
       assessors: [{ label: 'xnat_E02580', id: 'xnat_E02580' }],
     },
     {

@@ -3,7 +3,7 @@
  * and the QuerySpecs that give each listing XNAT's default columns and URIs (§2.1).
  */
 import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
-import type { Field, FieldKind, Join, QuerySpec } from './query.js';
+import type { ChildColumn, Field, FieldKind, Join, QuerySpec } from './query.js';
 import { demographicNumberKind, experimentNumberKind, scanNumberKind, xmlText } from './schema-values.js';
 import {
   ABSTRACT_EXPERIMENT_TYPES,
@@ -12,6 +12,7 @@ import {
   SUBJECT_ASSESSOR_DATA,
   experimentIsA,
   isSameType,
+  isSubtype,
   typeLineage,
 } from './types.js';
 
@@ -278,6 +279,68 @@ function isAbstract(root: string): boolean {
 
 const EXPERIMENT_DEFAULTS = ['ID', 'project', 'date', 'xsiType', 'label', 'insert_date'];
 
+const isScanType = (type: string): boolean => /ScanData$/i.test(type);
+const scanIsA = (scan: StoredScan, type: string): boolean =>
+  isSameType(type, SC) || isSameType(scan.xsiType, type);
+const isAssessorType = (type: string): boolean => isSameType(type, IA) || isSubtype(type, IA);
+
+/** A session's scans of a type, as entries of the scans join. */
+function scanJoin(id: string, type: string): ChildColumn<ExperimentRow>['of'] {
+  return {
+    id,
+    entries: (r) =>
+      r.experiment.scans
+        .filter((scan) => scanIsA(scan, type))
+        .map((scan) => ({ scan, session: r.experiment })),
+  };
+}
+
+/** A session's assessors of a type, as rows of the assessors join. */
+function assessorJoin(id: string, type: string): ChildColumn<ExperimentRow>['of'] {
+  return {
+    id,
+    entries: (r) =>
+      [...r.archive.experiments.values()]
+        .filter((a) => a.imageSessionId === r.experiment.id && experimentIsA(a, type))
+        .map((a): ExperimentRow => ({
+          experiment: a,
+          label: a.label,
+          project: a.project,
+          archive: r.archive,
+        })),
+  };
+}
+
+/**
+ * Columns on a session's children, which XNAT's query joins in (one row per child, §2.2): a scan
+ * type's xpath (`xnat:imageScanData/ID`, `xnat:mrScanData/type`: that type's scans), an assessor
+ * type's when the root is not an assessor (`xnat:imageAssessorData/ID`), and the session's own
+ * `scans/scan/...` and `assessors/assessor/...` paths.
+ */
+function experimentChildColumn(xpath: string, root: string): ChildColumn<ExperimentRow> | undefined {
+  const slash = xpath.indexOf('/');
+  const type = xpath.slice(0, slash);
+  const relative = xpath.slice(slash + 1);
+  const path = normalisePath(relative);
+  if (isScanType(type)) {
+    const get = scanPath(relative);
+    return { of: scanJoin(`scans:${type.toLowerCase()}`, type), get: (e) => get(e as ScanRow) };
+  }
+  if (isAssessorType(type) && !isAssessorType(root)) {
+    const get = experimentPath(relative);
+    return { of: assessorJoin(`assessors:${type.toLowerCase()}`, type), get: (e) => get(e as ExperimentRow) };
+  }
+  if (path.startsWith('scans/scan/')) {
+    const get = scanPath(relative.slice('scans/scan/'.length));
+    return { of: scanJoin('scans', SC), get: (e) => get(e as ScanRow) };
+  }
+  if (path.startsWith('assessors/assessor/')) {
+    const get = experimentPath(relative.slice('assessors/assessor/'.length));
+    return { of: assessorJoin('assessors', IA), get: (e) => get(e as ExperimentRow) };
+  }
+  return undefined;
+}
+
 /** `/data/projects/{p}[/subjects/{s}]/experiments` (ProjSubExptList, root xnat:subjectAssessorData). */
 export const projectExperimentSpec: QuerySpec<ExperimentRow> = {
   defaultRoot: SA,
@@ -286,6 +349,7 @@ export const projectExperimentSpec: QuerySpec<ExperimentRow> = {
   primaryKey: rootId,
   addedColumns: () => [],
   resolvePath: experimentPath,
+  childColumn: experimentChildColumn,
   isA: (r, type) => experimentIsA(r.experiment, type),
   uri: (r) => `/data/experiments/${r.experiment.id}`,
   customFields: (r) => r.experiment.fields,

@@ -251,6 +251,50 @@ describe('schema paths as columns', () => {
   });
 });
 
+describe('joined child columns', () => {
+  it('lists one row per scan of the named type, and one empty row for sessions without any', async () => {
+    const all = await rows(
+      'alice',
+      '/data/experiments?format=json&xsiType=xnat:imageSessionData&project=PROT&columns=ID,xnat:imageScanData/ID,xnat:imageScanData/type',
+    );
+    expect(all.map((r) => [r.ID, r['xnat:imagescandata/id'], r['xnat:imagescandata/type']])).toEqual(
+      expect.arrayContaining([
+        ['XNAT_E00001', '1', 'T1w'],
+        ['XNAT_E00001', '2', 'BOLD'],
+        ['XNAT_E00002', '', ''],
+      ]),
+    );
+    const mr = await rows(
+      'alice',
+      '/data/experiments?format=json&ID=XNAT_E00001&columns=ID,xnat:petScanData/ID',
+    );
+    expect(mr.map((r) => r['xnat:petscandata/id'])).toEqual(['']);
+    const byPath = await rows(
+      'alice',
+      '/data/experiments?format=json&ID=XNAT_E00001&columns=ID,xnat:mrSessionData/scans/scan/id',
+    );
+    expect(byPath.map((r) => r['xnat:mrsessiondata/scans/scan/id']).sort()).toEqual(['1', '2']);
+  });
+
+  it("lists a session's assessors, by assessor type or the session's assessors path", async () => {
+    for (const column of ['xnat:imageAssessorData/ID', 'xnat:mrSessionData/assessors/assessor/id']) {
+      const found = await rows(
+        'alice',
+        `/data/experiments?format=json&xsiType=xnat:mrSessionData&project=PROT&columns=ID,${column}`,
+      );
+      const key = column.toLowerCase();
+      expect(found.filter((r) => r.ID === 'XNAT_E00001').map((r) => r[key])).toEqual(['XNAT_E00004']);
+    }
+    // With no session root the assessor type is the root: its own rows, not a join.
+    const assessors = await rows(
+      'alice',
+      '/data/experiments?format=json&columns=ID,xnat:imageAssessorData/ID',
+    );
+    expect(assessors.map((r) => r.ID)).toContain('XNAT_E00004');
+    expect(assessors.map((r) => r.ID)).not.toContain('XNAT_E00001');
+  });
+});
+
 describe('permissions on listings', () => {
   it('let collaborators read protected projects', async () => {
     expect(await rows('bob', '/data/projects/PROT/subjects?format=json')).toHaveLength(2);
