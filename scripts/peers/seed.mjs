@@ -147,6 +147,7 @@ const PYXNAT_SITE = {
       description: 'pyxnat CI tests',
       aliases: ['pyxnat'],
       accessibility: 'private',
+      protocols: [['Subjects', 'xnat:subjectData']],
     },
     { id: 'pyxnat_tests2', accessibility: 'private' },
     { id: 'OASIS3' },
