@@ -51,7 +51,8 @@ export async function formLogin(ctx: RequestContext): Promise<Reply> {
 export function aliasTokens(ctx: AuthedContext): Reply {
   const { archive } = ctx.state;
   const { operation = '', token: alias, secret, username } = ctx.params;
-  if (ctx.user === ctx.state.guest) throw new SandboxHttpError(403, "The guest user can't request alias tokens");
+  if (ctx.user === ctx.state.guest)
+    throw new SandboxHttpError(403, "The guest user can't request alias tokens");
   const now = Date.now();
   const ownLogin = (login: string): void => {
     if (login !== ctx.user.login && !ctx.user.admin) {

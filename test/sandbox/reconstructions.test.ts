@@ -79,7 +79,9 @@ describe('reconstructions', () => {
     expect(XMLValidator.validate(xml.text)).toBe(true);
     expect(xml.text).toMatch(/<xnat:ReconstructedImage ID="R1" type="T1_MEAN" baseScanType="MPRAGE"/);
     expect(xml.text).toContain(`<xnat:image_session_ID>${session}</xnat:image_session_ID>`);
-    expect(xml.text).toContain('<xnat:addParam name="kernel">gauss</xnat:addParam>');
+    expect(xml.text).toMatch(
+      /<xnat:addParam name="kernel">\n\t+<!--hidden_fields\[[^\]]+\]-->gauss<\/xnat:addParam>/,
+    );
     const sessionXml = await call('GET', 'alice', `/data/experiments/${session}?format=xml`);
     expect(sessionXml.text).toMatch(
       /<xnat:reconstructions>\s*<xnat:reconstructedImage ID="R1" type="T1_MEAN" baseScanType="MPRAGE">/,
