@@ -2,7 +2,14 @@
  * The queryable fields of each listing (XMLPathShortcuts' shortcut names with their xpaths, §2.4)
  * and the QuerySpecs that give each listing XNAT's default columns and URIs (§2.1).
  */
-import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
+import type {
+  SandboxArchive,
+  StoredExperiment,
+  StoredProject,
+  StoredReconstruction,
+  StoredScan,
+  StoredSubject,
+} from './model.js';
 import type { ChildColumn, Field, FieldKind, Join, QuerySpec } from './query.js';
 import { demographicNumberKind, experimentNumberKind, scanNumberKind, xmlText } from './schema-values.js';
 import {
@@ -479,5 +486,74 @@ export const scanSpec: QuerySpec<ScanRow> = {
   resolvePath: scanPath,
   isA: (r, type) => isSameType(type, SC) || isSameType(type, r.scan.xsiType),
   uri: (r) => `/data/experiments/${r.session.id}/scans/${r.scan.id}`,
+  pageable: false,
+};
+
+// ---------------------------------------------------------------- reconstructions
+
+export interface ReconstructionRow {
+  recon: StoredReconstruction;
+  session: StoredExperiment;
+}
+
+const RC = 'xnat:reconstructedImageData';
+
+const reconKey = field<ReconstructionRow>(
+  'xnat_reconstructedimagedata_id',
+  `${RC}/xnat_reconstructedimagedata_id`,
+  (r) => String(r.recon.xnatReconstructedimagedataId),
+  'number',
+);
+
+/** A reconstruction's provenance steps, by lower-cased field name (`platform_version` from `<platform version=..>`). */
+function processSteps(recon: StoredReconstruction): Array<Record<string, string>> {
+  return (recon.provenance?.children ?? [])
+    .filter((c) => c.name.endsWith('processStep'))
+    .map((step) => {
+      const values: Record<string, string> = {};
+      for (const child of step.children) {
+        const name = child.name.slice(child.name.indexOf(':') + 1).toLowerCase();
+        values[name] = child.text ?? '';
+        for (const [attribute, value] of child.attributes)
+          values[`${name}_${attribute.toLowerCase()}`] = value;
+      }
+      return values;
+    });
+}
+
+const PROCESS_STEP = 'provenance/processstep/';
+
+/** ReconList: a session's reconstructions; `provenance/processStep/...` columns list one row per step. */
+export const reconstructionSpec: QuerySpec<ReconstructionRow> = {
+  defaultRoot: RC,
+  shortcuts: [
+    reconKey,
+    field('ID', `${RC}/ID`, (r) => r.recon.id),
+    field('type', `${RC}/type`, (r) => r.recon.type),
+    field('baseScanType', `${RC}/baseScanType`, (r) => r.recon.baseScanType),
+  ],
+  defaultColumns: () => ['ID', 'type', 'baseScanType'],
+  primaryKey: () => reconKey,
+  addedColumns: () => [],
+  resolvePath: (relative) => {
+    const simple: Record<string, (r: ReconstructionRow) => string> = {
+      id: (r) => r.recon.id,
+      type: (r) => r.recon.type,
+      basescantype: (r) => r.recon.baseScanType,
+      image_session_id: (r) => r.session.id,
+    };
+    return simple[normalisePath(relative)];
+  },
+  childColumn: (xpath) => {
+    const path = normalisePath(xpath.slice(xpath.indexOf('/') + 1));
+    if (!path.startsWith(PROCESS_STEP)) return undefined;
+    const name = path.slice(PROCESS_STEP.length).replace('/@', '_').replaceAll('/', '_');
+    return {
+      of: { id: 'provenance', entries: (r) => processSteps(r.recon) },
+      get: (entry) => (entry as Record<string, string>)[name] ?? '',
+    };
+  },
+  isA: () => true,
+  uri: (r) => `/data/experiments/${r.session.id}/reconstructions/${r.recon.id}`,
   pageable: false,
 };

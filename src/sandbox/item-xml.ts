@@ -173,6 +173,7 @@ export function reconstructionXml(
       ['baseScanType', recon.baseScanType],
     ],
     [
+      ...(recon.provenance ? [recon.provenance] : []),
       ...textElement('xnat:image_session_ID', session.id),
       ...wrap(
         'xnat:out',
