@@ -33,6 +33,8 @@ function pyxnatSuite(name, testsDir, pythonPath) {
     cwd: null,
     pythonPath,
     seed: seeders.pyxnat,
+    // The admin account of pyxnat's Docker XNAT, whose names and address its suite asserts.
+    admin: { firstname: 'Admin', lastname: 'Admin', email: 'fake@fake.fake' },
     // central.xnat.org, NITRC IR and pyxnat's Docker XNAT (http://localhost) are all the sandbox.
     redirect: ['https://central.xnat.org', 'https://www.nitrc.org/ir', 'http://localhost'],
     // Our own ini instead of pyxnat's setup.cfg, whose addopts need pytest-cov; Debian 1.5 names
@@ -66,7 +68,9 @@ function suites(env) {
   else skipped.push(`pyxnat-debian: ${PYTHON} has no pyxnat.tests (apt-get install python3-pyxnat)`);
 
   if (env.PYXNAT_SRC) {
-    const tests = resolve(env.PYXNAT_SRC);
+    // Either the checkout or its tests folder: pytest names the tests from the folder it is given.
+    const given = resolve(env.PYXNAT_SRC);
+    const tests = existsSync(join(given, 'pyxnat', 'tests')) ? join(given, 'pyxnat', 'tests') : given;
     // The suite imports the pyxnat it sits in: its package's parent goes first on sys.path.
     list.push(pyxnatSuite('pyxnat-src', tests, [resolve(tests, '../..')]));
   } else skipped.push('pyxnat-src: PYXNAT_SRC is not set (e.g. PYXNAT_SRC=/path/to/pyxnat/pyxnat/tests)');
@@ -91,7 +95,12 @@ function suites(env) {
       'xnatpy: XNATPY_SRC (an xnatpy checkout) and XNAT4TESTS_SRC (an xnat4tests checkout) must both be set',
     );
   }
-  return { list, skipped };
+  // PEERS_SUITES=pyxnat-src,xnatpy runs only those (to iterate on one suite).
+  const only = env.PEERS_SUITES?.split(',').map((n) => n.trim());
+  if (!only) return { list, skipped };
+  for (const suite of list.filter((s) => !only.includes(s.name)))
+    skipped.push(`${suite.name}: not in PEERS_SUITES`);
+  return { list: list.filter((s) => only.includes(s.name)), skipped };
 }
 
 function unsupported(suite) {
@@ -131,6 +140,8 @@ async function runSuite(suite, work) {
   const { ArchiveBuilder } = await import('../../dist/sandbox/seed-builders.js');
   // An empty site with the sandbox's users plus the suites' own account; the data comes over REST.
   const archive = new ArchiveBuilder('XNAT', sandboxUsers()).archive;
+  const admin = archive.users.find((u) => u.login === 'admin');
+  if (admin && suite.admin) Object.assign(admin, suite.admin);
   archive.users.push({
     xdatUserId: archive.users.length + 1,
     login: SUITE_USER.login,
@@ -143,7 +154,13 @@ async function runSuite(suite, work) {
   });
   const dir = mkdtempSync(join(work, `${suite.name}-`));
   const log = createWriteStream(join(dir, 'sandbox-requests.log'));
-  const sandbox = await startSandbox({ archive, log: (line) => log.write(`${line}\n`), archiveDir: dir });
+  // Guest access on, as on the public servers the suites were written against (central, NITRC IR).
+  const sandbox = await startSandbox({
+    archive,
+    log: (line) => log.write(`${line}\n`),
+    archiveDir: dir,
+    guestAccess: true,
+  });
   try {
     const problems = await suite.seed(sandbox.url, SUITE_USER);
     // A seeding step the sandbox refused is a sandbox gap too: shown, not hidden.

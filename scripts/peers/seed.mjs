@@ -43,8 +43,18 @@ async function seedSite(url, user, site) {
         `<xnat:name>${esc(p.name ?? p.id)}</xnat:name>` +
         `<xnat:description>${esc(p.description ?? '')}</xnat:description>` +
         (aliases ? `<xnat:aliases>${aliases}</xnat:aliases>` : '') +
+        (p.protocols ?? [])
+          .map(
+            ([name, type]) =>
+              `<xnat:studyProtocol ID="${esc(`${p.id}_${type.replace(':', '_')}`)}" name="${esc(name)}" ` +
+              `data-type="${esc(type)}" xsi:type="xnat:datatypeProtocol"/>`,
+          )
+          .join('') +
         `</xnat:Project>`,
     );
+    for (const [group, logins] of Object.entries(p.groups ?? {})) {
+      for (const login of logins) await call('PUT', `/projects/${p.id}/users/${group}/${login}`);
+    }
   }
   for (const s of site.subjects) {
     const id = s.id ? ` ID="${esc(s.id)}"` : '';
@@ -105,6 +115,8 @@ async function seedSite(url, user, site) {
 
 const dicom = (n) => ({ [`${n}.dcm`]: `not really DICOM ${n}\n` });
 const mrScans = (types) => types.map((type, i) => ({ id: String(i + 1), type, files: dicom(i + 1) }));
+/** Scans whose IDs are their types, as OASIS on central and cs_schizbull08 on NITRC were imported. */
+const namedScans = (types) => mrScans(types).map((scan) => ({ ...scan, id: scan.type }));
 
 /**
  * pyxnat's suites: Debian 1.5's against XNAT central (nosetests* projects, the OASIS projects,
@@ -114,7 +126,16 @@ const mrScans = (types) => types.map((type, i) => ({ id: String(i + 1), type, fi
 const PYXNAT_SITE = {
   projects: [
     { id: 'nosetests', description: 'nosetests' },
-    { id: 'nosetests5', description: 'nosetests', aliases: ['nosetests52'], accessibility: 'private' },
+    {
+      id: 'nosetests5',
+      description: 'nosetests',
+      aliases: ['nosetests52'],
+      accessibility: 'private',
+      // Created by the Docker XNAT's admin, whom the suite removes and adds back as an owner.
+      groups: { Owners: ['admin'] },
+      // The data-type protocol the suite adds custom variable sets to.
+      protocols: [['Subjects', 'xnat:subjectData']],
+    },
     { id: 'metabase_nosetests' },
     { id: 'testing_new' },
     { id: 'CENTRAL_OASIS_CS', name: 'OASIS cross-sectional' },
@@ -126,6 +147,7 @@ const PYXNAT_SITE = {
       description: 'pyxnat CI tests',
       aliases: ['pyxnat'],
       accessibility: 'private',
+      protocols: [['Subjects', 'xnat:subjectData']],
     },
     { id: 'pyxnat_tests2', accessibility: 'private' },
     { id: 'OASIS3' },
@@ -157,14 +179,14 @@ const PYXNAT_SITE = {
       // XNAT central imported OASIS with accession IDs equal to the labels.
       id: 'OAS1_0440_MR1',
       scanner: 'GE Signa',
-      scans: mrScans(['mpr-1', 'mpr-2']),
+      scans: namedScans(['mpr-1', 'mpr-2']),
     },
     {
       project: 'CENTRAL_OASIS_CS',
       subject: 'OAS1_0286',
       label: 'OAS1_0286_MR1',
       id: 'OAS1_0286_MR1',
-      scans: mrScans(['mpr-1']),
+      scans: namedScans(['mpr-1']),
       assessors: [{ label: 'OAS1_0286_MR1_FSEG', id: 'OAS1_0286_MR1_FSEG' }],
     },
     {
@@ -221,14 +243,14 @@ const PYXNAT_SITE = {
       subject: 'xnat_S02636',
       label: 'xnat_E02685',
       id: 'xnat_E02685',
-      scans: mrScans(['anat']),
+      scans: namedScans(['anat']),
     },
     {
       project: 'cs_schizbull08',
       subject: 'xnat_S02582',
       label: 'xnat_E02579',
       id: 'xnat_E02579',
-      scans: mrScans(['anat']).map((scan) => ({ ...scan, voxelRes: ['0.9375', '0.9375', '1.5'] })),
+      scans: namedScans(['anat']).map((scan) => ({ ...scan, voxelRes: ['0.9375', '0.9375', '1.5'] })),
       assessors: [{ label: 'xnat_E02580', id: 'xnat_E02580' }],
     },
     {

@@ -2,9 +2,16 @@
  * The queryable fields of each listing (XMLPathShortcuts' shortcut names with their xpaths, §2.4)
  * and the QuerySpecs that give each listing XNAT's default columns and URIs (§2.1).
  */
-import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
-import type { Field, FieldKind, Join, QuerySpec } from './query.js';
-import { demographicNumberKind, scanNumberKind, xmlText } from './schema-values.js';
+import type {
+  SandboxArchive,
+  StoredExperiment,
+  StoredProject,
+  StoredReconstruction,
+  StoredScan,
+  StoredSubject,
+} from './model.js';
+import type { ChildColumn, Field, FieldKind, Join, QuerySpec } from './query.js';
+import { demographicNumberKind, experimentNumberKind, scanNumberKind, xmlText } from './schema-values.js';
 import {
   ABSTRACT_EXPERIMENT_TYPES,
   EXPERIMENT_DATA,
@@ -12,6 +19,7 @@ import {
   SUBJECT_ASSESSOR_DATA,
   experimentIsA,
   isSameType,
+  isSubtype,
   typeLineage,
 } from './types.js';
 
@@ -53,9 +61,11 @@ function customField(path: string, fields: () => Record<string, string>): string
   return entry?.[1] ?? '';
 }
 
-function fromRecord(record: Record<string, string | number>, path: string): string | undefined {
-  const key = Object.keys(record).find((k) => k.toLowerCase() === path);
-  return key === undefined ? undefined : str(record[key]);
+/** An experiment attribute as XNAT's tables print it (`42.0` for xs:float age), by lower-case path. */
+function experimentAttribute(experiment: StoredExperiment, path: string): string | undefined {
+  const key = Object.keys(experiment.attributes).find((k) => k.toLowerCase() === path);
+  const value = key === undefined ? undefined : experiment.attributes[key];
+  return key === undefined || value === undefined ? undefined : xmlText(experimentNumberKind(key), value);
 }
 
 // ---------------------------------------------------------------- projects
@@ -122,66 +132,64 @@ function demographic(
 
 const subjectId = field<SubjectRow>('ID', `${S}/ID`, (r) => r.subject.id);
 
-export function subjectSpec(archive: SandboxArchive): QuerySpec<SubjectRow> {
-  const pi = (r: SubjectRow): StoredProject | undefined => archive.projects.get(r.subject.project);
-  return {
-    defaultRoot: S,
-    shortcuts: [
-      subjectId,
-      field('project', `${S}/project`, (r) => r.subject.project),
-      field('label', `${S}/label`, (r) => r.label),
-      field('group', `${S}/group`, (r) => r.subject.group),
-      field('src', `${S}/src`, (r) => r.subject.src),
-      field('pi_firstname', `${S}/investigator/firstname`, (r) => pi(r)?.piFirstname ?? ''),
-      field('pi_lastname', `${S}/investigator/lastname`, (r) => pi(r)?.piLastname ?? ''),
-      demographic('dob', 'date'),
-      demographic('yob', 'number'),
-      demographic('age', 'number'),
-      demographic('gender'),
-      demographic('handedness'),
-      field('ses', `${DEMOGRAPHICS}/ses`, () => '', 'number'),
-      demographic('education', 'number'),
-      field('educationDesc', `${DEMOGRAPHICS}/educationDesc`, () => ''),
-      demographic('race'),
-      demographic('ethnicity'),
-      demographic('weight', 'number'),
-      demographic('height', 'number'),
-      field('gestational_age', `${DEMOGRAPHICS}/gestational_age`, () => '', 'number'),
-      field('post_menstrual_age', `${DEMOGRAPHICS}/post_menstrual_age`, () => '', 'number'),
-      field('birth_weight', `${DEMOGRAPHICS}/birth_weight`, () => '', 'number'),
-      field('insert_date', `${S}/meta/insert_date`, (r) => r.subject.insertDate, 'timestamp'),
-      field('insert_user', `${S}/meta/insert_user`, (r) => r.subject.insertUser),
-      field('last_modified', `${S}/meta/last_modified`, (r) => r.subject.lastModified, 'timestamp'),
-    ],
-    defaultColumns: () => ['ID', 'project', 'label', 'insert_date', 'insert_user'],
-    primaryKey: () => subjectId,
-    addedColumns: () => [],
-    resolvePath: (relative) => {
-      const path = normalisePath(relative);
-      const simple: Record<string, (r: SubjectRow) => string> = {
-        id: (r) => r.subject.id,
-        project: (r) => r.subject.project,
-        label: (r) => r.label,
-        group: (r) => r.subject.group,
-        src: (r) => r.subject.src,
-        initials: (r) => r.subject.initials,
-        'meta/insert_date': (r) => r.subject.insertDate,
-        'meta/insert_user': (r) => r.subject.insertUser,
-        'meta/last_modified': (r) => r.subject.lastModified,
-      };
-      if (simple[path]) return simple[path];
-      if (path.startsWith('demographics/')) {
-        const key = path.slice('demographics/'.length);
-        return (r) => demographicValue(r.subject, key);
-      }
-      return (r) => customField(path, () => r.subject.fields) ?? '';
-    },
-    isA: () => true,
-    uri: (r) => `/data/subjects/${r.subject.id}`,
-    customFields: (r) => r.subject.fields,
-    pageable: true,
-  };
-}
+export const subjectSpec: QuerySpec<SubjectRow> = {
+  defaultRoot: S,
+  shortcuts: [
+    subjectId,
+    field('project', `${S}/project`, (r) => r.subject.project),
+    field('label', `${S}/label`, (r) => r.label),
+    field('group', `${S}/group`, (r) => r.subject.group),
+    field('src', `${S}/src`, (r) => r.subject.src),
+    // The subject's own investigator (XMLPathShortcuts), not its project's PI.
+    field('pi_firstname', `${S}/investigator/firstname`, (r) => r.subject.investigator?.firstname ?? ''),
+    field('pi_lastname', `${S}/investigator/lastname`, (r) => r.subject.investigator?.lastname ?? ''),
+    demographic('dob', 'date'),
+    demographic('yob', 'number'),
+    demographic('age', 'number'),
+    demographic('gender'),
+    demographic('handedness'),
+    field('ses', `${DEMOGRAPHICS}/ses`, () => '', 'number'),
+    demographic('education', 'number'),
+    field('educationDesc', `${DEMOGRAPHICS}/educationDesc`, () => ''),
+    demographic('race'),
+    demographic('ethnicity'),
+    demographic('weight', 'number'),
+    demographic('height', 'number'),
+    field('gestational_age', `${DEMOGRAPHICS}/gestational_age`, () => '', 'number'),
+    field('post_menstrual_age', `${DEMOGRAPHICS}/post_menstrual_age`, () => '', 'number'),
+    field('birth_weight', `${DEMOGRAPHICS}/birth_weight`, () => '', 'number'),
+    field('insert_date', `${S}/meta/insert_date`, (r) => r.subject.insertDate, 'timestamp'),
+    field('insert_user', `${S}/meta/insert_user`, (r) => r.subject.insertUser),
+    field('last_modified', `${S}/meta/last_modified`, (r) => r.subject.lastModified, 'timestamp'),
+  ],
+  defaultColumns: () => ['ID', 'project', 'label', 'insert_date', 'insert_user'],
+  primaryKey: () => subjectId,
+  addedColumns: () => [],
+  resolvePath: (relative) => {
+    const path = normalisePath(relative);
+    const simple: Record<string, (r: SubjectRow) => string> = {
+      id: (r) => r.subject.id,
+      project: (r) => r.subject.project,
+      label: (r) => r.label,
+      group: (r) => r.subject.group,
+      src: (r) => r.subject.src,
+      initials: (r) => r.subject.initials,
+      'meta/insert_date': (r) => r.subject.insertDate,
+      'meta/insert_user': (r) => r.subject.insertUser,
+      'meta/last_modified': (r) => r.subject.lastModified,
+    };
+    if (simple[path]) return simple[path];
+    if (path.startsWith('demographics/')) {
+      const key = path.slice('demographics/'.length);
+      return (r) => demographicValue(r.subject, key);
+    }
+    return (r) => customField(path, () => r.subject.fields) ?? '';
+  },
+  isA: () => true,
+  uri: (r) => `/data/subjects/${r.subject.id}`,
+  customFields: (r) => r.subject.fields,
+  pageable: true,
+};
 
 // ---------------------------------------------------------------- experiments
 
@@ -192,7 +200,7 @@ const IA = 'xnat:imageAssessorData';
 const MR = 'xnat:mrSessionData';
 
 function attribute(key: string, xpath: string): Field<ExperimentRow> {
-  return field(key, xpath, (r) => str(r.experiment.attributes[key]));
+  return field(key, xpath, (r) => experimentAttribute(r.experiment, key.toLowerCase()) ?? '');
 }
 
 function experimentPath(relative: string): (r: ExperimentRow) => string {
@@ -216,7 +224,7 @@ function experimentPath(relative: string): (r: ExperimentRow) => string {
   };
   return (
     simple[path] ??
-    ((r) => customField(path, () => r.experiment.fields) ?? fromRecord(r.experiment.attributes, path) ?? '')
+    ((r) => customField(path, () => r.experiment.fields) ?? experimentAttribute(r.experiment, path) ?? '')
   );
 }
 
@@ -278,6 +286,68 @@ function isAbstract(root: string): boolean {
 
 const EXPERIMENT_DEFAULTS = ['ID', 'project', 'date', 'xsiType', 'label', 'insert_date'];
 
+const isScanType = (type: string): boolean => /ScanData$/i.test(type);
+const scanIsA = (scan: StoredScan, type: string): boolean =>
+  isSameType(type, SC) || isSameType(scan.xsiType, type);
+const isAssessorType = (type: string): boolean => isSameType(type, IA) || isSubtype(type, IA);
+
+/** A session's scans of a type, as entries of the scans join. */
+function scanJoin(id: string, type: string): ChildColumn<ExperimentRow>['of'] {
+  return {
+    id,
+    entries: (r) =>
+      r.experiment.scans
+        .filter((scan) => scanIsA(scan, type))
+        .map((scan) => ({ scan, session: r.experiment })),
+  };
+}
+
+/** A session's assessors of a type, as rows of the assessors join. */
+function assessorJoin(id: string, type: string): ChildColumn<ExperimentRow>['of'] {
+  return {
+    id,
+    entries: (r) =>
+      [...r.archive.experiments.values()]
+        .filter((a) => a.imageSessionId === r.experiment.id && experimentIsA(a, type))
+        .map((a): ExperimentRow => ({
+          experiment: a,
+          label: a.label,
+          project: a.project,
+          archive: r.archive,
+        })),
+  };
+}
+
+/**
+ * Columns on a session's children, which XNAT's query joins in (one row per child, §2.2): a scan
+ * type's xpath (`xnat:imageScanData/ID`, `xnat:mrScanData/type`: that type's scans), an assessor
+ * type's when the root is not an assessor (`xnat:imageAssessorData/ID`), and the session's own
+ * `scans/scan/...` and `assessors/assessor/...` paths.
+ */
+function experimentChildColumn(xpath: string, root: string): ChildColumn<ExperimentRow> | undefined {
+  const slash = xpath.indexOf('/');
+  const type = xpath.slice(0, slash);
+  const relative = xpath.slice(slash + 1);
+  const path = normalisePath(relative);
+  if (isScanType(type)) {
+    const get = scanPath(relative);
+    return { of: scanJoin(`scans:${type.toLowerCase()}`, type), get: (e) => get(e as ScanRow) };
+  }
+  if (isAssessorType(type) && !isAssessorType(root)) {
+    const get = experimentPath(relative);
+    return { of: assessorJoin(`assessors:${type.toLowerCase()}`, type), get: (e) => get(e as ExperimentRow) };
+  }
+  if (path.startsWith('scans/scan/')) {
+    const get = scanPath(relative.slice('scans/scan/'.length));
+    return { of: scanJoin('scans', SC), get: (e) => get(e as ScanRow) };
+  }
+  if (path.startsWith('assessors/assessor/')) {
+    const get = experimentPath(relative.slice('assessors/assessor/'.length));
+    return { of: assessorJoin('assessors', IA), get: (e) => get(e as ExperimentRow) };
+  }
+  return undefined;
+}
+
 /** `/data/projects/{p}[/subjects/{s}]/experiments` (ProjSubExptList, root xnat:subjectAssessorData). */
 export const projectExperimentSpec: QuerySpec<ExperimentRow> = {
   defaultRoot: SA,
@@ -286,6 +356,7 @@ export const projectExperimentSpec: QuerySpec<ExperimentRow> = {
   primaryKey: rootId,
   addedColumns: () => [],
   resolvePath: experimentPath,
+  childColumn: experimentChildColumn,
   isA: (r, type) => experimentIsA(r.experiment, type),
   uri: (r) => `/data/experiments/${r.experiment.id}`,
   customFields: (r) => r.experiment.fields,
@@ -415,5 +486,74 @@ export const scanSpec: QuerySpec<ScanRow> = {
   resolvePath: scanPath,
   isA: (r, type) => isSameType(type, SC) || isSameType(type, r.scan.xsiType),
   uri: (r) => `/data/experiments/${r.session.id}/scans/${r.scan.id}`,
+  pageable: false,
+};
+
+// ---------------------------------------------------------------- reconstructions
+
+export interface ReconstructionRow {
+  recon: StoredReconstruction;
+  session: StoredExperiment;
+}
+
+const RC = 'xnat:reconstructedImageData';
+
+const reconKey = field<ReconstructionRow>(
+  'xnat_reconstructedimagedata_id',
+  `${RC}/xnat_reconstructedimagedata_id`,
+  (r) => String(r.recon.xnatReconstructedimagedataId),
+  'number',
+);
+
+/** A reconstruction's provenance steps, by lower-cased field name (`platform_version` from `<platform version=..>`). */
+function processSteps(recon: StoredReconstruction): Array<Record<string, string>> {
+  return (recon.provenance?.children ?? [])
+    .filter((c) => c.name.endsWith('processStep'))
+    .map((step) => {
+      const values: Record<string, string> = {};
+      for (const child of step.children) {
+        const name = child.name.slice(child.name.indexOf(':') + 1).toLowerCase();
+        values[name] = child.text ?? '';
+        for (const [attribute, value] of child.attributes)
+          values[`${name}_${attribute.toLowerCase()}`] = value;
+      }
+      return values;
+    });
+}
+
+const PROCESS_STEP = 'provenance/processstep/';
+
+/** ReconList: a session's reconstructions; `provenance/processStep/...` columns list one row per step. */
+export const reconstructionSpec: QuerySpec<ReconstructionRow> = {
+  defaultRoot: RC,
+  shortcuts: [
+    reconKey,
+    field('ID', `${RC}/ID`, (r) => r.recon.id),
+    field('type', `${RC}/type`, (r) => r.recon.type),
+    field('baseScanType', `${RC}/baseScanType`, (r) => r.recon.baseScanType),
+  ],
+  defaultColumns: () => ['ID', 'type', 'baseScanType'],
+  primaryKey: () => reconKey,
+  addedColumns: () => [],
+  resolvePath: (relative) => {
+    const simple: Record<string, (r: ReconstructionRow) => string> = {
+      id: (r) => r.recon.id,
+      type: (r) => r.recon.type,
+      basescantype: (r) => r.recon.baseScanType,
+      image_session_id: (r) => r.session.id,
+    };
+    return simple[normalisePath(relative)];
+  },
+  childColumn: (xpath) => {
+    const path = normalisePath(xpath.slice(xpath.indexOf('/') + 1));
+    if (!path.startsWith(PROCESS_STEP)) return undefined;
+    const name = path.slice(PROCESS_STEP.length).replace('/@', '_').replaceAll('/', '_');
+    return {
+      of: { id: 'provenance', entries: (r) => processSteps(r.recon) },
+      get: (entry) => (entry as Record<string, string>)[name] ?? '',
+    };
+  },
+  isA: () => true,
+  uri: (r) => `/data/experiments/${r.session.id}/reconstructions/${r.recon.id}`,
   pageable: false,
 };

@@ -103,7 +103,8 @@ export function applyProject(
   values: Array<[string, string]>,
   elements: StoredElement[] = [],
 ): void {
-  if (elements.length > 0) project.studyProtocols = elements;
+  const protocols = elements.filter((e) => e.name.endsWith('studyProtocol'));
+  if (protocols.length > 0) project.studyProtocols = protocols;
   for (const [path, value] of values) {
     if (applyCustomField(project.fields, path, value)) continue;
     switch (path.toLowerCase()) {

@@ -105,15 +105,21 @@ function formatted(
   return entries.map(([path, value]) => [path, xmlText(kind(path), value)]);
 }
 
-function addParamsXml(params: Record<string, string> | undefined): XmlElement[] {
-  return Object.entries(params ?? {}).map(([name, value]) =>
-    element('xnat:addParam', [['name', name]], [], value),
-  );
+/** `addParam` elements, each with its hidden-fields comment naming the owning row (`owner` is `column="id"`). */
+function addParamsXml(params: Record<string, string> | undefined, owner: string): XmlElement[] {
+  return Object.entries(params ?? {}).map(([name, value]) => ({
+    ...element('xnat:addParam', [['name', name]], [], value),
+    hidden: owner,
+  }));
 }
 
 /** Puts `addParam` elements at the end of the `parameters` element among `elements` (made when missing). */
-function withAddParams(elements: XmlElement[], params: Record<string, string> | undefined): XmlElement[] {
-  const added = addParamsXml(params);
+function withAddParams(
+  elements: XmlElement[],
+  params: Record<string, string> | undefined,
+  owner: string,
+): XmlElement[] {
+  const added = addParamsXml(params, owner);
   if (added.length === 0) return elements;
   const parameters = elements.find((e) => e.name === 'xnat:parameters');
   if (parameters) parameters.children.push(...added);
@@ -144,7 +150,11 @@ export function scanXml(scan: StoredScan, session: StoredExperiment, directory: 
       ...textElement('xnat:frames', scan.frames),
       ...scan.resources.map((r) => resourceXml('xnat:file', r, `${directory}/SCANS/${scan.id}`)),
       ...textElement('xnat:startTime', scan.startTime),
-      ...withAddParams(nestedElements('xnat', rest), scan.addParams),
+      ...withAddParams(
+        nestedElements('xnat', rest),
+        scan.addParams,
+        `parameters_addparam_xnat_imagescandata_id="${scan.xnatImagescandataId}"`,
+      ),
     ],
   );
 }
@@ -163,12 +173,16 @@ export function reconstructionXml(
       ['baseScanType', recon.baseScanType],
     ],
     [
+      ...(recon.provenance ? [recon.provenance] : []),
       ...textElement('xnat:image_session_ID', session.id),
       ...wrap(
         'xnat:out',
         recon.resources.map((r) => resourceXml('xnat:file', r, `${directory}/PROCESSED/${recon.id}`)),
       ),
-      ...wrap('xnat:parameters', addParamsXml(recon.addParams)),
+      ...wrap(
+        'xnat:parameters',
+        addParamsXml(recon.addParams, `parameters_addparam_xnat_reconstructedimagedata_id="${recon.id}"`),
+      ),
     ],
   );
 }

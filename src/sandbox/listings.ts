@@ -10,6 +10,7 @@ import {
   projectExperimentSpec,
   projectSpec,
   scanSpec,
+  reconstructionSpec,
   subjectSpec,
   type ExperimentRow,
   type SubjectRow,
@@ -42,7 +43,7 @@ export function listSubjects(ctx: AuthedContext): Reply {
       .filter((s) => canReadItem(archive, s, ctx.user))
       .map((subject) => ({ subject, label: subject.label }));
   }
-  return tableReply(ctx, runQuery(ctx, subjectSpec(archive), rows));
+  return tableReply(ctx, runQuery(ctx, subjectSpec, rows));
 }
 
 export function listExperiments(ctx: AuthedContext): Reply {
@@ -102,21 +103,11 @@ export function listAssessors(ctx: AuthedContext): Reply {
   return tableReply(ctx, runQuery(ctx, assessorSpec, rows));
 }
 
-/** ReconList: the session's reconstructions with XNAT's default columns. */
+/** ReconList: the session's reconstructions, by XNAT's query (default columns, `columns=`, filters). */
 export function listReconstructions(ctx: AuthedContext): Reply {
   const session = sessionOf(ctx);
-  const rows = (session.reconstructions ?? []).map((r) => ({
-    xnat_reconstructedimagedata_id: String(r.xnatReconstructedimagedataId),
-    ID: r.id,
-    type: r.type,
-    baseScanType: r.baseScanType,
-    URI: `/data/experiments/${session.id}/reconstructions/${r.id}`,
-  }));
-  return tableReply(ctx, {
-    columns: ['xnat_reconstructedimagedata_id', 'ID', 'type', 'baseScanType', 'URI'],
-    rows,
-    params: { totalRecords: String(rows.length) },
-  });
+  const rows = (session.reconstructions ?? []).map((recon) => ({ recon, session }));
+  return tableReply(ctx, runQuery(ctx, reconstructionSpec, rows));
 }
 
 /** `.../experiments/{e}/projects`, `.../subjects/{s}/projects`: the owning project, then each share (§3.4). */

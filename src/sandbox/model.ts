@@ -220,6 +220,8 @@ export interface StoredReconstruction {
   lastModified: string;
   /** `out/file` resources. */
   resources: StoredResource[];
+  /** `xnat:provenance` (`prov:processStep` elements), kept as sent. */
+  provenance?: StoredElement;
 }
 
 export interface SandboxArchive {

@@ -21,12 +21,19 @@ export interface Field<R> {
 }
 
 /**
- * A one-to-many part of a record (custom variables, project aliases): XNAT's query joins its table,
- * so a listing with a column on it has one row per entry (and one row with empty cells when none).
+ * A one-to-many part of a record (custom variables, project aliases, a session's scans): XNAT's query
+ * joins its table, so a listing with a column on it has one row per entry (and one row with empty
+ * cells when none).
  */
 export interface Join<R> {
   id: string;
   entries: (row: R) => string[][];
+}
+
+/** A column on a joined child of the record (a session's scans or assessors): its join and its value in an entry. */
+export interface ChildColumn<R> {
+  of: { id: string; entries: (row: R) => unknown[] };
+  get: (entry: unknown) => string;
 }
 
 export interface QuerySpec<R> {
@@ -45,6 +52,11 @@ export interface QuerySpec<R> {
   uri: (row: R) => string;
   /** Custom variables of a row: `<type>/fields/field/field` and `/name` columns list one row per variable. */
   customFields?: (row: R) => Record<string, string>;
+  /**
+   * An xpath on a child of the record rather than the record (`xnat:mrScanData/ID`,
+   * `xnat:mrSessionData/scans/scan/id` in an experiment listing whose root is `root`).
+   */
+  childColumn?: (xpath: string, root: string) => ChildColumn<R> | undefined;
   /** Subject and experiment listings page in SQL; the others ignore limit/offset. */
   pageable: boolean;
 }
@@ -108,14 +120,14 @@ export function matchesFilter(kind: FieldKind, cell: string, value: string): boo
 /** A row as the query sees it: with the entry of each joined one-to-many part (a SQL join). */
 interface Joined<R> {
   row: R;
-  entries: Map<string, string[] | undefined>;
+  entries: Map<string, unknown>;
 }
 
 interface Column<R> {
   key: string;
   kind: FieldKind;
   get: (joined: Joined<R>) => string;
-  join: Join<R> | undefined;
+  join: ChildColumn<R>['of'] | undefined;
 }
 
 function column<R>(field: Field<R>): Column<R> {
@@ -124,7 +136,7 @@ function column<R>(field: Field<R>): Column<R> {
     return {
       key: field.key,
       kind: field.kind,
-      get: (j) => j.entries.get(join.of.id)?.[join.cell] ?? '',
+      get: (j) => (j.entries.get(join.of.id) as string[] | undefined)?.[join.cell] ?? '',
       join: join.of,
     };
   }
@@ -138,9 +150,23 @@ function typeOfXpath(xpath: string): string {
 }
 
 /** A column or filter named by an xpath: keyed by the shortcut whose xpath it is, else by the lower-cased xpath. */
-function xpathColumn<R>(spec: QuerySpec<R>, xpath: string): Column<R> {
+function xpathColumn<R>(spec: QuerySpec<R>, xpath: string, root: string): Column<R> {
   const shortcut = spec.shortcuts.find((f) => f.xpath.toLowerCase() === xpath.toLowerCase());
   if (shortcut) return column(shortcut);
+  const child = spec.childColumn?.(xpath, root);
+  if (child) {
+    const { of, get } = child;
+    return {
+      key: xpath.toLowerCase(),
+      kind: 'string',
+      // Rows without children (a left join) have no entry: empty cells.
+      get: (j) => {
+        const entry = j.entries.get(of.id);
+        return entry === undefined ? '' : get(entry);
+      },
+      join: of,
+    };
+  }
   const relative = xpath.slice(xpath.indexOf('/') + 1);
   const variable = VARIABLE_PATH.exec(relative)?.[1]?.toLowerCase();
   const customFields = spec.customFields;
@@ -171,19 +197,26 @@ export function runQuery<R>(ctx: RequestContext, spec: QuerySpec<R>, candidates:
   const xsiTypeParam = ctx.query.get('xsiType');
   let root = xsiTypeParam && !xsiTypeParam.includes(',') ? xsiTypeParam : spec.defaultRoot;
   const defaultsRoot = root;
-  const narrow = (xpath: string): void => {
+  const columnsParam = ctx.query.get('columns');
+  const columnNames =
+    columnsParam && columnsParam !== 'DEFAULT'
+      ? columnsParam
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== '')
+      : undefined;
+  const filterNames = [...ctx.query.keys()].filter((name) => !RESERVED_PARAMS.has(name));
+  // The root is narrowed by every sub-type xpath before any column is read against it.
+  for (const xpath of [...(columnNames ?? []), ...filterNames].filter((n) => n.includes('/'))) {
     const type = typeOfXpath(xpath);
     if (isSubtype(type, root)) root = type;
-  };
+  }
 
-  const columnsParam = ctx.query.get('columns');
   const columns: Array<Column<R>> = [];
-  if (columnsParam && columnsParam !== 'DEFAULT') {
-    for (const name of columnsParam.split(',').map((n) => n.trim())) {
-      if (name === '') continue;
+  if (columnNames) {
+    for (const name of columnNames) {
       if (name.includes('/')) {
-        columns.push(xpathColumn(spec, name));
-        narrow(name);
+        columns.push(xpathColumn(spec, name, root));
       } else {
         const field = shortcut(spec, name);
         // Unknown bare names are dropped, as XNAT only logs them.
@@ -201,8 +234,7 @@ export function runQuery<R>(ctx: RequestContext, spec: QuerySpec<R>, candidates:
   for (const [name, value] of ctx.query) {
     if (RESERVED_PARAMS.has(name)) continue;
     if (name.includes('/')) {
-      criteria.push({ column: xpathColumn(spec, name), value });
-      narrow(name);
+      criteria.push({ column: xpathColumn(spec, name, root), value });
     } else {
       const field = spec.shortcuts.find((f) => f.key === name);
       if (field) criteria.push({ column: column(field), value });
@@ -214,14 +246,14 @@ export function runQuery<R>(ctx: RequestContext, spec: QuerySpec<R>, candidates:
   columns.push(column({ key: 'URI', xpath: '', kind: 'string', get: spec.uri }));
   const unique = columns.filter((c, index) => columns.findIndex((other) => other.key === c.key) === index);
 
-  const joins = new Map<string, Join<R>>();
+  const joins = new Map<string, ChildColumn<R>['of']>();
   for (const c of [...unique, ...criteria.map((c) => c.column)]) if (c.join) joins.set(c.join.id, c.join);
   const joined = (row: R): Array<Joined<R>> => {
     let out: Array<Joined<R>> = [{ row, entries: new Map() }];
     for (const join of joins.values()) {
       const entries = join.entries(row);
       // A left join: rows without entries still appear once, with empty cells.
-      const each: Array<string[] | undefined> = entries.length > 0 ? entries : [undefined];
+      const each: unknown[] = entries.length > 0 ? entries : [undefined];
       out = out.flatMap((j) =>
         each.map((entry) => ({ row, entries: new Map(j.entries).set(join.id, entry) })),
       );

@@ -44,6 +44,8 @@ export interface SandboxState {
   storage: ArchiveStorage;
   /** Test tooling's taps (none outside tests). */
   hooks: SandboxHooks;
+  /** The user anonymous requests act as when guest access is on (`requireLogin=false`). */
+  guest: SandboxUser | undefined;
 }
 
 export interface RequestContext {

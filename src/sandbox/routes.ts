@@ -47,7 +47,7 @@ import {
   prearchiveFiles,
 } from './prearchive-files.js';
 import { Router, type Method, type Route } from './router.js';
-import { listProjectUsers, listUsers } from './users.js';
+import { changeProjectUsers, listProjectUsers, listUsers } from './users.js';
 import { getSchema, listSchemas } from './schemas/xsd.js';
 import {
   deleteSavedSearch,
@@ -254,6 +254,8 @@ export const dataRoutes = new Router([
   put('projects/{project}/accessibility/{value}', putProjectSetting),
   get('projects/{project}/subjects', listSubjects),
   get('projects/{project}/users', listProjectUsers),
+  put('projects/{project}/users/{group}/{login}', changeProjectUsers),
+  del('projects/{project}/users/{group}/{login}', changeProjectUsers),
   post('projects/{project}/subjects', postSubject),
   post('projects/{project}/subjects/{subject}/experiments', postExperiment),
   ...subjectRoutes('projects/{project}/subjects/{subject}'),

@@ -38,6 +38,11 @@ export interface SandboxOptions {
   maxSessionsPerUser?: number;
   /** Reported by /xapi/siteConfig/buildInfo (default 1.8.10.1). */
   version?: string;
+  /**
+   * XNAT's `requireLogin=false` (public servers such as XNAT central and NITRC IR): a request
+   * without credentials acts as the `guest` user, who reads public projects. Default false: 401.
+   */
+  guestAccess?: boolean;
   /** Request log, one line per request, never with credentials. */
   log?: (line: string) => void;
   /**
@@ -188,6 +193,7 @@ async function handle(req: IncomingMessage, state: SandboxState): Promise<Handle
   // HEAD is served by the GET route: same status and headers (the server sends no body).
   const found = ROUTERS[space].match(method === 'HEAD' ? 'GET' : method, segments);
   const open = found.kind === 'found' && found.match.route.open === true;
+  if (!identity.user && !identity.rejected && state.guest) identity.user = state.guest;
   if (identity.rejected || (!identity.user && !open)) {
     return { reply: unauthenticated(req, space, state), identity };
   }
@@ -253,6 +259,20 @@ function send(res: ServerResponse, reply: Reply, cookies: string[]): void {
   res.end(body);
 }
 
+/** XNAT's `guest` account (an xdat_user without a password or roles): what anonymous callers are. */
+function guestUser(archive: SandboxArchive): SandboxUser {
+  return {
+    xdatUserId: Math.max(0, ...archive.users.map((u) => u.xdatUserId)) + 1,
+    login: 'guest',
+    password: '',
+    firstname: 'Guest',
+    lastname: 'User',
+    email: '',
+    admin: false,
+    enabled: true,
+  };
+}
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
   const archive = options.archive ?? (await import('./seed.js')).createDemoArchive();
   const contextPath = normaliseContextPath(options.contextPath);
@@ -270,6 +290,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     nextSearchId: 1,
     storage: await ArchiveStorage.create(options.archiveDir),
     hooks: {},
+    guest: options.guestAccess ? guestUser(archive) : undefined,
   };
   const log = options.log;
 

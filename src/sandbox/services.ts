@@ -20,8 +20,10 @@ function withCsrf(ctx: AuthedContext, text: string): string {
 }
 
 export function getJsession(ctx: AuthedContext): Reply {
-  if (!ctx.session) throw new SandboxHttpError(500, 'No HTTP session.');
-  return textReply(200, withCsrf(ctx, ctx.session.id));
+  // The servlet container opens a session for an anonymous (guest) caller on first use.
+  const session = ctx.session ?? (ctx.user === ctx.state.guest ? ctx.startSession(ctx.user) : undefined);
+  if (!session) throw new SandboxHttpError(500, 'No HTTP session.');
+  return textReply(200, withCsrf(ctx, session.id));
 }
 
 export function deleteJsession(ctx: AuthedContext): Reply {
@@ -49,6 +51,8 @@ export async function formLogin(ctx: RequestContext): Promise<Reply> {
 export function aliasTokens(ctx: AuthedContext): Reply {
   const { archive } = ctx.state;
   const { operation = '', token: alias, secret, username } = ctx.params;
+  if (ctx.user === ctx.state.guest)
+    throw new SandboxHttpError(403, "The guest user can't request alias tokens");
   const now = Date.now();
   const ownLogin = (login: string): void => {
     if (login !== ctx.user.login && !ctx.user.admin) {
@@ -198,10 +202,18 @@ export function loginPage(): Reply {
   );
 }
 
+/**
+ * The web app's home page, reduced to its header's `user_info`: the user's name linking to their
+ * profile, or a red "Guest" for anonymous callers on a site with guest access (xnatpy reads both).
+ */
 export function homePage(ctx: AuthedContext): Reply {
+  const who =
+    ctx.user === ctx.state.guest
+      ? '<span style="color:red;">Guest</span>'
+      : `&nbsp;<a id="username-link" href="${ctx.state.contextPath}/app/template/XDATScreen_UserDashboard.vm">${escapeHtml(ctx.user.login)}</a>`;
   return textReply(
     200,
-    `<!DOCTYPE html><html><head><title>XNAT</title></head><body>Logged in as ${escapeHtml(ctx.user.login)}</body></html>`,
+    `<!DOCTYPE html><html><head><title>XNAT</title></head><body><span id="user_info">Logged in as: ${who}</span></body></html>`,
     'text/html;charset=UTF-8',
   );
 }

@@ -170,6 +170,8 @@ export async function putReconstruction(ctx: AuthedContext): Promise<Reply> {
   validate('reconstruction', xsiType, submission.values);
   const recon = found?.reconstruction ?? newReconstruction(archive, id, ctx.user.login);
   applyReconstruction(recon, submission.values);
+  const provenance = submission.elements.find((e) => e.name.endsWith('provenance'));
+  if (provenance) recon.provenance = provenance;
   recon.lastModified = insertStamp();
   if (found && found.session !== session) {
     found.session.reconstructions = found.session.reconstructions?.filter((r) => r !== recon);

@@ -210,7 +210,7 @@ function textOf(value: unknown): string | undefined {
 }
 
 /** Schema parts the sandbox keeps as submitted (a project's `studyProtocol` elements). */
-const KEPT_ELEMENTS = new Set(['studyProtocol']);
+const KEPT_ELEMENTS = new Set(['studyProtocol', 'provenance']);
 
 /** Elements below an item that are other records (shares, resources, children), not its fields. */
 const SKIPPED_ELEMENTS = new Set([
@@ -304,6 +304,8 @@ function documentSubmission(root: XmlNode, elementType: string): Submission {
     } else if (KEPT_ELEMENTS.has(name)) {
       for (const item of Array.isArray(value) ? value : [value])
         submission.elements.push(storedElement(key, item));
+      // An assessor's provenance is read back by path from its stored values (one step).
+      if (name === 'provenance') collectElement(name, value, submission.values);
     } else collectElement(name, value, submission.values);
   }
   submission.document = document;

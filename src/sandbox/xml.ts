@@ -5,6 +5,11 @@ export interface XmlElement {
   attributes: Array<[string, string]>;
   children: XmlElement[];
   text?: string;
+  /**
+   * XNAT's `<!--hidden_fields[...]-->` comment, which its XML writer puts first in an element whose
+   * table has hidden keys (an `addParam`'s row ID and owner), on its own indented line.
+   */
+  hidden?: string;
 }
 
 export function element(
@@ -35,6 +40,10 @@ function escapeAttribute(text: string): string {
 function serialize(node: XmlElement, depth: number): string {
   const pad = '\t'.repeat(depth);
   const attrs = node.attributes.map(([k, v]) => ` ${k}="${escapeAttribute(v)}"`).join('');
+  if (node.hidden !== undefined && node.children.length === 0) {
+    const comment = `\n${pad}\t<!--hidden_fields[${node.hidden}]-->`;
+    return `${pad}<${node.name}${attrs}>${comment}${escapeText(node.text ?? '')}</${node.name}>`;
+  }
   if (node.children.length === 0) {
     return node.text === undefined
       ? `${pad}<${node.name}${attrs}/>`

@@ -241,3 +241,45 @@ describe('sandbox authentication', () => {
     expect((await getAs(sb, 'bob', '/data/version')).status).toBe(404);
   });
 });
+
+describe('guest access (requireLogin=false)', () => {
+  it('serves anonymous requests as the guest user, who reads public projects only', async () => {
+    const sb = await start({ guestAccess: true });
+    const auth = await fetch(`${sb.url}/data/auth`);
+    expect(auth.status).toBe(200);
+    expect(await auth.text()).toBe("User 'guest' is logged in");
+    const projects = await fetch(`${sb.url}/data/projects?format=json`);
+    expect(projects.status).toBe(200);
+    const ids = (
+      (await projects.json()) as { ResultSet: { Result: Array<{ ID: string }> } }
+    ).ResultSet.Result.map((p) => p.ID);
+    expect(ids.sort()).toEqual(['OPEN', 'PROT']);
+    expect((await fetch(`${sb.url}/data/projects/OPEN/subjects?format=json`)).status).toBe(200);
+    expect((await fetch(`${sb.url}/data/projects/PRIV/subjects?format=json`)).status).toBe(404);
+    expect((await fetch(`${sb.url}/data/services/tokens/issue`)).status).toBe(403);
+    const session = await fetch(`${sb.url}/data/JSESSION`);
+    expect(session.status).toBe(200);
+    expect(await session.text()).toMatch(/^[0-9A-F]{32}$/);
+  });
+
+  it("shows Guest in the home page's user_info, and a logged-in user's name there", async () => {
+    const sb = await start({ guestAccess: true });
+    expect(await (await fetch(`${sb.url}/`)).text()).toContain(
+      '<span id="user_info">Logged in as: <span style="color:red;">Guest</span>',
+    );
+    expect(await (await getAs(sb, 'alice', '/')).text()).toMatch(
+      /<span id="user_info">Logged in as: &nbsp;<a id="username-link" href="[^"]+">alice<\/a>/,
+    );
+  });
+
+  it('still rejects bad credentials with 401, and is off by default', async () => {
+    const sb = await start({ guestAccess: true });
+    const bad = await fetch(`${sb.url}/data/projects`, {
+      headers: { Authorization: basic('alice', 'wrong') },
+    });
+    expect(bad.status).toBe(401);
+    await sb.close();
+    sandbox = await startFixtureSandbox();
+    expect((await fetch(`${sandbox.url}/data/projects`)).status).toBe(401);
+  });
+});

@@ -126,7 +126,7 @@ describe('scan documents', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('writes addParam entries as named elements inside parameters', async () => {
+  it('writes addParam entries as named elements inside parameters, after their hidden-fields comment', async () => {
     const answer = await call(
       'PUT',
       `${scan}?${q('xnat:mrScanData/parameters/addParam[name=foo]/addField')}=bar` +
@@ -135,7 +135,7 @@ describe('scan documents', () => {
     expect(answer.status, answer.text).toBe(200);
     const document = await xml(scan);
     expect(document).toMatch(
-      /<xnat:parameters>[\s\S]*<xnat:addParam name="foo">bar<\/xnat:addParam>\s*<xnat:addParam name="baz">qux<\/xnat:addParam>\s*<\/xnat:parameters>/,
+      /<xnat:parameters>[\s\S]*<xnat:addParam name="foo">\n\t+<!--hidden_fields\[[^\]]+\]-->bar<\/xnat:addParam>\s*<xnat:addParam name="baz">\n\t+<!--hidden_fields\[[^\]]+\]-->qux<\/xnat:addParam>\s*<\/xnat:parameters>/,
     );
     const node = await item(scan);
     expect(children(node, 'parameters/addParam').map((p) => p.data_fields)).toEqual([
@@ -146,7 +146,8 @@ describe('scan documents', () => {
     const session =
       '<xnat:MRSession xmlns:xnat="http://nrg.wustl.edu/xnat" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' +
       '<xnat:scans><xnat:scan ID="2" xsi:type="xnat:mrScanData"><xnat:parameters>' +
-      '<xnat:tr>2400</xnat:tr><xnat:addParam name="echo">1</xnat:addParam>' +
+      // As XNAT writes it (a client sending back what it read).
+      '<xnat:tr>2400</xnat:tr><xnat:addParam name="echo">\n\t<!--hidden_fields[xnat_addField_id="7"]-->1</xnat:addParam>' +
       '</xnat:parameters></xnat:scan></xnat:scans></xnat:MRSession>';
     const updated = await call('PUT', `${SUBJECTS}/D_ID1/experiments/D_MR1`, session, {
       'Content-Type': 'text/xml',
@@ -154,7 +155,9 @@ describe('scan documents', () => {
     expect(updated.status, updated.text).toBe(200);
     const second = await xml(`${SUBJECTS}/D_ID1/experiments/D_MR1/scans/2`);
     expect(second).toContain('<xnat:tr>2400.0</xnat:tr>');
-    expect(second).toContain('<xnat:addParam name="echo">1</xnat:addParam>');
+    expect(second).toMatch(
+      /<xnat:addParam name="echo">\n\t+<!--hidden_fields\[[^\]]+\]-->1<\/xnat:addParam>/,
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
-import { UNICODE_SUBJECT, getAs, resultRows, startFixtureSandbox } from './fixture.js';
+import { UNICODE_SUBJECT, basic, getAs, resultRows, startFixtureSandbox } from './fixture.js';
 
 let sb: RunningSandbox;
 beforeAll(async () => {
@@ -221,6 +221,77 @@ describe('experiment listings', () => {
     const dates = list.map((r) => r.date);
     expect(dates).toEqual([...dates].sort().reverse());
     expect(dates[0]).toBe('2021-03-03');
+  });
+});
+
+describe('schema paths as columns', () => {
+  it("answers a subject's own investigator and an xs:float age as XNAT's tables print them", async () => {
+    const put = (path: string): Promise<Response> =>
+      fetch(`${sb.url}/data/projects/OPEN/subjects/${path}`, {
+        method: 'PUT',
+        headers: { Authorization: basic('alice') },
+      });
+    const subject = await put(
+      'INV1?xnat:subjectData/investigator/firstname=john&xnat:subjectData/investigator/lastname=doe',
+    );
+    expect(subject.status).toBe(201);
+    expect(
+      (await put('INV1/experiments/INV1_MR?xsiType=xnat:mrSessionData&xnat:mrSessionData/age=42')).status,
+    ).toBe(201);
+    const subjects = await rows(
+      'alice',
+      '/data/projects/OPEN/subjects?format=json&label=INV1&columns=xnat:subjectData/investigator/firstname,pi_lastname',
+    );
+    expect(subjects.map((r) => [r.pi_firstname, r.pi_lastname])).toEqual([['john', 'doe']]);
+    const sessions = await rows(
+      'alice',
+      '/data/projects/OPEN/subjects/INV1/experiments?format=json&columns=ID,xnat:mrSessionData/age',
+    );
+    expect(sessions.map((r) => r['xnat:mrsessiondata/age'])).toEqual(['42.0']);
+  });
+});
+
+describe('joined child columns', () => {
+  it('lists one row per scan of the named type, and one empty row for sessions without any', async () => {
+    const all = await rows(
+      'alice',
+      '/data/experiments?format=json&xsiType=xnat:imageSessionData&project=PROT&columns=ID,xnat:imageScanData/ID,xnat:imageScanData/type',
+    );
+    expect(all.map((r) => [r.ID, r['xnat:imagescandata/id'], r['xnat:imagescandata/type']])).toEqual(
+      expect.arrayContaining([
+        ['XNAT_E00001', '1', 'T1w'],
+        ['XNAT_E00001', '2', 'BOLD'],
+        ['XNAT_E00002', '', ''],
+      ]),
+    );
+    const mr = await rows(
+      'alice',
+      '/data/experiments?format=json&ID=XNAT_E00001&columns=ID,xnat:petScanData/ID',
+    );
+    expect(mr.map((r) => r['xnat:petscandata/id'])).toEqual(['']);
+    const byPath = await rows(
+      'alice',
+      '/data/experiments?format=json&ID=XNAT_E00001&columns=ID,xnat:mrSessionData/scans/scan/id',
+    );
+    expect(byPath.map((r) => r['xnat:mrsessiondata/scans/scan/id']).sort()).toEqual(['1', '2']);
+  });
+
+  it("lists a session's assessors, by assessor type or the session's assessors path", async () => {
+    for (const column of ['xnat:imageAssessorData/ID', 'xnat:mrSessionData/assessors/assessor/id']) {
+      const found = await rows(
+        'alice',
+        `/data/experiments?format=json&xsiType=xnat:mrSessionData&project=PROT&columns=ID,${column}`,
+      );
+      const key = column.toLowerCase();
+      expect(found.filter((r) => r.ID === 'XNAT_E00001').map((r) => r[key])).toEqual(['XNAT_E00004']);
+    }
+    // With no session root the assessor type is the root: its own rows, not a join.
+    const assessors = await rows(
+      'alice',
+      '/data/experiments?format=json&columns=ID,xnat:imageAssessorData/ID',
+    );
+    expect(assessors.map((r) => r.ID)).toContain('XNAT_E00004');
+    expect(assessors.map((r) => r.ID)).not.toContain('XNAT_E00001');
   });
 });
 

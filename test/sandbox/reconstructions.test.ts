@@ -79,7 +79,9 @@ describe('reconstructions', () => {
     expect(XMLValidator.validate(xml.text)).toBe(true);
     expect(xml.text).toMatch(/<xnat:ReconstructedImage ID="R1" type="T1_MEAN" baseScanType="MPRAGE"/);
     expect(xml.text).toContain(`<xnat:image_session_ID>${session}</xnat:image_session_ID>`);
-    expect(xml.text).toContain('<xnat:addParam name="kernel">gauss</xnat:addParam>');
+    expect(xml.text).toMatch(
+      /<xnat:addParam name="kernel">\n\t+<!--hidden_fields\[[^\]]+\]-->gauss<\/xnat:addParam>/,
+    );
     const sessionXml = await call('GET', 'alice', `/data/experiments/${session}?format=xml`);
     expect(sessionXml.text).toMatch(
       /<xnat:reconstructions>\s*<xnat:reconstructedImage ID="R1" type="T1_MEAN" baseScanType="MPRAGE">/,
@@ -101,5 +103,43 @@ describe('reconstructions', () => {
     expect((await listing()).map((r) => r.ID)).toEqual(['R1']);
     expect((await call('DELETE', 'alice', `${base}/R2`)).status).toBe(404);
     expect((await call('GET', 'alice', `${base}/R2?format=json`)).status).toBe(404);
+  });
+
+  it('keeps a provenance document and lists one row per process step on provenance columns', async () => {
+    const document =
+      '<xnat:ReconstructedImage xmlns:xnat="http://nrg.wustl.edu/xnat" xmlns:prov="http://www.nbirn.net/prov" ID="RP">' +
+      '<xnat:provenance><prov:processStep><prov:program version="2.1">young</prov:program>' +
+      '<prov:timestamp>2011-03-01T12:01:01</prov:timestamp><prov:user>angus</prov:user>' +
+      '<prov:machine>war</prov:machine><prov:platform version="6.1">linux</prov:platform></prov:processStep>' +
+      '<prov:processStep><prov:program>fsl</prov:program><prov:timestamp>2011-03-02T00:00:00</prov:timestamp>' +
+      '<prov:user>angus</prov:user><prov:machine>war</prov:machine><prov:platform>linux</prov:platform>' +
+      '</prov:processStep></xnat:provenance></xnat:ReconstructedImage>';
+    const put = await fetch(`${sb.url}${base}/RP`, {
+      method: 'PUT',
+      headers: { Authorization: demoBasic('alice'), 'Content-Type': 'text/xml' },
+      body: document,
+    });
+    expect(put.status, await put.text()).toBe(200);
+    const step = 'xnat:reconstructedImageData/provenance/processStep';
+    const answer = await call(
+      'GET',
+      'alice',
+      `${base}?format=json&columns=xnat:reconstructedImageData/ID,${step}/program,${step}/program_version,${step}/platform_version`,
+    );
+    const rows = (JSON.parse(answer.text) as { ResultSet: { Result: Array<Record<string, string>> } })
+      .ResultSet.Result;
+    const key = step.toLowerCase();
+    expect(
+      rows
+        .filter((r) => r.ID === 'RP')
+        .map((r) => [r[`${key}/program`], r[`${key}/program_version`], r[`${key}/platform_version`]]),
+    ).toEqual([
+      ['young', '2.1', '6.1'],
+      ['fsl', '', ''],
+    ]);
+    const xml = await call('GET', 'alice', `${base}/RP?format=xml`);
+    expect(xml.text).toMatch(
+      /<xnat:provenance>\s*<prov:processStep>\s*<prov:program version="2.1">young<\/prov:program>/,
+    );
   });
 });

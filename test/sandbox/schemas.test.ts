@@ -149,6 +149,22 @@ describe('/xapi/schemas (SchemaApi)', () => {
       /<xs:element name="field" minOccurs="0" maxOccurs="unbounded">[\s\S]*?<xdat:element displayIdentifiers="name"\/>[\s\S]*?<xs:extension base="xs:string">\s*<xs:attribute name="name" type="xs:string" use="optional"\/>/,
     );
     expect(project).toMatch(/<xs:attribute name="ID" type="xs:string" use="required"\/>/);
+    // xnat.xsd's projectData sequence, in order (pyxnat lists a project's attributes from it).
+    const sequence = project.slice(0, project.indexOf('\n\t</xs:complexType>'));
+    const top = [...sequence.matchAll(/\n\t{3}<xs:element name="([^"]+)"/g)].map((m) => m[1]);
+    expect(top).toEqual([
+      'name',
+      'type',
+      'description',
+      'keywords',
+      'aliases',
+      'publications',
+      'resources',
+      'studyProtocol',
+      'PI',
+      'investigators',
+      'fields',
+    ]);
     const demographics = text.slice(text.indexOf('<xs:complexType name="demographicData">'));
     expect(demographics).toMatch(
       /<xs:element name="gender" minOccurs="0">\s*<xs:simpleType>\s*<xs:restriction base="xs:string">\s*<xs:enumeration value="male"\/>/,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
-import { getAs, resultRows, startFixtureSandbox } from './fixture.js';
+import { basic, getAs, resultRows, startFixtureSandbox } from './fixture.js';
 
 let sb: RunningSandbox;
 beforeAll(async () => {
@@ -58,5 +58,43 @@ describe('user listings', () => {
     const missing = await getAs(sb, 'alice', '/data/projects/NOPE/users?format=json');
     expect(missing.status).toBe(404);
     expect(await missing.text()).toContain('The project ID NOPE does not appear to be a valid project ID.');
+  });
+});
+
+describe('project membership changes (ProjectMemberResource)', () => {
+  const change = (login: string, method: 'PUT' | 'DELETE', path: string): Promise<Response> =>
+    fetch(`${sb.url}/data/projects/${path}?format=json`, {
+      method,
+      headers: { Authorization: basic(login) },
+    });
+  const roleOf = async (project: string, login: string): Promise<string | undefined> => {
+    const rows = await resultRows(await getAs(sb, 'admin', `/data/projects/${project}/users?format=json`));
+    return rows.find((r) => r.login === login)?.displayname;
+  };
+
+  it('adds a user to a group named by display name, group ID or role, answering the users table', async () => {
+    const added = await change('alice', 'PUT', 'OPEN/users/Collaborators/eve');
+    expect(added.status).toBe(200);
+    expect((await resultRows(added)).find((r) => r.login === 'eve')?.GROUP_ID).toBe('OPEN_collaborator');
+    expect((await change('alice', 'PUT', 'OPEN/users/OPEN_member/eve')).status).toBe(200);
+    expect(await roleOf('OPEN', 'eve')).toBe('Members');
+    expect((await change('admin', 'PUT', 'OPEN/users/owner/eve@example.org')).status).toBe(200);
+    expect(await roleOf('OPEN', 'eve')).toBe('Owners');
+  });
+
+  it('removes a user from the group they are in', async () => {
+    const removed = await change('alice', 'DELETE', 'OPEN/users/Owners/eve');
+    expect(removed.status).toBe(200);
+    expect((await resultRows(removed)).some((r) => r.login === 'eve')).toBe(false);
+    expect(await roleOf('OPEN', 'eve')).toBeUndefined();
+  });
+
+  it('answers 404 for an unknown group, project or (removing) account, 403 to non-owners', async () => {
+    expect((await change('alice', 'DELETE', 'OPEN/users/s/alice')).status).toBe(404);
+    expect((await change('alice', 'PUT', 'OPEN/users/Reviewers/bob')).status).toBe(404);
+    expect((await change('alice', 'DELETE', 'OPEN/users/Owners/nobody')).status).toBe(404);
+    expect((await change('admin', 'PUT', 'NOPE/users/Owners/bob')).status).toBe(404);
+    expect((await change('bob', 'PUT', 'PROT/users/Owners/bob')).status).toBe(403);
+    expect(await roleOf('PROT', 'bob')).toBe('Collaborators');
   });
 });

@@ -62,16 +62,38 @@ const investigator: DataType = rooted({
   members: [el('title'), el('firstname'), el('lastname'), attr('ID')],
 });
 
+/** A project's study protocols (`xnat:datatypeProtocol` carries its custom variable sets), kept as sent. */
+const abstractProtocol: DataType = {
+  name: 'xnat:abstractProtocol',
+  members: [attr('ID', 'xs:string', true), attr('name'), attr('data-type')],
+};
+
+const datatypeProtocol: DataType = {
+  name: 'xnat:datatypeProtocol',
+  base: 'xnat:abstractProtocol',
+  members: [],
+};
+
+const publicationResource: DataType = {
+  name: 'xnat:publicationResource',
+  base: 'xnat:resource',
+  members: [],
+};
+
 const project: DataType = rooted({
   name: 'xnat:projectData',
   documentation: 'A collection of subject involved in a unit of research',
   members: [
     el('name'),
+    el('type'),
     text('description', 10000),
     el('keywords'),
     list('aliases', valued('alias', 'xs:string', [attr('source')], { displayIdentifiers: 'alias' })),
+    list('publications', el('publication', 'xnat:publicationResource')),
     resourceList('resources', 'resource'),
+    el('studyProtocol', 'xnat:abstractProtocol', { repeated: true }),
     el('PI', 'xnat:investigatorData'),
+    list('investigators', el('investigator', 'xnat:investigatorData')),
     customFields(),
     attr('ID', 'xs:string', true),
     attr('secondary_ID'),
@@ -431,6 +453,9 @@ export const SCHEMAS: readonly SchemaDocument[] = [
     imports: ['xdat'],
     types: [
       project,
+      abstractProtocol,
+      datatypeProtocol,
+      publicationResource,
       subject,
       projectParticipant,
       experiment,
