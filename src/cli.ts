@@ -41,7 +41,7 @@ Server options:
   --projects <a,b>       projects the writing tools may touch (default all; env XNAT_MCP_PROJECTS)
   --root <dir>           a local directory uploads may read and downloads may write; repeatable
                          (env XNAT_MCP_ROOTS, '${delimiter}'-separated; default the working directory;
-                         the MCP client's roots replace these when it offers them)
+                         the MCP client's roots replace these when it lists some)
 
 XNAT connection (flags > environment > env file > ~/.netrc):
   --url <url>            XNAT base URL (XNAT_URL)

@@ -17,7 +17,7 @@ export interface ServerOptions {
   readOnly?: boolean;
   /** Project allow-list for every tool that changes XNAT (XNAT_MCP_PROJECTS); default all. */
   projects?: string[];
-  /** Local directories transfers may read and write (--root / XNAT_MCP_ROOTS); default the working directory. Client roots, when offered, take precedence. */
+  /** Local directories transfers may read and write (--root / XNAT_MCP_ROOTS); default the working directory. Client roots, when the client lists some, take precedence. */
   roots?: string[];
 }
 
