@@ -93,7 +93,13 @@ function describeXnatError(err: XnatError, ctx: ErrorContext): string {
   if (err instanceof XnatBadRequestError) {
     return `XNAT refused the request as invalid; check the arguments.${xnatSays(err)}`;
   }
-  if (err instanceof XnatConflictError) return `XNAT reported a conflict.${xnatSays(err)}`;
+  if (err instanceof XnatConflictError) {
+    const what = target === undefined ? 'The request' : `${target.what}${inProject(target)}`;
+    return `${what} conflicts with what XNAT holds (it exists already, or is shared, archived or locked).${xnatSays(err)} Next: look at its current state (getSubject, getExperiment, listFiles or listPrearchive), then use another label, pass ifExists: "return" or overwrite (after the user agreed), or unshare it first.`;
+  }
+  if (err.status === 414 || err.status === 431) {
+    return `XNAT refused the request as too long (${err.status}): an ID, label, path or filter is far longer than XNAT's names; shorten it.`;
+  }
   if (err instanceof XnatConfigError || err instanceof XnatLocalFileError) return err.message;
   if (err instanceof XnatProtocolError) {
     return `XNAT at ${url} sent a response this server cannot read (${err.message}); check that XNAT_URL points at XNAT itself.`;
