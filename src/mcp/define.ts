@@ -15,6 +15,7 @@ import * as z from 'zod';
 import type { XnatClient } from '../client/index.js';
 import type { Logger } from './logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
+import { boundStrings, fitBudget, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
@@ -214,9 +215,16 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
             progress,
             safety,
           });
+          // The one place every result is bounded: strings first, then the whole against the budget.
+          const { value, shortened } = boundStrings(output);
+          const fitted = fitBudget(
+            value,
+            (o) => tool.render(o) + (shortened > 0 ? `\n${shortenedNote(shortened)}` : ''),
+            (o) => tool.links?.(o) ?? [],
+          );
           return {
-            structuredContent: output,
-            content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
+            structuredContent: fitted.output,
+            content: [{ type: 'text', text: fitted.text }, ...(fitted.links as ResourceLink[])],
           };
         } catch (err) {
           const text = describeToolError(err, {
