@@ -15,7 +15,10 @@ import { splitList } from './mcp/safety.js';
 import {
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_IDLE_SECONDS,
   startHttpServer,
+  type HttpOptions,
   type RunningHttpServer,
 } from './transports/http.js';
 import { createStderrLogger, parseLogLevel, type Logger } from './mcp/logger.js';
@@ -34,6 +37,10 @@ Server options:
   --http                 serve Streamable HTTP at /mcp instead of stdio
   --host <addr>          HTTP bind address (default ${DEFAULT_HTTP_HOST}; others need XNAT_MCP_HTTP_TOKEN)
   --port <n>             HTTP port (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
+  --max-sessions <n>     HTTP sessions open at once; more get 503 (default ${DEFAULT_MAX_SESSIONS};
+                         env XNAT_MCP_MAX_SESSIONS)
+  --session-idle <s>     close HTTP sessions idle this many seconds (default ${DEFAULT_SESSION_IDLE_SECONDS};
+                         env XNAT_MCP_SESSION_IDLE_SECONDS)
   --toolsets <a,b>       toolsets to enable: core, browse, search, curate, transfer, prearchive
                          (default all; env XNAT_MCP_TOOLSETS)
   --read-only            remove every tool that changes XNAT; wins over every other option
@@ -70,6 +77,8 @@ function parseCli(argv: string[]) {
         stdio: { type: 'boolean' },
         host: { type: 'string' },
         port: { type: 'string' },
+        'max-sessions': { type: 'string' },
+        'session-idle': { type: 'string' },
         toolsets: { type: 'string' },
         'read-only': { type: 'boolean' },
         projects: { type: 'string' },
@@ -137,6 +146,31 @@ function portFrom(values: CliValues): number | undefined {
   return port;
 }
 
+function positiveInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${name} must be a whole number of at least 1 (got '${value}')`);
+  return n;
+}
+
+/** Session limits of the HTTP transport, from flags or environment. */
+function sessionLimitsFrom(
+  values: CliValues,
+  env: NodeJS.ProcessEnv,
+): Pick<HttpOptions, 'maxSessions' | 'sessionIdleMs'> {
+  const setting = (flag: 'max-sessions' | 'session-idle', envName: string) => {
+    const fromFlag = values[flag];
+    return positiveInteger(fromFlag ?? env[envName], fromFlag === undefined ? envName : `--${flag}`);
+  };
+  const maxSessions = setting('max-sessions', 'XNAT_MCP_MAX_SESSIONS');
+  const idleSeconds = setting('session-idle', 'XNAT_MCP_SESSION_IDLE_SECONDS');
+  return {
+    ...(maxSessions === undefined ? {} : { maxSessions }),
+    ...(idleSeconds === undefined ? {} : { sessionIdleMs: idleSeconds * 1000 }),
+  };
+}
+
 function configFromFlags(values: CliValues): XnatConfig {
   return resolveConfig({
     flags: {
@@ -178,6 +212,7 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
   warnIfNoTools(options, log);
   const port = portFrom(values);
+  const limits = sessionLimitsFrom(values, process.env);
   const client = clientFor(configFromFlags(values), log);
   try {
     if (values.http) {
@@ -185,6 +220,7 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
         host: values.host,
         port,
         token: process.env.XNAT_MCP_HTTP_TOKEN,
+        ...limits,
       });
       await untilSignal();
       await http.close();
@@ -235,6 +271,7 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
   warnIfNoTools(options, log);
   const port = portFrom(values);
+  const limits = sessionLimitsFrom(values, process.env);
   const sandbox = await startSandbox({ archive: createDemoArchive() });
   // A realistic non-admin user, so permissions (private projects, quarantine) show as they would.
   const client = new XnatClient({
@@ -254,6 +291,7 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
           host: values.host,
           port: p,
           token: process.env.XNAT_MCP_HTTP_TOKEN,
+          ...limits,
         }),
       port,
     );
