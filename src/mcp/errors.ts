@@ -18,6 +18,10 @@ import {
   XnatTimeoutError,
 } from '../client/index.js';
 import type { Logger } from './logger.js';
+import { truncateText } from './text.js';
+
+/** An error is one line for a model: whatever it quotes (a path, XNAT's message), it stays short. */
+const MAX_ERROR_TEXT = 2000;
 
 /** Bad tool input the schema cannot catch (a stale cursor, contradictory arguments). */
 export class ToolInputError extends Error {
@@ -109,10 +113,10 @@ function describeXnatError(err: XnatError, ctx: ErrorContext): string {
 
 /** Turns any thrown value into the one line a tool result shows. */
 export function describeToolError(err: unknown, ctx: ErrorContext): string {
-  if (err instanceof ToolInputError) return err.message;
+  if (err instanceof ToolInputError) return truncateText(err.message, MAX_ERROR_TEXT);
   if (err instanceof XnatError) {
     ctx.log.debug(`${ctx.operation}: ${redactSecrets(err.describe())}`);
-    return redactSecrets(describeXnatError(err, ctx));
+    return truncateText(redactSecrets(describeXnatError(err, ctx)), MAX_ERROR_TEXT);
   }
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
   ctx.log.error(`${ctx.operation} failed unexpectedly: ${redactSecrets(detail)}`);

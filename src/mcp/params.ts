@@ -90,6 +90,10 @@ export function isoDateParam(name: string) {
 }
 
 /** Destructive tools: the second half of the fail-closed confirmation (see safety.ts). */
-export const confirmParam = z.string().optional().describe('Only once the user agreed: the value asked for');
+export const confirmParam = z
+  .string()
+  .max(MAX_ID_LENGTH)
+  .optional()
+  .describe('Only once the user agreed: the value asked for');
 
 export const dryRunParam = z.boolean().default(false).describe('true: only report what would happen');
