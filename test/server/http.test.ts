@@ -237,7 +237,8 @@ describe('server-to-client requests', () => {
 
 describe('abandoned sessions', () => {
   it('closes sessions that stay idle, so they do not pile up', async () => {
-    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 50 });
+    // Long enough for the client to finish connecting on a loaded machine (50 ms was not).
+    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 300 });
     try {
       const { mcp } = await connect(shortLived.url);
       expect(shortLived.sessionCount()).toBe(1);
