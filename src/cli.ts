@@ -11,16 +11,23 @@ import { describeToolError } from './mcp/errors.js';
 import { selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
 // The sandbox and the HTTP transport load only for the commands that use them (a short cold start).
-import type { RunningHttpServer } from './transports/http.js';
+import type { HttpOptions, RunningHttpServer } from './transports/http.js';
 import { RunningCalls } from './mcp/calls.js';
 import { createStderrLogger, parseLogLevel, type Logger } from './mcp/logger.js';
 import { serveStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
 
-const usage = (
-  DEFAULT_HTTP_HOST: string,
-  DEFAULT_HTTP_PORT: number,
-): string => `xnat-mcp ${VERSION}: MCP server for XNAT imaging archives
+type HttpDefaults = Pick<
+  typeof import('./transports/http.js'),
+  'DEFAULT_HTTP_HOST' | 'DEFAULT_HTTP_PORT' | 'DEFAULT_MAX_SESSIONS' | 'DEFAULT_SESSION_IDLE_SECONDS'
+>;
+
+const usage = ({
+  DEFAULT_HTTP_HOST,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_IDLE_SECONDS,
+}: HttpDefaults): string => `xnat-mcp ${VERSION}: MCP server for XNAT imaging archives
 
 Usage:
   xnat-mcp [serve] [options]      serve MCP over stdio (default), or Streamable HTTP with --http
@@ -32,6 +39,10 @@ Server options:
   --http                 serve Streamable HTTP at /mcp instead of stdio
   --host <addr>          HTTP bind address (default ${DEFAULT_HTTP_HOST}; others need XNAT_MCP_HTTP_TOKEN)
   --port <n>             HTTP port (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
+  --max-sessions <n>     HTTP sessions open at once; more get 503 (default ${DEFAULT_MAX_SESSIONS};
+                         env XNAT_MCP_MAX_SESSIONS)
+  --session-idle <s>     close HTTP sessions idle this many seconds (default ${DEFAULT_SESSION_IDLE_SECONDS};
+                         env XNAT_MCP_SESSION_IDLE_SECONDS)
   --toolsets <a,b>       toolsets to enable: core, browse, search, curate, transfer, prearchive
                          (default all; env XNAT_MCP_TOOLSETS)
   --read-only            remove every tool that changes XNAT; wins over every other option
@@ -39,7 +50,7 @@ Server options:
   --projects <a,b>       projects the writing tools may touch (default all; env XNAT_MCP_PROJECTS)
   --root <dir>           a local directory uploads may read and downloads may write; repeatable
                          (env XNAT_MCP_ROOTS, '${delimiter}'-separated; default the working directory;
-                         the MCP client's roots replace these when it offers them)
+                         the MCP client's roots replace these when it lists some)
 
 XNAT connection (flags > environment > env file > ~/.netrc):
   --url <url>            XNAT base URL (XNAT_URL)
@@ -68,6 +79,8 @@ function parseCli(argv: string[]) {
         stdio: { type: 'boolean' },
         host: { type: 'string' },
         port: { type: 'string' },
+        'max-sessions': { type: 'string' },
+        'session-idle': { type: 'string' },
         toolsets: { type: 'string' },
         'read-only': { type: 'boolean' },
         projects: { type: 'string' },
@@ -133,6 +146,31 @@ function portFrom(values: CliValues): number | undefined {
     throw new UsageError(`--port must be an integer between 0 and 65535 (got '${values.port}')`);
   }
   return port;
+}
+
+function positiveInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${name} must be a whole number of at least 1 (got '${value}')`);
+  return n;
+}
+
+/** Session limits of the HTTP transport, from flags or environment. */
+function sessionLimitsFrom(
+  values: CliValues,
+  env: NodeJS.ProcessEnv,
+): Pick<HttpOptions, 'maxSessions' | 'sessionIdleMs'> {
+  const setting = (flag: 'max-sessions' | 'session-idle', envName: string) => {
+    const fromFlag = values[flag];
+    return positiveInteger(fromFlag ?? env[envName], fromFlag === undefined ? envName : `--${flag}`);
+  };
+  const maxSessions = setting('max-sessions', 'XNAT_MCP_MAX_SESSIONS');
+  const idleSeconds = setting('session-idle', 'XNAT_MCP_SESSION_IDLE_SECONDS');
+  return {
+    ...(maxSessions === undefined ? {} : { maxSessions }),
+    ...(idleSeconds === undefined ? {} : { sessionIdleMs: idleSeconds * 1000 }),
+  };
 }
 
 function configFromFlags(values: CliValues): XnatConfig {
@@ -209,6 +247,7 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
   warnIfNoTools(options, log);
   const port = portFrom(values);
+  const limits = sessionLimitsFrom(values, process.env);
   const client = clientFor(configFromFlags(values), log);
   const calls = new RunningCalls();
   const stop = stopOnSignal(log);
@@ -219,6 +258,7 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
         host: values.host,
         port,
         token: process.env.XNAT_MCP_HTTP_TOKEN,
+        ...limits,
       });
       await untilAborted(stop);
       await http.close();
@@ -270,6 +310,7 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
   warnIfNoTools(options, log);
   const port = portFrom(values);
+  const limits = sessionLimitsFrom(values, process.env);
   const [{ startSandbox }, { createDemoArchive }] = await Promise.all([
     import('./sandbox/index.js'),
     import('./sandbox/seed.js'),
@@ -296,6 +337,7 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
           host: values.host,
           port: p,
           token: process.env.XNAT_MCP_HTTP_TOKEN,
+          ...limits,
         }),
       port,
     );
@@ -339,8 +381,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parseCli(argv);
   if (values.help) {
-    const { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } = await import('./transports/http.js');
-    out(usage(DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT));
+    out(usage(await import('./transports/http.js')));
     return 0;
   }
   if (values.version) {

@@ -8,6 +8,7 @@ import { registerPrompts, registerResources } from './resources/index.js';
 import { TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
 import type { RunningCalls } from './mcp/calls.js';
 import { registerTools } from './mcp/define.js';
+import { MAX_STRING, RESULT_TOKEN_BUDGET } from './mcp/format.js';
 import { silentLogger, type Logger } from './mcp/logger.js';
 import { SERVER_NAME, VERSION } from './version.js';
 
@@ -18,7 +19,7 @@ export interface ServerOptions {
   readOnly?: boolean;
   /** Project allow-list for every tool that changes XNAT (XNAT_MCP_PROJECTS); default all. */
   projects?: string[];
-  /** Local directories transfers may read and write (--root / XNAT_MCP_ROOTS); default the working directory. Client roots, when offered, take precedence. */
+  /** Local directories transfers may read and write (--root / XNAT_MCP_ROOTS); default the working directory. Client roots, when the client lists some, take precedence. */
   roots?: string[];
 }
 
@@ -33,6 +34,7 @@ export const INSTRUCTIONS = [
   'Access to an XNAT imaging archive: projects contain subjects, subjects have experiments (imaging sessions), experiments have scans, resources and files.',
   'IDs: every subject and experiment has a site-wide accession ID (e.g. XNAT_S00001, XNAT_E00001) and a label that is unique only within a project. Tools take either the ID, or the label together with `project`. A subject or experiment shared into another project may have a different label there.',
   'Lists return {items, total, nextCursor}: pass nextCursor back as `cursor` with the same filters to get the next page; keep limits small.',
+  `Every result stays under ${RESULT_TOKEN_BUDGET.toLocaleString('en-US')} tokens: pages are cut short (truncated, use the cursor) and values over ${MAX_STRING} characters are shortened in the middle, marked "…[n characters cut]…".`,
   'Start with listProjects, then searchSubjects / searchExperiments, then getSubject / getExperiment / listFiles.',
 ].join('\n');
 

@@ -107,6 +107,10 @@ const TLS_ERROR_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/;
 /** Server-side path prefixes that XNAT treats as API ("data") paths. */
 const DATA_PATH = /^\/(data|REST|xapi|fs)(\/|$)/;
 
+/** Longer segments are no XNAT ID, label or file name; servers answer such URLs with a bare 414/431. */
+export const MAX_PATH_SEGMENT = 1024;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * Builds a path from raw segments, encoding each one completely so an ID or label containing
  * `/`, `?`, `#`, `%`, spaces or non-ASCII text can never change the URL's structure.
@@ -117,6 +121,17 @@ export function xnatPath(...segments: string[]): string {
       if (segment === '' || segment === '.' || segment === '..') {
         throw new XnatBadRequestError(
           `Invalid identifier "${segment}": IDs and labels must not be empty, "." or ".."`,
+        );
+      }
+      if (segment.length > MAX_PATH_SEGMENT) {
+        throw new XnatBadRequestError(
+          `Invalid identifier "${segment.slice(0, 40)}…": ${segment.length} characters is too long for an XNAT ID, label or file name (at most ${MAX_PATH_SEGMENT})`,
+        );
+      }
+      // encodeURIComponent throws a bare URIError on these: text that has no UTF-8 form.
+      if (LONE_SURROGATE.test(segment)) {
+        throw new XnatBadRequestError(
+          'Invalid identifier: it contains an unpaired UTF-16 surrogate (broken Unicode); pass the ID or label as plain text',
         );
       }
       return `/${encodeURIComponent(segment)}`;

@@ -16,6 +16,7 @@ import type { XnatClient } from '../client/index.js';
 import type { RunningCalls } from './calls.js';
 import type { Logger } from './logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
+import { boundStrings, fitBudget, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
@@ -117,11 +118,37 @@ function isNoise(key: string, value: unknown, output: boolean): boolean {
   if (key === 'propertyNames') {
     return isJsonObject(value) && value.type === 'string' && Object.keys(value).length === 1;
   }
+  // zod's `.int()` bounds every integer to the safe range: true of any JSON number a model writes.
+  if (key === 'maximum' && value === Number.MAX_SAFE_INTEGER) return true;
+  if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) return true;
   return output && key === 'additionalProperties' && value === false;
+}
+
+/**
+ * `anyOf` of plain typed schemas whose keywords do not overlap (an ID as text or a whole number)
+ * says the same as one schema with a list of types, in a third of the bytes: each keyword applies
+ * only to values of its own type.
+ */
+function mergeTypeUnion(schema: JsonSchema): JsonSchema {
+  const { anyOf, ...rest } = schema;
+  if (!Array.isArray(anyOf) || !anyOf.every((s) => isJsonObject(s) && typeof s.type === 'string')) {
+    return schema;
+  }
+  const merged: JsonSchema = { ...rest, type: anyOf.map((s: JsonSchema) => s.type) };
+  for (const member of anyOf as JsonSchema[]) {
+    for (const [key, value] of Object.entries(member)) {
+      if (key === 'type') continue;
+      if (key in merged) return schema;
+      merged[key] = value;
+    }
+  }
+  return merged;
 }
 
 function compactSchema(schema: unknown, output: boolean): unknown {
   if (Array.isArray(schema)) return schema.map((s) => compactSchema(s, output));
+  if (!isJsonObject(schema)) return schema;
+  schema = mergeTypeUnion(schema);
   if (!isJsonObject(schema)) return schema;
   const compact: JsonSchema = {};
   for (const [key, value] of Object.entries(schema)) {
@@ -192,9 +219,16 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
               progress,
               safety,
             });
+            // The one place every result is bounded: strings first, then the whole against the budget.
+            const { value, shortened } = boundStrings(output);
+            const fitted = fitBudget(
+              value,
+              (o) => tool.render(o) + (shortened > 0 ? `\n${shortenedNote(shortened)}` : ''),
+              (o) => tool.links?.(o) ?? [],
+            );
             return {
-              structuredContent: output,
-              content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
+              structuredContent: fitted.output,
+              content: [{ type: 'text', text: fitted.text }, ...(fitted.links as ResourceLink[])],
             };
           } catch (err) {
             const text = describeToolError(err, {

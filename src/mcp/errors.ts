@@ -18,6 +18,10 @@ import {
   XnatTimeoutError,
 } from '../client/index.js';
 import type { Logger } from './logger.js';
+import { truncateText } from './text.js';
+
+/** An error is one line for a model: whatever it quotes (a path, XNAT's message), it stays short. */
+const MAX_ERROR_TEXT = 2000;
 
 /** Bad tool input the schema cannot catch (a stale cursor, contradictory arguments). */
 export class ToolInputError extends Error {
@@ -93,7 +97,13 @@ function describeXnatError(err: XnatError, ctx: ErrorContext): string {
   if (err instanceof XnatBadRequestError) {
     return `XNAT refused the request as invalid; check the arguments.${xnatSays(err)}`;
   }
-  if (err instanceof XnatConflictError) return `XNAT reported a conflict.${xnatSays(err)}`;
+  if (err instanceof XnatConflictError) {
+    const what = target === undefined ? 'The request' : `${target.what}${inProject(target)}`;
+    return `${what} conflicts with what XNAT holds (it exists already, or is shared, archived or locked).${xnatSays(err)} Next: look at its current state (getSubject, getExperiment, listFiles or listPrearchive), then use another label, pass ifExists: "return" or overwrite (after the user agreed), or unshare it first.`;
+  }
+  if (err.status === 414 || err.status === 431) {
+    return `XNAT refused the request as too long (${err.status}): an ID, label, path or filter is far longer than XNAT's names; shorten it.`;
+  }
   if (err instanceof XnatConfigError || err instanceof XnatLocalFileError) return err.message;
   if (err instanceof XnatProtocolError) {
     return `XNAT at ${url} sent a response this server cannot read (${err.message}); check that XNAT_URL points at XNAT itself.`;
@@ -103,10 +113,10 @@ function describeXnatError(err: XnatError, ctx: ErrorContext): string {
 
 /** Turns any thrown value into the one line a tool result shows. */
 export function describeToolError(err: unknown, ctx: ErrorContext): string {
-  if (err instanceof ToolInputError) return err.message;
+  if (err instanceof ToolInputError) return truncateText(err.message, MAX_ERROR_TEXT);
   if (err instanceof XnatError) {
     ctx.log.debug(`${ctx.operation}: ${redactSecrets(err.describe())}`);
-    return redactSecrets(describeXnatError(err, ctx));
+    return truncateText(redactSecrets(describeXnatError(err, ctx)), MAX_ERROR_TEXT);
   }
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
   ctx.log.error(`${ctx.operation} failed unexpectedly: ${redactSecrets(detail)}`);

@@ -21,6 +21,9 @@ import type {
   XnatFile,
 } from '../client/index.js';
 import { ToolInputError } from './errors.js';
+import { truncateText } from './text.js';
+
+export { truncateText };
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
@@ -31,16 +34,88 @@ export const MAX_LINKS = 25;
 /** Key/value maps (custom fields, attributes) beyond this many entries are cut and counted. */
 export const MAX_FIELDS = 50;
 const LIST_TEXT_MAX = 200;
-const DETAIL_TEXT_MAX = 2000;
 const FIELD_VALUE_MAX = 200;
+/**
+ * Every string of every result is at most this long. It equals the longest input (a file path,
+ * params.ts), so a value that arrives whole can always be passed back; longer ones are shortened in
+ * the middle with a marker, and the result's text says so.
+ */
+export const MAX_STRING = 1024;
+const DETAIL_TEXT_MAX = MAX_STRING;
+/** What one tool result may cost a model, stated in the server instructions. */
+export const RESULT_TOKEN_BUDGET = 10_000;
+/** The budget in characters (structuredContent, text and links together), at ~4 characters a token. */
+export const RESULT_CHAR_BUDGET = RESULT_TOKEN_BUDGET * 4;
+/** A page's items take at most this share: the text rendering repeats them, links come on top. */
+const PAGE_CHAR_BUDGET = RESULT_CHAR_BUDGET / 2;
 
 // ---------------------------------------------------------------------------------------------
 // Bounds
 
-/** Cuts text to `max` characters, marking the cut so a model knows the value is incomplete. */
-export function truncateText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max - 1)}…`;
+/** A copy of any result with every string bounded to MAX_STRING, and how many were shortened. */
+export function boundStrings<T>(value: T): { value: T; shortened: number } {
+  let shortened = 0;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      if (v.length <= MAX_STRING) return v;
+      shortened++;
+      return truncateText(v, MAX_STRING);
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    }
+    return v;
+  };
+  return { value: walk(value) as T, shortened };
+}
+
+/** The line a result's text ends with when values were shortened. */
+export function shortenedNote(shortened: number): string {
+  return `${shortened} long value${shortened === 1 ? ' was' : 's were'} shortened in the middle (marked "…[n characters cut]…"); a shortened ID or path cannot be passed to another tool: narrow the request instead (a scan or resource).`;
+}
+
+/** JSON length of a value once its strings are bounded, without copying it. */
+function boundedJsonLength(value: unknown): number {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'string' && v.length > MAX_STRING ? truncateText(v, MAX_STRING) : v,
+  ).length;
+}
+
+/**
+ * Keeps a result under RESULT_CHAR_BUDGET when its parts (detail objects with many capped arrays)
+ * add up: links go first, then the longest arrays are halved, each cut counted in `truncated`.
+ */
+export function fitBudget<T extends object>(
+  output: T,
+  render: (output: T) => string,
+  links: (output: T) => unknown[],
+): { output: T; text: string; links: unknown[] } {
+  let current = output;
+  let text = render(current);
+  let linked = links(current);
+  const size = () => JSON.stringify(current).length + text.length + JSON.stringify(linked).length;
+  if (size() <= RESULT_CHAR_BUDGET) return { output: current, text, links: linked };
+  linked = [];
+  for (let round = 0; round < 20 && size() > RESULT_CHAR_BUDGET; round++) {
+    const arrays = Object.entries(current).filter(
+      // A list's items are fitted by pageListing, where a cut keeps its cursor right.
+      (e): e is [string, unknown[]] => e[0] !== 'items' && Array.isArray(e[1]) && e[1].length > 1,
+    );
+    if (arrays.length === 0) break;
+    const [name, longest] = arrays.reduce((a, b) =>
+      JSON.stringify(b[1]).length > JSON.stringify(a[1]).length ? b : a,
+    );
+    const kept = Math.ceil(longest.length / 2);
+    const before = (current as { truncated?: Record<string, number> }).truncated ?? {};
+    current = {
+      ...current,
+      [name]: longest.slice(0, kept),
+      truncated: { ...before, [name]: (before[name] ?? 0) + longest.length - kept },
+    };
+    text = render(current);
+  }
+  return { output: current, text, links: linked };
 }
 
 export function capArray<T>(items: readonly T[], name: string, truncated: Record<string, number>): T[] {
@@ -422,20 +497,31 @@ export async function pageListing<T, U>(
   const fingerprint = queryFingerprint(tool, query);
   const limit = paging.limit ?? DEFAULT_LIMIT;
   const from = paging.cursor === undefined ? undefined : decodeCursor(paging.cursor, fingerprint);
+  const offset = from?.offset ?? 0;
   const page = await fetchPage({
     limit,
-    offset: from?.offset ?? 0,
+    offset,
     ...(from?.total !== undefined ? { knownTotal: from.total } : {}),
     ...(paging.count === true ? { count: true } : {}),
   });
-  const result: ListResult<U> = {
-    items: page.items.map(shape),
-    ...(page.total !== undefined ? { total: page.total } : {}),
-  };
-  if (page.nextOffset !== undefined && (page.total === undefined || page.nextOffset < page.total)) {
-    result.nextCursor = encodeCursor(page.nextOffset, page.total, fingerprint);
+  const items = withinPageBudget(page.items.map(shape));
+  const result: ListResult<U> = { items, ...(page.total !== undefined ? { total: page.total } : {}) };
+  // A page cut for size continues right after its last item.
+  const next = items.length < page.items.length ? offset + items.length : page.nextOffset;
+  if (next !== undefined && (page.total === undefined || next < page.total)) {
+    result.nextCursor = encodeCursor(next, page.total, fingerprint);
   }
   return result;
+}
+
+/** The leading items that fit the page's share of the result budget (at least one). */
+function withinPageBudget<U>(items: U[]): U[] {
+  let used = 0;
+  for (let i = 0; i < items.length; i++) {
+    used += boundedJsonLength(items[i]) + 1;
+    if (used > PAGE_CHAR_BUDGET && i > 0) return items.slice(0, i);
+  }
+  return items;
 }
 
 /** Pages a listing XNAT returns whole (projects, files): one request, then sliced here. */
@@ -473,7 +559,10 @@ export function renderList<T>(
     result.total !== undefined
       ? `${result.items.length} of ${result.total} ${noun}`
       : `${result.items.length} ${noun} (more follow; total not counted, count=true counts it)`;
-  const tail = result.nextCursor === undefined ? 'Last page.' : `More: pass cursor=${result.nextCursor}`;
+  const tail =
+    result.nextCursor === undefined
+      ? 'Last page.'
+      : `Truncated, use cursor=${result.nextCursor} (same filters) for the rest.`;
   return `${head}\n${renderTable(columns, result.items.map(row))}\n${tail}`;
 }
 

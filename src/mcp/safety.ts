@@ -15,7 +15,7 @@ import { redactSecrets, ToolInputError } from './errors.js';
 export interface Safety {
   /** Throws ToolInputError when XNAT_MCP_PROJECTS is set and `project` is not in it (or undefined when the object's project is unknown: resolve it first). */
   checkProject(project: string | undefined, action: string): void;
-  /** Resolves a local path against the allowed roots (client roots if offered, else --root/XNAT_MCP_ROOTS, else cwd). Relative paths resolve against the first root. Existing paths are realpath'd (symlinks followed) and must stay inside a root; for new files the nearest existing ancestor is realpath'd. Throws ToolInputError naming the allowed roots. */
+  /** Resolves a local path against the allowed roots (the client's roots when it lists some, else --root/XNAT_MCP_ROOTS, else cwd unless the client offers roots). Relative paths resolve against the first root. Existing paths are realpath'd (symlinks followed) and must stay inside a root; for new files the nearest existing ancestor is realpath'd. Throws ToolInputError naming the allowed roots. */
   resolveLocalPath(path: string, mode: 'read' | 'write'): Promise<string>;
   /** Destructive-action gate. With elicitation support: asks the user (message names action and target); declined/cancelled → throws ToolInputError. Without it: `confirm` must equal `expected` exactly, else throws ToolInputError telling the model to repeat the call with confirm: "<expected>" after the user agreed. Fails closed. */
   confirm(request: {
@@ -78,6 +78,26 @@ async function realpathOrAncestor(path: string): Promise<{ real: string; exists:
   }
 }
 
+const FS_REASONS: Record<string, string> = {
+  ELOOP: 'it runs into a symbolic link loop',
+  ENAMETOOLONG: 'the path or one of its names is too long',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EINVAL: 'it is not a valid path',
+};
+
+/** File-system refusals while resolving a path are the caller's input, said plainly (no errno dump). */
+async function asInputError<T>(pending: Promise<T>, path: string): Promise<T> {
+  try {
+    return await pending;
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const reason = FS_REASONS[code];
+    if (reason === undefined) throw err;
+    throw new ToolInputError(`Local path ${path} cannot be used: ${reason}. Pass another path.`);
+  }
+}
+
 /** Splits a delimited setting (XNAT_MCP_PROJECTS, XNAT_MCP_ROOTS); empty → undefined (the default applies). */
 export function splitList(value: string | undefined, delimiter: string): string[] | undefined {
   if (value === undefined) return undefined;
@@ -102,13 +122,22 @@ export function createSafety(scope: SafetyScope): Safety {
         );
       });
       const roots = listed.roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
-      // A client that offers roots but lists none allows nothing: fail closed.
-      return { roots, from: "the MCP client's roots" };
+      if (roots.length > 0) return { roots, from: "the MCP client's roots" };
+      // Hosts offer the capability with an empty list when the user chose nothing: the operator's
+      // roots then apply; with none configured either, nothing is allowed (fail closed, no cwd).
+      return operatorRoots() ?? { roots: [], from: "the MCP client's roots and --root / XNAT_MCP_ROOTS" };
     }
-    if (options.roots !== undefined && options.roots.length > 0) {
-      return { roots: options.roots.map((r) => resolve(r)), from: '--root / XNAT_MCP_ROOTS' };
-    }
-    return { roots: [process.cwd()], from: 'the working directory (set --root or XNAT_MCP_ROOTS)' };
+    return (
+      operatorRoots() ?? {
+        roots: [process.cwd()],
+        from: 'the working directory (set --root or XNAT_MCP_ROOTS)',
+      }
+    );
+  }
+
+  function operatorRoots(): { roots: string[]; from: string } | undefined {
+    if (options.roots === undefined || options.roots.length === 0) return undefined;
+    return { roots: options.roots.map((r) => resolve(r)), from: '--root / XNAT_MCP_ROOTS' };
   }
 
   return {
@@ -138,9 +167,11 @@ export function createSafety(scope: SafetyScope): Safety {
           `No local directory is allowed (${from} lists none), so ${path} cannot be used.`,
         );
       }
-      const realRoots = await Promise.all(roots.map(async (r) => (await realpathOrAncestor(r)).real));
+      const realRoots = await Promise.all(
+        roots.map(async (r) => (await asInputError(realpathOrAncestor(r), r)).real),
+      );
       const absolute = resolve(roots[0] ?? process.cwd(), path);
-      const { real, exists } = await realpathOrAncestor(absolute);
+      const { real, exists } = await asInputError(realpathOrAncestor(absolute), path);
       if (!realRoots.some((root) => isInside(root, real))) {
         throw new ToolInputError(
           `Local path ${path} is outside the allowed directories (${named}, from ${from}); use a path inside one of them.`,

@@ -241,12 +241,33 @@ async function selectFiles(args: DownloadSelection, ctx: PlanContext): Promise<X
   if (args.scans === undefined && args.scanTypes === undefined) return all;
   const wanted = new Set(args.scans ?? []);
   if (args.scanTypes !== undefined) {
-    const types = new Set(args.scanTypes.map((t) => t.toLowerCase()));
-    for (const scan of await client.listScans(args.experiment, { ...target, signal })) {
-      if (types.has(scan.type.toLowerCase())) wanted.add(scan.id);
+    const matches = scanTypeMatcher(args.scanTypes);
+    const scans = await client.listScans(args.experiment, { ...target, signal });
+    const matched = scans.filter((scan) => matches(scan.type));
+    if (matched.length === 0) {
+      const types = [...new Set(scans.map((s) => s.type).filter((t) => t !== ''))];
+      throw new ToolInputError(
+        `No scan of experiment ${args.experiment} has a type matching ${args.scanTypes.map((t) => `"${t}"`).join(', ')}; its scan types are: ${types.length > 0 ? types.join(', ') : '(none)'}. Use one of them, or a pattern such as "T1w*".`,
+      );
     }
+    for (const scan of matched) wanted.add(scan.id);
   }
   return all.filter((f) => f.scan !== undefined && wanted.has(f.scan));
+}
+
+/** Scan types are site names (T1w_MPR, t1_mprage_sag): matched ignoring case, `*` for any run of characters. */
+function scanTypeMatcher(patterns: readonly string[]): (type: string) => boolean {
+  const regexes = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+        'i',
+      ),
+  );
+  return (type) => regexes.some((r) => r.test(type));
 }
 
 /** A label from XNAT used as a local folder name must stay one folder: no separators, no `.`/`..`. */

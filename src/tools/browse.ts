@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { READ_ONLY, defineTool } from '../mcp/define.js';
 import {
   ExperimentDetailOutput,
@@ -23,7 +22,14 @@ import {
   shapeProjectDetail,
   shapeSubjectDetail,
 } from '../mcp/format.js';
-import { experimentParam, optionalProjectParam, projectParam, subjectParam } from '../mcp/params.js';
+import {
+  experimentParam,
+  idParam,
+  optionalProjectParam,
+  projectParam,
+  scanParam,
+  subjectParam,
+} from '../mcp/params.js';
 import { experimentTarget, projectTarget, subjectTarget } from '../mcp/targets.js';
 import { experimentUri, projectUri, resourceLink, subjectUri } from '../mcp/uris.js';
 
@@ -201,8 +207,10 @@ export const listFiles = defineTool({
   inputSchema: {
     experiment: experimentParam,
     project: optionalProjectParam,
-    scan: z.string().min(1).optional().describe('Scan ID (from getExperiment)'),
-    resource: z.string().min(1).optional().describe('Resource label, e.g. DICOM (from getExperiment)'),
+    scan: scanParam.optional().describe('Scan ID (from getExperiment)'),
+    resource: idParam('Resource label')
+      .optional()
+      .describe('Resource label, e.g. DICOM (from getExperiment)'),
     ...pagingInput,
   },
   outputSchema: listOutput(FileItemSchema),

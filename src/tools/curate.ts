@@ -21,10 +21,15 @@ import {
   shapeSubjectDetail,
 } from '../mcp/format.js';
 import {
+  MAX_ID_LENGTH,
+  assessorParam,
   experimentParam,
+  filePathParam,
+  idParam,
   isoDateParam,
   optionalProjectParam,
   projectParam,
+  scanParam,
   subjectParam,
 } from '../mcp/params.js';
 import { experimentTarget, objectTarget, subjectTarget } from '../mcp/targets.js';
@@ -35,6 +40,7 @@ const labelParam = (what: string) =>
   z
     .string()
     .regex(LABEL, `${what} may contain only letters, digits, '_' and '-'`)
+    .max(MAX_ID_LENGTH, `${what} is too long: at most ${MAX_ID_LENGTH} characters`)
     .describe(`${what} (unique in its project)`);
 
 const ifExistsParam = z
@@ -45,7 +51,7 @@ const ifExistsParam = z
 const customFieldsParam = z
   .record(
     z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'custom variable names: letters, digits, _'),
-    z.string(),
+    z.string().max(2000),
   )
   .optional()
   .describe('Custom variables, e.g. {"cohort": "A"}');
@@ -175,7 +181,7 @@ const refInput = {
   project: optionalProjectParam,
   subject: subjectParam.optional(),
   experiment: experimentParam.optional(),
-  scan: z.string().min(1).optional().describe('Scan ID (from getExperiment)'),
+  scan: scanParam.optional().describe('Scan ID (from getExperiment)'),
 };
 
 export const updateFields = defineWriteTool({
@@ -235,7 +241,7 @@ export const shareObject = defineWriteTool({
   inputSchema: {
     action: z.enum(['share', 'unshare']).default('share').describe('Share or unshare'),
     kind: z.enum(['subject', 'experiment']).describe('What to share'),
-    id: z.string().min(1).describe('Accession ID, or label with `project`'),
+    id: idParam('ID').describe('Accession ID, or label with `project`'),
     project: optionalProjectParam,
     targetProject: projectParam.describe('Project to share into (or unshare from)'),
     label: labelParam('Label in targetProject').optional(),
@@ -307,7 +313,7 @@ export const setQuarantine = defineWriteTool({
   inputSchema: {
     experiment: experimentParam,
     project: optionalProjectParam,
-    assessor: z.string().min(1).optional().describe('Assessor ID or label, instead of the experiment'),
+    assessor: assessorParam.optional().describe('Assessor ID or label, instead of the experiment'),
     quarantined: z.boolean().describe('true: quarantine; false: release'),
   },
   outputSchema: {
@@ -401,9 +407,9 @@ export const deleteObject = defineWriteTool({
       .enum(['subject', 'experiment', 'scan', 'assessor', 'resource', 'file'])
       .describe('What to delete'),
     ...refInput,
-    assessor: z.string().min(1).optional().describe('Assessor ID or label (also a resource parent)'),
-    resource: z.string().min(1).optional().describe('Resource label, e.g. DICOM'),
-    file: z.string().min(1).optional().describe('File path in the resource (from listFiles)'),
+    assessor: assessorParam.optional().describe('Assessor ID or label (also a resource parent)'),
+    resource: idParam('Resource label').optional().describe('Resource label, e.g. DICOM'),
+    file: filePathParam.optional(),
   },
   outputSchema: {
     kind: z.string(),

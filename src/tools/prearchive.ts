@@ -15,6 +15,14 @@ import {
   renderFields,
   renderList,
 } from '../mcp/format.js';
+import {
+  MAX_PATH_LENGTH,
+  idParam,
+  localPathParam,
+  optionalProjectParam,
+  projectParam,
+  textParam,
+} from '../mcp/params.js';
 import { progressReporter } from '../mcp/progress.js';
 import { projectTarget } from '../mcp/targets.js';
 import { inspectImportSource } from '../mcp/transfer-plan.js';
@@ -56,7 +64,7 @@ export const listPrearchive = defineTool({
     "Lists sessions waiting in XNAT's prearchive (received, not archived), of one project or all you can edit. Pass a session's url to managePrearchive. Paged.",
   toolset: 'prearchive',
   inputSchema: {
-    project: z.string().min(1).optional().describe('Project ID (default: all)'),
+    project: optionalProjectParam.describe('Project ID (default: all)'),
     ...pagingInput,
   },
   outputSchema: listOutput(PrearchiveItemSchema),
@@ -143,12 +151,14 @@ export const managePrearchive = defineWriteTool({
     'Archives, moves (to another project\'s prearchive), deletes or rebuilds (re-reads, e.g. after ERROR) a session from listPrearchive. Deleting, and overwrite "delete", need the user\'s confirmation (see `confirm`). dryRun: true reports the plan.',
   toolset: 'prearchive',
   inputSchema: {
-    session: z.string().min(1).describe('Its url from listPrearchive'),
+    session: textParam('session', MAX_PATH_LENGTH).describe('Its url from listPrearchive'),
     action: z.enum(['archive', 'move', 'delete', 'rebuild']).describe('What to do'),
-    toProject: z.string().min(1).optional().describe('move: destination project'),
-    project: z.string().min(1).optional().describe("archive: into this project (default: the session's)"),
-    subject: z.string().min(1).optional().describe('archive: subject label'),
-    label: z.string().min(1).optional().describe('archive: experiment label (default: session name)'),
+    toProject: optionalProjectParam.describe('move: destination project'),
+    project: optionalProjectParam.describe("archive: into this project (default: the session's)"),
+    subject: idParam('Subject label').optional().describe('archive: subject label'),
+    label: idParam('Experiment label')
+      .optional()
+      .describe('archive: experiment label (default: session name)'),
     overwrite: overwriteParam,
     quarantine: z.boolean().optional().describe('archive: quarantine it'),
   },
@@ -227,10 +237,10 @@ export const importSession = defineWriteTool({
     "Imports DICOM (a zip or a folder) with XNAT's import service, which sorts files into sessions by their headers, into the archive or the prearchive (see listPrearchive). overwrite \"delete\" needs the user's confirmation (see `confirm`). Returns the created sessions' URIs. dryRun: true reports the plan.",
   toolset: 'prearchive',
   inputSchema: {
-    path: z.string().min(1).describe('Local zip or folder of DICOM files'),
-    project: z.string().min(1).describe('Destination project ID'),
-    subject: z.string().min(1).optional().describe('Subject label (default: from DICOM)'),
-    label: z.string().min(1).optional().describe('Experiment label (default: from DICOM)'),
+    path: localPathParam.describe('Local zip or folder of DICOM files'),
+    project: projectParam.describe('Destination project ID'),
+    subject: idParam('Subject label').optional().describe('Subject label (default: from DICOM)'),
+    label: idParam('Experiment label').optional().describe('Experiment label (default: from DICOM)'),
     overwrite: overwriteParam,
     quarantine: z.boolean().optional().describe('Quarantine the session'),
     destination: z.enum(['archive', 'prearchive']).default('archive').describe('Where the sessions go'),

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { READ_ONLY, defineTool } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {
@@ -13,11 +12,11 @@ import {
   shapeExperiment,
   shapeSubject,
 } from '../mcp/format.js';
-import { isoDateParam } from '../mcp/params.js';
+import { idParam, isoDateParam, subjectParam, textParam } from '../mcp/params.js';
 import { projectTarget, subjectTarget } from '../mcp/targets.js';
 import { experimentUri, resourceLink, subjectUri } from '../mcp/uris.js';
 
-const projectFilter = z.string().min(1).optional().describe('Project ID; omit to search all');
+const projectFilter = idParam('Project ID').optional().describe('Project ID; omit to search all');
 
 export const searchSubjects = defineTool({
   name: 'searchSubjects',
@@ -27,9 +26,9 @@ export const searchSubjects = defineTool({
   toolset: 'search',
   inputSchema: {
     project: projectFilter,
-    label: z.string().min(1).optional().describe("Label; '*' is a wildcard, e.g. 'SUB-0*'"),
-    gender: z.string().min(1).optional().describe('e.g. male, female'),
-    group: z.string().min(1).optional().describe('Subject group'),
+    label: idParam('Label').optional().describe("Label; '*' is a wildcard, e.g. 'SUB-0*'"),
+    gender: textParam('Gender').optional().describe('e.g. male, female'),
+    group: textParam('Group').optional().describe('Subject group'),
     ...pagingInput,
     ...countInput,
   },
@@ -65,12 +64,12 @@ export const searchExperiments = defineTool({
   toolset: 'search',
   inputSchema: {
     project: projectFilter,
-    subject: z.string().min(1).optional().describe('Accession ID or label with `project`'),
-    xsiType: z.string().min(1).optional().describe('XNAT data type, e.g. xnat:mrSessionData'),
-    modality: z.string().min(1).optional().describe('e.g. MR, PT (PET), CT'),
+    subject: subjectParam.optional().describe('Accession ID or label with `project`'),
+    xsiType: textParam('xsiType').optional().describe('XNAT data type, e.g. xnat:mrSessionData'),
+    modality: textParam('Modality').optional().describe('e.g. MR, PT (PET), CT'),
     dateFrom: isoDateParam('dateFrom'),
     dateTo: isoDateParam('dateTo'),
-    label: z.string().min(1).optional().describe("Label; '*' is a wildcard"),
+    label: idParam('Label').optional().describe("Label; '*' is a wildcard"),
     ...pagingInput,
     ...countInput,
   },

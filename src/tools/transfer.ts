@@ -15,6 +15,18 @@ import {
   truncatedSchema,
   withTruncated,
 } from '../mcp/format.js';
+import {
+  MAX_ID_LENGTH,
+  MAX_PATH_LENGTH,
+  assessorParam,
+  experimentParam,
+  filePathParam,
+  localPathParam,
+  optionalProjectParam,
+  scanParam,
+  subjectParam,
+  textParam,
+} from '../mcp/params.js';
 import { progressReporter } from '../mcp/progress.js';
 import { resourceParentTarget } from '../mcp/targets.js';
 import {
@@ -32,14 +44,15 @@ const RESOURCE_LABEL = /^[A-Za-z0-9_.-]+$/;
 const resourceParam = z
   .string()
   .regex(RESOURCE_LABEL, "resource labels use letters, digits, '_', '-' and '.'")
+  .max(MAX_ID_LENGTH, `resource labels have at most ${MAX_ID_LENGTH} characters`)
   .describe('Resource label, e.g. DICOM, NIFTI (see getExperiment)');
 
 const parentInput = {
-  project: z.string().min(1).optional().describe('Project ID (the parent, or to resolve labels)'),
-  subject: z.string().min(1).optional().describe('Accession ID or label with `project`'),
-  experiment: z.string().min(1).optional().describe('Accession ID or label with `project`'),
-  scan: z.string().min(1).optional().describe('Scan ID of the experiment'),
-  assessor: z.string().min(1).optional().describe('Assessor ID of the experiment'),
+  project: optionalProjectParam.describe('Project ID (the parent, or to resolve labels)'),
+  subject: subjectParam.optional().describe('Accession ID or label with `project`'),
+  experiment: experimentParam.optional().describe('Accession ID or label with `project`'),
+  scan: scanParam.optional().describe('Scan ID of the experiment'),
+  assessor: assessorParam.optional().describe('Assessor ID of the experiment'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -64,19 +77,17 @@ export const uploadResource = defineWriteTool({
     ...parentInput,
     resource: resourceParam,
     localPaths: z
-      .array(z.string().min(1))
+      .array(localPathParam)
       .min(1)
       .max(1000)
       .describe('Local files/folders (relative to the first allowed directory)'),
-    remoteFolder: z
-      .string()
-      .min(1)
+    remoteFolder: textParam('remoteFolder', MAX_PATH_LENGTH)
       .optional()
       .describe('Folder in the resource, e.g. "sub-01/anat" (default: root)'),
     extract: z.boolean().default(false).describe('true: localPaths is one zip for XNAT to extract'),
     overwrite: z.boolean().default(false).describe('true: replace existing files (needs confirmation)'),
-    format: z.string().min(1).optional().describe('Recorded file format, e.g. NIFTI'),
-    content: z.string().min(1).optional().describe('Recorded content label, e.g. T1_RAW'),
+    format: textParam('format').optional().describe('Recorded file format, e.g. NIFTI'),
+    content: textParam('content').optional().describe('Recorded content label, e.g. T1_RAW'),
   },
   outputSchema: {
     target: z.string(),
@@ -238,11 +249,16 @@ export const downloadFiles = defineWriteTool({
     subject: parentInput.subject,
     experiment: parentInput.experiment,
     assessor: parentInput.assessor,
-    scans: z.array(z.string().min(1)).min(1).optional().describe('Scan IDs of the experiment'),
-    scanTypes: z.array(z.string().min(1)).min(1).optional().describe('Scan types (any case), e.g. ["T1w"]'),
+    scans: z.array(scanParam).min(1).max(1000).optional().describe('Scan IDs of the experiment'),
+    scanTypes: z
+      .array(textParam('Scan type'))
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Scan types as the site names them (any case, * wildcard), e.g. ["T1w*"]'),
     resource: resourceParam.optional(),
-    file: z.string().min(1).optional().describe('File path in the resource (from listFiles)'),
-    destination: z.string().min(1).describe('Local folder (created if missing)'),
+    file: filePathParam.optional(),
+    destination: localPathParam.describe('Local folder (created if missing)'),
     layout: z
       .enum(['xnat', 'flat'])
       .default('xnat')

@@ -21,7 +21,11 @@ export const MCP_PATH = '/mcp';
 /** Same bound as the SDK's own transports: larger bodies are refused with 413. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** Sessions a client abandoned without DELETE are closed after this much silence (no call in progress). */
-const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
+export const DEFAULT_SESSION_IDLE_SECONDS = 30 * 60;
+/** Open sessions at most; each holds an McpServer (~100 KiB), so an unbounded number is a leak. */
+export const DEFAULT_MAX_SESSIONS = 100;
+/** How long a closed GET stream has to come back (a client resuming) before its session is closed. */
+const DEFAULT_STREAM_GRACE_MS = 10_000;
 
 export interface HttpOptions {
   /** Address to bind; default 127.0.0.1. */
@@ -32,7 +36,12 @@ export interface HttpOptions {
   token?: string;
   /** Extra host names accepted in Host/Origin (e.g. a reverse proxy's name). */
   allowedHosts?: string[];
+  /** Idle sessions are closed after this long (`--session-idle`); default 30 minutes. */
   sessionIdleMs?: number;
+  /** Sessions open at once (`--max-sessions`); an initialize beyond it gets 503. Default 100. */
+  maxSessions?: number;
+  /** How long a client has to reopen its closed GET stream before its session is closed; default 10 s. */
+  streamGraceMs?: number;
 }
 
 export interface RunningHttpServer {
@@ -42,6 +51,8 @@ export interface RunningHttpServer {
   port: number;
   /** Number of open MCP sessions. */
   sessionCount(): number;
+  /** Number of open standalone GET (SSE) streams. */
+  streamCount(): number;
   close(): Promise<void>;
 }
 
@@ -129,6 +140,8 @@ interface Session {
    * not count, so the streams of clients that vanished without closing them are still reclaimed.
    */
   open: number;
+  /** Standalone GET streams open now; when the last one closes and none comes back, the client left. */
+  streams: number;
 }
 
 /** Hands a POST to its session's transport, keeping the session busy until the response ends. */
@@ -188,12 +201,46 @@ function requestGuard(
   };
 }
 
-/** What the MCP endpoint serves from: the factory's inputs and the open sessions. */
+/** What the MCP endpoint serves from: the factory's inputs, the open sessions and their limits. */
 interface Endpoint {
   deps: ServerDeps;
   serverOptions: ServerOptions;
   sessions: Map<string, Session>;
   log: Logger;
+  maxSessions: number;
+  streamGraceMs: number;
+  /** Initializations under way, counted against maxSessions before their session exists. */
+  pending: number;
+  closeSession(id: string): Promise<void>;
+}
+
+/**
+ * A GET stream: the server-to-client channel. A client that closes its transport without DELETE
+ * (most do) only drops this stream; if no stream comes back and nothing else arrives within the
+ * grace time, the session is closed instead of waiting out the idle time.
+ */
+async function serveStream(
+  endpoint: Endpoint,
+  id: string,
+  session: Session,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  session.streams++;
+  res.once('close', () => {
+    session.streams--;
+    session.lastSeen = Date.now();
+    if (session.streams > 0) return;
+    const closedAt = session.lastSeen;
+    setTimeout(() => {
+      const quiet = session.streams === 0 && session.open === 0 && session.lastSeen <= closedAt;
+      if (quiet && endpoint.sessions.get(id) === session) {
+        endpoint.log.debug('MCP session closed: its client closed the stream and did not come back');
+        void endpoint.closeSession(id);
+      }
+    }, endpoint.streamGraceMs).unref();
+  });
+  await session.transport.handleRequest(req, res);
 }
 
 /** A POST: a call in an open session, or an initialize that opens a new one. */
@@ -230,11 +277,37 @@ async function handlePost(
     );
     return;
   }
+  if (sessions.size + endpoint.pending >= endpoint.maxSessions) {
+    log.warning(`MCP session refused: at the limit of ${endpoint.maxSessions} open sessions`);
+    sendJsonRpcError(
+      res,
+      503,
+      -32000,
+      `Server is at its session limit (${endpoint.maxSessions} open sessions): end a session you no longer use (HTTP DELETE with its Mcp-Session-Id) or retry later.`,
+      { 'retry-after': '30' },
+    );
+    return;
+  }
+  endpoint.pending++;
+  try {
+    await openSession(endpoint, req, res, body);
+  } finally {
+    endpoint.pending--;
+  }
+}
+
+async function openSession(
+  endpoint: Endpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+): Promise<void> {
+  const { sessions, log } = endpoint;
   const server = createServer(endpoint.deps, endpoint.serverOptions);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     onsessioninitialized: (id) => {
-      sessions.set(id, { transport, server, lastSeen: Date.now(), open: 0 });
+      sessions.set(id, { transport, server, lastSeen: Date.now(), open: 0, streams: 0 });
       log.debug(`MCP session opened (${sessions.size} open)`);
     },
   });
@@ -268,7 +341,8 @@ async function handleMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerRe
       return;
     }
     session.lastSeen = Date.now();
-    await session.transport.handleRequest(req, res);
+    if (req.method === 'GET') await serveStream(endpoint, sessionId, session, req, res);
+    else await session.transport.handleRequest(req, res);
     return;
   }
   sendJsonRpcError(res, 405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' });
@@ -292,8 +366,7 @@ export async function startHttpServer(
 
   const guard = requestGuard(acceptedHostNames(host, options.allowedHosts ?? []), token);
   const sessions = new Map<string, Session>();
-  const endpoint: Endpoint = { deps, serverOptions, sessions, log };
-  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_SECONDS * 1000;
 
   const closeSession = async (id: string): Promise<void> => {
     const session = sessions.get(id);
@@ -301,6 +374,16 @@ export async function startHttpServer(
     sessions.delete(id);
     await session.transport.close().catch(() => undefined);
     await session.server.close().catch(() => undefined);
+  };
+  const endpoint: Endpoint = {
+    deps,
+    serverOptions,
+    sessions,
+    log,
+    maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    streamGraceMs: options.streamGraceMs ?? DEFAULT_STREAM_GRACE_MS,
+    pending: 0,
+    closeSession,
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -353,6 +436,7 @@ export async function startHttpServer(
     host,
     port: address.port,
     sessionCount: () => sessions.size,
+    streamCount: () => [...sessions.values()].reduce((sum, s) => sum + s.streams, 0),
     async close() {
       clearInterval(sweeper);
       await Promise.all([...sessions.keys()].map(closeSession));

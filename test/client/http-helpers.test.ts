@@ -21,6 +21,16 @@ describe('xnatPath', () => {
     }
   });
 
+  it('rejects unpaired surrogates and overlong segments with a clear input error', () => {
+    for (const bad of ['\ud800', 'a\udc00b', 'x\ud83d']) {
+      expect(() => xnatPath('data', 'projects', bad)).toThrow(/unpaired UTF-16 surrogate/);
+    }
+    expect(() => xnatPath('data', 'projects', 'P'.repeat(20_000))).toThrow(
+      /20000 characters is too long .*at most 1024/,
+    );
+    expect(xnatPath('data', 'projects', 'emoji\ud83d\ude00')).toBe('/data/projects/emoji%F0%9F%98%80');
+  });
+
   it('builds query strings, skipping undefined values', () => {
     expect(queryString({ format: 'json', label: 'MR*', limit: 10, skip: undefined, all: true })).toBe(
       '?format=json&label=MR*&limit=10&all=true',

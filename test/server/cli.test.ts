@@ -301,10 +301,21 @@ describe('check and configuration errors', () => {
     expect(result.stderr).toMatch(/XNAT_MCP_HTTP_TOKEN/);
   });
 
+  it('exits 2 on session limits that are not whole numbers of at least 1', async () => {
+    const flag = await run(['--http', '--port', '0', '--max-sessions', '0'], aliceEnv());
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--max-sessions must be a whole number of at least 1 \(got '0'\)/);
+    const env = await run(['--http', '--port', '0'], aliceEnv({ XNAT_MCP_SESSION_IDLE_SECONDS: 'soon' }));
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/XNAT_MCP_SESSION_IDLE_SECONDS must be a whole number/);
+  });
+
   it('prints its version and help', async () => {
     expect((await run(['--version'], cleanEnv())).stdout.trim()).toBe(VERSION);
     const help = await run(['--help'], cleanEnv());
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--toolsets');
+    expect(help.stdout).toContain('--max-sessions');
+    expect(help.stdout).toContain('--session-idle');
   });
 });

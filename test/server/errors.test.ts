@@ -1,6 +1,6 @@
 /** The error shaper on errors the sandbox cannot provoke on purpose (leaky messages, unknown throws). */
 import { describe, expect, it } from 'vitest';
-import { XnatNetworkError, XnatServerError } from '../../src/client/errors.js';
+import { XnatConflictError, XnatNetworkError, XnatServerError } from '../../src/client/errors.js';
 import { describeToolError } from '../../src/mcp/errors.js';
 import { createStderrLogger } from '../../src/mcp/logger.js';
 
@@ -38,5 +38,34 @@ describe('describeToolError', () => {
     expect(text).toBe('Internal error in getThing; the server log has the details.');
     expect(text).not.toMatch(/at .*\.ts/);
     expect(lines.join('\n')).toContain('cannot read properties of undefined');
+  });
+
+  it('names the next step after a conflict XNAT reported', () => {
+    const { ctx } = shaperWithLog();
+    const err = new XnatConflictError('conflict', {
+      method: 'POST',
+      path: '/data/services/archive',
+      status: 409,
+      xnatMessage: 'Session already exists',
+    });
+    const text = describeToolError(err, {
+      ...ctx,
+      target: { what: "Experiment 'MR1'", project: 'P', nextStep: 'use searchExperiments' },
+    });
+    expect(text).toContain("Experiment 'MR1' in project P conflicts");
+    expect(text).toContain('XNAT said: Session already exists.');
+    expect(text).toMatch(/Next: .*(getExperiment|listPrearchive).*another label/);
+  });
+
+  it('says a request was too long instead of "retry later" on 414 and 431', () => {
+    const { ctx } = shaperWithLog();
+    for (const status of [414, 431]) {
+      const text = describeToolError(
+        new XnatServerError('too long', { method: 'GET', path: '/data/projects/x', status }),
+        ctx,
+      );
+      expect(text).toMatch(/too long .*shorten it/);
+      expect(text).not.toMatch(/retry later/);
+    }
   });
 });

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { ExperimentDetail, Scan } from '../../src/client/models.js';
 import { ToolInputError } from '../../src/mcp/errors.js';
 import {
+  RESULT_CHAR_BUDGET,
+  boundStrings,
+  fitBudget,
   MAX_FIELDS,
   MAX_NESTED,
   pageListing,
@@ -53,8 +56,20 @@ describe('shapeExperimentDetail', () => {
     expect(Object.keys(shaped.fields)).toHaveLength(MAX_FIELDS);
     expect(shaped.truncated).toEqual({ scans: 150 - MAX_NESTED, fields: 80 - MAX_FIELDS });
     expect(shaped.note.length).toBeLessThanOrEqual(2000);
-    expect(shaped.note.endsWith('…')).toBe(true);
+    expect(shaped.note).toMatch(/^n+…\[\d+ characters cut\]…n+$/);
     expect(JSON.stringify(shaped).length).toBeLessThan(60_000);
+  });
+
+  it('keeps a whole result under the budget by halving its longest arrays, counting the cut', () => {
+    const huge = hugeExperiment();
+    huge.scans = huge.scans.map((s) => ({ ...s, seriesDescription: 'y'.repeat(5000) }));
+    const { value, shortened } = boundStrings(shapeExperimentDetail(huge));
+    expect(shortened).toBe(0); // the shaper's own bounds came first
+    const render = (o: typeof value) => o.scans.map((s) => s.seriesDescription).join('\n');
+    const fitted = fitBudget(value, render, () => []);
+    const size = JSON.stringify(fitted.output).length + fitted.text.length;
+    expect(size).toBeLessThanOrEqual(RESULT_CHAR_BUDGET);
+    expect(fitted.output.truncated?.scans).toBe(150 - fitted.output.scans.length);
   });
 
   it('adds no truncated marker when nothing was cut', () => {

@@ -237,7 +237,8 @@ describe('server-to-client requests', () => {
 
 describe('abandoned sessions', () => {
   it('closes sessions that stay idle, so they do not pile up', async () => {
-    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 50 });
+    // Long enough for the client to finish connecting on a loaded machine (50 ms was not).
+    const shortLived = await startHttpServer({ client: xnat }, {}, { port: 0, sessionIdleMs: 300 });
     try {
       const { mcp } = await connect(shortLived.url);
       expect(shortLived.sessionCount()).toBe(1);
@@ -247,6 +248,45 @@ describe('abandoned sessions', () => {
       expect(res.status).toBe(200);
     } finally {
       await shortLived.close();
+    }
+  });
+});
+
+describe('session limits', () => {
+  it('refuses a session beyond --max-sessions with 503 and a JSON-RPC error saying so', async () => {
+    const capped = await startHttpServer({ client: xnat }, {}, { port: 0, maxSessions: 2 });
+    try {
+      const a = await connect(capped.url);
+      const b = await connect(capped.url);
+      const refused = await raw(capped.url, { body: INITIALIZE });
+      expect(refused.status).toBe(503);
+      const body = JSON.parse(refused.body) as { error: { code: number; message: string } };
+      expect(body.error.message).toMatch(/session limit \(2 open sessions\)/);
+      expect(capped.sessionCount()).toBe(2);
+      // Ending a session (DELETE) frees its place.
+      await a.transport.terminateSession();
+      await a.mcp.close();
+      expect(capped.sessionCount()).toBe(1);
+      const c = await connect(capped.url);
+      await c.mcp.close();
+      await b.mcp.close();
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('closes a session whose client closed its transport without DELETE', async () => {
+    const server = await startHttpServer({ client: xnat }, {}, { port: 0, streamGraceMs: 50 });
+    try {
+      const { mcp } = await connect(server.url);
+      await mcp.listTools();
+      // The SDK client opens the standalone GET stream after initializing; wait until it is up.
+      await expect.poll(() => server.streamCount(), { timeout: 5000 }).toBe(1);
+      expect(server.sessionCount()).toBe(1);
+      await mcp.close();
+      await expect.poll(() => server.sessionCount(), { timeout: 5000 }).toBe(0);
+    } finally {
+      await server.close();
     }
   });
 });

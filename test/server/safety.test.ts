@@ -278,6 +278,7 @@ describe('local paths and progress (through a probe tool)', () => {
   writeFileSync(join(outside, 'secret.txt'), 'secret');
   symlinkSync(outside, join(rootA, 'escape'));
   symlinkSync(join(rootA, 'sub'), join(rootB, 'link-to-a'));
+  symlinkSync(join(rootA, 'loop'), join(rootA, 'loop'));
   cleanups.push(() => rmSync(base, { recursive: true, force: true }));
 
   const probe = defineTool({
@@ -362,8 +363,26 @@ describe('local paths and progress (through a probe tool)', () => {
     expect(resolvedOf(await probePath('x.txt', 'write'))).toBe(join(rootB, 'x.txt'));
     // A symlink inside the client's root that points into another directory is judged by its target.
     expect((await probePath('link-to-a', 'read')).isError).toBe(true);
-    const none = await probeServer([rootA], { roots: [] });
+  });
+
+  it("applies the operator's roots when the client offers roots but lists none; with neither, refuses", async () => {
+    const operatorRoots = await probeServer([rootA], { roots: [] });
+    expect(resolvedOf(await operatorRoots('in.txt'))).toBe(join(rootA, 'in.txt'));
+    expect((await operatorRoots(join(outside, 'secret.txt'))).isError).toBe(true);
+    const none = await probeServer(undefined, { roots: [] });
     expect(textOf(await none('in.txt'))).toMatch(/No local directory is allowed/);
+  });
+
+  it('refuses a symbolic link loop with a clear input error', async () => {
+    const probePath = await probeServer([rootA]);
+    for (const path of ['loop', 'loop/inner.txt']) {
+      for (const mode of ['read', 'write'] as const) {
+        const result = await probePath(path, mode);
+        expect(result.isError).toBe(true);
+        expect(textOf(result)).toMatch(/symbolic link(s)? loop/);
+        expect(textOf(result)).not.toMatch(/Internal error|ELOOP:/);
+      }
+    }
   });
 
   it('sends increasing progress notifications only when asked for', async () => {

@@ -346,6 +346,37 @@ describe('downloadFiles', () => {
     expect(again.skipped).toHaveLength(expected.length);
   });
 
+  it('matches scan types case-insensitively with * wildcards, takes scan IDs as numbers, and lists the types when none match', async () => {
+    const { mcp } = await connect();
+    const session = [...archive.experiments.values()].find(
+      (e) => e.project === 'BRAIN_MR' && e.scans.some((s) => s.type === 'T1w_MPR'),
+    )!;
+    const t1 = session.scans.filter((s) => s.type === 'T1w_MPR');
+    const expected = t1.flatMap((s) => s.resources.flatMap((r) => r.files));
+    const out = await callOk<DownloadOut>(mcp, 'downloadFiles', {
+      experiment: session.id,
+      scanTypes: ['t1w*'],
+      destination: folder('wildcard'),
+      layout: 'flat',
+    });
+    expect(out.fileCount).toBe(expected.length);
+    const byNumber = await callOk<DownloadOut>(mcp, 'downloadFiles', {
+      experiment: session.id,
+      scans: [Number(t1[0]!.id)],
+      destination: folder('numeric'),
+      layout: 'flat',
+    });
+    expect(byNumber.fileCount).toBe(t1[0]!.resources.flatMap((r) => r.files).length);
+    const none = await call(mcp, 'downloadFiles', {
+      experiment: session.id,
+      scanTypes: ['T1w'],
+      destination: folder('none'),
+    });
+    expect(none.isError).toBe(true);
+    expect(textOf(none)).toContain('T1w_MPR');
+    expect(textOf(none)).toMatch(/no scan .*type/i);
+  });
+
   it("keeps an experiment's files inside the destination whatever its label on XNAT", async () => {
     const { mcp, xnat } = await connect();
     const label = `E7_DOTS_${Math.floor(Math.random() * 1e9)}`;
