@@ -10,7 +10,7 @@ import { startSandbox } from './sandbox/index.js';
 import { createDemoArchive } from './sandbox/seed.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
-import { selectTools } from './tools/index.js';
+import { DEFAULT_TOOLSETS, TOOLSETS, selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
 import {
   DEFAULT_HTTP_HOST,
@@ -34,8 +34,9 @@ Server options:
   --http                 serve Streamable HTTP at /mcp instead of stdio
   --host <addr>          HTTP bind address (default ${DEFAULT_HTTP_HOST}; others need XNAT_MCP_HTTP_TOKEN)
   --port <n>             HTTP port (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
-  --toolsets <a,b>       toolsets to enable: core, browse, search, curate, transfer, prearchive
-                         (default all; env XNAT_MCP_TOOLSETS)
+  --toolsets <a,b>       toolsets to enable: ${TOOLSETS.join(', ')}
+                         (default ${DEFAULT_TOOLSETS.join(', ')}; env XNAT_MCP_TOOLSETS;
+                         enableToolsets switches more on at run time)
   --read-only            remove every tool that changes XNAT; wins over every other option
                          (env XNAT_MCP_READ_ONLY=true)
   --projects <a,b>       projects the writing tools may touch (default all; env XNAT_MCP_PROJECTS)
