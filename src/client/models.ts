@@ -221,3 +221,49 @@ export const SearchResultSchema = z.object({
   total: z.number().int(),
 });
 export type SearchResult = z.infer<typeof SearchResultSchema>;
+
+/** One row of XNAT's DICOM header dump (`/data/services/dicomdump`), values unescaped. */
+export const DicomElementSchema = z.object({
+  /** `(gggg,eeee)`, upper-case hex. */
+  tag: z.string(),
+  /** For an element inside a sequence item: the sequence's tag. */
+  parent: z.string().optional(),
+  vr: z.string(),
+  /** As XNAT prints it: multiple values joined by `\`, binary values in hex; at most 255 characters. */
+  value: z.string(),
+  /** The data dictionary's name (XNAT's), e.g. `Repetition Time`. */
+  name: z.string(),
+  /** Odd group: a vendor's private tag. */
+  private: z.boolean(),
+});
+export type DicomElement = z.infer<typeof DicomElementSchema>;
+
+/** The header of one DICOM file of a scan. */
+export const DicomHeaderSchema = z.object({
+  experiment: z.string(),
+  project: z.string(),
+  scan: z.string(),
+  /** File name in the scan's DICOM resource. */
+  file: z.string(),
+  /** 1-based position of the file in the resource (catalog order). */
+  instance: z.number().int(),
+  /** Files in the scan's DICOM resource. */
+  instances: z.number().int(),
+  elements: z.array(DicomElementSchema),
+});
+export type DicomHeader = z.infer<typeof DicomHeaderSchema>;
+
+/** Which header elements differ across (a sample of) a scan's DICOM files. */
+export const DicomVariationSchema = z.object({
+  experiment: z.string(),
+  project: z.string(),
+  scan: z.string(),
+  instances: z.number().int(),
+  /** Files whose headers were read, in catalog order. */
+  files: z.array(z.object({ file: z.string(), instance: z.number().int() })),
+  /** Elements with the same value in every file read. */
+  constant: z.array(DicomElementSchema),
+  /** Elements whose value differs (or which some files lack), with the value in each file read ('' = absent). */
+  varying: z.array(DicomElementSchema.omit({ value: true }).extend({ values: z.array(z.string()) })),
+});
+export type DicomVariation = z.infer<typeof DicomVariationSchema>;

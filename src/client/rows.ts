@@ -6,8 +6,10 @@
  */
 import * as z from 'zod';
 import { XnatProtocolError } from './errors.js';
+import { decodeEntities } from './http.js';
 import type {
   Assessor,
+  DicomElement,
   Experiment,
   ExperimentDetail,
   PrearchiveSession,
@@ -605,5 +607,23 @@ export function toSearchResult(table: Table, rootElement: string): SearchResult 
     columns,
     rows: table.rows,
     total: table.totalRecords ?? table.rows.length,
+  };
+}
+
+/** A dicomdump row (`tag1, tag2, vr, value, desc`): `tag2` set means an element inside `tag1`'s sequence item. */
+export function toDicomElement(row: Row): DicomElement {
+  const tag1 = row.tag1 ?? '';
+  const tag2 = row.tag2 ?? '';
+  // XNAT's row for each item of a sequence repeats the sequence's tag in tag2.
+  const nested = tag2 !== '' && tag2 !== tag1;
+  const tag = nested ? tag2 : tag1;
+  const group = parseInt(tag.slice(1, 5), 16);
+  return {
+    tag,
+    ...(nested ? { parent: tag1 } : {}),
+    vr: row.vr ?? '',
+    value: decodeEntities(row.value ?? ''),
+    name: decodeEntities(row.desc ?? ''),
+    private: Number.isFinite(group) && group % 2 === 1,
   };
 }

@@ -8,6 +8,9 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type {
   Assessor,
+  DicomElement,
+  DicomHeader,
+  DicomVariation,
   Experiment,
   ExperimentDetail,
   Page,
@@ -325,6 +328,90 @@ export type FileItem = z.infer<typeof FileItemSchema>;
 
 export function shapeFile(f: XnatFile): FileItem {
   return { name: f.name, path: f.path, resource: f.resource, scan: f.scan, size: f.size, digest: f.digest };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DICOM headers
+
+/** Longest header value shown; XNAT already stops at 255 characters. */
+const DICOM_VALUE_MAX = 160;
+
+const DicomElementItemSchema = z.object({
+  tag: z.string(),
+  parent: z.string().optional().describe('Sequence this element is an item element of'),
+  vr: z.string(),
+  name: z.string(),
+  value: z.string().optional(),
+  private: z.boolean().optional().describe('Vendor private tag'),
+});
+type DicomElementItem = z.infer<typeof DicomElementItemSchema>;
+
+export const DicomHeaderOutput = {
+  experiment: z.string(),
+  project: z.string(),
+  scan: z.string(),
+  instances: z.number().int().describe('DICOM files of the scan'),
+  file: z.string().optional().describe('File read (one-file header)'),
+  instance: z.number().int().optional(),
+  compared: z
+    .array(z.object({ file: z.string(), instance: z.number().int() }))
+    .optional()
+    .describe('Files read (compare)'),
+  elements: z
+    .array(DicomElementItemSchema)
+    .describe('The header; with compare, the elements equal in every file'),
+  varying: z
+    .array(DicomElementItemSchema.omit({ value: true }).extend({ values: z.array(z.string()) }))
+    .optional()
+    .describe('compare: elements that differ, one value per compared file ("" = absent)'),
+  truncated: truncatedSchema,
+};
+export type DicomHeaderShaped = z.infer<z.ZodObject<typeof DicomHeaderOutput>>;
+
+function shapeDicomElement(e: Omit<DicomElement, 'value'> & { value?: string }): DicomElementItem {
+  return {
+    tag: e.tag,
+    ...(e.parent ? { parent: e.parent } : {}),
+    vr: e.vr,
+    name: e.name,
+    ...(e.value === undefined ? {} : { value: truncateText(e.value, DICOM_VALUE_MAX) }),
+    ...(e.private ? { private: true } : {}),
+  };
+}
+
+export function shapeDicomHeader(h: DicomHeader): DicomHeaderShaped {
+  const truncated: Record<string, number> = {};
+  return withTruncated(
+    {
+      experiment: h.experiment,
+      project: h.project,
+      scan: h.scan,
+      instances: h.instances,
+      file: h.file,
+      instance: h.instance,
+      elements: capArray(h.elements, 'elements', truncated).map(shapeDicomElement),
+    },
+    truncated,
+  );
+}
+
+export function shapeDicomVariation(v: DicomVariation): DicomHeaderShaped {
+  const truncated: Record<string, number> = {};
+  return withTruncated(
+    {
+      experiment: v.experiment,
+      project: v.project,
+      scan: v.scan,
+      instances: v.instances,
+      compared: v.files,
+      elements: capArray(v.constant, 'elements', truncated).map(shapeDicomElement),
+      varying: capArray(v.varying, 'varying', truncated).map((e) => ({
+        ...shapeDicomElement({ ...e, value: undefined }),
+        values: e.values.map((value) => truncateText(value, DICOM_VALUE_MAX)),
+      })),
+    },
+    truncated,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

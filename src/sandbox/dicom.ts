@@ -40,6 +40,8 @@ export interface DicomInstance {
   size: number;
   /** Extra tags (explicit VR) merged in tag order, e.g. MagneticFieldStrength. */
   extra?: ReadonlyArray<{ tag: number; vr: string; value: string }>;
+  /** SOP instance UID of the image this one refers to (ReferencedImageSequence, one item). */
+  referencedImage?: string;
 }
 
 /** SOP classes of the modalities the sandbox seeds. */
@@ -80,6 +82,22 @@ function us(value: number): Buffer {
   return b;
 }
 
+/** A sequence of defined length whose items hold the given elements (in tag order). */
+function sequence(
+  tag: number,
+  items: ReadonlyArray<ReadonlyArray<{ tag: number; vr: string; value: string }>>,
+): Buffer {
+  const encoded = items.map((item) => {
+    const body = Buffer.concat(item.map((e) => element(e.tag, e.vr, e.value)));
+    const header = Buffer.alloc(8);
+    header.writeUInt16LE(0xfffe, 0);
+    header.writeUInt16LE(0xe000, 2);
+    header.writeUInt32LE(body.length, 4);
+    return Buffer.concat([header, body]);
+  });
+  return element(tag, 'SQ', Buffer.concat(encoded));
+}
+
 const dicomDate = (iso: string): string => iso.replaceAll('-', '');
 const dicomTime = (iso: string): string => iso.replaceAll(':', '');
 
@@ -106,7 +124,7 @@ export function dicomFile(instance: DicomInstance): Buffer {
     }
   }
 
-  const tags: Array<{ tag: number; vr: string; value: string | Buffer }> = [
+  const tags: Array<{ tag: number; vr: string; value: string | Buffer; encoded?: Buffer }> = [
     { tag: 0x00080005, vr: 'CS', value: 'ISO_IR 192' },
     { tag: 0x00080016, vr: 'UI', value: instance.sopClassUid },
     { tag: 0x00080018, vr: 'UI', value: instance.sopInstanceUid },
@@ -124,6 +142,21 @@ export function dicomFile(instance: DicomInstance): Buffer {
     { tag: 0x00100030, vr: 'DA', value: dicomDate(instance.patientBirthDate) },
     { tag: 0x00100040, vr: 'CS', value: instance.patientSex },
     ...(instance.extra ?? []),
+    ...(instance.referencedImage === undefined
+      ? []
+      : [
+          {
+            tag: 0x00081140,
+            vr: 'SQ',
+            value: '',
+            encoded: sequence(0x00081140, [
+              [
+                { tag: 0x00081150, vr: 'UI', value: instance.sopClassUid },
+                { tag: 0x00081155, vr: 'UI', value: instance.referencedImage },
+              ],
+            ]),
+          },
+        ]),
     { tag: 0x0020000d, vr: 'UI', value: instance.studyInstanceUid },
     { tag: 0x0020000e, vr: 'UI', value: instance.seriesInstanceUid },
     { tag: 0x00200011, vr: 'IS', value: String(instance.seriesNumber) },
@@ -145,7 +178,7 @@ export function dicomFile(instance: DicomInstance): Buffer {
     Buffer.from('DICM', 'latin1'),
     element(0x00020000, 'UL', groupLength),
     meta,
-    ...tags.map((t) => element(t.tag, t.vr, t.value)),
+    ...tags.map((t) => t.encoded ?? element(t.tag, t.vr, t.value)),
   ]);
 }
 

@@ -354,6 +354,47 @@ function scanRecord(ctx: SessionContext, protocol: SeriesProtocol, index: number
   };
 }
 
+/** Patient-space direction cosines of the seeded orientations (XNAT derives `parameters/orientation` from these). */
+const ORIENTATIONS: Record<string, string> = {
+  Sag: '0\\1\\0\\0\\0\\-1',
+  Cor: '1\\0\\0\\0\\0\\-1',
+  Tra: '1\\0\\0\\0\\1\\0',
+};
+
+/**
+ * The DICOM tags behind the scan's acquisition parameters, so that what getExperiment shows and what
+ * the files say agree (XNAT fills the scan's parameters from these headers at archiving).
+ */
+function acquisitionTags(
+  protocol: SeriesProtocol,
+  scanner: Scanner,
+  instanceNumber: number,
+): Array<{ tag: number; vr: string; value: string }> {
+  const p = protocol.parameters;
+  const tags: Array<{ tag: number; vr: string; value: string }> = [
+    { tag: 0x00080080, vr: 'LO', value: scanner.institution },
+  ];
+  const add = (tag: number, vr: string, value: string | number | undefined): void => {
+    if (value !== undefined) tags.push({ tag, vr, value: String(value) });
+  };
+  if (scanner.fieldStrength) add(0x00180087, 'DS', scanner.fieldStrength);
+  add(0x00180080, 'DS', p['parameters/tr']);
+  add(0x00180081, 'DS', p['parameters/te']);
+  add(0x00180082, 'DS', p['parameters/ti']);
+  add(0x00181314, 'DS', p['parameters/flip']);
+  add(0x00180060, 'DS', p['parameters/kvp']);
+  add(0x00181151, 'IS', p['parameters/xrayTubeCurrent']);
+  const [x, y, z] = [p['parameters/voxelRes/x'], p['parameters/voxelRes/y'], p['parameters/voxelRes/z']];
+  add(0x00180050, 'DS', z);
+  if (x !== undefined && y !== undefined) add(0x00280030, 'DS', `${y}\\${x}`);
+  const orientation = ORIENTATIONS[String(p['parameters/orientation'])];
+  add(0x00200037, 'DS', orientation);
+  // Slices step through the volume: the tags that vary across a series.
+  const position = ((instanceNumber - 1) * Number(z ?? 1)).toFixed(1);
+  add(0x00201041, 'DS', position);
+  return tags;
+}
+
 /** Up to three small but valid DICOM instances of the series. */
 function dicomFiles(ctx: SessionContext, protocol: SeriesProtocol, index: number): StoredFile[] {
   const { spec, studyUid, numericId } = ctx;
@@ -380,7 +421,8 @@ function dicomFiles(ctx: SessionContext, protocol: SeriesProtocol, index: number
     seriesNumber: index + 1,
     instanceNumber: n,
     size: 16,
-    extra: scanner.fieldStrength ? [{ tag: 0x00180087, vr: 'DS', value: scanner.fieldStrength }] : [],
+    extra: acquisitionTags(protocol, scanner, n),
+    ...(n > 1 ? { referencedImage: `${seriesUid}.${n - 1}` } : {}),
   });
   return Array.from({ length: Math.min(protocol.frames, 3) }, (_, i) =>
     storedFile(

@@ -1,6 +1,7 @@
 /** The tool catalogue, in the order tools/list shows them (stable order helps hosts' prompt caches). */
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
 import { enableToolsets, getServerInfo } from './core.js';
+import { getDicomHeader } from './dicom.js';
 import {
   createExperiment,
   createSubject,
@@ -34,6 +35,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   deleteObject,
   uploadResource,
   downloadFiles,
+  getDicomHeader,
   listPrearchive,
   managePrearchive,
   importSession,
