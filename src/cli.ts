@@ -3,6 +3,7 @@
 import './transports/console-to-stderr.js';
 import { homedir } from 'node:os';
 import { delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { XnatClient, XnatConfigError, XnatError, resolveConfig, type XnatConfig } from './client/index.js';
 import { runSandboxCli } from './sandbox/cli.js';
@@ -258,16 +259,21 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
         }),
       port,
     );
+    // xnat-mcp is not on npm yet, so `npx -y xnat-mcp` would fetch whatever someone else publishes
+    // under that name: print this very install (this Node, this file) and the npx form as future.
     const stdioConfig = {
-      mcpServers: { 'xnat-demo': { command: 'npx', args: ['-y', 'xnat-mcp', 'demo', '--stdio'] } },
+      mcpServers: {
+        'xnat-demo': { command: process.execPath, args: [fileURLToPath(import.meta.url), 'demo', '--stdio'] },
+      },
     };
     out(
       [
         `MCP server (Streamable HTTP): ${http.url}`,
         `  host config: {"type": "http", "url": "${http.url}"}`,
         '',
-        'Or run the demo over stdio from a host (Claude Desktop, Cursor, VS Code):',
+        'Or run the demo over stdio from a host (Claude Desktop, Cursor, VS Code), from this install:',
         `  ${JSON.stringify(stdioConfig)}`,
+        '  (once xnat-mcp is published on npm: "command": "npx", "args": ["-y", "xnat-mcp", "demo", "--stdio"])',
         '',
         `XNAT sandbox: ${sandbox.url}  (the MCP server is logged in as ${DEMO_USER})`,
         '  users: admin/admin (site admin), alice/alice123 (owner BRAIN_MR, member PET_AMYLOID),',

@@ -3,7 +3,7 @@
  * and the QuerySpecs that give each listing XNAT's default columns and URIs (§2.1).
  */
 import type { SandboxArchive, StoredExperiment, StoredProject, StoredScan, StoredSubject } from './model.js';
-import type { Field, FieldKind, QuerySpec } from './query.js';
+import type { Field, FieldKind, Join, QuerySpec } from './query.js';
 import { demographicNumberKind, scanNumberKind, xmlText } from './schema-values.js';
 import {
   ABSTRACT_EXPERIMENT_TYPES,
@@ -62,20 +62,24 @@ function fromRecord(record: Record<string, string | number>, path: string): stri
 
 const P = 'xnat:projectData';
 
+const projectId = field<StoredProject>('ID', `${P}/ID`, (p) => p.id);
+const aliases: Join<StoredProject> = { id: 'aliases', entries: (p) => p.aliases.map((a) => [a]) };
+
 export const projectSpec: QuerySpec<StoredProject> = {
   defaultRoot: P,
   shortcuts: [
-    field('ID', `${P}/ID`, (p) => p.id),
+    projectId,
     field('secondary_ID', `${P}/secondary_ID`, (p) => p.secondaryId),
     field('name', `${P}/name`, (p) => p.name),
     field('description', `${P}/description`, (p) => p.description),
     field('keywords', `${P}/keywords`, (p) => p.keywords),
-    field('alias', `${P}/aliases/alias/alias`, (p) => p.aliases.join(',')),
+    { ...field('alias', `${P}/aliases/alias/alias`, () => ''), join: { of: aliases, cell: 0 } },
     field('pi_firstname', `${P}/PI/firstname`, (p) => p.piFirstname),
     field('pi_lastname', `${P}/PI/lastname`, (p) => p.piLastname),
     field('note', `${P}/note`, () => ''),
   ],
   defaultColumns: () => ['ID', 'secondary_ID', 'name', 'description', 'pi_firstname', 'pi_lastname'],
+  primaryKey: () => projectId,
   addedColumns: () => [],
   resolvePath: (relative) => {
     const path = normalisePath(relative);
@@ -116,12 +120,14 @@ function demographic(
   return field(key, `${DEMOGRAPHICS}/${key}`, (r) => demographicValue(r.subject, key), kind);
 }
 
+const subjectId = field<SubjectRow>('ID', `${S}/ID`, (r) => r.subject.id);
+
 export function subjectSpec(archive: SandboxArchive): QuerySpec<SubjectRow> {
   const pi = (r: SubjectRow): StoredProject | undefined => archive.projects.get(r.subject.project);
   return {
     defaultRoot: S,
     shortcuts: [
-      field('ID', `${S}/ID`, (r) => r.subject.id),
+      subjectId,
       field('project', `${S}/project`, (r) => r.subject.project),
       field('label', `${S}/label`, (r) => r.label),
       field('group', `${S}/group`, (r) => r.subject.group),
@@ -148,6 +154,7 @@ export function subjectSpec(archive: SandboxArchive): QuerySpec<SubjectRow> {
       field('last_modified', `${S}/meta/last_modified`, (r) => r.subject.lastModified, 'timestamp'),
     ],
     defaultColumns: () => ['ID', 'project', 'label', 'insert_date', 'insert_user'],
+    primaryKey: () => subjectId,
     addedColumns: () => [],
     resolvePath: (relative) => {
       const path = normalisePath(relative);
@@ -221,8 +228,10 @@ function sessionOf(r: ExperimentRow): StoredExperiment | undefined {
   return r.archive.experiments.get(r.experiment.imageSessionId);
 }
 
+const experimentId = field<ExperimentRow>('ID', `${E}/ID`, (r) => r.experiment.id);
+
 const experimentShortcuts: Array<Field<ExperimentRow>> = [
-  field('ID', `${E}/ID`, (r) => r.experiment.id),
+  experimentId,
   field('project', `${E}/project`, (r) => r.project),
   field('label', `${E}/label`, (r) => r.label),
   field('date', `${E}/date`, (r) => r.experiment.date, 'date'),
@@ -257,10 +266,10 @@ const experimentShortcuts: Array<Field<ExperimentRow>> = [
   attribute('stabilization', `${MR}/stabilization`),
 ];
 
-/** The root's own ID column, keyed by its xpath when it is not the `ID` shortcut's (`xnat:subjectassessordata/id`). */
-function rootIdColumn(root: string): Array<Field<ExperimentRow>> {
-  if (isSameType(root, E)) return [];
-  return [field(`${root}/ID`.toLowerCase(), `${root}/ID`, (r) => r.experiment.id)];
+/** The root's primary key: the `ID` shortcut for xnat:experimentData, else keyed by its xpath (`xnat:subjectassessordata/id`). */
+function rootId(root: string): Field<ExperimentRow> {
+  if (isSameType(root, E)) return experimentId;
+  return field(`${root}/ID`.toLowerCase(), `${root}/ID`, (r) => r.experiment.id);
 }
 
 function isAbstract(root: string): boolean {
@@ -274,7 +283,8 @@ export const projectExperimentSpec: QuerySpec<ExperimentRow> = {
   defaultRoot: SA,
   shortcuts: experimentShortcuts,
   defaultColumns: () => EXPERIMENT_DEFAULTS,
-  addedColumns: rootIdColumn,
+  primaryKey: rootId,
+  addedColumns: () => [],
   resolvePath: experimentPath,
   isA: (r, type) => experimentIsA(r.experiment, type),
   uri: (r) => `/data/experiments/${r.experiment.id}`,
@@ -293,10 +303,8 @@ export const experimentSpec: QuerySpec<ExperimentRow> = {
     return EXPERIMENT_DEFAULTS;
   },
   // Abstract roots are not secured types: XNAT adds the element name and project for its per-row check.
-  addedColumns: (root) => [
-    ...rootIdColumn(root),
-    ...experimentShortcuts.filter((f) => isAbstract(root) && (f.key === 'xsiType' || f.key === 'project')),
-  ],
+  addedColumns: (root) =>
+    experimentShortcuts.filter((f) => isAbstract(root) && (f.key === 'xsiType' || f.key === 'project')),
 };
 
 /** `.../experiments/{e}/assessors` (ProjSubExptAsstList). */
@@ -359,10 +367,12 @@ function scanParameter(scan: StoredScan, path: string): string {
 const scanField = (key: string, path: string, kind: FieldKind = 'string'): Field<ScanRow> =>
   field(key, `${SC}/${path}`, scanPath(path), kind);
 
+const scanKey = scanField('xnat_imagescandata_id', 'xnat_imagescandata_id', 'number');
+
 export const scanSpec: QuerySpec<ScanRow> = {
   defaultRoot: SC,
   shortcuts: [
-    scanField('xnat_imagescandata_id', 'xnat_imagescandata_id', 'number'),
+    scanKey,
     scanField('ID', 'ID'),
     scanField('type', 'type'),
     scanField('UID', 'UID'),
@@ -391,6 +401,16 @@ export const scanSpec: QuerySpec<ScanRow> = {
     'note',
     'series_description',
   ],
+  // A sub-type root's key is the same column under that type's xpath, as for experiments.
+  primaryKey: (root) =>
+    isSameType(root, SC)
+      ? scanKey
+      : field(
+          `${root}/xnat_imagescandata_id`.toLowerCase(),
+          `${root}/xnat_imagescandata_id`,
+          scanKey.get,
+          'number',
+        ),
   addedColumns: () => [],
   resolvePath: scanPath,
   isA: (r, type) => isSameType(type, SC) || isSameType(type, r.scan.xsiType),

@@ -6,6 +6,8 @@
 
 import type { Readable } from 'node:stream';
 
+import type { SearchDocument } from './search-bundle.js';
+
 export type Accessibility = 'public' | 'protected' | 'private';
 export type ProjectRole = 'owner' | 'member' | 'collaborator';
 /** XNAT's meta status of an item (ViewManager): quarantine is not part of the XML document. */
@@ -231,6 +233,8 @@ export interface SandboxArchive {
   sequences: { subject: number; experiment: number; resource: number; scan: number; reconstruction?: number };
   /** Sessions received but not archived yet (the sandbox starts an empty list when absent). */
   prearchive?: PrearchiveSession[];
+  /** `xdat:stored_search` documents by ID (the sandbox starts an empty map when absent). */
+  savedSearches?: Map<string, SearchDocument>;
 }
 
 /** XNAT's `PrearcUtils.PrearcStatus` names the sandbox produces. */

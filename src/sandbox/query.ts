@@ -16,6 +16,17 @@ export interface Field<R> {
   xpath: string;
   kind: FieldKind;
   get: (row: R) => string;
+  /** For a field of a one-to-many part of the record: which join, and which cell of its entries. */
+  join?: { of: Join<R>; cell: number } | undefined;
+}
+
+/**
+ * A one-to-many part of a record (custom variables, project aliases): XNAT's query joins its table,
+ * so a listing with a column on it has one row per entry (and one row with empty cells when none).
+ */
+export interface Join<R> {
+  id: string;
+  entries: (row: R) => string[][];
 }
 
 export interface QuerySpec<R> {
@@ -24,7 +35,9 @@ export interface QuerySpec<R> {
   shortcuts: Array<Field<R>>;
   /** Default column keys for the (possibly narrowed by `xsiType=`) root type. */
   defaultColumns: (root: string) => string[];
-  /** Columns XNAT adds to every answer whatever `columns=` says (primary keys, security columns). */
+  /** The root's primary key: XNAT's QueryOrganizer selects it first, whatever `columns=` says. */
+  primaryKey: (root: string) => Field<R>;
+  /** Columns XNAT adds after the requested ones (the security columns of abstract roots). */
   addedColumns: (root: string) => Array<Field<R>>;
   /** A field for a relative path of the record (`label`, `scanner/manufacturer`, `fields/field[name=x]/field`). */
   resolvePath: (relativePath: string) => ((row: R) => string) | undefined;
@@ -92,22 +105,30 @@ export function matchesFilter(kind: FieldKind, cell: string, value: string): boo
     .some((v) => (v.includes('*') || v.includes('%') ? likeToRegExp(v).test(cell) : cell === v));
 }
 
-/** A row as the query sees it: with custom-variable columns, one of the row's variables (a SQL join). */
+/** A row as the query sees it: with the entry of each joined one-to-many part (a SQL join). */
 interface Joined<R> {
   row: R;
-  variable: [string, string] | undefined;
+  entries: Map<string, string[] | undefined>;
 }
 
 interface Column<R> {
   key: string;
   kind: FieldKind;
   get: (joined: Joined<R>) => string;
-  /** Whether this column joins the custom variables (`fields/field/field`, `fields/field/name`). */
-  joinsVariables: boolean;
+  join: Join<R> | undefined;
 }
 
 function column<R>(field: Field<R>): Column<R> {
-  return { key: field.key, kind: field.kind, get: (j) => field.get(j.row), joinsVariables: false };
+  const join = field.join;
+  if (join) {
+    return {
+      key: field.key,
+      kind: field.kind,
+      get: (j) => j.entries.get(join.of.id)?.[join.cell] ?? '',
+      join: join.of,
+    };
+  }
+  return { key: field.key, kind: field.kind, get: (j) => field.get(j.row), join: undefined };
 }
 
 const VARIABLE_PATH = /^fields\/field\/(field|name)$/i;
@@ -122,18 +143,20 @@ function xpathColumn<R>(spec: QuerySpec<R>, xpath: string): Column<R> {
   if (shortcut) return column(shortcut);
   const relative = xpath.slice(xpath.indexOf('/') + 1);
   const variable = VARIABLE_PATH.exec(relative)?.[1]?.toLowerCase();
-  if (variable !== undefined && spec.customFields) {
-    const index = variable === 'name' ? 0 : 1;
-    return {
+  const customFields = spec.customFields;
+  if (variable !== undefined && customFields) {
+    const of: Join<R> = { id: 'fields', entries: (row) => Object.entries(customFields(row)) };
+    return column({
       key: xpath.toLowerCase(),
+      xpath,
       kind: 'string',
-      get: (j) => j.variable?.[index] ?? '',
-      joinsVariables: true,
-    };
+      get: () => '',
+      join: { of, cell: variable === 'name' ? 0 : 1 },
+    });
   }
   const get = spec.resolvePath(relative) ?? (() => '');
   const kind: FieldKind = /(^|\/)(date|dob|insert_date|last_modified)$/i.test(relative) ? 'date' : 'string';
-  return { key: xpath.toLowerCase(), kind, get: (j) => get(j.row), joinsVariables: false };
+  return { key: xpath.toLowerCase(), kind, get: (j) => get(j.row), join: undefined };
 }
 
 function shortcut<R>(spec: QuerySpec<R>, name: string): Field<R> | undefined {
@@ -186,17 +209,24 @@ export function runQuery<R>(ctx: RequestContext, spec: QuerySpec<R>, candidates:
     }
   }
 
+  columns.unshift(column(spec.primaryKey(root)));
   columns.push(...spec.addedColumns(root).map(column));
   columns.push(column({ key: 'URI', xpath: '', kind: 'string', get: spec.uri }));
   const unique = columns.filter((c, index) => columns.findIndex((other) => other.key === c.key) === index);
 
-  const joinsVariables = [...unique, ...criteria.map((c) => c.column)].some((c) => c.joinsVariables);
+  const joins = new Map<string, Join<R>>();
+  for (const c of [...unique, ...criteria.map((c) => c.column)]) if (c.join) joins.set(c.join.id, c.join);
   const joined = (row: R): Array<Joined<R>> => {
-    const variables = joinsVariables && spec.customFields ? Object.entries(spec.customFields(row)) : [];
-    // A left join: rows without variables still appear once, with empty variable cells.
-    return variables.length === 0
-      ? [{ row, variable: undefined }]
-      : variables.map((variable) => ({ row, variable }));
+    let out: Array<Joined<R>> = [{ row, entries: new Map() }];
+    for (const join of joins.values()) {
+      const entries = join.entries(row);
+      // A left join: rows without entries still appear once, with empty cells.
+      const each: Array<string[] | undefined> = entries.length > 0 ? entries : [undefined];
+      out = out.flatMap((j) =>
+        each.map((entry) => ({ row, entries: new Map(j.entries).set(join.id, entry) })),
+      );
+    }
+    return out;
   };
   let rows = candidates
     .filter((row) => isSameType(root, spec.defaultRoot) || spec.isA(row, root))

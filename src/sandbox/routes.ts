@@ -49,7 +49,16 @@ import {
 import { Router, type Method, type Route } from './router.js';
 import { listProjectUsers, listUsers } from './users.js';
 import { getSchema, listSchemas } from './schemas/xsd.js';
-import { getCachedSearch, listSearchElements, listSearchFields, postSearch } from './search-routes.js';
+import {
+  deleteSavedSearch,
+  getCachedSearch,
+  getSavedSearch,
+  listSavedSearches,
+  listSearchElements,
+  listSearchFields,
+  postSearch,
+  putSavedSearch,
+} from './search-routes.js';
 import {
   aliasTokens,
   deleteJsession,
@@ -230,6 +239,11 @@ export const dataRoutes = new Router([
   { method: 'POST', pattern: 'search', handler: postSearch },
   get('search/elements', listSearchElements),
   get('search/elements/{type}', listSearchFields),
+  get('search/saved', listSavedSearches),
+  get('search/saved/{searchId}', getSavedSearch),
+  get('search/saved/{searchId}/{rest+}', getSavedSearch),
+  { method: 'PUT', pattern: 'search/saved/{searchId}', handler: putSavedSearch },
+  { method: 'DELETE', pattern: 'search/saved/{searchId}', handler: deleteSavedSearch },
   get('search/{searchId}', getCachedSearch),
 
   get('projects', listProjects),

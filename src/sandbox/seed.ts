@@ -9,6 +9,7 @@
  */
 import type { SandboxArchive, SandboxUser, StoredSubject } from './model.js';
 import { newExperiment } from './records.js';
+import { seedSavedSearches } from './saved-searches.js';
 import {
   ArchiveBuilder,
   addDays,
@@ -349,5 +350,6 @@ export function createDemoArchive(): SandboxArchive {
   builder.add(project(PEDS_DTI));
   seedPetAmyloid(builder, random, brainSubjects);
   seedPedsDti(builder, random);
+  seedSavedSearches(builder.archive);
   return builder.archive;
 }

@@ -110,6 +110,15 @@ def main():
         step('array', array)
 
         step('datatypes', lambda: sorted(interface.inspect.datatypes()))
+        step('mr_fields', lambda: interface.inspect.datatypes('xnat:mrSessionData'))
+        # select(type) without columns asks for every listed field of the type.
+        step('select_all', lambda: len(interface.select('xnat:mrSessionData').all()))
+        step('select_where', lambda: len(interface.select('xnat:mrSessionData').where(
+            [('xnat:mrSessionData/PROJECT', '=', project), 'AND'])))
+        step('field_values', lambda: sorted(interface.inspect.field_values('xnat:mrSessionData/PROJECT')))
+        step('aliases', lambda: p.aliases())
+        step('saved_searches', lambda: sorted(interface.manage.search.saved()))
+        step('saved_search_results', lambda: len(interface.manage.search.get(config['savedSearch'])))
 
         step('unicode', lambda: {
             'subject': p.subject(config['unicodeSubject']).id(),

@@ -283,9 +283,9 @@ describe('other listings and formats', () => {
     );
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(await response.text()).toBe(
-      'ID,type,URI\n' +
-        '1,T1w,/data/experiments/XNAT_E00001/scans/1\n' +
-        '2,BOLD,/data/experiments/XNAT_E00001/scans/2\n',
+      'xnat_imagescandata_id,ID,type,URI\n' +
+        '500,1,T1w,/data/experiments/XNAT_E00001/scans/1\n' +
+        '501,2,BOLD,/data/experiments/XNAT_E00001/scans/2\n',
     );
     const quoted = await (
       await getAs(sb, 'alice', '/data/projects?format=csv&columns=ID,description&ID=PROT')

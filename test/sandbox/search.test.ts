@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { canReadItem } from '../../src/sandbox/access.js';
+import { canReadItem, canReadProject } from '../../src/sandbox/access.js';
 import { SandboxHttpError } from '../../src/sandbox/errors.js';
 import { generateArchive } from '../../src/sandbox/generate.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
@@ -16,7 +16,7 @@ import {
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 
 const sample = (name: string): string =>
-  readFileSync(new URL(`../../../shared/xnat-samples/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../fixtures/xnat-samples/${name}`, import.meta.url), 'utf8');
 
 const archive = createDemoArchive();
 const user = (login: string): SandboxUser => {
@@ -79,8 +79,18 @@ describe('parseBundle', () => {
     expect(parsed.where?.criteria).toEqual([]);
     expect(parsed.where?.childSets[0]?.method).toBe('OR');
     expect(parsed.where?.childSets[0]?.criteria).toEqual([
-      { schemaField: 'xnat:subjectData/sharing/share/project', comparison: '=', value: 'P1' },
-      { schemaField: 'xnat:subjectData/PROJECT', comparison: '=', value: 'P1' },
+      {
+        schemaField: 'xnat:subjectData/sharing/share/project',
+        comparison: '=',
+        value: 'P1',
+        overrideValueFormatting: false,
+      },
+      {
+        schemaField: 'xnat:subjectData/PROJECT',
+        comparison: '=',
+        value: 'P1',
+        overrideValueFormatting: false,
+      },
     ]);
   });
 
@@ -88,7 +98,12 @@ describe('parseBundle', () => {
     const parsed = parseBundle(sample('search-request.bundle-for-search-result.xnatpy.xml'));
     expect(parsed.fields.map((f) => f.fieldId)).toEqual(['PROJECT', 'xnat:mrSessionData/label']);
     expect(parsed.where?.criteria).toEqual([
-      { schemaField: 'xnat:mrSessionData/label', comparison: '=', value: 'test' },
+      {
+        schemaField: 'xnat:mrSessionData/label',
+        comparison: '=',
+        value: 'test',
+        overrideValueFormatting: false,
+      },
     ]);
   });
 
@@ -143,8 +158,9 @@ describe('runSearch with the recorded XNAT bundles', () => {
       );
       const yob = subject?.demographics.yob ?? Number(subject?.demographics.dob?.slice(0, 4));
       expect(row.dob).toBe(String(yob));
+      // subjectData_display.xml: CASE gender WHEN 'male' THEN 'M' WHEN 'female' THEN 'F' ELSE 'U' END.
       expect(row.gender_text).toBe(
-        { male: 'M', female: 'F', other: 'O' }[subject?.demographics.gender ?? 'male'],
+        ({ male: 'M', female: 'F' } as Record<string, string>)[subject?.demographics.gender ?? ''] ?? 'U',
       );
       expect(row.quarantine_status).toBe('active');
       expect(Object.keys(row)).toEqual(result.columns.map((c) => c.key));
@@ -185,7 +201,11 @@ describe('runSearch with the recorded XNAT bundles', () => {
       expect(row.project).toBe('BRAIN_MR');
       expect(row.date).toBe(session?.date);
       expect(row.xnat_subjectdata_subject_label).toBe(subject?.label);
-      expect(row.mr_scan_count_agg).toBe(String(session?.scans.length));
+      // The MR_SCAN_COUNT_AGG view: type(count) per scan type, in type order, joined with ', '.
+      const types = (session?.scans ?? []).map((scan) => scan.type).sort((a, b) => a.localeCompare(b, 'en'));
+      expect(row.mr_scan_count_agg).toBe(
+        [...new Set(types)].map((t) => `${t}(${types.filter((x) => x === t).length})`).join(', '),
+      );
       expect(row.scanner).toBe(session?.attributes.scanner);
       expect(row.quarantine_status).toBe(session?.status);
       if (subject?.demographics.yob !== undefined) {
@@ -508,24 +528,28 @@ describe('search element and field listings', () => {
   });
 
   it('lists the display fields of a type, and nothing for an unknown type', () => {
-    const fields = searchFieldRows('xnat:subjectData');
-    expect(fields?.map((f) => f.FIELD_ID)).toEqual(
-      expect.arrayContaining([
-        'SUBJECT_LABEL',
-        'SUBJECTID',
-        'INSERT_DATE',
-        'PROJECTS',
-        'PROJECT',
-        'SUB_PROJECT_IDENTIFIER',
-        'GENDER_TEXT',
-        'HANDEDNESS_TEXT',
-        'DOB',
-        'AGE',
-        'MR_COUNT',
-      ]),
-    );
-    expect(fields?.find((f) => f.FIELD_ID === 'SUB_PROJECT_IDENTIFIER')?.REQUIRES_VALUE).toBe('true');
-    expect(fields?.find((f) => f.FIELD_ID === 'SUBJECT_LABEL')).toMatchObject({
+    const fields = searchFieldRows(archive, user('alice'), 'xnat:subjectData');
+    // Only the fields subjectData_display.xml marks searchable, then the project label rows.
+    expect(fields?.filter((f) => f.SRC === '0').map((f) => f.FIELD_ID)).toEqual([
+      'INSERT_DATE',
+      'INSERT_USER',
+      'PROJECTS',
+      'PROJECT',
+      'SUB_GROUP',
+      'GENDER_TEXT',
+      'HANDEDNESS_TEXT',
+      'AGE_BRACKET',
+      'SES',
+      'INVEST_CSV',
+      'ADD_IDS',
+      'DOB',
+      'AGE',
+      'EDUC',
+      'RACE',
+      'ETHNICITY',
+    ]);
+    expect(fields?.find((f) => f.FIELD_ID === 'GENDER_TEXT')).toMatchObject({
+      HEADER: 'M/F',
       REQUIRES_VALUE: 'false',
       ELEMENT_NAME: 'xnat:subjectData',
     });
@@ -540,29 +564,46 @@ describe('search element and field listings', () => {
         'ELEMENT_NAME',
         'SRC',
       ]);
-    expect(searchFieldRows('xnat:mrSessionData')?.map((f) => f.FIELD_ID)).toEqual(
+    const mr = searchFieldRows(archive, user('alice'), 'xnat:mrSessionData') ?? [];
+    expect(mr.map((f) => f.FIELD_ID)).toEqual(
       expect.arrayContaining([
         'SESSION_ID',
-        'LABEL',
         'DATE',
         'PROJECT',
-        'PROJECTS',
         'SUBJECT_ID',
         'SUBJECT_LABEL',
-        'MR_PROJECT_IDENTIFIER',
-        'SCANNER',
-        'FIELDSTRENGTH',
-        'MODALITY',
+        'MR_SCAN_COUNT_AGG',
+        'SCANNER_CSV',
+        'GEN_AGE',
+        'SCAN_COUNT_TYPE',
         'INSERT_DATE',
       ]),
     );
-    expect(searchFieldRows('xnat:noSuchData')).toBeUndefined();
+    expect(mr.find((f) => f.FIELD_ID === 'SCAN_COUNT_TYPE')?.REQUIRES_VALUE).toBe('true');
+    // Not searchable in mrSessionData_display.xml, though a search may still show them.
+    for (const hidden of ['LABEL', 'PROJECTS', 'MR_PROJECT_IDENTIFIER', 'SCANNER']) {
+      expect(mr.map((f) => f.FIELD_ID)).not.toContain(hidden);
+    }
+    expect(searchFieldRows(archive, user('alice'), 'xnat:noSuchData')).toBeUndefined();
+    // SearchFieldListResource adds the label within each project whose data the user may read.
+    const labels = fields?.filter((f) => f.SRC === '2');
+    expect(labels?.map((f) => [f.FIELD_ID, f.HEADER, f.REQUIRES_VALUE])).toEqual(
+      [...archive.projects.values()]
+        .filter((p) => canReadProject(p, user('alice')))
+        .map((p) => p.id)
+        .sort()
+        .map((p) => [`SUB_PROJECT_IDENTIFIER=${p}`, p, 'false']),
+    );
+    expect(labels?.length).toBeGreaterThan(1);
+    expect(searchFieldRows(archive, user('alice'), 'xnat:projectData')?.some((f) => f.SRC === '2')).toBe(
+      false,
+    );
   });
 
   it('every listed display field can be searched', () => {
     for (const element of searchElementRows(archive, user('admin'))) {
       const type = element.ELEMENT_NAME ?? '';
-      const ids = (searchFieldRows(type) ?? []).map((f) =>
+      const ids = (searchFieldRows(archive, user('admin'), type) ?? []).map((f) =>
         f.REQUIRES_VALUE === 'true' ? `${f.FIELD_ID}=BRAIN_MR` : f.FIELD_ID,
       );
       const result = runSearch(
@@ -686,7 +727,7 @@ describe('search over HTTP', () => {
     expect(elements.ResultSet.Result).toEqual(searchElementRows(archive, user('dave')));
     const fields = await get(`${sandbox.url}/data/search/elements/xnat:subjectData?format=json`);
     const fieldBody = (await fields.json()) as { ResultSet: { Result: Array<Record<string, string>> } };
-    expect(fieldBody.ResultSet.Result).toEqual(searchFieldRows('xnat:subjectData'));
+    expect(fieldBody.ResultSet.Result).toEqual(searchFieldRows(archive, user('alice'), 'xnat:subjectData'));
     expect((await get(`${sandbox.url}/data/search/elements/xnat:noSuchData?format=json`)).status).toBe(404);
   });
 });

@@ -39,6 +39,10 @@ function aliceEnv(extra: Record<string, string> = {}): Record<string, string> {
   return cleanEnv({ XNAT_URL: sandbox.url, XNAT_USER: 'alice', XNAT_PASSWORD: 'alice123', ...extra });
 }
 
+interface StdioConfig {
+  mcpServers: Record<string, { command: string; args: string[] }>;
+}
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -200,8 +204,14 @@ describe('demo over HTTP', () => {
         }
       });
     });
-    expect(banner).toContain('"args":["-y","xnat-mcp","demo","--stdio"]');
     expect(banner).toMatch(/XNAT sandbox: http:\/\/127\.0\.0\.1:\d+/);
+    // The printed stdio config runs this very install (the name is not on npm yet); npx is only
+    // mentioned as the form once published.
+    const printed = /^ {2}(\{"mcpServers".*)$/m.exec(banner)?.[1];
+    const server = (JSON.parse(printed ?? '{}') as StdioConfig).mcpServers['xnat-demo'];
+    expect(server).toEqual({ command: process.execPath, args: [CLI, 'demo', '--stdio'] });
+    if (!server) throw new Error('no xnat-demo entry in the printed config');
+    expect(banner).toMatch(/once xnat-mcp is published on npm: .*"-y", "xnat-mcp", "demo", "--stdio"/);
     const transport = new StreamableHTTPClientTransport(new URL(url));
     const mcp = new Client({ name: 'demo-http', version: '0' });
     await mcp.connect(transport);
@@ -210,6 +220,21 @@ describe('demo over HTTP', () => {
       (projects.structuredContent as unknown as ListOut<{ id: string }>).items.map((p) => p.id),
     ).toContain('BRAIN_MR');
     await mcp.close();
+    const stdio = new Client({ name: 'demo-printed-stdio', version: '0' });
+    await stdio.connect(
+      new StdioClientTransport({
+        command: server.command,
+        args: server.args,
+        env: cleanEnv(),
+        cwd: EMPTY_DIR,
+        stderr: 'ignore',
+      }),
+    );
+    const viaStdio = await stdio.callTool({ name: 'listProjects', arguments: {} });
+    expect(
+      (viaStdio.structuredContent as unknown as ListOut<{ id: string }>).items.map((p) => p.id),
+    ).toContain('BRAIN_MR');
+    await stdio.close();
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
