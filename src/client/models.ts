@@ -70,6 +70,31 @@ export const ExperimentSchema = z.object({
 });
 export type Experiment = z.infer<typeof ExperimentSchema>;
 
+const AxesSchema = z.object({ x: z.number().optional(), y: z.number().optional(), z: z.number().optional() });
+
+/** Acquisition parameters XNAT keeps on a scan (filled from the DICOM headers at archiving), when present. */
+export const ScanParametersSchema = z.object({
+  /** Repetition, echo and inversion time, ms. */
+  tr: z.number().optional(),
+  te: z.number().optional(),
+  ti: z.number().optional(),
+  /** Flip angle, degrees. */
+  flip: z.number().optional(),
+  /** Voxel size, mm. */
+  voxelRes: AxesSchema.optional(),
+  /** Field of view, as XNAT records it. */
+  fov: AxesSchema.optional(),
+  /** `Sag`, `Cor`, `Tra`, ... */
+  orientation: z.string().optional(),
+  /** X-ray tube voltage (CT), kV. */
+  kvp: z.number().optional(),
+  /** Manufacturer and model. */
+  scanner: z.string().optional(),
+  /** Tesla, as XNAT keeps it (a string, e.g. `3.0`). */
+  fieldStrength: z.string().optional(),
+});
+export type ScanParameters = z.infer<typeof ScanParametersSchema>;
+
 export const ScanSchema = z.object({
   id: z.string(),
   xsiType: z.string(),
@@ -81,6 +106,8 @@ export const ScanSchema = z.object({
   fileCount: z.number().int().optional(),
   frames: z.number().int().optional(),
   modality: z.string().optional(),
+  /** From the scan's item document (getExperiment), not from scan listings. */
+  parameters: ScanParametersSchema.optional(),
 });
 export type Scan = z.infer<typeof ScanSchema>;
 

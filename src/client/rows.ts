@@ -17,6 +17,7 @@ import type {
   ProjectDetail,
   Resource,
   Scan,
+  ScanParameters,
   SearchElement,
   SearchField,
   SearchResult,
@@ -483,9 +484,47 @@ const EXPERIMENT_CORE_FIELDS = new Set([
   'insert_date',
 ]);
 
+function numberOf(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function axesOf(
+  f: Record<string, string>,
+  prefix: string,
+): { x?: number; y?: number; z?: number } | undefined {
+  const axes = Object.fromEntries(
+    (['x', 'y', 'z'] as const)
+      .map((axis) => [axis, numberOf(f[`${prefix}/${axis}`])] as const)
+      .filter(([, v]) => v !== undefined),
+  );
+  return Object.keys(axes).length > 0 ? axes : undefined;
+}
+
+/** The acquisition parameters among a scan item's data fields (`parameters/tr`, `scanner/model`, ...). */
+function scanParameters(f: Record<string, string>): ScanParameters | undefined {
+  const scanner = [f['scanner/manufacturer'], f['scanner/model']].filter((v) => v).join(' ');
+  const parameters: ScanParameters = {
+    tr: numberOf(f['parameters/tr']),
+    te: numberOf(f['parameters/te']),
+    ti: numberOf(f['parameters/ti']),
+    flip: numberOf(f['parameters/flip']),
+    voxelRes: axesOf(f, 'parameters/voxelRes'),
+    fov: axesOf(f, 'parameters/fov'),
+    orientation: f['parameters/orientation'] || undefined,
+    kvp: numberOf(f['parameters/kvp']),
+    scanner: scanner || undefined,
+    fieldStrength: f.fieldStrength || undefined,
+  };
+  const present = Object.entries(parameters).filter(([, v]) => v !== undefined);
+  return present.length > 0 ? (Object.fromEntries(present) as ScanParameters) : undefined;
+}
+
 export function scanFromItem(node: ItemNode): Scan {
   const f = node.dataFields;
   const frames = f.frames;
+  const parameters = scanParameters(f);
   return {
     id: f.ID ?? f.id ?? '',
     xsiType: xsiType(node),
@@ -495,6 +534,7 @@ export function scanFromItem(node: ItemNode): Scan {
     note: f.note ?? '',
     ...(frames && Number.isInteger(Number(frames)) ? { frames: Number(frames) } : {}),
     ...optional('modality', f.modality),
+    ...(parameters ? { parameters } : {}),
   };
 }
 

@@ -225,6 +225,27 @@ export function shapeSubjectDetail(s: SubjectDetail): SubjectDetailShaped {
   );
 }
 
+const AxesOutputSchema = z.object({
+  x: z.number().optional(),
+  y: z.number().optional(),
+  z: z.number().optional(),
+});
+
+const ScanParametersOutputSchema = z
+  .object({
+    tr: z.number().optional(),
+    te: z.number().optional(),
+    ti: z.number().optional(),
+    flip: z.number().optional(),
+    voxelRes: AxesOutputSchema.optional(),
+    fov: AxesOutputSchema.optional(),
+    orientation: z.string().optional(),
+    kvp: z.number().optional(),
+    scanner: z.string().optional(),
+    fieldStrength: z.string().optional(),
+  })
+  .describe('As XNAT keeps them: tr/te/ti ms, flip degrees, voxelRes mm, fieldStrength tesla');
+
 const ScanOutputSchema = z.object({
   id: z.string(),
   type: z.string(),
@@ -233,6 +254,7 @@ const ScanOutputSchema = z.object({
   modality: z.string().optional(),
   frames: z.number().optional(),
   fileCount: z.number().optional(),
+  parameters: ScanParametersOutputSchema.optional(),
 });
 
 function shapeScan(s: Scan): z.infer<typeof ScanOutputSchema> {
@@ -244,7 +266,31 @@ function shapeScan(s: Scan): z.infer<typeof ScanOutputSchema> {
     modality: s.modality || undefined,
     frames: s.frames,
     fileCount: s.fileCount,
+    parameters: s.parameters,
   };
+}
+
+/** `TR 2300 TE 2.98 flip 9 1×1×1 mm Sag 3.0 T`: a scan's acquisition in one cell. */
+export function renderScanParameters(p: z.infer<typeof ScanParametersOutputSchema> | undefined): string {
+  if (p === undefined) return '';
+  const axes = (a: z.infer<typeof AxesOutputSchema> | undefined): string | undefined =>
+    a === undefined ? undefined : [a.x, a.y, a.z].filter((v) => v !== undefined).join('×');
+  const parts: Array<[string, string | number | undefined]> = [
+    ['TR', p.tr],
+    ['TE', p.te],
+    ['TI', p.ti],
+    ['flip', p.flip],
+    ['kVp', p.kvp],
+    ['voxel', axes(p.voxelRes) && `${axes(p.voxelRes)} mm`],
+    ['FOV', axes(p.fov)],
+    ['', p.orientation],
+    ['', p.fieldStrength && `${p.fieldStrength} T`],
+    ['', p.scanner],
+  ];
+  return parts
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => (k ? `${k} ${v}` : String(v)))
+    .join(' ');
 }
 
 const ResourceOutputSchema = z.object({
