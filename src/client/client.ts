@@ -192,6 +192,11 @@ export class XnatClient {
   }
 
   /** Creates an experiment of any xsiType under an existing subject; an existing label is never updated. */
+  /** Creates a manual QC assessment (xnat:qcManualAssessorData) of an image session; never overwrites. */
+  async createQcAssessment(q: curation.QcAssessmentRequest): Promise<curation.QcAssessment> {
+    return curation.createQcAssessment(this.curationContext(), q);
+  }
+
   async createExperiment(
     q: curation.CreateExperimentRequest,
   ): Promise<{ created: boolean; experiment: ExperimentDetail }> {

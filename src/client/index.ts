@@ -10,7 +10,7 @@ export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
 export { MAX_COMPARED_FILES, dicomField } from './dicom.js';
 export type { DicomRequest } from './dicom.js';
-export { UPDATABLE_FIELDS } from './curation/index.js';
+export { QC_ASSESSOR_TYPE, UPDATABLE_FIELDS } from './curation/index.js';
 export type {
   ObjectKind,
   ObjectRef,
@@ -24,6 +24,8 @@ export type {
   ShareRequest,
   UnshareRequest,
   QuarantineRequest,
+  QcAssessment,
+  QcAssessmentRequest,
 } from './curation/index.js';
 export { DEFAULT_CONCURRENCY, checkRemotePath, listLocalFiles } from './transfers/index.js';
 export type {

@@ -2,6 +2,7 @@
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
 import { enableToolsets, getServerInfo } from './core.js';
 import { getDicomHeader } from './dicom.js';
+import { recordQc } from './qc.js';
 import {
   createExperiment,
   createSubject,
@@ -36,6 +37,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   uploadResource,
   downloadFiles,
   getDicomHeader,
+  recordQc,
   listPrearchive,
   managePrearchive,
   importSession,
