@@ -564,9 +564,8 @@ describe('dicomdump of a prearchive session', () => {
     const files = await json<{ ResultSet: { Result: Array<{ Name: string }> } }>(
       `${uri}/scans/3/resources/DICOM/files?format=json`,
     );
-    const second = files.ResultSet.Result.map((f) => f.Name).find(
-      (name) => name !== '' && name.includes('2'),
-    );
+    // Catalog order is the order the zip listed them: the second instance second.
+    const second = files.ResultSet.Result[1]?.Name;
     const file = await json<{ ResultSet: { Result: Row[] } }>(
       `/data/services/dicomdump?src=${encodeURIComponent(`${src}/scans/3/resources/DICOM/files/${second}`)}`,
     );
