@@ -25,12 +25,12 @@ async function loadBuilt() {
   if (!existsSync(fileURLToPath(dist('server.js')))) {
     throw new Error('dist/server.js is missing: run `npm run build` first (npm run docs does)');
   }
-  const [{ createServer }, { XnatClient }, { TOOLSETS }] = await Promise.all([
+  const [{ createServer }, { XnatClient }, { TOOLSETS, DEFAULT_TOOLSETS }] = await Promise.all([
     import(dist('server.js')),
     import(dist('client/index.js')),
     import(dist('tools/index.js')),
   ]);
-  return { createServer, XnatClient, TOOLSETS };
+  return { createServer, XnatClient, TOOLSETS, DEFAULT_TOOLSETS };
 }
 
 /** tools/list of a server with the given options; it never reaches XNAT (nothing listens there). */
@@ -41,7 +41,8 @@ async function listTools({ createServer, XnatClient }, options) {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);
   try {
-    return (await mcp.listTools()).tools;
+    // A toolset without tools (yet) leaves the server without the tools capability.
+    return mcp.getServerCapabilities()?.tools ? (await mcp.listTools()).tools : [];
   } finally {
     await mcp.close();
     await server.close();
@@ -49,15 +50,19 @@ async function listTools({ createServer, XnatClient }, options) {
   }
 }
 
-/** Every tool (all toolsets), in tools/list order, with the toolset whose server lists it. */
+/** Every tool (all toolsets, default or not), in tools/list order, with the toolset whose server lists it. */
 async function toolsWithToolsets() {
   const built = await loadBuilt();
-  const all = await listTools(built, {});
+  const all = await listTools(built, { toolsets: [...built.TOOLSETS] });
   const toolsetOf = new Map();
   for (const toolset of built.TOOLSETS) {
     for (const tool of await listTools(built, { toolsets: [toolset] })) toolsetOf.set(tool.name, toolset);
   }
-  return all.map((tool) => ({ ...tool, toolset: toolsetOf.get(tool.name) ?? '?' }));
+  const optional = (toolset) => (built.DEFAULT_TOOLSETS.includes(toolset) ? '' : ' (off by default)');
+  return all.map((tool) => {
+    const toolset = toolsetOf.get(tool.name) ?? '?';
+    return { ...tool, toolset: `\`${toolset}\`${optional(toolset)}` };
+  });
 }
 
 /** `name {a, b?}`: the arguments in schema order, optional ones marked. */
@@ -85,9 +90,7 @@ const cell = (text) => text.replace(/\|/g, '\\|');
 
 function toolTable(tools) {
   const rows = tools.map((t) =>
-    [`\`${t.toolset}\``, `\`${signature(t)}\``, t.title ?? '', effect(t), summary(t.description ?? '')].map(
-      cell,
-    ),
+    [t.toolset, `\`${signature(t)}\``, t.title ?? '', effect(t), summary(t.description ?? '')].map(cell),
   );
   return [
     '| Toolset | Tool | Title | Effect | What it does |',

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { XnatClient, XnatConfigError, XnatError, resolveConfig, type XnatConfig } from './client/index.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
-import { selectTools } from './tools/index.js';
+import { DEFAULT_TOOLSETS, TOOLSETS, selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
 // The sandbox and the HTTP transport load only for the commands that use them (a short cold start).
 import type { HttpOptions, RunningHttpServer } from './transports/http.js';
@@ -43,8 +43,9 @@ Server options:
                          env XNAT_MCP_MAX_SESSIONS)
   --session-idle <s>     close HTTP sessions idle this many seconds (default ${DEFAULT_SESSION_IDLE_SECONDS};
                          env XNAT_MCP_SESSION_IDLE_SECONDS)
-  --toolsets <a,b>       toolsets to enable: core, browse, search, curate, transfer, prearchive
-                         (default all; env XNAT_MCP_TOOLSETS)
+  --toolsets <a,b>       toolsets to enable: ${TOOLSETS.join(', ')}
+                         (default ${DEFAULT_TOOLSETS.join(', ')}; env XNAT_MCP_TOOLSETS;
+                         enableToolsets switches more on at run time)
   --read-only            remove every tool that changes XNAT; wins over every other option
                          (env XNAT_MCP_READ_ONLY=true)
   --projects <a,b>       projects the writing tools may touch (default all; env XNAT_MCP_PROJECTS)

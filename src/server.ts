@@ -5,15 +5,15 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { XnatConfigError, type XnatClient } from './client/index.js';
 import { registerPrompts, registerResources } from './resources/index.js';
-import { TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
+import { DEFAULT_TOOLSETS, TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
 import type { RunningCalls } from './mcp/calls.js';
-import { registerTools } from './mcp/define.js';
+import { registerTools, type ToolRegistration, type ToolsetControl } from './mcp/define.js';
 import { MAX_STRING, RESULT_TOKEN_BUDGET } from './mcp/format.js';
 import { silentLogger, type Logger } from './mcp/logger.js';
 import { SERVER_NAME, VERSION } from './version.js';
 
 export interface ServerOptions {
-  /** Toolset names (see TOOLSETS); default all. Unknown names are rejected. */
+  /** Toolset names (see TOOLSETS); default DEFAULT_TOOLSETS. Unknown names are rejected. */
   toolsets?: string[];
   /** Remove every tool that changes XNAT, whatever the toolsets say. */
   readOnly?: boolean;
@@ -37,6 +37,10 @@ export const INSTRUCTIONS = [
   `Every result stays under ${RESULT_TOKEN_BUDGET.toLocaleString('en-US')} tokens: pages are cut short (truncated, use the cursor) and values over ${MAX_STRING} characters are shortened in the middle, marked "…[n characters cut]…".`,
   'Start with listProjects, then searchSubjects / searchExperiments, then getSubject / getExperiment / listFiles.',
 ].join('\n');
+
+/** Added when enableToolsets is exposed. */
+export const TOOLSET_INSTRUCTIONS =
+  'Some toolsets are off by default (e.g. prearchive): enableToolsets lists them and switches them on.';
 
 /** Added when writing tools are exposed (not in read-only mode). */
 export const WRITE_INSTRUCTIONS = [
@@ -64,16 +68,42 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Mcp
   const toolsets = options.toolsets === undefined ? undefined : parseToolsets(options.toolsets);
   const log = deps.log ?? silentLogger;
   const tools = selectTools({ toolsets, readOnly: options.readOnly });
-  const instructions = tools.some((t) => t.writes) ? `${INSTRUCTIONS}\n${WRITE_INSTRUCTIONS}` : INSTRUCTIONS;
+  const instructions = [
+    INSTRUCTIONS,
+    ...(tools.some((t) => t.name === 'enableToolsets') ? [TOOLSET_INSTRUCTIONS] : []),
+    ...(tools.some((t) => t.writes) ? [WRITE_INSTRUCTIONS] : []),
+  ].join('\n');
   const server = new McpServer(
     { name: SERVER_NAME, title: 'XNAT', version: VERSION },
-    { capabilities: { logging: {} }, instructions },
+    {
+      capabilities: { logging: {} },
+      instructions,
+      // Enabling a toolset registers several tools at once: one list_changed says so.
+      debouncedNotificationMethods: ['notifications/tools/list_changed'],
+    },
   );
-  registerTools(server, tools, {
+  const enabled = new Set(toolsets ?? DEFAULT_TOOLSETS);
+  const toolsetControl: ToolsetControl = {
+    list: () =>
+      TOOLSETS.map((name) => ({
+        name,
+        enabled: enabled.has(name),
+        tools: selectTools({ toolsets: [name], readOnly: options.readOnly }).map((t) => t.name),
+      })),
+    enable(names) {
+      const fresh = names.filter((n) => !enabled.has(n));
+      for (const name of fresh) enabled.add(name);
+      const more = selectTools({ toolsets: fresh, readOnly: options.readOnly });
+      registration.add(more);
+      return more.map((t) => t.name);
+    },
+  };
+  const registration: ToolRegistration = registerTools(server, tools, {
     client: deps.client,
     log,
     safety: { projects: options.projects, roots: options.roots },
     calls: deps.calls,
+    toolsets: toolsetControl,
   });
   registerResources(server, { client: deps.client, log });
   registerPrompts(server, { client: deps.client, log });

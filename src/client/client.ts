@@ -6,6 +6,7 @@
  */
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
+import * as dicom from './dicom.js';
 import * as files from './files.js';
 import {
   HttpClient,
@@ -20,6 +21,8 @@ import type { ExperimentQuery, PageRequest, SubjectQuery } from './listings.js';
 import { ExperimentIds } from './lookups.js';
 import type {
   Assessor,
+  DicomHeader,
+  DicomVariation,
   Experiment,
   ExperimentDetail,
   Page,
@@ -191,6 +194,11 @@ export class XnatClient {
   }
 
   /** Creates an experiment of any xsiType under an existing subject; an existing label is never updated. */
+  /** Creates a manual QC assessment (xnat:qcManualAssessorData) of an image session; never overwrites. */
+  async createQcAssessment(q: curation.QcAssessmentRequest): Promise<curation.QcAssessment> {
+    return curation.createQcAssessment(this.curationContext(), q);
+  }
+
   async createExperiment(
     q: curation.CreateExperimentRequest,
   ): Promise<{ created: boolean; experiment: ExperimentDetail }> {
@@ -308,6 +316,16 @@ export class XnatClient {
     return prearchive.importSession(this.writes, q);
   }
 
+  /** The header of one DICOM file of a scan (the first, or by 1-based position or name), via XNAT's dicomdump. */
+  async dicomHeader(q: dicom.DicomRequest & { instance?: number; file?: string }): Promise<DicomHeader> {
+    return dicom.dicomHeader(this.dicomContext(), q);
+  }
+
+  /** Which DICOM header elements differ across a scan's files (a sample of at most MAX_COMPARED_FILES). */
+  async dicomVariation(q: dicom.DicomRequest): Promise<DicomVariation> {
+    return dicom.dicomVariation(this.dicomContext(), q);
+  }
+
   /** Ends the XNAT session and closes the connection pool. */
   async close(): Promise<void> {
     await this.session.close();
@@ -326,6 +344,14 @@ export class XnatClient {
       ...this.reads,
       experimentId: (experiment, project, signal) =>
         this.experimentIds.experimentId(experiment, project, signal),
+    };
+  }
+
+  private dicomContext(): dicom.DicomContext {
+    return {
+      ...this.reads,
+      getExperiment: (experiment, opts) => this.getExperiment(experiment, opts),
+      listFiles: (target, signal) => this.listFiles(target, { signal }),
     };
   }
 

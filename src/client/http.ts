@@ -27,7 +27,8 @@ export interface ClientStats {
   retries: number;
 }
 
-export type QueryValue = string | number | boolean | undefined;
+/** A query parameter; an array repeats the parameter once per value (`field=a&field=b`). */
+export type QueryValue = string | number | boolean | undefined | readonly string[];
 
 /** A streamed request body that can be sent again: every attempt (retry, re-login) opens a fresh stream. */
 export interface StreamBody {
@@ -143,7 +144,8 @@ export function queryString(query: Record<string, QueryValue> | undefined): stri
   if (!query) return '';
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined) params.append(key, String(value));
+    if (Array.isArray(value)) for (const v of value as readonly string[]) params.append(key, v);
+    else if (value !== undefined) params.append(key, String(value));
   }
   const text = params.toString();
   return text ? `?${text}` : '';
@@ -151,7 +153,7 @@ export function queryString(query: Record<string, QueryValue> | undefined): stri
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-function decodeEntities(text: string): string {
+export function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
     if (name[0] === '#') {
       const code =

@@ -8,7 +8,9 @@ export type { XnatClientOptions } from './client.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
-export { UPDATABLE_FIELDS } from './curation/index.js';
+export { MAX_COMPARED_FILES, dicomField } from './dicom.js';
+export type { DicomRequest } from './dicom.js';
+export { QC_ASSESSOR_TYPE, UPDATABLE_FIELDS } from './curation/index.js';
 export type {
   ObjectKind,
   ObjectRef,
@@ -22,6 +24,8 @@ export type {
   ShareRequest,
   UnshareRequest,
   QuarantineRequest,
+  QcAssessment,
+  QcAssessmentRequest,
 } from './curation/index.js';
 // Straight from their modules: the barrel would load upload.ts and download.ts, which load on first use.
 export { DEFAULT_CONCURRENCY, checkRemotePath } from './transfers/common.js';

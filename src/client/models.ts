@@ -74,6 +74,31 @@ export const ExperimentSchema = z.object({
 });
 export type Experiment = z.infer<typeof ExperimentSchema>;
 
+const AxesSchema = z.object({ x: z.number().optional(), y: z.number().optional(), z: z.number().optional() });
+
+/** Acquisition parameters XNAT keeps on a scan (filled from the DICOM headers at archiving), when present. */
+export const ScanParametersSchema = z.object({
+  /** Repetition, echo and inversion time, ms. */
+  tr: z.number().optional(),
+  te: z.number().optional(),
+  ti: z.number().optional(),
+  /** Flip angle, degrees. */
+  flip: z.number().optional(),
+  /** Voxel size, mm. */
+  voxelRes: AxesSchema.optional(),
+  /** Field of view, as XNAT records it. */
+  fov: AxesSchema.optional(),
+  /** `Sag`, `Cor`, `Tra`, ... */
+  orientation: z.string().optional(),
+  /** X-ray tube voltage (CT), kV. */
+  kvp: z.number().optional(),
+  /** Manufacturer and model. */
+  scanner: z.string().optional(),
+  /** Tesla, as XNAT keeps it (a string, e.g. `3.0`). */
+  fieldStrength: z.string().optional(),
+});
+export type ScanParameters = z.infer<typeof ScanParametersSchema>;
+
 export const ScanSchema = z.object({
   id: z.string(),
   xsiType: z.string(),
@@ -85,6 +110,8 @@ export const ScanSchema = z.object({
   fileCount: z.number().int().optional(),
   frames: z.number().int().optional(),
   modality: z.string().optional(),
+  /** From the scan's item document (getExperiment), not from scan listings. */
+  parameters: ScanParametersSchema.optional(),
 });
 export type Scan = z.infer<typeof ScanSchema>;
 
@@ -225,3 +252,49 @@ export const SearchResultSchema = z.object({
   total: z.number().int(),
 });
 export type SearchResult = z.infer<typeof SearchResultSchema>;
+
+/** One row of XNAT's DICOM header dump (`/data/services/dicomdump`), values unescaped. */
+export const DicomElementSchema = z.object({
+  /** `(gggg,eeee)`, upper-case hex. */
+  tag: z.string(),
+  /** For an element inside a sequence item: the sequence's tag. */
+  parent: z.string().optional(),
+  vr: z.string(),
+  /** As XNAT prints it: multiple values joined by `\`, binary values in hex; at most 255 characters. */
+  value: z.string(),
+  /** The data dictionary's name (XNAT's), e.g. `Repetition Time`. */
+  name: z.string(),
+  /** Odd group: a vendor's private tag. */
+  private: z.boolean(),
+});
+export type DicomElement = z.infer<typeof DicomElementSchema>;
+
+/** The header of one DICOM file of a scan. */
+export const DicomHeaderSchema = z.object({
+  experiment: z.string(),
+  project: z.string(),
+  scan: z.string(),
+  /** File name in the scan's DICOM resource. */
+  file: z.string(),
+  /** 1-based position of the file in the resource (catalog order). */
+  instance: z.number().int(),
+  /** Files in the scan's DICOM resource. */
+  instances: z.number().int(),
+  elements: z.array(DicomElementSchema),
+});
+export type DicomHeader = z.infer<typeof DicomHeaderSchema>;
+
+/** Which header elements differ across (a sample of) a scan's DICOM files. */
+export const DicomVariationSchema = z.object({
+  experiment: z.string(),
+  project: z.string(),
+  scan: z.string(),
+  instances: z.number().int(),
+  /** Files whose headers were read, in catalog order. */
+  files: z.array(z.object({ file: z.string(), instance: z.number().int() })),
+  /** Elements with the same value in every file read. */
+  constant: z.array(DicomElementSchema),
+  /** Elements whose value differs (or which some files lack), with the value in each file read ('' = absent). */
+  varying: z.array(DicomElementSchema.omit({ value: true }).extend({ values: z.array(z.string()) })),
+});
+export type DicomVariation = z.infer<typeof DicomVariationSchema>;

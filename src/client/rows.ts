@@ -6,8 +6,10 @@
  */
 import * as z from 'zod';
 import { XnatProtocolError } from './errors.js';
+import { decodeEntities } from './http.js';
 import type {
   Assessor,
+  DicomElement,
   Experiment,
   ExperimentDetail,
   PrearchiveSession,
@@ -15,6 +17,7 @@ import type {
   ProjectDetail,
   Resource,
   Scan,
+  ScanParameters,
   SearchElement,
   SearchField,
   SearchResult,
@@ -497,9 +500,47 @@ const EXPERIMENT_CORE_FIELDS = new Set([
   'insert_date',
 ]);
 
+function numberOf(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function axesOf(
+  f: Record<string, string>,
+  prefix: string,
+): { x?: number; y?: number; z?: number } | undefined {
+  const axes = Object.fromEntries(
+    (['x', 'y', 'z'] as const)
+      .map((axis) => [axis, numberOf(f[`${prefix}/${axis}`])] as const)
+      .filter(([, v]) => v !== undefined),
+  );
+  return Object.keys(axes).length > 0 ? axes : undefined;
+}
+
+/** The acquisition parameters among a scan item's data fields (`parameters/tr`, `scanner/model`, ...). */
+function scanParameters(f: Record<string, string>): ScanParameters | undefined {
+  const scanner = [f['scanner/manufacturer'], f['scanner/model']].filter((v) => v).join(' ');
+  const parameters: ScanParameters = {
+    tr: numberOf(f['parameters/tr']),
+    te: numberOf(f['parameters/te']),
+    ti: numberOf(f['parameters/ti']),
+    flip: numberOf(f['parameters/flip']),
+    voxelRes: axesOf(f, 'parameters/voxelRes'),
+    fov: axesOf(f, 'parameters/fov'),
+    orientation: f['parameters/orientation'] || undefined,
+    kvp: numberOf(f['parameters/kvp']),
+    scanner: scanner || undefined,
+    fieldStrength: f.fieldStrength || undefined,
+  };
+  const present = Object.entries(parameters).filter(([, v]) => v !== undefined);
+  return present.length > 0 ? (Object.fromEntries(present) as ScanParameters) : undefined;
+}
+
 export function scanFromItem(node: ItemNode): Scan {
   const f = node.dataFields;
   const frames = f.frames;
+  const parameters = scanParameters(f);
   return {
     id: f.ID ?? f.id ?? '',
     xsiType: xsiType(node),
@@ -509,6 +550,7 @@ export function scanFromItem(node: ItemNode): Scan {
     note: f.note ?? '',
     ...(frames && Number.isInteger(Number(frames)) ? { frames: Number(frames) } : {}),
     ...optional('modality', f.modality),
+    ...(parameters ? { parameters } : {}),
   };
 }
 
@@ -621,5 +663,23 @@ export function toSearchResult(table: Table, rootElement: string): SearchResult 
     columns,
     rows: table.rows,
     total: table.totalRecords ?? table.rows.length,
+  };
+}
+
+/** A dicomdump row (`tag1, tag2, vr, value, desc`): `tag2` set means an element inside `tag1`'s sequence item. */
+export function toDicomElement(row: Row): DicomElement {
+  const tag1 = row.tag1 ?? '';
+  const tag2 = row.tag2 ?? '';
+  // XNAT's row for each item of a sequence repeats the sequence's tag in tag2.
+  const nested = tag2 !== '' && tag2 !== tag1;
+  const tag = nested ? tag2 : tag1;
+  const group = parseInt(tag.slice(1, 5), 16);
+  return {
+    tag,
+    ...(nested ? { parent: tag1 } : {}),
+    vr: row.vr ?? '',
+    value: decodeEntities(row.value ?? ''),
+    name: decodeEntities(row.desc ?? ''),
+    private: Number.isFinite(group) && group % 2 === 1,
   };
 }

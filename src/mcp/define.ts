@@ -20,8 +20,47 @@ import { boundStrings, fitBudget, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
-export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'prearchive'] as const;
+export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'imaging', 'prearchive'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
+
+/**
+ * What a server lists when no toolsets are chosen. The rest are switched on by --toolsets /
+ * XNAT_MCP_TOOLSETS or at run time (enableToolsets): tools/list travels with every model request,
+ * so the default stays at or under ~25 tools and ~10k tokens (test/server/toolsets.test.ts).
+ */
+export const DEFAULT_TOOLSETS: readonly Toolset[] = [
+  'core',
+  'browse',
+  'search',
+  'curate',
+  'transfer',
+  'imaging',
+];
+
+/** One line per toolset, for a model choosing what to switch on. */
+export const TOOLSET_SUMMARIES: Record<Toolset, string> = {
+  core: 'server info, switching toolsets on',
+  browse: 'projects, subjects, experiments, scans and files',
+  search: 'subjects and experiments by field',
+  curate: 'create, update, share, quarantine, delete',
+  transfer: 'upload and download files',
+  imaging: 'DICOM headers, scan images, visual QC',
+  prearchive: 'prearchive sessions, archiving, DICOM import',
+};
+
+export interface ToolsetState {
+  name: Toolset;
+  enabled: boolean;
+  /** The tools it brings (read-only mode removes the writing ones). */
+  tools: string[];
+}
+
+/** Switches toolsets on for one server (one MCP session); the server owns it. */
+export interface ToolsetControl {
+  list(): ToolsetState[];
+  /** Registers the tools of the toolsets not yet on; the SDK then sends notifications/tools/list_changed. Returns their names. */
+  enable(names: readonly Toolset[]): string[];
+}
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -56,6 +95,8 @@ export interface ToolContext {
   /** Sends notifications/progress when the caller passed a progressToken; otherwise a no-op. Never throws. */
   progress: SendProgress;
   safety: Safety;
+  /** Absent on servers that cannot change their tools. */
+  toolsets?: ToolsetControl;
 }
 
 export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
@@ -101,6 +142,7 @@ export interface ToolDeps {
   safety?: SafetyOptions;
   /** Where running calls are counted, so that a shutdown can wait for their cleanup. */
   calls?: RunningCalls | undefined;
+  toolsets?: ToolsetControl;
 }
 
 type JsonSchema = { [key: string]: unknown };
@@ -185,70 +227,89 @@ export function listedTool(tool: AnyToolDefinition): Tool {
   };
 }
 
-export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], deps: ToolDeps): void {
-  // Without tools the SDK declares no tools capability, and tools/list must not be answered.
-  if (tools.length === 0) return;
-  for (const tool of tools) {
-    server.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.inputSchema,
-        outputSchema: tool.outputSchema,
-        annotations: tool.annotations,
-      },
-      (args, extra): Promise<CallToolResult> => {
-        const call = (async (): Promise<CallToolResult> => {
-          try {
-            // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
-            const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
-            const safety = createSafety({
-              options: deps.safety ?? {},
-              server: server.server,
-              sessionId: extra.sessionId,
-              request: { id: extra.requestId, signal: extra.signal },
-              log: deps.log,
-              user: () => user,
-            });
-            const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
-            const output = await tool.handler(args, {
-              client: deps.client,
-              signal: extra.signal,
-              log: deps.log,
-              progress,
-              safety,
-            });
-            // The one place every result is bounded: strings first, then the whole against the budget.
-            const { value, shortened } = boundStrings(output);
-            const fitted = fitBudget(
-              value,
-              (o) => tool.render(o) + (shortened > 0 ? `\n${shortenedNote(shortened)}` : ''),
-              (o) => tool.links?.(o) ?? [],
-            );
-            return {
-              structuredContent: fitted.output,
-              content: [{ type: 'text', text: fitted.text }, ...(fitted.links as ResourceLink[])],
-            };
-          } catch (err) {
-            const text = describeToolError(err, {
-              operation: tool.name,
-              url: deps.client.url,
-              target: tool.target?.(args),
-              log: deps.log,
-            });
-            // Also on the MCP log, for hosts that show server logs; a closed connection is not an error here.
-            server
-              .sendLoggingMessage({ level: 'warning', logger: tool.name, data: text }, extra.sessionId)
-              .catch(() => undefined);
-            return { isError: true, content: [{ type: 'text', text }] };
-          }
-        })();
-        return deps.calls?.track(call) ?? call;
-      },
-    );
-  }
-  // Replaces the SDK's tools/list handler (set by the registrations above) with the compact one.
-  const listed = tools.map(listedTool);
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
+      annotations: tool.annotations,
+    },
+    (args, extra): Promise<CallToolResult> => {
+      const call = (async (): Promise<CallToolResult> => {
+        try {
+          // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
+          const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
+          const safety = createSafety({
+            options: deps.safety ?? {},
+            server: server.server,
+            sessionId: extra.sessionId,
+            request: { id: extra.requestId, signal: extra.signal },
+            log: deps.log,
+            user: () => user,
+          });
+          const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
+          const output = await tool.handler(args, {
+            client: deps.client,
+            signal: extra.signal,
+            log: deps.log,
+            progress,
+            safety,
+            toolsets: deps.toolsets,
+          });
+          // The one place every result is bounded: strings first, then the whole against the budget.
+          const { value, shortened } = boundStrings(output);
+          const fitted = fitBudget(
+            value,
+            (o) => tool.render(o) + (shortened > 0 ? `\n${shortenedNote(shortened)}` : ''),
+            (o) => tool.links?.(o) ?? [],
+          );
+          return {
+            structuredContent: fitted.output,
+            content: [{ type: 'text', text: fitted.text }, ...(fitted.links as ResourceLink[])],
+          };
+        } catch (err) {
+          const text = describeToolError(err, {
+            operation: tool.name,
+            url: deps.client.url,
+            target: tool.target?.(args),
+            log: deps.log,
+          });
+          // Also on the MCP log, for hosts that show server logs; a closed connection is not an error here.
+          server
+            .sendLoggingMessage({ level: 'warning', logger: tool.name, data: text }, extra.sessionId)
+            .catch(() => undefined);
+          return { isError: true, content: [{ type: 'text', text }] };
+        }
+      })();
+      return deps.calls?.track(call) ?? call;
+    },
+  );
+}
+
+export interface ToolRegistration {
+  /** Registers more tools on the running server (after connect the SDK announces the change). */
+  add(tools: readonly AnyToolDefinition[]): void;
+}
+
+export function registerTools(
+  server: McpServer,
+  tools: readonly AnyToolDefinition[],
+  deps: ToolDeps,
+): ToolRegistration {
+  const listed: Tool[] = [];
+  const add = (more: readonly AnyToolDefinition[]): void => {
+    // Without tools the SDK declares no tools capability, and tools/list must not be answered.
+    if (more.length === 0) return;
+    for (const tool of more) {
+      registerTool(server, tool, deps);
+      listed.push(listedTool(tool));
+    }
+    // Replaces the SDK's tools/list handler (set by the first registration) with the compact one.
+    server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+  };
+  add(tools);
+  return { add };
 }

@@ -8,6 +8,9 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type {
   Assessor,
+  DicomElement,
+  DicomHeader,
+  DicomVariation,
   Experiment,
   ExperimentDetail,
   Page,
@@ -297,6 +300,27 @@ export function shapeSubjectDetail(s: SubjectDetail): SubjectDetailShaped {
   );
 }
 
+const AxesOutputSchema = z.object({
+  x: z.number().optional(),
+  y: z.number().optional(),
+  z: z.number().optional(),
+});
+
+const ScanParametersOutputSchema = z
+  .object({
+    tr: z.number().optional(),
+    te: z.number().optional(),
+    ti: z.number().optional(),
+    flip: z.number().optional(),
+    voxelRes: AxesOutputSchema.optional(),
+    fov: AxesOutputSchema.optional(),
+    orientation: z.string().optional(),
+    kvp: z.number().optional(),
+    scanner: z.string().optional(),
+    fieldStrength: z.string().optional(),
+  })
+  .describe('As XNAT keeps them: tr/te/ti ms, flip degrees, voxelRes mm, fieldStrength tesla');
+
 const ScanOutputSchema = z.object({
   id: z.string(),
   type: z.string(),
@@ -305,6 +329,7 @@ const ScanOutputSchema = z.object({
   modality: z.string().optional(),
   frames: z.number().optional(),
   fileCount: z.number().optional(),
+  parameters: ScanParametersOutputSchema.optional(),
 });
 
 function shapeScan(s: Scan): z.infer<typeof ScanOutputSchema> {
@@ -316,7 +341,31 @@ function shapeScan(s: Scan): z.infer<typeof ScanOutputSchema> {
     modality: s.modality || undefined,
     frames: s.frames,
     fileCount: s.fileCount,
+    parameters: s.parameters,
   };
+}
+
+/** `TR 2300 TE 2.98 flip 9 1×1×1 mm Sag 3.0 T`: a scan's acquisition in one cell. */
+export function renderScanParameters(p: z.infer<typeof ScanParametersOutputSchema> | undefined): string {
+  if (p === undefined) return '';
+  const axes = (a: z.infer<typeof AxesOutputSchema> | undefined): string | undefined =>
+    a === undefined ? undefined : [a.x, a.y, a.z].filter((v) => v !== undefined).join('×');
+  const parts: Array<[string, string | number | undefined]> = [
+    ['TR', p.tr],
+    ['TE', p.te],
+    ['TI', p.ti],
+    ['flip', p.flip],
+    ['kVp', p.kvp],
+    ['voxel', axes(p.voxelRes) && `${axes(p.voxelRes)} mm`],
+    ['FOV', axes(p.fov)],
+    ['', p.orientation],
+    ['', p.fieldStrength && `${p.fieldStrength} T`],
+    ['', p.scanner],
+  ];
+  return parts
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => (k ? `${k} ${v}` : String(v)))
+    .join(' ');
 }
 
 const ResourceOutputSchema = z.object({
@@ -400,6 +449,90 @@ export type FileItem = z.infer<typeof FileItemSchema>;
 
 export function shapeFile(f: XnatFile): FileItem {
   return { name: f.name, path: f.path, resource: f.resource, scan: f.scan, size: f.size, digest: f.digest };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DICOM headers
+
+/** Longest header value shown; XNAT already stops at 255 characters. */
+const DICOM_VALUE_MAX = 160;
+
+const DicomElementItemSchema = z.object({
+  tag: z.string(),
+  parent: z.string().optional().describe('Sequence this element is an item element of'),
+  vr: z.string(),
+  name: z.string(),
+  value: z.string().optional(),
+  private: z.boolean().optional().describe('Vendor private tag'),
+});
+type DicomElementItem = z.infer<typeof DicomElementItemSchema>;
+
+export const DicomHeaderOutput = {
+  experiment: z.string(),
+  project: z.string(),
+  scan: z.string(),
+  instances: z.number().int().describe('DICOM files of the scan'),
+  file: z.string().optional().describe('File read (one-file header)'),
+  instance: z.number().int().optional(),
+  compared: z
+    .array(z.object({ file: z.string(), instance: z.number().int() }))
+    .optional()
+    .describe('Files read (compare)'),
+  elements: z
+    .array(DicomElementItemSchema)
+    .describe('The header; with compare, the elements equal in every file'),
+  varying: z
+    .array(DicomElementItemSchema.omit({ value: true }).extend({ values: z.array(z.string()) }))
+    .optional()
+    .describe('compare: elements that differ, one value per compared file ("" = absent)'),
+  truncated: truncatedSchema,
+};
+export type DicomHeaderShaped = z.infer<z.ZodObject<typeof DicomHeaderOutput>>;
+
+function shapeDicomElement(e: Omit<DicomElement, 'value'> & { value?: string }): DicomElementItem {
+  return {
+    tag: e.tag,
+    ...(e.parent ? { parent: e.parent } : {}),
+    vr: e.vr,
+    name: e.name,
+    ...(e.value === undefined ? {} : { value: truncateText(e.value, DICOM_VALUE_MAX) }),
+    ...(e.private ? { private: true } : {}),
+  };
+}
+
+export function shapeDicomHeader(h: DicomHeader): DicomHeaderShaped {
+  const truncated: Record<string, number> = {};
+  return withTruncated(
+    {
+      experiment: h.experiment,
+      project: h.project,
+      scan: h.scan,
+      instances: h.instances,
+      file: h.file,
+      instance: h.instance,
+      elements: capArray(h.elements, 'elements', truncated).map(shapeDicomElement),
+    },
+    truncated,
+  );
+}
+
+export function shapeDicomVariation(v: DicomVariation): DicomHeaderShaped {
+  const truncated: Record<string, number> = {};
+  return withTruncated(
+    {
+      experiment: v.experiment,
+      project: v.project,
+      scan: v.scan,
+      instances: v.instances,
+      compared: v.files,
+      elements: capArray(v.constant, 'elements', truncated).map(shapeDicomElement),
+      varying: capArray(v.varying, 'varying', truncated).map((e) => ({
+        ...shapeDicomElement({ ...e, value: undefined }),
+        values: e.values.map((value) => truncateText(value, DICOM_VALUE_MAX)),
+      })),
+    },
+    truncated,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { canEditProject } from './access.js';
+import { readDicom, textOf } from './dicom-read.js';
 import { SandboxHttpError } from './errors.js';
 import { throughTaps } from './hooks.js';
 import { findProject } from './lookup.js';
@@ -70,84 +71,13 @@ const WANTED: Record<number, keyof DicomHeader> = {
   0x0020000e: 'seriesInstanceUid',
   0x00200011: 'seriesNumber',
 };
-const LAST_WANTED_TAG = 0x0020ffff;
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT']);
-const UNDEFINED_LENGTH = 0xffffffff;
-const ITEM = 0xfffee000;
-const ITEM_END = 0xfffee00d;
-const SEQUENCE_END = 0xfffee0dd;
-
-class Truncated extends Error {}
-
-/** A reader of little-endian data elements (explicit or implicit VR) over the start of a file. */
-class ElementReader {
-  constructor(
-    private readonly bytes: Buffer,
-    public at: number,
-    private readonly explicit: boolean,
-  ) {}
-
-  private need(count: number): void {
-    if (this.at + count > this.bytes.length) throw new Truncated();
-  }
-
-  /** The next element's tag, VR and value bounds (value undefined for undefined lengths). */
-  next(): { tag: number; vr: string; start: number; length: number } {
-    this.need(8);
-    const tag = ((this.bytes.readUInt16LE(this.at) << 16) | this.bytes.readUInt16LE(this.at + 2)) >>> 0;
-    if (tag === ITEM || tag === ITEM_END || tag === SEQUENCE_END) {
-      const length = this.bytes.readUInt32LE(this.at + 4);
-      this.at += 8;
-      return { tag, vr: '', start: this.at, length };
-    }
-    if (!this.explicit) {
-      const length = this.bytes.readUInt32LE(this.at + 4);
-      this.at += 8;
-      return { tag, vr: '', start: this.at, length };
-    }
-    const vr = this.bytes.toString('latin1', this.at + 4, this.at + 6);
-    if (LONG_VRS.has(vr)) {
-      this.need(12);
-      const length = this.bytes.readUInt32LE(this.at + 8);
-      this.at += 12;
-      return { tag, vr, start: this.at, length };
-    }
-    const length = this.bytes.readUInt16LE(this.at + 6);
-    this.at += 8;
-    return { tag, vr, start: this.at, length };
-  }
-
-  skip(length: number): void {
-    this.need(length);
-    this.at += length;
-  }
-
-  /** Skips an undefined-length sequence or item up to its delimiter, nested ones included. */
-  skipUndefined(until: number): void {
-    for (;;) {
-      const element = this.next();
-      if (element.tag === until) return;
-      if (element.length === UNDEFINED_LENGTH) {
-        this.skipUndefined(element.tag === ITEM ? ITEM_END : SEQUENCE_END);
-      } else {
-        this.skip(element.length);
-      }
-    }
-  }
-
-  text(start: number, length: number): string {
-    this.need(length);
-    return this.bytes
-      .toString('utf8', start, start + length)
-      .replace(/[\0 ]+$/, '')
-      .trim();
-  }
-}
+/** Everything wanted sits below group 0021. */
+const STOP_TAG = 0x00210000;
 
 /** The header of a DICOM Part 10 file from its first bytes, or undefined when it is not one. */
 export function readDicomHeader(head: Buffer): DicomHeader | undefined {
-  if (head.length < 132 || head.toString('latin1', 128, 132) !== 'DICM') return undefined;
+  const read = readDicom(head, STOP_TAG);
+  if (!read) return undefined;
   const header: DicomHeader = {
     sopClassUid: '',
     studyInstanceUid: '',
@@ -165,35 +95,10 @@ export function readDicomHeader(head: Buffer): DicomHeader | undefined {
     seriesNumber: '',
     magneticFieldStrength: '',
   };
-  try {
-    // File meta information (group 0002) is always explicit VR little endian.
-    const meta = new ElementReader(head, 132, true);
-    let transferSyntax = '';
-    for (;;) {
-      const before = meta.at;
-      const element = meta.next();
-      if (element.tag >>> 16 !== 0x0002) {
-        meta.at = before;
-        break;
-      }
-      if (element.tag === 0x00020010) transferSyntax = meta.text(element.start, element.length);
-      meta.skip(element.length);
-    }
-    const reader = new ElementReader(head, meta.at, transferSyntax !== IMPLICIT_VR_LITTLE_ENDIAN);
-    for (;;) {
-      const element = reader.next();
-      if (element.tag > LAST_WANTED_TAG) break;
-      if (element.length === UNDEFINED_LENGTH) {
-        reader.skipUndefined(SEQUENCE_END);
-        continue;
-      }
-      const key = WANTED[element.tag];
-      if (key) header[key] = reader.text(element.start, element.length);
-      reader.skip(element.length);
-    }
-  } catch (error) {
-    // A header longer than the bytes read keeps what was found; anything else is not DICOM.
-    if (!(error instanceof Truncated)) return undefined;
+  // A header longer than the bytes read keeps what was found.
+  for (const element of read.elements) {
+    const key = WANTED[element.tag];
+    if (key) header[key] = textOf(element.value).trim();
   }
   return header.studyInstanceUid === '' ? undefined : header;
 }

@@ -350,7 +350,7 @@ export function listPrearchive(ctx: AuthedContext): Reply {
   return rowsReply(ctx, [...entries].sort(byUpload));
 }
 
-function findEntry(
+export function findEntry(
   ctx: AuthedContext,
   project: string,
   timestamp: string,

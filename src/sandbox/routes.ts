@@ -76,6 +76,7 @@ import {
   listPlugins,
   loginPage,
 } from './services.js';
+import { dicomDump } from './dicom-dump.js';
 import {
   deleteAssessor,
   deleteExperiment,
@@ -203,6 +204,7 @@ export const dataRoutes = new Router([
   get('services/tokens/{operation}/user/{username}', aliasTokens),
   get('services/tokens/{operation}/{token}', aliasTokens),
   get('services/tokens/{operation}/{token}/{secret}', aliasTokens),
+  get('services/dicomdump', dicomDump),
   { method: 'POST', pattern: 'services/import', handler: importService },
   { method: 'POST', pattern: 'services/archive', handler: archiveService },
   { method: 'POST', pattern: 'services/prearchive/{operation}', handler: prearchiveBatch },

@@ -13,6 +13,7 @@ import {
   renderFields,
   renderList,
   renderRecord,
+  renderScanParameters,
   renderTable,
   renderTruncated,
   sections,
@@ -147,7 +148,7 @@ export const getExperiment = defineTool({
   name: 'getExperiment',
   title: 'Get an XNAT experiment',
   description:
-    'One experiment (imaging session or other assessment): date, type, subject, custom fields, quarantine status, scans, resources, assessors. Takes an accession ID, or label with `project` (from searchExperiments). Then listFiles with a scan ID or resource label.',
+    'One experiment (imaging session or other assessment): date, type, subject, custom fields, quarantine status, scans (with acquisition parameters), resources, assessors. Takes an accession ID, or label with `project` (from searchExperiments). Then listFiles with a scan ID or resource label.',
   toolset: 'browse',
   inputSchema: { experiment: experimentParam, project: optionalProjectParam },
   outputSchema: ExperimentDetailOutput,
@@ -180,8 +181,16 @@ export const getExperiment = defineTool({
       e.scans.length === 0
         ? ''
         : renderTable(
-            ['id', 'type', 'seriesDescription', 'quality', 'files'],
-            e.scans.map((s) => [s.id, s.type, s.seriesDescription, s.quality, s.fileCount]),
+            ['id', 'type', 'seriesDescription', 'quality', 'files', 'frames', 'acquisition'],
+            e.scans.map((s) => [
+              s.id,
+              s.type,
+              s.seriesDescription,
+              s.quality,
+              s.fileCount,
+              s.frames,
+              renderScanParameters(s.parameters),
+            ]),
           ),
       e.resources.length === 0
         ? ''

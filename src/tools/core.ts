@@ -1,4 +1,6 @@
-import { READ_ONLY, defineTool } from '../mcp/define.js';
+import * as z from 'zod';
+import { READ_ONLY, TOOLSETS, TOOLSET_SUMMARIES, defineTool } from '../mcp/define.js';
+import { ToolInputError } from '../mcp/errors.js';
 import { ServerInfoOutput, renderFields, shapeServerInfo } from '../mcp/format.js';
 
 export const getServerInfo = defineTool({
@@ -20,4 +22,45 @@ export const getServerInfo = defineTool({
       ['version', info.buildNumber ? `${info.version} (build ${info.buildNumber})` : info.version],
       ['user', info.user],
     ]),
+});
+
+const ToolsetsOutput = {
+  added: z.array(z.string()).describe('Tools this call switched on (now in tools/list)'),
+  toolsets: z.array(
+    z.object({
+      name: z.string(),
+      enabled: z.boolean(),
+      about: z.string(),
+      tools: z.array(z.string()),
+    }),
+  ),
+};
+
+export const enableToolsets = defineTool({
+  name: 'enableToolsets',
+  title: 'Switch toolsets on',
+  description:
+    'Switches more toolsets on for this session: their tools join tools/list. Call with no toolsets to see which exist, what each is for and which are on.',
+  toolset: 'core',
+  inputSchema: {
+    toolsets: z.array(z.enum(TOOLSETS)).optional().describe('Toolsets to switch on; omit to only list them'),
+  },
+  outputSchema: ToolsetsOutput,
+  // Changes only this session's tool list, never XNAT.
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  writes: false,
+  handler(args, { toolsets }) {
+    if (!toolsets) throw new ToolInputError('This server cannot change its toolsets at run time');
+    const added = toolsets.enable(args.toolsets ?? []);
+    const listed = toolsets.list().map((t) => ({ ...t, about: TOOLSET_SUMMARIES[t.name] }));
+    return Promise.resolve({ added, toolsets: listed });
+  },
+  render: (out) =>
+    [
+      out.added.length > 0 ? `Switched on: ${out.added.join(', ')}` : 'No tools added.',
+      ...out.toolsets.map(
+        (t) =>
+          `${t.name} (${t.enabled ? 'on' : 'off'}): ${t.about}; ${t.tools.length > 0 ? t.tools.join(', ') : 'no tools in this mode'}`,
+      ),
+    ].join('\n'),
 });

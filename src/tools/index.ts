@@ -1,6 +1,8 @@
 /** The tool catalogue, in the order tools/list shows them (stable order helps hosts' prompt caches). */
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
-import { getServerInfo } from './core.js';
+import { enableToolsets, getServerInfo } from './core.js';
+import { getDicomHeader } from './dicom.js';
+import { recordQc } from './qc.js';
 import {
   createExperiment,
   createSubject,
@@ -9,15 +11,16 @@ import {
   shareObject,
   updateFields,
 } from './curate.js';
-import { TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
+import { DEFAULT_TOOLSETS, TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
 
-export { TOOLSETS, type Toolset } from '../mcp/define.js';
+export { DEFAULT_TOOLSETS, TOOLSETS, type Toolset } from '../mcp/define.js';
 
 export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   getServerInfo,
+  enableToolsets,
   listProjects,
   getProject,
   searchSubjects,
@@ -33,6 +36,8 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   deleteObject,
   uploadResource,
   downloadFiles,
+  getDicomHeader,
+  recordQc,
   listPrearchive,
   managePrearchive,
   importSession,
@@ -42,11 +47,11 @@ export function isToolset(name: string): name is Toolset {
   return (TOOLSETS as readonly string[]).includes(name);
 }
 
-/** The tools a server exposes: those of the chosen toolsets, minus writing tools in read-only mode. */
+/** The tools a server exposes: those of the chosen toolsets (default DEFAULT_TOOLSETS), minus writing tools in read-only mode. */
 export function selectTools(
   options: { toolsets?: readonly Toolset[] | undefined; readOnly?: boolean | undefined },
   tools: readonly AnyToolDefinition[] = ALL_TOOLS,
 ): AnyToolDefinition[] {
-  const toolsets = new Set(options.toolsets ?? TOOLSETS);
+  const toolsets = new Set(options.toolsets ?? DEFAULT_TOOLSETS);
   return tools.filter((t) => toolsets.has(t.toolset) && !(options.readOnly && t.writes));
 }

@@ -549,3 +549,26 @@ describe('prearchive sessions', () => {
     expect(archived.status).toBe(200);
   });
 });
+
+describe('dicomdump of a prearchive session', () => {
+  it('dumps a scan and one named file of a session waiting in the prearchive', async () => {
+    const s = study([[3, 'T1w', 2]]);
+    const [uri] = await uris(await importZip('dest=/prearchive/projects/BRAIN_MR', zipOf(s)));
+    const src = (uri ?? '').replace(/^\/data/, '');
+    const value = (rows: Row[], tag: string): string | undefined => rows.find((r) => r.tag1 === tag)?.value;
+    const scan = await json<{ ResultSet: { Result: Row[] } }>(
+      `/data/services/dicomdump?src=${encodeURIComponent(`${src}/scans/3`)}`,
+    );
+    expect(value(scan.ResultSet.Result, '(0020,0013)')).toBe('1');
+    expect(value(scan.ResultSet.Result, '(0018,0087)')).toBe('3');
+    const files = await json<{ ResultSet: { Result: Array<{ Name: string }> } }>(
+      `${uri}/scans/3/resources/DICOM/files?format=json`,
+    );
+    // Catalog order is the order the zip listed them: the second instance second.
+    const second = files.ResultSet.Result[1]?.Name;
+    const file = await json<{ ResultSet: { Result: Row[] } }>(
+      `/data/services/dicomdump?src=${encodeURIComponent(`${src}/scans/3/resources/DICOM/files/${second}`)}`,
+    );
+    expect(value(file.ResultSet.Result, '(0020,0013)')).toBe('2');
+  });
+});

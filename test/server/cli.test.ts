@@ -162,6 +162,7 @@ describe('stdio', () => {
     ]);
     expect(await listed(['--toolsets', 'core'], aliceEnv({ XNAT_MCP_TOOLSETS: 'search' }))).toEqual([
       'getServerInfo',
+      'enableToolsets',
     ]);
   });
 

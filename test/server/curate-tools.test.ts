@@ -7,6 +7,7 @@ import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxArchive, StoredExperiment } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import type { Logger } from '../../src/mcp/logger.js';
+import { TOOLSETS } from '../../src/mcp/define.js';
 import { ALICE, call, callOk, connectInMemory, textOf, type Connected } from './helpers.js';
 
 let sandbox: RunningSandbox;
@@ -53,7 +54,7 @@ async function newSession(): Promise<StoredExperiment> {
 beforeAll(async () => {
   archive = createDemoArchive();
   sandbox = await startSandbox({ archive });
-  alice = await connectInMemory(sandbox.url, ALICE, {}, captureLog);
+  alice = await connectInMemory(sandbox.url, ALICE, { toolsets: [...TOOLSETS] }, captureLog);
 });
 
 afterAll(async () => {

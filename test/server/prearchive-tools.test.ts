@@ -12,6 +12,7 @@ import { SOP_CLASS, dicomFile } from '../../src/sandbox/dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxArchive } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
+import { TOOLSETS } from '../../src/mcp/define.js';
 import { ALICE, call, callOk, connectInMemory, textOf, type Connected, type ListOut } from './helpers.js';
 
 let sandbox: RunningSandbox;
@@ -45,7 +46,7 @@ interface ManageOut {
 }
 
 async function connect(user: { user: string; password: string } = ALICE): Promise<Connected> {
-  const connected = await connectInMemory(sandbox.url, user, { roots: [root] });
+  const connected = await connectInMemory(sandbox.url, user, { roots: [root], toolsets: [...TOOLSETS] });
   open.push(connected);
   return connected;
 }

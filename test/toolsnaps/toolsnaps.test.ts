@@ -16,6 +16,7 @@ import { format, resolveConfig } from 'prettier';
 import { afterAll, describe, expect, it } from 'vitest';
 import { XnatClient } from '../../src/client/index.js';
 import { createServer } from '../../src/server.js';
+import { TOOLSETS } from '../../src/mcp/define.js';
 
 const DIR = fileURLToPath(new URL('.', import.meta.url));
 const SUFFIX = '.snap.json';
@@ -57,7 +58,7 @@ function differences(snap: Json | undefined, now: Json | undefined, path = ''): 
 async function listedTools(): Promise<Tool[]> {
   // tools/list never reaches XNAT: nothing listens at this address, and nothing is asked of it.
   const xnat = new XnatClient({ url: 'http://127.0.0.1:9', user: 'toolsnaps', password: 'unused' });
-  const server = createServer({ client: xnat });
+  const server = createServer({ client: xnat }, { toolsets: [...TOOLSETS] });
   const mcp = new Client({ name: 'toolsnaps', version: '0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);

@@ -1,0 +1,29 @@
+"""Reads back, with pyxnat, a scan's quality and note and a manual QC assessment's fields.
+
+Usage: pyxnat_qc.py JSON with url, user, password, project, subject, experiment, scan, assessor.
+Prints one JSON object of what pyxnat saw.
+"""
+import json
+import sys
+
+import pyxnat
+
+config = json.loads(sys.argv[1])
+interface = pyxnat.Interface(server=config["url"], user=config["user"], password=config["password"])
+session = interface.select.project(config["project"]).subject(config["subject"]).experiment(config["experiment"])
+scan = session.scan(config["scan"])
+assessor = session.assessor(config["assessor"])
+print(
+    json.dumps(
+        {
+            "quality": scan.attrs.get("quality"),
+            "note": scan.attrs.get("note"),
+            "assessorExists": assessor.exists(),
+            "assessorType": assessor.datatype(),
+            "rater": assessor.attrs.get("xnat:qcManualAssessorData/rater"),
+            "pass": assessor.attrs.get("xnat:qcManualAssessorData/pass"),
+            "comments": assessor.attrs.get("xnat:qcManualAssessorData/comments"),
+        }
+    )
+)
+interface.disconnect()
