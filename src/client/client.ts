@@ -7,6 +7,7 @@
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
 import * as files from './files.js';
+import * as imaging from './imaging/index.js';
 import {
   HttpClient,
   type ClientStats,
@@ -155,6 +156,11 @@ export class XnatClient {
     opts: CallOptions = {},
   ): Promise<XnatFile[]> {
     return files.listFiles(this.fileContext(), target, opts.signal);
+  }
+
+  /** A PNG of one slice, a montage or orthogonal views of a scan, rendered from its DICOM files; see imaging/. */
+  async scanImage(q: imaging.ScanImageQuery): Promise<imaging.ScanImage> {
+    return imaging.scanImage(this.fileContext(), q);
   }
 
   async listAssessors(experiment: string, opts: ObjectOptions = {}): Promise<Assessor[]> {

@@ -8,6 +8,14 @@ export type { XnatClientOptions } from './client.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
+export {
+  MAX_IMAGE_BYTES,
+  MAX_IMAGE_SIZE,
+  MAX_MONTAGE,
+  SUPPORTED_SYNTAXES,
+  WINDOW_PRESETS,
+} from './imaging/index.js';
+export type { ImageMode, ScanImage, ScanImageQuery, Window, WindowPreset } from './imaging/index.js';
 export { UPDATABLE_FIELDS } from './curation/index.js';
 export type {
   ObjectKind,

@@ -8,6 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ListToolsRequestSchema,
   type CallToolResult,
+  type ImageContent,
   type ResourceLink,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -18,7 +19,7 @@ import { describeToolError, type ErrorTarget } from './errors.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
-export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'prearchive'] as const;
+export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'prearchive', 'imaging'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 export interface ToolAnnotations {
@@ -54,6 +55,8 @@ export interface ToolContext {
   /** Sends notifications/progress when the caller passed a progressToken; otherwise a no-op. Never throws. */
   progress: SendProgress;
   safety: Safety;
+  /** Adds an image to the result's content, after the text (images never go in structuredContent). */
+  attachImage(image: { data: Buffer; mimeType: string }): void;
 }
 
 export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
@@ -181,16 +184,23 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
             user: () => user,
           });
           const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
+          const images: ImageContent[] = [];
           const output = await tool.handler(args, {
             client: deps.client,
             signal: extra.signal,
             log: deps.log,
             progress,
             safety,
+            attachImage: ({ data, mimeType }) =>
+              images.push({ type: 'image', data: data.toString('base64'), mimeType }),
           });
           return {
             structuredContent: output,
-            content: [{ type: 'text', text: tool.render(output) }, ...(tool.links?.(output) ?? [])],
+            content: [
+              { type: 'text', text: tool.render(output) },
+              ...images,
+              ...(tool.links?.(output) ?? []),
+            ],
           };
         } catch (err) {
           const text = describeToolError(err, {

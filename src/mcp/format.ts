@@ -15,6 +15,7 @@ import type {
   ProjectDetail,
   Resource,
   Scan,
+  ScanImage,
   ServerInfo,
   Subject,
   SubjectDetail,
@@ -479,4 +480,52 @@ export function renderTruncated(truncated: Record<string, number> | undefined): 
 /** Joins rendered sections, dropping empty ones. */
 export function sections(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('\n');
+}
+
+export const ScanImageOutput = {
+  mode: z.enum(['slice', 'montage', 'orthogonal']),
+  source: z.literal('dicom'),
+  slices: z.array(z.number()),
+  sliceCount: z.number(),
+  volume: z.number(),
+  volumeCount: z.number(),
+  window: z.object({ center: z.number(), width: z.number(), source: z.string() }).optional(),
+  width: z.number(),
+  height: z.number(),
+  transferSyntax: z.string(),
+  filesRead: z.number(),
+};
+export type ScanImageShaped = z.infer<z.ZodObject<typeof ScanImageOutput>>;
+
+export function shapeScanImage(image: ScanImage): ScanImageShaped {
+  return {
+    mode: image.mode,
+    source: 'dicom',
+    slices: image.slices,
+    sliceCount: image.sliceCount,
+    volume: image.volume,
+    volumeCount: image.volumeCount,
+    ...(image.window ? { window: image.window } : {}),
+    width: image.width,
+    height: image.height,
+    transferSyntax: image.transferSyntax,
+    filesRead: image.filesRead,
+  };
+}
+
+export function renderScanImage(o: ScanImageShaped): string {
+  const shown =
+    o.mode === 'orthogonal'
+      ? `axial/coronal/sagittal through slice ${o.slices[0]}`
+      : o.slices.length === 1
+        ? `slice ${o.slices[0]}`
+        : `${o.slices.length} slices (${o.slices[0]}..${o.slices[o.slices.length - 1]})`;
+  const window = o.window
+    ? `window C${round(o.window.center)}/W${round(o.window.width)} (${o.window.source})`
+    : 'colour, no window';
+  return `${o.mode}: ${shown} of ${o.sliceCount}, volume ${o.volume} of ${o.volumeCount}, ${window}, ${o.width}x${o.height} PNG rendered from DICOM (${o.transferSyntax}, ${o.filesRead} files read).`;
+}
+
+function round(n: number): string {
+  return String(Math.round(n * 100) / 100);
 }

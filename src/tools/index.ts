@@ -10,6 +10,7 @@ import {
   updateFields,
 } from './curate.js';
 import { TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
+import { getScanImage } from './imaging.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
@@ -25,6 +26,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   searchExperiments,
   getExperiment,
   listFiles,
+  getScanImage,
   createSubject,
   createExperiment,
   updateFields,
