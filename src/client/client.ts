@@ -163,6 +163,14 @@ export class XnatClient {
     return imaging.scanImage(this.fileContext(), q);
   }
 
+  /**
+   * XNAT's own GIF snapshot (one slice, a montage or a thumbnail). XNAT writes it into the scan's
+   * SNAPSHOTS resource when it generates it: a read with a side effect.
+   */
+  async scanSnapshot(q: imaging.SnapshotQuery): Promise<imaging.Snapshot> {
+    return imaging.scanSnapshot(this.fileContext(), q);
+  }
+
   async listAssessors(experiment: string, opts: ObjectOptions = {}): Promise<Assessor[]> {
     return files.listAssessors(this.fileContext(), experiment, opts);
   }

@@ -15,7 +15,15 @@ export {
   SUPPORTED_SYNTAXES,
   WINDOW_PRESETS,
 } from './imaging/index.js';
-export type { ImageMode, ScanImage, ScanImageQuery, Window, WindowPreset } from './imaging/index.js';
+export type {
+  ImageMode,
+  ScanImage,
+  ScanImageQuery,
+  Snapshot,
+  SnapshotQuery,
+  Window,
+  WindowPreset,
+} from './imaging/index.js';
 export { UPDATABLE_FIELDS } from './curation/index.js';
 export type {
   ObjectKind,

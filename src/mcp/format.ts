@@ -16,6 +16,7 @@ import type {
   Resource,
   Scan,
   ScanImage,
+  Snapshot,
   ServerInfo,
   Subject,
   SubjectDetail,
@@ -528,4 +529,35 @@ export function renderScanImage(o: ScanImageShaped): string {
 
 function round(n: number): string {
   return String(Math.round(n * 100) / 100);
+}
+
+export const ScanSnapshotOutput = {
+  source: z.literal('xnat-snapshot'),
+  columns: z.number(),
+  rows: z.number(),
+  thumbnail: z.boolean(),
+  mimeType: z.string(),
+  width: z.number(),
+  height: z.number(),
+};
+export type ScanSnapshotShaped = z.infer<z.ZodObject<typeof ScanSnapshotOutput>>;
+
+export function shapeScanSnapshot(
+  args: { columns: number; rows: number; thumbnail: boolean },
+  s: Snapshot,
+): ScanSnapshotShaped {
+  const { columns, rows, thumbnail } = args;
+  return {
+    source: 'xnat-snapshot',
+    columns,
+    rows,
+    thumbnail,
+    mimeType: s.mimeType,
+    width: s.width,
+    height: s.height,
+  };
+}
+
+export function renderScanSnapshot(o: ScanSnapshotShaped): string {
+  return `XNAT's ${o.thumbnail ? 'thumbnail' : 'snapshot'} (${o.columns}X${o.rows}): ${o.width}x${o.height} ${o.mimeType}, saved in the scan's SNAPSHOTS resource.`;
 }

@@ -10,7 +10,7 @@ import {
   updateFields,
 } from './curate.js';
 import { TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
-import { getScanImage } from './imaging.js';
+import { getScanImage, getScanSnapshot } from './imaging.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
@@ -27,6 +27,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   getExperiment,
   listFiles,
   getScanImage,
+  getScanSnapshot,
   createSubject,
   createExperiment,
   updateFields,

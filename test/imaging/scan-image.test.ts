@@ -16,6 +16,7 @@ import { XnatClient } from '../../src/client/index.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
+import { selectTools } from '../../src/tools/index.js';
 import { ALICE, textOf } from '../server/helpers.js';
 import { syntheticSeries } from './synthetic.js';
 
@@ -279,5 +280,30 @@ describe.skipIf(!available)('getScanImage orders, windows and bounds', () => {
     expect(rendered.out.slices).toEqual([15]);
     expect(rendered.out.window?.source).toBe('dicom');
     expect(rendered.out.width).toBeGreaterThan(rendered.out.height);
+  });
+});
+
+describe.skipIf(!available)("getScanSnapshot: XNAT's own snapshot", () => {
+  it('returns the GIF montage XNAT made and finds it in the scan’s SNAPSHOTS resource', async () => {
+    const scan = await scanWith(syntheticSeries(12, { size: 32 }));
+    const result = (await mcp.callTool({
+      name: 'getScanSnapshot',
+      arguments: { experiment, scan, columns: 3, rows: 2 },
+    })) as CallToolResult;
+    if (result.isError) throw new Error(textOf(result));
+    const image = result.content.find((c) => c.type === 'image');
+    if (image?.type !== 'image') throw new Error('no image content');
+    expect(image.mimeType).toBe('image/gif');
+    const gif = Buffer.from(image.data, 'base64');
+    expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
+    expect(result.structuredContent).toMatchObject({ width: 96, height: 64, columns: 3, rows: 2 });
+    const files = await xnat.listFiles({ experiment, scan, resource: 'SNAPSHOTS' });
+    expect(files.map((f) => [f.name, f.content])).toEqual([[`${experiment}_${scan}_3x2_qc.gif`, '3X2']]);
+  });
+
+  it('is a write: read-only mode leaves it out, getScanImage stays', () => {
+    const names = selectTools({ readOnly: true }).map((t) => t.name);
+    expect(names).toContain('getScanImage');
+    expect(names).not.toContain('getScanSnapshot');
   });
 });

@@ -8,6 +8,7 @@ import { renderScanImage, type ScanImage, type ScanImageRequest } from './scan-i
 export { MAX_IMAGE_BYTES, MAX_IMAGE_SIZE, MAX_MONTAGE, WINDOW_PRESETS } from './scan-image.js';
 export type { ImageMode, ScanImage, WindowPreset } from './scan-image.js';
 export { SUPPORTED_SYNTAXES, type Window } from './decode.js';
+export { scanSnapshot, type Snapshot, type SnapshotQuery } from './snapshot.js';
 
 export type ScanImageQuery = Omit<ScanImageRequest, 'files' | 'what'> &
   FileTarget & {
