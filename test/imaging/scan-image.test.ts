@@ -18,7 +18,7 @@ import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
 import { selectTools } from '../../src/tools/index.js';
 import { ALICE, textOf } from '../server/helpers.js';
-import { syntheticSeries } from './synthetic.js';
+import { syntheticMosaic, syntheticSeries } from './synthetic.js';
 
 const TEST_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const REFERENCE = join(import.meta.dirname, 'reference.py');
@@ -272,6 +272,27 @@ describe.skipIf(!available)('getScanImage orders, windows and bounds', () => {
     const [a] = python('panels', first.path, '1', '1').means as number[];
     const [c] = python('panels', third.path, '1', '1').means as number[];
     expect(c!).toBeGreaterThan(a!);
+  });
+
+  it('splits Siemens mosaics into slices, one volume per mosaic file', async () => {
+    const scan = await scanWith({
+      'b.dcm': syntheticMosaic({ count: 7, tile: 16, t: 1 }),
+      'a.dcm': syntheticMosaic({ count: 7, tile: 16, t: 0 }),
+    });
+    const window = { center: 200, width: 200 };
+    const first = await render(scan, { mode: 'slice', slice: 6, window });
+    expect(first.out).toMatchObject({ sliceCount: 7, volumeCount: 2, width: 16, height: 16 });
+    const [tile6] = python('panels', first.path, '1', '1').means as number[];
+    // Tile 6 of time point 0 holds 160, 60/200 into the window (its neighbours: 150 and 170).
+    expect(Math.abs(tile6! - (60 * 255) / 200)).toBeLessThan(3);
+    const later = await render(scan, {
+      mode: 'slice',
+      slice: 6,
+      volume: 1,
+      window: { center: 500, width: 200 },
+    });
+    const [tile6later] = python('panels', later.path, '1', '1').means as number[];
+    expect(Math.abs(tile6later! - (60 * 255) / 200)).toBeLessThan(3);
   });
 
   it('renders three orthogonal views of a volume', async () => {

@@ -96,3 +96,59 @@ export function syntheticSeries(
   }
   return files;
 }
+
+/**
+ * A Siemens mosaic: `count` tiles of `tile`×`tile` pixels in a square grid (NumberOfImagesInMosaic
+ * in the private SIEMENS MR HEADER block, AcquisitionMatrix as the tile size); tile k of time point t
+ * has the value 100 + 10·k + 300·t.
+ */
+export function syntheticMosaic(o: { count: number; tile: number; t: number }): Buffer {
+  const grid = Math.ceil(Math.sqrt(o.count));
+  const size = grid * o.tile;
+  const pixels = Buffer.alloc(size * size * 2);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const k = Math.floor(y / o.tile) * grid + Math.floor(x / o.tile);
+      pixels.writeUInt16LE(k < o.count ? 100 + 10 * k + 300 * o.t : 0, (y * size + x) * 2);
+    }
+  }
+  const uid = `1.2.826.0.1.3680043.10.1455.8.${o.t}`;
+  const meta = Buffer.concat([
+    element(0x0002, 0x0001, 'OB', Buffer.from([0, 1])),
+    element(0x0002, 0x0002, 'UI', str('1.2.840.10008.5.1.4.1.1.4')),
+    element(0x0002, 0x0003, 'UI', str(uid)),
+    element(0x0002, 0x0010, 'UI', str('1.2.840.10008.1.2.1')),
+  ]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(meta.length, 0);
+  const matrix = Buffer.alloc(8);
+  matrix.writeUInt16LE(o.tile, 0);
+  matrix.writeUInt16LE(o.tile, 6);
+  const dataset = [
+    element(0x0008, 0x0008, 'CS', str('ORIGINAL\\PRIMARY\\M\\ND\\MOSAIC')),
+    element(0x0008, 0x0016, 'UI', str('1.2.840.10008.5.1.4.1.1.4')),
+    element(0x0008, 0x0018, 'UI', str(uid)),
+    element(0x0008, 0x0060, 'CS', str('MR')),
+    element(0x0018, 0x1310, 'US', matrix),
+    element(0x0019, 0x0010, 'LO', str('SIEMENS MR HEADER')),
+    element(0x0019, 0x100a, 'US', us(o.count)),
+    element(0x0020, 0x0012, 'IS', str(String(o.t + 1))),
+    element(0x0020, 0x0013, 'IS', str(String(o.t + 1))),
+    element(0x0028, 0x0002, 'US', us(1)),
+    element(0x0028, 0x0004, 'CS', str('MONOCHROME2')),
+    element(0x0028, 0x0010, 'US', us(size)),
+    element(0x0028, 0x0011, 'US', us(size)),
+    element(0x0028, 0x0100, 'US', us(16)),
+    element(0x0028, 0x0101, 'US', us(16)),
+    element(0x0028, 0x0102, 'US', us(15)),
+    element(0x0028, 0x0103, 'US', us(0)),
+    element(0x7fe0, 0x0010, 'OW', pixels),
+  ];
+  return Buffer.concat([
+    Buffer.alloc(128),
+    str('DICM'),
+    element(0x0002, 0x0000, 'UL', length),
+    meta,
+    ...dataset,
+  ]);
+}
