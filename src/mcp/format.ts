@@ -485,7 +485,7 @@ export function sections(...parts: string[]): string {
 
 export const ScanImageOutput = {
   mode: z.enum(['slice', 'montage', 'orthogonal']),
-  source: z.literal('dicom'),
+  source: z.enum(['dicom', 'nifti']),
   slices: z.array(z.number()),
   sliceCount: z.number(),
   volume: z.number(),
@@ -501,7 +501,7 @@ export type ScanImageShaped = z.infer<z.ZodObject<typeof ScanImageOutput>>;
 export function shapeScanImage(image: ScanImage): ScanImageShaped {
   return {
     mode: image.mode,
-    source: 'dicom',
+    source: image.source,
     slices: image.slices,
     sliceCount: image.sliceCount,
     volume: image.volume,
@@ -524,7 +524,7 @@ export function renderScanImage(o: ScanImageShaped): string {
   const window = o.window
     ? `window C${round(o.window.center)}/W${round(o.window.width)} (${o.window.source})`
     : 'colour, no window';
-  return `${o.mode}: ${shown} of ${o.sliceCount}, volume ${o.volume} of ${o.volumeCount}, ${window}, ${o.width}x${o.height} PNG rendered from DICOM (${o.transferSyntax}, ${o.filesRead} files read).`;
+  return `${o.mode}: ${shown} of ${o.sliceCount}, volume ${o.volume} of ${o.volumeCount}, ${window}, ${o.width}x${o.height} PNG rendered from ${o.source === 'nifti' ? 'NIfTI' : 'DICOM'} (${o.transferSyntax}, ${o.filesRead} files read).`;
 }
 
 function round(n: number): string {

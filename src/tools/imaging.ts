@@ -24,7 +24,7 @@ const PRESETS = Object.keys(WINDOW_PRESETS) as [WindowPreset, ...WindowPreset[]]
 export const getScanImage = defineTool({
   name: 'getScanImage',
   title: 'Look at a scan',
-  description: `A PNG of a scan (IDs from getExperiment): a slice, a montage or 3 orthogonal views, decoded from its DICOM in spatial order. Max ${MAX_IMAGE_SIZE} px, ${MAX_IMAGE_BYTES / 1e6} MB.`,
+  description: `A PNG of a scan (IDs from getExperiment): a slice, a montage or 3 orthogonal views, decoded from its DICOM (slices in spatial order) or NIfTI. Max ${MAX_IMAGE_SIZE} px, ${MAX_IMAGE_BYTES / 1e6} MB.`,
   toolset: 'imaging',
   inputSchema: {
     experiment: experimentParam,

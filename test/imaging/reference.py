@@ -2,6 +2,8 @@
 
 compare PNG DICOM FRAME CENTER WIDTH  -> correlation of the PNG with the reference display of FRAME
 panels PNG COLUMNS ROWS               -> mean grey of each montage panel, row by row
+nifti PNG NX NY K                     -> correlation with slice K of the sandbox's NIfTI test volume
+                                         (voxel n holds (37 n) mod 1000; second axis shown upwards)
 CENTER/WIDTH "none": colour, no window.
 """
 import json
@@ -83,8 +85,18 @@ def panels(png, columns, rows):
     print(json.dumps({"means": means}))
 
 
+def nifti(png, nx, ny, k):
+    shown = grey(Image.open(png))
+    n = np.arange(nx * ny) + k * nx * ny
+    expected = ((n * 37) % 1000).reshape(ny, nx)[::-1]
+    corr = float(np.corrcoef(shown.flatten(), expected.flatten())[0, 1])
+    print(json.dumps({"correlation": corr, "shape": list(shown.shape)}))
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "compare":
+    if sys.argv[1] == "nifti":
+        nifti(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1] == "compare":
         compare(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6])
     else:
         panels(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

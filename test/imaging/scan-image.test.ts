@@ -14,6 +14,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XnatClient } from '../../src/client/index.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { niftiGzFile } from '../../src/sandbox/dicom.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
 import { selectTools } from '../../src/tools/index.js';
@@ -66,7 +67,7 @@ afterAll(async () => {
 });
 
 /** A new scan holding `files` (name → bytes) in its DICOM resource, uploaded through the client. */
-async function scanWith(files: Record<string, Buffer>): Promise<string> {
+async function scanWith(files: Record<string, Buffer>, resource = 'DICOM'): Promise<string> {
   const scan = String(++scans);
   const auth = Buffer.from(`${ALICE.user}:${ALICE.password}`).toString('base64');
   const res = await fetch(
@@ -84,8 +85,8 @@ async function scanWith(files: Record<string, Buffer>): Promise<string> {
   });
   await xnat.upload({
     parent: { experiment, scan },
-    resource: 'DICOM',
-    format: 'DICOM',
+    resource,
+    format: resource,
     files: entries,
     concurrency: 8,
   });
@@ -293,6 +294,16 @@ describe.skipIf(!available)('getScanImage orders, windows and bounds', () => {
     });
     const [tile6later] = python('panels', later.path, '1', '1').means as number[];
     expect(Math.abs(tile6later! - (60 * 255) / 200)).toBeLessThan(3);
+  });
+
+  it('renders a NIfTI volume when the scan has no DICOM', async () => {
+    const scan = await scanWith({ 'vol.nii.gz': niftiGzFile([40, 30, 20], 'test volume') }, 'NIFTI');
+    const rendered = await render(scan, { mode: 'slice', slice: 7 });
+    expect(rendered.out).toMatchObject({ source: 'nifti', sliceCount: 20, width: 40, height: 30 });
+    const result = python('nifti', rendered.path, '40', '30', '7');
+    expect(result.correlation as number).toBeGreaterThan(0.95);
+    const views = await render(scan, { mode: 'orthogonal' });
+    expect(views.out.width).toBeGreaterThan(views.out.height);
   });
 
   it('renders three orthogonal views of a volume', async () => {

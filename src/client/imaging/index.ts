@@ -3,7 +3,7 @@ import { XnatNotFoundError } from '../errors.js';
 import type { FileContext, FileTarget } from '../files.js';
 import { listFiles } from '../files.js';
 import type { XnatFile } from '../models.js';
-import { renderScanImage, type ScanImage, type ScanImageRequest } from './scan-image.js';
+import { renderNiftiImage, renderScanImage, type ScanImage, type ScanImageRequest } from './scan-image.js';
 
 export { MAX_IMAGE_BYTES, MAX_IMAGE_SIZE, MAX_MONTAGE, WINDOW_PRESETS } from './scan-image.js';
 export type { ImageMode, ScanImage, WindowPreset } from './scan-image.js';
@@ -18,8 +18,9 @@ export type ScanImageQuery = Omit<ScanImageRequest, 'files' | 'what'> &
   };
 
 const DICOM_NAME = /\.(dcm|dicom|ima)$/i;
+const NIFTI_NAME = /\.nii(\.gz)?$/i;
 
-/** The scan's DICOM files: those of the named resource, else of DICOM-format resources, else *.dcm. */
+/** The scan's DICOM files: those of the named resource, else of DICOM-format resources, else *.dcm. Without any, its first NIfTI file is shown. */
 export function dicomFiles(files: XnatFile[], resource: string | undefined): XnatFile[] {
   if (resource !== undefined) return files.filter((f) => f.resource === resource);
   const dicom = files.filter(
@@ -33,6 +34,10 @@ export async function scanImage(ctx: FileContext, q: ScanImageQuery): Promise<Sc
   const listed = await listFiles(ctx, { experiment, ...(project ? { project } : {}), scan }, q.signal);
   const what = `scan ${scan} of ${experiment}`;
   const files = dicomFiles(listed, resource);
+  const nifti = (resource === undefined ? listed : files)
+    .filter((f) => NIFTI_NAME.test(f.name))
+    .sort((a, b) => a.path.localeCompare(b.path));
+  if (files.length === 0 && nifti[0]) return renderNiftiImage(ctx, { ...request, file: nifti[0], what });
   if (files.length === 0) {
     throw new XnatNotFoundError(
       resource === undefined

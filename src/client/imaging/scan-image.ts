@@ -11,6 +11,7 @@ import { runPool } from '../transfers/common.js';
 import { NeedMoreBytes, NotDicomError, readDicomHeader, type DicomHeader } from './dicom-header.js';
 import { checkSyntax, decodeDicom, type DecodedFile, type Window } from './decode.js';
 import { evenlySpaced, mosaicLayout, orderVolumes, type SliceRef } from './frames.js';
+import { autoWindow, plane, readNifti } from './nifti.js';
 import { crop, encodePng, fitInside, grid, resize, type Raster } from './raster.js';
 
 export type ImageMode = 'slice' | 'montage' | 'orthogonal';
@@ -47,6 +48,8 @@ export interface ScanImageRequest {
 
 export interface ScanImage {
   png: Buffer;
+  /** What was decoded: DICOM files, or one NIfTI volume file. */
+  source: 'dicom' | 'nifti';
   width: number;
   height: number;
   mode: ImageMode;
@@ -123,7 +126,7 @@ async function fetchWhole(ctx: RequestContext, file: XnatFile, signal?: AbortSig
 
 function chooseWindow(
   request: ScanImageRequest['window'],
-  header: DicomHeader,
+  header: Pick<DicomHeader, 'windowCenter' | 'windowWidth'>,
 ): ScanImage['window'] | undefined {
   if (typeof request === 'object') return { ...request, source: 'explicit' };
   if (request !== undefined && request !== 'dicom') return { ...WINDOW_PRESETS[request], source: 'preset' };
@@ -216,7 +219,7 @@ function encodeWithin(image: Raster, maxSize: number, maxBytes: number): { png: 
   }
 }
 
-function checkRequest(q: ScanImageRequest): void {
+function checkRequest(q: Pick<ScanImageRequest, 'mode' | 'count' | 'slice'>): void {
   if (q.mode !== 'montage' && q.count !== undefined)
     throw new XnatBadRequestError('`count` applies to mode "montage" only');
   if (q.mode !== 'slice' && q.slice !== undefined)
@@ -276,6 +279,7 @@ export async function renderScanImage(ctx: RequestContext, q: ScanImageRequest):
   const tile = mosaicLayout(header);
   return {
     png,
+    source: 'dicom',
     width: raster.width,
     height: raster.height,
     mode: q.mode,
@@ -292,7 +296,10 @@ export async function renderScanImage(ctx: RequestContext, q: ScanImageRequest):
   };
 }
 
-async function montage(renderer: SliceRenderer, refs: SliceRef[], maxSize: number): Promise<Raster> {
+/** Renders the slices `refs`, handing each to `each` with its index, in any order. */
+type RenderSlices = Pick<SliceRenderer, 'renderAll'>;
+
+async function montage(renderer: RenderSlices, refs: SliceRef[], maxSize: number): Promise<Raster> {
   const columns = Math.ceil(Math.sqrt(refs.length));
   const rows = Math.ceil(refs.length / columns);
   const tiles: Raster[] = new Array(refs.length);
@@ -348,7 +355,13 @@ async function orthogonal(
   const [rowSpacing, columnSpacing] = header.pixelSpacing ?? [1, 1];
   const stretch = (img: Raster, inPlane: number): Raster =>
     resize(img, img.width, Math.max(1, Math.round((img.height * sliceSpacing) / (inPlane || 1))));
-  const views = [axial!, stretch(coronal!, columnSpacing ?? 1), stretch(sagittal!, rowSpacing ?? 1)];
+  return threeViews(
+    [axial!, stretch(coronal!, columnSpacing ?? 1), stretch(sagittal!, rowSpacing ?? 1)],
+    maxSize,
+  );
+}
+
+function threeViews(views: Raster[], maxSize: number): Raster {
   const cell = Math.floor(maxSize / 3);
   const fitted = views.map((v) => {
     const f = fitInside(v.width, v.height, cell);
@@ -367,4 +380,74 @@ function sliceSpacing(headers: DicomHeader[], refs: SliceRef[]): number {
     if (gap > 0) return gap;
   }
   return headers[refs[0]!.file]!.pixelSpacing?.[0] ?? 1;
+}
+
+/** The same picture from one NIfTI volume file (slices along its third axis). */
+export async function renderNiftiImage(
+  ctx: RequestContext,
+  q: Omit<ScanImageRequest, 'files'> & { file: XnatFile },
+): Promise<ScanImage> {
+  checkRequest(q);
+  const volume = q.volume ?? 0;
+  const v = readNifti(await fetchWhole(ctx, q.file, q.signal), q.file.path, volume);
+  const [nx, ny, nz] = v.dims;
+  const requested = chooseWindow(q.window, {
+    windowCenter: undefined,
+    windowWidth: undefined,
+  } as DicomHeader);
+  const window = requested ?? { ...autoWindow(v), source: 'auto' as const };
+  let chosen: number[];
+  if (q.mode === 'slice') {
+    const index = q.slice ?? Math.floor(nz / 2);
+    if (index >= nz)
+      throw new XnatBadRequestError(`${q.what} has ${nz} slices; pass slice between 0 and ${nz - 1}`);
+    chosen = [index];
+  } else {
+    chosen =
+      q.mode === 'montage' ? evenlySpaced(nz, Math.min(q.count ?? 16, MAX_MONTAGE)) : [Math.floor(nz / 2)];
+  }
+  const maxSize = Math.min(q.maxSize ?? MAX_IMAGE_SIZE, MAX_IMAGE_SIZE);
+  const [sx, sy, sz] = v.spacing;
+  const stretch = (img: Raster, across: number, up: number): Raster =>
+    resize(img, img.width, Math.max(1, Math.round((img.height * up) / across)));
+  const image =
+    q.mode === 'orthogonal'
+      ? threeViews(
+          [
+            stretch(plane(v, 2, Math.floor(nz / 2), window), sx, sy),
+            stretch(plane(v, 1, Math.floor(ny / 2), window), sx, sz),
+            stretch(plane(v, 0, Math.floor(nx / 2), window), sy, sz),
+          ],
+          maxSize,
+        )
+      : await montage(
+          {
+            renderAll: async (refs, each) =>
+              refs.forEach((ref, i) => each(i, plane(v, 2, ref.frame, window))),
+          },
+          chosen.map((k) => ({ file: 0, frame: k })),
+          maxSize,
+        );
+  const { png, raster } = encodeWithin(
+    image,
+    maxSize,
+    Math.min(q.maxBytes ?? MAX_IMAGE_BYTES, MAX_IMAGE_BYTES),
+  );
+  return {
+    png,
+    source: 'nifti',
+    width: raster.width,
+    height: raster.height,
+    mode: q.mode,
+    slices: chosen,
+    sliceCount: nz,
+    volume,
+    volumeCount: v.volumes,
+    window,
+    transferSyntax: `NIfTI-1 ${v.datatype}`,
+    photometric: 'MONOCHROME2',
+    rows: ny,
+    columns: nx,
+    filesRead: 1,
+  };
 }
