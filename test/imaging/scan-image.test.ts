@@ -214,6 +214,15 @@ describe.skipIf(!available)('getScanImage renders real-world DICOM like an indep
     expect(result.content.some((c) => c.type === 'image')).toBe(false);
   });
 
+  it('leaves out files of the resource that are not images', async () => {
+    const scan = await scanWith({
+      'MR_small.dcm': readFileSync(join(TEST_FILES, 'MR_small.dcm')),
+      'notes.dcm': Buffer.from('not a DICOM file at all'.repeat(10)),
+    });
+    const rendered = await render(scan, { mode: 'montage' });
+    expect(rendered.out).toMatchObject({ sliceCount: 1, filesRead: 1 });
+  });
+
   it('refuses colour RLE wider than 8 bits rather than drawing it wrong', async () => {
     const scan = await scanWith({ 'rgb16.dcm': readFileSync(join(TEST_FILES, 'SC_rgb_rle_16bit.dcm')) });
     const result = (await mcp.callTool({

@@ -219,6 +219,43 @@ function encodeWithin(image: Raster, maxSize: number, maxBytes: number): { png: 
   }
 }
 
+/**
+ * The headers of the files that hold images; files that are not DICOM or hold no image (reports,
+ * presentation states) are left out, and only when none is left is that an error.
+ */
+async function readHeaders(
+  ctx: RequestContext,
+  listed: XnatFile[],
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<{ files: XnatFile[]; headers: DicomHeader[] }> {
+  if (listed.length === 0) throw new XnatNotFoundError(`${what} has no DICOM files to render`);
+  const read: Array<DicomHeader | XnatBadRequestError> = new Array(listed.length);
+  await runPool(
+    listed.map((_, i) => i),
+    8,
+    async (i) => {
+      try {
+        read[i] = await fetchHeader(ctx, listed[i]!, signal);
+      } catch (err) {
+        if (!(err instanceof XnatBadRequestError)) throw err;
+        read[i] = err;
+      }
+    },
+    signal,
+  );
+  const kept = listed.flatMap((file, i) => {
+    const header = read[i];
+    return header instanceof XnatBadRequestError || !header || header.rows === 0 ? [] : [{ file, header }];
+  });
+  if (kept.length === 0) {
+    throw (
+      read.find((r) => r instanceof XnatBadRequestError) ?? new XnatBadRequestError(`${what} holds no images`)
+    );
+  }
+  return { files: kept.map((k) => k.file), headers: kept.map((k) => k.header) };
+}
+
 function checkRequest(q: Pick<ScanImageRequest, 'mode' | 'count' | 'slice'>): void {
   if (q.mode !== 'montage' && q.count !== undefined)
     throw new XnatBadRequestError('`count` applies to mode "montage" only');
@@ -228,17 +265,8 @@ function checkRequest(q: Pick<ScanImageRequest, 'mode' | 'count' | 'slice'>): vo
 
 export async function renderScanImage(ctx: RequestContext, q: ScanImageRequest): Promise<ScanImage> {
   checkRequest(q);
-  const { files, signal } = q;
-  if (files.length === 0) throw new XnatNotFoundError(`${q.what} has no DICOM files to render`);
-  const headers: DicomHeader[] = new Array(files.length);
-  await runPool(
-    files.map((_, i) => i),
-    8,
-    async (i) => {
-      headers[i] = await fetchHeader(ctx, files[i]!, signal);
-    },
-    signal,
-  );
+  const { signal } = q;
+  const { files, headers } = await readHeaders(ctx, q.files, q.what, signal);
   for (const [i, h] of headers.entries()) checkSyntax(h.transferSyntax, files[i]!.path);
   const volumes = orderVolumes(headers);
   const volume = q.volume ?? 0;
