@@ -8,6 +8,7 @@ import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.
 import { XnatConfigError } from './errors.js';
 import * as dicom from './dicom.js';
 import * as files from './files.js';
+import * as imaging from './imaging/index.js';
 import {
   HttpClient,
   type ClientStats,
@@ -160,6 +161,19 @@ export class XnatClient {
     opts: CallOptions = {},
   ): Promise<XnatFile[]> {
     return files.listFiles(this.fileContext(), target, opts.signal);
+  }
+
+  /** A PNG of one slice, a montage or orthogonal views of a scan, rendered from its DICOM files; see imaging/. */
+  async scanImage(q: imaging.ScanImageQuery): Promise<imaging.ScanImage> {
+    return imaging.scanImage(this.fileContext(), q);
+  }
+
+  /**
+   * XNAT's own GIF snapshot (one slice, a montage or a thumbnail). XNAT writes it into the scan's
+   * SNAPSHOTS resource when it generates it: a read with a side effect.
+   */
+  async scanSnapshot(q: imaging.SnapshotQuery): Promise<imaging.Snapshot> {
+    return imaging.scanSnapshot(this.fileContext(), q);
   }
 
   async listAssessors(experiment: string, opts: ObjectOptions = {}): Promise<Assessor[]> {

@@ -10,6 +10,22 @@ export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
 export { MAX_COMPARED_FILES, dicomField } from './dicom.js';
 export type { DicomRequest } from './dicom.js';
+export {
+  MAX_IMAGE_BYTES,
+  MAX_IMAGE_SIZE,
+  MAX_MONTAGE,
+  SUPPORTED_SYNTAXES,
+  WINDOW_PRESETS,
+} from './imaging/index.js';
+export type {
+  ImageMode,
+  ScanImage,
+  ScanImageQuery,
+  Snapshot,
+  SnapshotQuery,
+  Window,
+  WindowPreset,
+} from './imaging/index.js';
 export { QC_ASSESSOR_TYPE, UPDATABLE_FIELDS } from './curation/index.js';
 export type {
   ObjectKind,

@@ -8,6 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ListToolsRequestSchema,
   type CallToolResult,
+  type ImageContent,
   type ResourceLink,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -20,7 +21,16 @@ import { boundStrings, fitBudget, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
-export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'imaging', 'prearchive'] as const;
+export const TOOLSETS = [
+  'core',
+  'browse',
+  'search',
+  'curate',
+  'transfer',
+  'imaging',
+  'qc',
+  'prearchive',
+] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /**
@@ -44,7 +54,8 @@ export const TOOLSET_SUMMARIES: Record<Toolset, string> = {
   search: 'subjects and experiments by field',
   curate: 'create, update, share, quarantine, delete',
   transfer: 'upload and download files',
-  imaging: 'DICOM headers, scan images, visual QC',
+  imaging: 'DICOM headers, scan images',
+  qc: 'visual QC: rate scans, manual QC assessments, XNAT snapshots (writes)',
   prearchive: 'prearchive sessions, archiving, DICOM import',
 };
 
@@ -97,6 +108,8 @@ export interface ToolContext {
   safety: Safety;
   /** Absent on servers that cannot change their tools. */
   toolsets?: ToolsetControl;
+  /** Adds an image to the result's content, after the text (images never go in structuredContent). */
+  attachImage(image: { data: Buffer; mimeType: string }): void;
 }
 
 export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
@@ -251,6 +264,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
             user: () => user,
           });
           const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
+          const images: ImageContent[] = [];
           const output = await tool.handler(args, {
             client: deps.client,
             signal: extra.signal,
@@ -258,6 +272,8 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
             progress,
             safety,
             toolsets: deps.toolsets,
+            attachImage: ({ data, mimeType }) =>
+              images.push({ type: 'image', data: data.toString('base64'), mimeType }),
           });
           // The one place every result is bounded: strings first, then the whole against the budget.
           const { value, shortened } = boundStrings(output);
@@ -268,7 +284,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
           );
           return {
             structuredContent: fitted.output,
-            content: [{ type: 'text', text: fitted.text }, ...(fitted.links as ResourceLink[])],
+            content: [{ type: 'text', text: fitted.text }, ...images, ...(fitted.links as ResourceLink[])],
           };
         } catch (err) {
           const text = describeToolError(err, {

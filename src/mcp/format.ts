@@ -18,6 +18,8 @@ import type {
   ProjectDetail,
   Resource,
   Scan,
+  ScanImage,
+  Snapshot,
   ServerInfo,
   Subject,
   SubjectDetail,
@@ -723,4 +725,83 @@ export function renderTruncated(truncated: Record<string, number> | undefined): 
 /** Joins rendered sections, dropping empty ones. */
 export function sections(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('\n');
+}
+
+export const ScanImageOutput = {
+  mode: z.enum(['slice', 'montage', 'orthogonal']),
+  source: z.enum(['dicom', 'nifti']),
+  slices: z.array(z.number()),
+  sliceCount: z.number(),
+  volume: z.number(),
+  volumeCount: z.number(),
+  window: z.object({ center: z.number(), width: z.number(), source: z.string() }).optional(),
+  width: z.number(),
+  height: z.number(),
+  transferSyntax: z.string(),
+  filesRead: z.number(),
+};
+export type ScanImageShaped = z.infer<z.ZodObject<typeof ScanImageOutput>>;
+
+export function shapeScanImage(image: ScanImage): ScanImageShaped {
+  return {
+    mode: image.mode,
+    source: image.source,
+    slices: image.slices,
+    sliceCount: image.sliceCount,
+    volume: image.volume,
+    volumeCount: image.volumeCount,
+    ...(image.window ? { window: image.window } : {}),
+    width: image.width,
+    height: image.height,
+    transferSyntax: image.transferSyntax,
+    filesRead: image.filesRead,
+  };
+}
+
+export function renderScanImage(o: ScanImageShaped): string {
+  const shown =
+    o.mode === 'orthogonal'
+      ? `axial/coronal/sagittal through slice ${o.slices[0]}`
+      : o.slices.length === 1
+        ? `slice ${o.slices[0]}`
+        : `${o.slices.length} slices (${o.slices[0]}..${o.slices[o.slices.length - 1]})`;
+  const window = o.window
+    ? `window C${round(o.window.center)}/W${round(o.window.width)} (${o.window.source})`
+    : 'colour, no window';
+  return `${o.mode}: ${shown} of ${o.sliceCount}, volume ${o.volume} of ${o.volumeCount}, ${window}, ${o.width}x${o.height} PNG rendered from ${o.source === 'nifti' ? 'NIfTI' : 'DICOM'} (${o.transferSyntax}, ${o.filesRead} files read).`;
+}
+
+function round(n: number): string {
+  return String(Math.round(n * 100) / 100);
+}
+
+export const ScanSnapshotOutput = {
+  source: z.literal('xnat-snapshot'),
+  columns: z.number(),
+  rows: z.number(),
+  thumbnail: z.boolean(),
+  mimeType: z.string(),
+  width: z.number(),
+  height: z.number(),
+};
+export type ScanSnapshotShaped = z.infer<z.ZodObject<typeof ScanSnapshotOutput>>;
+
+export function shapeScanSnapshot(
+  args: { columns: number; rows: number; thumbnail: boolean },
+  s: Snapshot,
+): ScanSnapshotShaped {
+  const { columns, rows, thumbnail } = args;
+  return {
+    source: 'xnat-snapshot',
+    columns,
+    rows,
+    thumbnail,
+    mimeType: s.mimeType,
+    width: s.width,
+    height: s.height,
+  };
+}
+
+export function renderScanSnapshot(o: ScanSnapshotShaped): string {
+  return `XNAT's ${o.thumbnail ? 'thumbnail' : 'snapshot'} (${o.columns}X${o.rows}): ${o.width}x${o.height} ${o.mimeType}, saved in the scan's SNAPSHOTS resource.`;
 }

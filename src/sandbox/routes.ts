@@ -14,6 +14,7 @@ import {
   uploadFiles,
 } from './files.js';
 import { importService } from './importer.js';
+import { getSnapshot, getThumbnail } from './snapshots.js';
 import {
   getExperiment,
   getProject,
@@ -273,6 +274,21 @@ export const dataRoutes = new Router([
   ...experimentRoutes('experiments/{experiment}'),
 ]);
 
+/** SnapshotGenerationApi: each path with and without `/{view}`, under a session, a project or a subject. */
+function snapshotRoutes(): Route[] {
+  const sessions = [
+    'experiments/{experiment}',
+    'projects/{project}/experiments/{experiment}',
+    'projects/{project}/subjects/{subject}/experiments/{experiment}',
+  ];
+  return sessions.flatMap((session) => [
+    get(`${session}/scan/{scan}/snapshot`, getSnapshot),
+    get(`${session}/scan/{scan}/snapshot/{view}`, getSnapshot),
+    get(`${session}/scan/{scan}/thumbnail`, getThumbnail),
+    get(`${session}/scan/{scan}/thumbnail/{view}`, getThumbnail),
+  ]);
+}
+
 export const xapiRoutes = new Router([
   { method: 'GET', pattern: 'siteConfig/buildInfo', open: true, handler: getBuildInfo },
   { method: 'GET', pattern: 'siteConfig/buildInfo/{property}', open: true, handler: getBuildInfoProperty },
@@ -285,6 +301,7 @@ export const xapiRoutes = new Router([
   get('schemas', listSchemas),
   get('schemas/{schema}', getSchema),
   get('schemas/{namespace}/{schema}', getSchema),
+  ...snapshotRoutes(),
 ]);
 
 export const webRoutes = new Router([

@@ -12,6 +12,7 @@ import {
   updateFields,
 } from './curate.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
+import { getScanImage, getScanSnapshot } from './imaging.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
@@ -37,6 +38,8 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   uploadResource,
   downloadFiles,
   getDicomHeader,
+  getScanImage,
+  getScanSnapshot,
   recordQc,
   listPrearchive,
   managePrearchive,

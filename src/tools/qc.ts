@@ -47,7 +47,7 @@ export const recordQc = defineWriteTool({
   title: 'Record visual QC of an XNAT session',
   description:
     "Visual QC: rateScan sets a scan's quality (usable, questionable, unusable) and note; createQcAssessment adds a manual QC assessment (rater, pass, comments) to the session. Values are read back. Scan IDs from getExperiment.",
-  toolset: 'imaging',
+  toolset: 'qc',
   inputSchema: {
     action: z.enum(['rateScan', 'createQcAssessment']).describe('What to record'),
     experiment: experimentParam,

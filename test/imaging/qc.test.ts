@@ -49,7 +49,7 @@ const others: Connected[] = [];
 
 beforeAll(async () => {
   sandbox = await startSandbox({ archive: createDemoArchive() });
-  alice = await connectInMemory(sandbox.url, ALICE, {}, log);
+  alice = await connectInMemory(sandbox.url, ALICE, { toolsets: ['browse', 'qc'] }, log);
 });
 
 afterAll(async () => {
@@ -115,7 +115,10 @@ describe('recordQc', () => {
   });
 
   it('refuses projects outside the allow-list and incomplete input, changing nothing', async () => {
-    const limited = await connectInMemory(sandbox.url, ALICE, { projects: ['PET_AMYLOID'] });
+    const limited = await connectInMemory(sandbox.url, ALICE, {
+      projects: ['PET_AMYLOID'],
+      toolsets: ['qc'],
+    });
     others.push(limited);
     const refused = await call(limited.mcp, 'recordQc', {
       action: 'rateScan',
@@ -142,7 +145,7 @@ describe('recordQc', () => {
       quality: 'usable',
     });
     expect(textOf(badScan)).toMatch(/Scan "42" is not in BMR005_MR1; its scans are 1, 2/);
-    const readOnly = await connectInMemory(sandbox.url, ALICE, { readOnly: true });
+    const readOnly = await connectInMemory(sandbox.url, ALICE, { readOnly: true, toolsets: ['core', 'qc'] });
     others.push(readOnly);
     expect((await readOnly.mcp.listTools()).tools.map((t) => t.name)).not.toContain('recordQc');
   });
