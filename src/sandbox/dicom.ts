@@ -47,6 +47,8 @@ export interface DicomInstance {
   transferSyntax?: TransferSyntax;
   /** Extra tags (explicit VR) merged in tag order, e.g. MagneticFieldStrength. */
   extra?: ReadonlyArray<DicomElement>;
+  /** SOP instance UID of the image this one refers to (ReferencedImageSequence, one item). */
+  referencedImage?: string;
 }
 
 export interface DicomElement {
@@ -122,6 +124,13 @@ function item(tag: number, body: Buffer): Buffer {
   header.writeUInt16LE(tag, 2);
   header.writeUInt32LE(body.length, 4);
   return Buffer.concat([header, body]);
+}
+
+/** A sequence of defined length whose items hold the given elements (in tag order). */
+function sequence(items: ReadonlyArray<ReadonlyArray<DicomElement>>): Buffer {
+  return Buffer.concat(
+    items.map((elements) => item(0xe000, Buffer.concat(elements.map((e) => element(e.tag, e.vr, e.value))))),
+  );
 }
 
 /**
@@ -207,6 +216,20 @@ export function dicomFile(instance: DicomInstance): Buffer {
     { tag: 0x00100030, vr: 'DA', value: dicomDate(instance.patientBirthDate) },
     { tag: 0x00100040, vr: 'CS', value: instance.patientSex },
     ...(instance.extra ?? []),
+    ...(instance.referencedImage === undefined
+      ? []
+      : [
+          {
+            tag: 0x00081140,
+            vr: 'SQ',
+            value: sequence([
+              [
+                { tag: 0x00081150, vr: 'UI', value: instance.sopClassUid },
+                { tag: 0x00081155, vr: 'UI', value: instance.referencedImage },
+              ],
+            ]),
+          },
+        ]),
     { tag: 0x0020000d, vr: 'UI', value: instance.studyInstanceUid },
     { tag: 0x0020000e, vr: 'UI', value: instance.seriesInstanceUid },
     { tag: 0x00200011, vr: 'IS', value: String(instance.seriesNumber) },

@@ -421,7 +421,8 @@ function dicomFiles(
     frameOfReference: `${studyUid}.0`,
     attenuationCorrected: who.attenuationCorrected,
   };
-  const instance = (at: SeriesImage, image: DicomImage): DicomInstance => ({
+  // Each image after the first refers to the one before it, as scanners chain localizer references.
+  const instance = (at: SeriesImage, image: DicomImage, previous?: SeriesImage): DicomInstance => ({
     sopClassUid: SOP_CLASS[protocol.modality],
     sopInstanceUid: `${seriesUid}.${at.instanceNumber}`,
     studyInstanceUid: studyUid,
@@ -450,6 +451,7 @@ function dicomFiles(
         : []),
       ...imageTags(acquisition, scanner, at, series),
     ],
+    ...(previous ? { referencedImage: `${seriesUid}.${previous.instanceNumber}` } : {}),
   });
   const digits = String(acquisition.slices * acquisition.volumes).length;
   const blank: DicomImage = {
@@ -458,7 +460,8 @@ function dicomFiles(
     bitsStored: 16,
     pixels: new Uint16Array(acquisition.rows * acquisition.columns),
   };
-  return seriesImages(acquisition, who.artefact).map((at) =>
+  const images = seriesImages(acquisition, who.artefact);
+  return images.map((at, i) =>
     storedFile(
       {
         path: `${seriesUid}-${index + 1}-${String(at.instanceNumber).padStart(digits, '0')}.dcm`,
@@ -466,10 +469,10 @@ function dicomFiles(
         content: 'RAW',
         lastModified: ctx.modified,
       },
-      () => dicomFile(instance(at, renderImage(acquisition, who, at))),
+      () => dicomFile(instance(at, renderImage(acquisition, who, at), images[i - 1])),
       // Uncompressed, the size does not depend on the pixel values: no need to render them.
       (spec.transferSyntax ?? 'explicit') === 'explicit'
-        ? () => dicomFile(instance(at, blank)).length
+        ? () => dicomFile(instance(at, blank, images[i - 1])).length
         : undefined,
     ),
   );

@@ -106,7 +106,7 @@ const comparable = (elements: Element[]) =>
 describe('getDicomHeader', () => {
   it('reads the first file of a scan, field for field as pydicom reads it', async () => {
     const { out, text } = await header({ experiment: 'BMR001_MR1', project: 'BRAIN_MR', scan: '2' });
-    expect(out).toMatchObject({ project: 'BRAIN_MR', scan: '2', instance: 1, instances: 3 });
+    expect(out).toMatchObject({ project: 'BRAIN_MR', scan: '2', instance: 1, instances: 48 });
     expect(out.elements.find((e) => e.tag === '(0018,0080)')).toMatchObject({
       vr: 'DS',
       name: 'Repetition Time',
@@ -152,27 +152,33 @@ describe('getDicomHeader', () => {
       scan: '2',
       compare: true,
     });
-    expect(out.compared?.map((c) => c.instance)).toEqual([1, 2, 3]);
+    // 48 slices: the first, the last and evenly between, 16 in all.
+    const sampled = [1, 4, 7, 10, 14, 17, 20, 23, 26, 29, 32, 35, 39, 42, 45, 48];
+    expect(out.compared?.map((c) => c.instance)).toEqual(sampled);
     const varying = new Map(out.varying?.map((e) => [e.tag, e.values]));
-    expect(varying.get('(0020,0013)')).toEqual(['1', '2', '3']);
-    expect(varying.get('(0020,1041)')).toEqual(['0.0', '1.0', '2.0']);
-    // Only the second and third instances refer to an earlier image.
+    expect(varying.get('(0020,0013)')).toEqual(sampled.map(String));
+    // Sagittal slices 3 mm apart, centred on the head.
+    expect(varying.get('(0020,1041)')).toEqual(sampled.map((n) => String(3 * n - 73.5)));
+    // Every instance but the first refers to the image before it.
+    const series = out.elements.find((e) => e.tag === '(0020,000E)')?.value;
+    expect(series).toBeTruthy();
     expect(varying.get('(0008,1140)')?.[0]).toBe('');
+    expect(varying.get('(0008,1155)')).toEqual(['', ...sampled.slice(1).map((n) => `${series}.${n - 1}`)]);
     expect(out.elements.find((e) => e.tag === '(0018,0080)')?.value).toBe('2300');
     expect(out.elements.some((e) => e.tag === '(0020,0013)')).toBe(false);
-    expect(text).toMatch(/Differ:\n[\s\S]*\(0020,0013\) Instance Number: 1 \| 2 \| 3/);
+    expect(text).toMatch(/Differ:\n[\s\S]*\(0020,0013\) Instance Number: 1 \| 4 \| 7 \| 10 \|/);
   });
 
   it('names the next step for a bad scan, a bad field and an instance out of range', async () => {
     expect(await failure({ experiment: 'BMR001_MR1', project: 'BRAIN_MR', scan: '99' })).toMatch(
-      /Scan "99" is not in experiment XNAT_E\d+; its scans are 1, 2, 3/,
+      /Scan "99" is not in experiment XNAT_E\d+; its scans are 1, 2, 3, 4, 5, 6$/,
     );
     expect(
       await failure({ experiment: 'BMR001_MR1', project: 'BRAIN_MR', scan: '2', fields: ['(00,80)'] }),
     ).toContain('RepetitionTime');
     expect(
-      await failure({ experiment: 'BMR001_MR1', project: 'BRAIN_MR', scan: '2', instance: 9 }),
-    ).toContain('between 1 and 3');
+      await failure({ experiment: 'BMR001_MR1', project: 'BRAIN_MR', scan: '2', instance: 49 }),
+    ).toContain('between 1 and 48');
     expect(
       await failure({ experiment: 'BMR001_MR1', project: 'BRAIN_MR', scan: '2', instance: 1, compare: true }),
     ).toContain('leave out instance');

@@ -21,6 +21,7 @@ interface Parameters {
   ti?: number;
   flip?: number;
   voxelRes?: { x?: number; y?: number; z?: number };
+  fov?: { x?: number; y?: number };
   orientation?: string;
   kvp?: number;
   scanner?: string;
@@ -65,6 +66,9 @@ function fromDicom(tags: Map<string, string>): Parameters {
   const spacing = tags.get('(0028,0030)');
   const [y, x] = spacing === undefined ? [] : spacing.split('\\').map(Number);
   const voxelRes = { x, y, z: num('(0018,0050)') };
+  // XNAT's fov is the image matrix in pixels, Columns by Rows; PET scans have no fov (xnat:petScanData).
+  const hasFov = ['MR', 'CT'].includes(tags.get('(0008,0060)') ?? '');
+  const fov = hasFov ? { x: num('(0028,0011)'), y: num('(0028,0010)') } : {};
   const parameters: Parameters = {
     tr: num('(0018,0080)'),
     te: num('(0018,0081)'),
@@ -73,12 +77,14 @@ function fromDicom(tags: Map<string, string>): Parameters {
     voxelRes: Object.fromEntries(
       Object.entries(voxelRes).filter(([, v]) => v !== undefined && !Number.isNaN(v)),
     ),
+    fov: Object.fromEntries(Object.entries(fov).filter(([, v]) => v !== undefined)),
     orientation: ORIENTATION[tags.get('(0020,0037)') ?? ''],
     kvp: num('(0018,0060)'),
     scanner: `${tags.get('(0008,0070)')} ${tags.get('(0008,1090)')}`,
     fieldStrength: tags.get('(0018,0087)'),
   };
   if (Object.keys(parameters.voxelRes ?? {}).length === 0) delete parameters.voxelRes;
+  if (Object.keys(parameters.fov ?? {}).length === 0) delete parameters.fov;
   return Object.fromEntries(Object.entries(parameters).filter(([, v]) => v !== undefined)) as Parameters;
 }
 
@@ -90,13 +96,15 @@ describe('getExperiment acquisition parameters', () => {
     });
     const t1 = experiment.scans.find((s) => s.id === '2');
     expect(t1).toMatchObject({
-      frames: 176,
+      // What XNAT counts: one frame per DICOM file of the series.
+      frames: 48,
       parameters: {
         tr: 2300,
         te: 2.98,
         ti: 900,
         flip: 9,
-        voxelRes: { x: 1, y: 1, z: 1 },
+        voxelRes: { x: 2, y: 2, z: 3 },
+        fov: { x: 128, y: 128 },
         orientation: 'Sag',
         scanner: 'SIEMENS Prisma_fit',
         fieldStrength: '3.0',
@@ -104,7 +112,7 @@ describe('getExperiment acquisition parameters', () => {
     });
     const text = textOf(await call(alice.mcp, 'getExperiment', { experiment: experiment.id }));
     expect(text).toMatch(
-      /\n2\tT1w_MPR\t.*\t176\tTR 2300 TE 2\.98 TI 900 flip 9 voxel 1×1×1 mm Sag 3\.0 T SIEMENS Prisma_fit/,
+      /\n2\tT1w_MPR\t.*\t48\tTR 2300 TE 2\.98 TI 900 flip 9 voxel 2×2×3 mm FOV 128×128 Sag 3\.0 T SIEMENS Prisma_fit/,
     );
   });
 
