@@ -2,14 +2,8 @@ import * as z from 'zod';
 import { MAX_COMPARED_FILES } from '../client/index.js';
 import { READ_ONLY, defineTool } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
-import {
-  DicomHeaderOutput,
-  renderFields,
-  renderTruncated,
-  sections,
-  shapeDicomHeader,
-  shapeDicomVariation,
-} from '../mcp/format.js';
+import { renderFields, renderTruncated, sections } from '../mcp/format.js';
+import { DicomHeaderOutput, shapeDicomHeader, shapeDicomVariation } from '../mcp/format-imaging.js';
 import { experimentParam, optionalProjectParam } from '../mcp/params.js';
 import { experimentTarget } from '../mcp/targets.js';
 

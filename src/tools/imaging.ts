@@ -15,7 +15,7 @@ import {
   renderScanSnapshot,
   shapeScanSnapshot,
   shapeScanImage,
-} from '../mcp/format.js';
+} from '../mcp/format-imaging.js';
 import { defineWriteTool } from '../mcp/write.js';
 import { experimentParam, optionalProjectParam } from '../mcp/params.js';
 
