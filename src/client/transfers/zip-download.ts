@@ -9,12 +9,13 @@
  * extracted. Whatever the zip does not deliver intact is left to the per-file download.
  * This reader shares nothing with the sandbox's zip writer, so each checks the other.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { XnatCancelledError, XnatLocalFileError, XnatProtocolError, localFileError } from '../errors.js';
 import type { XnatFile } from '../models.js';
 import { Digesting, runPool, type TransferContext } from './common.js';
@@ -111,11 +112,20 @@ export async function downloadZipped(
       const entries = await centralDirectory(handle);
       if (entries === undefined) return done;
       const matched = matchEntries(entries, group);
+      // Each folder is checked and created once, not once per file.
+      const folders = new Map<string, Promise<void>>();
+      const prepareFolder = (localPath: string): Promise<void> => {
+        const folder = dirname(localPath);
+        let ready = folders.get(folder);
+        if (ready === undefined) folders.set(folder, (ready = o.prepareFolder(localPath)));
+        return ready;
+      };
+      const options = { ...o, prepareFolder };
       await runPool(
         [...matched],
         o.concurrency,
         async ([item, entry]) => {
-          if (await extract(handle, zipPath, entry, item, o)) done.add(item);
+          if (await extract(handle, zipPath, entry, item, options)) done.add(item);
         },
         o.signal,
       );
@@ -276,6 +286,9 @@ async function extract(
   const start = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
   await o.prepareFolder(item.localPath);
   const partial = o.partialName(item.localPath);
+  if (entry.compressedSize <= SMALL_ENTRY && item.file.size <= SMALL_ENTRY) {
+    return extractSmall(handle, start, entry, item, partial, o);
+  }
   const bounded = new Bounded(item.file.size);
   const digesting = new Digesting(() => undefined);
   const out = createWriteStream(partial, { flags: 'wx', flush: true });
@@ -311,4 +324,55 @@ async function extract(
     if (err instanceof XnatLocalFileError) throw err;
     return false;
   }
+}
+
+/** Entries up to this size are read, checked and written whole: streams cost more than the bytes. */
+const SMALL_ENTRY = 1 << 20;
+
+async function extractSmall(
+  handle: FileHandle,
+  start: number,
+  entry: Entry,
+  item: ZipCandidate,
+  partial: string,
+  o: ZipDownloadOptions,
+): Promise<boolean> {
+  const stored = await readAt(handle, start, entry.compressedSize);
+  let data: Buffer;
+  try {
+    // Bounded: inflating past the listed size fails rather than filling memory.
+    data =
+      entry.method === DEFLATED
+        ? inflateRawSync(stored, { maxOutputLength: Math.max(1, item.file.size) })
+        : stored;
+  } catch {
+    return false;
+  }
+  const digest = createHash('md5').update(data).digest('hex');
+  const intact =
+    stored.length === entry.compressedSize &&
+    data.length === item.file.size &&
+    crc32(data) === entry.crc &&
+    (item.file.digest === '' || digest === item.file.digest);
+  if (!intact) return false;
+  if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+  try {
+    // `wx`: never write through a file (or link) that appeared under the temporary name; synced before the rename.
+    const out = await open(partial, 'wx');
+    try {
+      await out.writeFile(data);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw localFileError('write', partial, err);
+  }
+  const placed = await o.place(partial, item.localPath).catch(async (err: unknown) => {
+    await rm(partial, { force: true });
+    throw err;
+  });
+  o.delivered(item, placed ? { size: data.length, digest } : undefined);
+  return true;
 }
