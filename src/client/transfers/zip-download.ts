@@ -40,6 +40,7 @@ export interface ZipDownloadOptions {
   delivered(item: ZipCandidate, got: { size: number; digest: string } | undefined): void;
 }
 
+const EXTRACT_CONCURRENCY = 16;
 /** A resource is fetched as a zip from this many files on, when they are small on average. */
 export const ZIP_MIN_FILES = 16;
 const ZIP_MAX_MEAN_SIZE = 1 << 20;
@@ -123,7 +124,9 @@ export async function downloadZipped(
       const options = { ...o, prepareFolder };
       await runPool(
         [...matched],
-        o.concurrency,
+        // Extraction is local disk work (each file synced before its rename), not XNAT connections:
+        // more at once overlaps the syncs.
+        Math.max(o.concurrency, EXTRACT_CONCURRENCY),
         async ([item, entry]) => {
           if (await extract(handle, zipPath, entry, item, options)) done.add(item);
         },
