@@ -9,16 +9,16 @@
 //   client  XnatClient.iterateExperiments (the client core, one request per page)
 //   tool    the searchExperiments MCP tool, paging with cursors through an in-memory MCP client
 // Then the first page of a new query beside a later page, through the client core and the tool,
-// with the sandbox's heap growth for the first page (flat: no request grows with the archive).
+// with the sandbox process's peak memory around them (flat: no uncounted request grows with the archive).
 // Usage: npm run bench [-- --experiments N] [-- --repeat R]
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { request } from 'undici';
 import { XnatClient } from '../dist/index.js';
-import { startSandbox } from '../dist/sandbox/index.js';
-import { generateArchive } from '../dist/sandbox/testing.js';
 import { createServer } from '../dist/server.js';
 
 function arg(name, fallback) {
@@ -33,19 +33,39 @@ const PROJECT = 'BIG';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measure(label, sandbox, fn) {
+/** `fn` returns the rows it saw and the requests it sent. */
+async function measure(label, fn) {
   const times = [];
-  let rows = 0;
-  let requests = 0;
+  let result;
   for (let i = 0; i < REPEAT; i++) {
     globalThis.gc?.();
-    const before = sandbox.stats.requests;
     const start = process.hrtime.bigint();
-    rows = await fn();
+    result = await fn();
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
-    requests = sandbox.stats.requests - before;
   }
-  return { label, ms: median(times), requests, rows };
+  return { label, ms: median(times), ...result };
+}
+
+/** The sandbox in a process of its own, as XNAT is: its work does not share this process's CPU. */
+function startBigSandbox() {
+  const child = spawn(
+    process.execPath,
+    [new URL('./big-sandbox.js', import.meta.url).pathname, String(EXPERIMENTS), PROJECT],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`sandbox exited with code ${code}`)));
+    createInterface({ input: child.stdout }).once('line', (url) => resolve({ url: url.trim(), child }));
+  });
+}
+
+/** The sandbox process's resident memory now and at its peak, MiB (Linux). */
+function sandboxMemory(sandbox) {
+  const status = readFileSync(`/proc/${sandbox.child.pid}/status`, 'utf8');
+  const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
 const COLUMNS = 'ID,label,date,xsiType,subject_label';
@@ -53,7 +73,6 @@ const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const PYTHON = '/usr/bin/python3';
 const hasPyxnat = spawnSync(PYTHON, ['-c', 'import pyxnat']).status === 0;
 
-// Child processes run asynchronously: the sandbox serving them runs in this process.
 const run = promisify(execFile);
 
 async function curlListing(sandbox) {
@@ -111,15 +130,16 @@ async function rawListing(sandbox) {
     method: 'DELETE',
     headers: { cookie: `JSESSIONID=${jsession}` },
   });
-  return body.ResultSet.Result.length;
+  return { rows: body.ResultSet.Result.length, requests: 3 };
 }
 
 async function clientListing(sandbox) {
   const client = new XnatClient({ url: sandbox.url, user: USER, password: PASSWORD });
   let rows = 0;
   for await (const _ of client.iterateExperiments({ project: PROJECT })) rows += 1;
+  const { requests } = client.stats;
   await client.close();
-  return rows;
+  return { rows, requests: requests + 1 };
 }
 
 async function toolListing(sandbox) {
@@ -139,19 +159,21 @@ async function toolListing(sandbox) {
     rows += result.structuredContent.items.length;
     cursor = result.structuredContent.nextCursor;
   } while (cursor);
+  const { requests } = client.stats;
   await mcp.close();
   await server.close();
   await client.close();
-  return rows;
+  return { rows, requests: requests + 1 };
 }
 
 const t0 = Date.now();
-const archive = generateArchive({ experiments: EXPERIMENTS, project: PROJECT });
-const sandbox = await startSandbox({ archive });
+const sandbox = await startBigSandbox();
 console.log(
   `sandbox with ${EXPERIMENTS} experiments in project ${PROJECT} ready in ${Date.now() - t0} ms (${sandbox.url})`,
 );
-console.log(`each figure is the median of ${REPEAT} runs; requests include logins and logouts\n`);
+console.log(
+  `each figure is the median of ${REPEAT} runs; requests include logins and logouts; the sandbox runs in its own process\n`,
+);
 
 /** For another process that times itself: the median of its own figures. */
 async function selfTimed(label, fn) {
@@ -163,22 +185,11 @@ async function selfTimed(label, fn) {
 const results = [];
 if (hasCurl) results.push(await selfTimed('curl GET (self-timed, baseline)', () => curlListing(sandbox)));
 results.push(
-  await measure(`raw HTTP GET + JSON.parse${hasCurl ? '' : ' (baseline)'}`, sandbox, () =>
-    rawListing(sandbox),
-  ),
+  await measure(`raw HTTP GET + JSON.parse${hasCurl ? '' : ' (baseline)'}`, () => rawListing(sandbox)),
 );
-if (hasPyxnat) {
-  const runs = [];
-  for (let i = 0; i < REPEAT; i++) runs.push(await pyxnatListing(sandbox));
-  results.push({
-    label: 'pyxnat _get_json (self-timed)',
-    ms: median(runs.map((r) => r.ms)),
-    requests: NaN,
-    rows: runs[0].rows,
-  });
-}
-results.push(await measure('client core iterateExperiments', sandbox, () => clientListing(sandbox)));
-results.push(await measure('MCP searchExperiments (limit 100)', sandbox, () => toolListing(sandbox)));
+if (hasPyxnat) results.push(await selfTimed('pyxnat _get_json (self-timed)', () => pyxnatListing(sandbox)));
+results.push(await measure('client core iterateExperiments', () => clientListing(sandbox)));
+results.push(await measure('MCP searchExperiments (limit 100)', () => toolListing(sandbox)));
 
 const pad = (s, n) => String(s).padEnd(n);
 const base = results[0];
@@ -198,12 +209,12 @@ for (const r of results) {
 }
 
 await firstPages(sandbox);
-await sandbox.close();
+sandbox.child.kill('SIGTERM');
 
 /**
  * The first page of a new query beside a later page of it (the baseline), through the client core
- * and the MCP tool, each the median of at least 11 runs; and how much the sandbox's heap grew serving the
- * first page (in this process: the sandbox runs here).
+ * and the MCP tool, each the median of at least 11 runs; and the sandbox process's peak memory
+ * before and after first pages, uncounted and counted.
  */
 async function firstPages(sandbox) {
   const client = new XnatClient({ url: sandbox.url, user: USER, password: PASSWORD });
@@ -226,6 +237,12 @@ async function firstPages(sandbox) {
   // The same query each time (a label filter matching everything, as a model might ask), at offset
   // 0 and halfway through: a first page that counts would cost a full listing more.
   const q = { project: PROJECT, label: '*' };
+  // The sandbox's peak memory: what first pages add, then what one counted first page adds.
+  const start = sandboxMemory(sandbox);
+  for (let i = 0; i < 3; i++) await client.listExperiments(q);
+  const afterFirst = sandboxMemory(sandbox);
+  await client.listExperiments({ ...q, count: true });
+  const afterCount = sandboxMemory(sandbox);
   const rows = [
     ['client core later page (baseline)', await timed(() => client.listExperiments({ ...q, offset: later }))],
     ['client core first page', await timed(() => client.listExperiments(q))],
@@ -238,13 +255,6 @@ async function firstPages(sandbox) {
   rows.push(['MCP later page (cursor)', await timed(() => tool({ cursor }))]);
   rows.push(['MCP first page', await timed(() => tool({}))]);
   rows.push(['MCP first page, count: true', await timed(() => tool({ count: true }))]);
-  globalThis.gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
-  let peak = heapBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 1);
-  await client.listExperiments({ project: PROJECT, label: 'B*' });
-  clearInterval(sampler);
-  peak = Math.max(peak, process.memoryUsage().heapUsed);
   await mcp.close();
   await server.close();
   await client.close();
@@ -259,6 +269,7 @@ async function firstPages(sandbox) {
     ),
   );
   console.log(
-    `heap growth while serving a first page: ${((peak - heapBefore) / 1048576).toFixed(1)} MiB (client and sandbox in this process)`,
+    `sandbox process memory (MiB): ${start.rss.toFixed(0)} resident, peak ${start.peak.toFixed(0)} before; ` +
+      `peak ${afterFirst.peak.toFixed(0)} after three first pages; peak ${afterCount.peak.toFixed(0)} after one counted first page`,
   );
 }

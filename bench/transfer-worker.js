@@ -177,7 +177,28 @@ switch (mode) {
     rmSync(destDir, { recursive: true, force: true });
     break;
   }
+  case 'many-zip-curl': {
+    // The baseline for many small files: curl fetching XNAT's zip of the resource (no extraction).
+    const xnat = client();
+    const { experiment, scan } = await target(xnat);
+    await xnat.close();
+    const cookie = await rawJsession();
+    const out = join(dir, 'many.zip');
+    await timed(
+      'curl of the resource zip (baseline)',
+      async () => {
+        const uri = `${url}/data/experiments/${experiment}/scans/${scan}/resources/BENCH_MANY/files?format=zip`;
+        const r = spawnSync('curl', ['-sS', '-f', '-H', `Cookie: ${cookie}`, '-o', out, uri]);
+        if (r.status !== 0) throw new Error(`curl zip download failed: ${r.stderr}`);
+        return { files: FILES, requests: 1, bytes: statSync(out).size };
+      },
+      true,
+    );
+    rmSync(out, { force: true });
+    break;
+  }
   case 'many-sequential':
+  case 'many-zip':
   case 'many-parallel': {
     const xnat = client();
     const { experiment, scan } = await target(xnat);
@@ -185,16 +206,23 @@ switch (mode) {
     const destDir = join(dir, mode);
     const concurrency = mode === 'many-sequential' ? 1 : undefined;
     const before = xnat.stats.requests;
-    await timed(
-      mode === 'many-sequential'
-        ? 'sequential, one file at a time (baseline)'
-        : 'client core download (parallel)',
-      async () => {
-        const result = await xnat.download({ files, destDir, layout: 'flat', overwrite: true, concurrency });
-        if (result.files.length !== FILES) throw new Error(`downloaded ${result.files.length} of ${FILES}`);
-        return { files: result.files.length, requests: xnat.stats.requests - before };
-      },
-    );
+    const labels = {
+      'many-sequential': 'client core, one file at a time',
+      'many-parallel': 'client core, per file in parallel (zip off)',
+      'many-zip': 'client core download (zip, verified)',
+    };
+    await timed(labels[mode], async () => {
+      const result = await xnat.download({
+        files,
+        destDir,
+        layout: 'flat',
+        overwrite: true,
+        concurrency,
+        zip: mode === 'many-zip',
+      });
+      if (result.files.length !== FILES) throw new Error(`downloaded ${result.files.length} of ${FILES}`);
+      return { files: result.files.length, requests: xnat.stats.requests - before };
+    });
     await xnat.close();
     rmSync(destDir, { recursive: true, force: true });
     break;

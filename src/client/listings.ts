@@ -6,7 +6,7 @@ import { XnatBadRequestError } from './errors.js';
 import { xnatPath, type QueryValue, type RequestContext } from './http.js';
 import type { Experiment, Page, Project, Subject } from './models.js';
 import { readTable } from './reads.js';
-import { toExperiment, toProject, toSubject, toXnatDate, type Row } from './rows.js';
+import { toExperiment, toProject, toSubject, toXnatDate, type Row, type Table } from './rows.js';
 
 export interface PageRequest {
   limit?: number;
@@ -114,27 +114,47 @@ export async function* iterateExperiments(
   // 20,000-row page is only a few megabytes of JSON. One row more than a page tells whether
   // another page follows, so a listing that ends on a page boundary needs no empty last request.
   const { limit } = checkPaging({ limit: q.pageSize ?? ITERATE_PAGE_SIZE });
-  let firstId: string | undefined;
-  for (let offset = 0; ; offset += limit) {
-    const table = await readTable(
+  // The next page is asked for while this one is consumed, so XNAT's query overlaps our work;
+  // a consumer that stops early cancels it.
+  const stop = new AbortController();
+  const signal = q.signal ? AbortSignal.any([q.signal, stop.signal]) : stop.signal;
+  const fetchPage = (offset: number): Promise<Table> => {
+    const table = readTable(
       ctx,
       path,
       { ...filters, columns: EXPERIMENT_COLUMNS, limit: limit + 1, offset },
-      q.signal,
+      signal,
     );
-    // An XNAT that ignores limit/offset sends every row each time (with `totalRecords`, which it
-    // omits when paging): a page longer than asked for or an answer with `totalRecords` is the
-    // whole listing, and so is a later page starting with the first page's first row.
-    const unpaged = table.totalRecords !== undefined || table.rows.length > limit + 1;
-    if (offset > 0 && table.rows[0] !== undefined && toExperiment(table.rows[0]).id === firstId) {
-      // The whole listing again: what the earlier pages did not yield is its tail.
-      for (const row of table.rows.slice(offset)) yield toExperiment(row, q.project);
-      return;
+    // Handled when awaited; until then a failure must not count as an unhandled rejection.
+    table.catch(() => undefined);
+    return table;
+  };
+  let pending: Promise<Table> | undefined = fetchPage(0);
+  let firstId: string | undefined;
+  try {
+    for (let offset = 0; pending !== undefined; offset += limit) {
+      const table: Table = await pending;
+      pending = undefined;
+      // An XNAT that ignores limit/offset sends every row each time (with `totalRecords`, which it
+      // omits when paging): a page longer than asked for or an answer with `totalRecords` is the
+      // whole listing, and so is a later page starting with the first page's first row.
+      const unpaged = table.totalRecords !== undefined || table.rows.length > limit + 1;
+      if (offset > 0 && table.rows[0] !== undefined && toExperiment(table.rows[0]).id === firstId) {
+        // The whole listing again: what the earlier pages did not yield is its tail.
+        for (const row of table.rows.slice(offset)) yield toExperiment(row, q.project);
+        return;
+      }
+      const more = !unpaged && table.rows.length > limit;
+      const rows = more ? table.rows.slice(0, limit) : table.rows;
+      firstId ??= rows[0] === undefined ? undefined : toExperiment(rows[0]).id;
+      if (more) pending = fetchPage(offset + limit);
+      for (const row of rows) yield toExperiment(row, q.project);
     }
-    const rows = unpaged || table.rows.length <= limit ? table.rows : table.rows.slice(0, limit);
-    firstId ??= rows[0] === undefined ? undefined : toExperiment(rows[0]).id;
-    for (const row of rows) yield toExperiment(row, q.project);
-    if (unpaged || table.rows.length <= limit) return;
+  } finally {
+    if (pending !== undefined) {
+      stop.abort();
+      await pending.catch(() => undefined);
+    }
   }
 }
 

@@ -9,12 +9,13 @@
  * extracted. Whatever the zip does not deliver intact is left to the per-file download.
  * This reader shares nothing with the sandbox's zip writer, so each checks the other.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { XnatCancelledError, XnatLocalFileError, XnatProtocolError, localFileError } from '../errors.js';
 import type { XnatFile } from '../models.js';
 import { Digesting, runPool, type TransferContext } from './common.js';
@@ -42,6 +43,7 @@ export interface ZipDownloadOptions {
   delivered(item: ZipCandidate, got: { size: number; digest: string } | undefined): void;
 }
 
+const EXTRACT_CONCURRENCY = 16;
 /** A resource is fetched as a zip from this many files on, when they are small on average. */
 export const ZIP_MIN_FILES = 16;
 const ZIP_MAX_MEAN_SIZE = 1 << 20;
@@ -116,11 +118,22 @@ export async function downloadZipped(
       const entries = await centralDirectory(handle);
       if (entries === undefined) return done;
       const matched = matchEntries(entries, group);
+      // Each folder is checked and created once, not once per file.
+      const folders = new Map<string, Promise<void>>();
+      const prepareFolder = (localPath: string): Promise<void> => {
+        const folder = dirname(localPath);
+        let ready = folders.get(folder);
+        if (ready === undefined) folders.set(folder, (ready = o.prepareFolder(localPath)));
+        return ready;
+      };
+      const options = { ...o, prepareFolder };
       await runPool(
         [...matched],
-        o.concurrency,
+        // Extraction is local disk work (each file synced before its rename), not XNAT connections:
+        // more at once overlaps the syncs.
+        Math.max(o.concurrency, EXTRACT_CONCURRENCY),
         async ([item, entry]) => {
-          if (await extract(handle, zipPath, entry, item, o)) done.add(item);
+          if (await extract(handle, zipPath, entry, item, options)) done.add(item);
         },
         o.signal,
       );
@@ -279,6 +292,9 @@ async function extract(
   if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) return false;
   const start = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
   await o.prepareFolder(item.localPath);
+  if (entry.compressedSize <= SMALL_ENTRY && item.file.size <= SMALL_ENTRY) {
+    return extractSmall(handle, start, entry, item, o);
+  }
   const partial = await o.openPartial(item.localPath);
   let settled = false;
   const bounded = new Bounded(item.file.size);
@@ -314,4 +330,49 @@ async function extract(
   } finally {
     if (!settled) await o.discard(partial);
   }
+}
+
+/** Entries up to this size are read, checked and written whole: streams cost more than the bytes. */
+const SMALL_ENTRY = 1 << 20;
+
+async function extractSmall(
+  handle: FileHandle,
+  start: number,
+  entry: Entry,
+  item: ZipCandidate,
+  o: ZipDownloadOptions,
+): Promise<boolean> {
+  const stored = await readAt(handle, start, entry.compressedSize);
+  let data: Buffer;
+  try {
+    // Bounded: inflating past the listed size fails rather than filling memory.
+    data =
+      entry.method === DEFLATED
+        ? inflateRawSync(stored, { maxOutputLength: Math.max(1, item.file.size) })
+        : stored;
+  } catch {
+    return false;
+  }
+  const digest = createHash('md5').update(data).digest('hex');
+  const intact =
+    stored.length === entry.compressedSize &&
+    data.length === item.file.size &&
+    crc32(data) === entry.crc &&
+    (item.file.digest === '' || digest === item.file.digest);
+  if (!intact) return false;
+  if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+  // Opened only once the entry verified, inside the root with no link followed (partials.ts).
+  const partial = await o.openPartial(item.localPath);
+  let placed: boolean;
+  try {
+    await partial.handle.writeFile(data).catch((err: unknown) => {
+      throw localFileError('write', partial.path, err);
+    });
+    placed = await o.place(partial, item.localPath);
+  } catch (err) {
+    await o.discard(partial);
+    throw err;
+  }
+  o.delivered(item, placed ? { size: data.length, digest } : undefined);
+  return true;
 }
