@@ -12,7 +12,7 @@ import { readTable, withHint } from './reads.js';
 import { parseTable, toSearchElement, toSearchField, toSearchResult, toXnatDate } from './rows.js';
 
 export type SearchOperator =
-  '=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'IS NULL' | 'IS NOT NULL' | 'BETWEEN' | 'IN';
+  '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'IS NULL' | 'IS NOT NULL' | 'BETWEEN' | 'IN';
 
 export interface SearchCriterion {
   /** An xpath (`xnat:mrSessionData/label`) or a display field (`xnat:mrSessionData.PROJECT`). */
@@ -37,6 +37,7 @@ export interface SearchQuery {
 export const XDAT_NAMESPACE = 'http://nrg.wustl.edu/security';
 const OPERATORS = new Set<string>([
   '=',
+  '!=',
   '<',
   '<=',
   '>',
