@@ -18,7 +18,7 @@ import { describeToolError, type ErrorTarget } from './errors.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 
-export const TOOLSETS = ['core', 'browse', 'search', 'curate', 'transfer', 'prearchive'] as const;
+export const TOOLSETS = ['core', 'browse', 'search', 'query', 'curate', 'transfer', 'prearchive'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 export interface ToolAnnotations {

@@ -11,6 +11,7 @@ import {
 } from './curate.js';
 import { TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
+import { describeSearchable, exportSearch, searchArchive } from './query.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
 
@@ -25,6 +26,9 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   searchExperiments,
   getExperiment,
   listFiles,
+  describeSearchable,
+  searchArchive,
+  exportSearch,
   createSubject,
   createExperiment,
   updateFields,

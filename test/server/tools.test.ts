@@ -74,16 +74,17 @@ describe('tools/list', () => {
     }
   });
 
-  // 36 KiB: 32 KiB of descriptions and schemas plus the output schemas' `required` lists, which tell
-  // clients which result fields are always present.
-  it('stays under 36 KiB, because hosts send the whole of it to the model with every request', async () => {
+  // 42 KiB: 32 KiB of descriptions and schemas plus the output schemas' `required` lists, which tell
+  // clients which result fields are always present, plus 6 KiB for the query toolset (search any type,
+  // counts, exports, discovery) that replaces dozens of calls per question.
+  it('stays under 42 KiB, because hosts send the whole of it to the model with every request', async () => {
     const listed = await alice.mcp.listTools();
     expect(listed.tools.length).toBe(ALL_TOOLS.length);
     const bytes = Buffer.byteLength(JSON.stringify(listed));
     expect(
       bytes,
       `tools/list is ${bytes} bytes (~${Math.round(bytes / 4)} tokens on every request); tighten descriptions or output schemas before adding more`,
-    ).toBeLessThan(36_864);
+    ).toBeLessThan(43_008);
   });
 
   it('lists the same fields a create tool returns as its get* tool, without repeating that schema', async () => {
