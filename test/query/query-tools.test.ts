@@ -214,6 +214,19 @@ describe('searchArchive', () => {
       where: ['XNAT_SUBJECTDATA_FIELD_MAP=grade IS NOT NULL'],
     });
     expect(graded.length + grades.length).toBe(subjects().length);
+    // XNAT's != keeps rows without a value (x != v OR x IS NULL), as DisplayCriteria writes it.
+    const notThird = await allRows(admin, {
+      xsiType: 'xnat:subjectData',
+      columns: ['SUBJECT_LABEL'],
+      where: ['XNAT_SUBJECTDATA_FIELD_MAP=grade != 3'],
+    });
+    expect(sorted(notThird.map((r) => r.subject_label ?? ''))).toEqual(
+      sorted(
+        subjects()
+          .filter((s) => s.fields.grade !== '3')
+          .map((s) => s.label),
+      ),
+    );
   });
 
   it('searches across types: sessions of subjects with a custom variable, sessions with a scan of a type and quality', async () => {
