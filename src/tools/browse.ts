@@ -174,15 +174,23 @@ export const getExperiment = defineTool({
       e.scans.length === 0
         ? ''
         : renderTable(
-            ['id', 'type', 'seriesDescription', 'quality', 'files'],
-            e.scans.map((s) => [s.id, s.type, s.seriesDescription, s.quality, s.fileCount]),
+            ['id', 'type', 'seriesDescription', 'quality', 'modality', 'frames', 'files'],
+            e.scans.map((s) => [
+              s.id,
+              s.type,
+              s.seriesDescription,
+              s.quality,
+              s.modality,
+              s.frames,
+              s.fileCount,
+            ]),
           ),
       e.resources.length === 0
         ? ''
-        : `resources: ${e.resources.map((r) => `${r.label}${r.categoryId ? ` (${r.category} ${r.categoryId})` : ''}: ${r.fileCount} files`).join('; ')}`,
+        : `resources: ${e.resources.map((r) => `${r.label}${r.categoryId ? ` (${r.category} ${r.categoryId})` : ''}${r.format ? ` ${r.format}` : ''}: ${r.fileCount} files, ${r.fileSize} bytes`).join('; ')}`,
       e.assessors.length === 0
         ? ''
-        : `assessors: ${e.assessors.map((a) => `${a.id} ${a.label} (${a.xsiType})`).join('; ')}`,
+        : `assessors: ${e.assessors.map((a) => `${a.id} ${a.label} (${a.xsiType}${a.date ? ` ${a.date}` : ''})`).join('; ')}`,
       renderTruncated(e.truncated),
     ),
   links: (e) => [

@@ -161,7 +161,7 @@ export const describeSearchable = defineTool({
       );
     }
     return sections(
-      head(out.savedSearches?.length ?? 0, 'saved searches (run with searchArchive savedSearch=<id>)'),
+      head(out.savedSearches?.length ?? 0, 'savedSearches (run with searchArchive savedSearch=<id>)'),
       renderTable(
         ['id', 'xsiType', 'name', 'description'],
         (out.savedSearches ?? []).map((s) => [s.id, s.xsiType, s.name, s.description]),
