@@ -196,10 +196,10 @@ export class XnatClient {
 
   /** One page of a search through XNAT's cached searches (one request per page). */
   async searchPage(
-    spec: searchRuns.SearchSpec,
+    search: searchRuns.SearchSpec | (() => Promise<searchRuns.SearchSpec>),
     req: searchRuns.SearchPageRequest,
   ): Promise<searchRuns.SearchPage> {
-    return searchRuns.searchPage(this.reads, spec, req);
+    return searchRuns.searchPage(this.reads, search, req);
   }
 
   /** A whole search answer, streamed row by row from one request. */

@@ -109,22 +109,25 @@ function orderQuery(order: SearchOrder): Record<string, string | undefined> {
 /**
  * One page of a search: the first page posts the search with `cache=true` (XNAT keeps the answer
  * as a per-user view and returns its ID and the full count); later pages read that view. A view
- * that expired (410) is searched again once.
+ * that expired (410) is searched again once. `search` may be a function, called only when the
+ * search has to be posted.
  */
 export async function searchPage(
   ctx: RequestContext,
-  spec: SearchSpec,
+  search: SearchSpec | (() => Promise<SearchSpec>),
   req: SearchPageRequest,
 ): Promise<SearchPage> {
   const { limit, offset } = checkPaging({ limit: req.limit, offset: req.offset });
-  const root = isSaved(spec) ? '' : spec.rootElement;
   if (req.cacheId !== undefined) {
     try {
-      return await cachedPage(ctx, req.cacheId, root, { ...req, limit, offset });
+      return await cachedPage(ctx, req.cacheId, '', { ...req, limit, offset });
     } catch (err) {
       if (!(err instanceof XnatNotFoundError)) throw err;
     }
   }
+  // Only a first page, or a page whose cached search expired, needs the search itself.
+  const spec = typeof search === 'function' ? await search() : search;
+  const root = isSaved(spec) ? '' : spec.rootElement;
   const path = xnatPath('data', 'search');
   const body = await searchDocument(ctx, spec, req.signal);
   const response = await ctx.request({

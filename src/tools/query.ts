@@ -300,11 +300,12 @@ export const searchArchive = defineTool({
       if (cursor !== undefined) throw new ToolInputError('Counts are not paged; omit cursor with groupBy.');
       return { xsiType: args.xsiType ?? args.savedSearch ?? '', ...(await countGroups(args, groupBy, ctx)) };
     }
-    const columns = await columnsFor(args, ctx, DEFAULT_COLUMNS);
-    const fingerprint = queryFingerprint('searchArchive', { ...query, columns });
+    const fingerprint = queryFingerprint('searchArchive', query);
     const from = cursor === undefined ? undefined : decodeCursor(cursor, fingerprint);
     const offset = from?.offset ?? 0;
-    const page = await ctx.client.searchPage(searchSpec(args, columns), {
+    // Default columns are looked up only when the search is posted, not for every cached page.
+    const spec = async () => searchSpec(args, await columnsFor(args, ctx, DEFAULT_COLUMNS));
+    const page = await ctx.client.searchPage(spec, {
       limit: Math.min(limit ?? DEFAULT_LIMIT, MAX_LIMIT),
       offset,
       cacheId: from?.cache,
@@ -313,7 +314,7 @@ export const searchArchive = defineTool({
     });
     const next = offset + page.rows.length;
     return {
-      xsiType: page.rootElement,
+      xsiType: page.rootElement || args.xsiType || '',
       total: page.total,
       columns: page.columns.map((c) => ({ key: c.key, fieldId: c.fieldId, header: c.header })),
       rows: page.rows.map((row) =>

@@ -308,6 +308,15 @@ describe('searchArchive', () => {
       limit: 3,
     });
     expect(listing.columns[0]?.key).toBe('subject_label');
+    // Later pages read the cached search only, without looking the default columns up again.
+    const before = admin.xnat.stats.requests;
+    const next = await callOk<SearchOut>(admin.mcp, 'searchArchive', {
+      xsiType: 'xnat:subjectData',
+      limit: 3,
+      cursor: listing.nextCursor,
+    });
+    expect(admin.xnat.stats.requests - before).toBe(1);
+    expect(next.rows.map((r) => r.subject_label)).not.toContain(listing.rows[0]?.subject_label);
     const saved = await allRows(admin, { savedSearch: 'xs1687270561902' });
     expect(sorted(saved.map((r) => r.subject_label ?? ''))).toEqual(
       sorted(
