@@ -32,6 +32,7 @@ import type {
   ProjectDetail,
   Resource,
   Scan,
+  SavedSearch,
   SearchElement,
   SearchField,
   SearchResult,
@@ -43,6 +44,8 @@ import type {
 } from './models.js';
 import type { ObjectOptions } from './reads.js';
 import * as search from './search.js';
+import * as searchExport from './search-export.js';
+import * as searchRuns from './search-runs.js';
 import { XnatSession } from './session.js';
 import { CurrentUser, serverInfo } from './site.js';
 import * as curation from './curation/index.js';
@@ -198,6 +201,40 @@ export class XnatClient {
    */
   async search(query: search.SearchQuery, opts: PageRequest = {}): Promise<SearchResult> {
     return search.runSearch(this.reads, query, opts);
+  }
+
+  /** Saved (stored) searches the user may run. */
+  async savedSearches(opts: CallOptions = {}): Promise<SavedSearch[]> {
+    return searchRuns.savedSearches(this.reads, opts.signal);
+  }
+
+  /** The columns of a type's default listing (`<element>.<field ID>`), if XNAT has one. */
+  async defaultListingFields(xsiType: string, opts: CallOptions = {}): Promise<string[] | undefined> {
+    return searchRuns.defaultListingFields(this.reads, xsiType, opts.signal);
+  }
+
+  /** One page of a search through XNAT's cached searches (one request per page). */
+  async searchPage(
+    search: searchRuns.SearchSpec | (() => Promise<searchRuns.SearchSpec>),
+    req: searchRuns.SearchPageRequest,
+  ): Promise<searchRuns.SearchPage> {
+    return searchRuns.searchPage(this.reads, search, req);
+  }
+
+  /** A whole search answer, streamed row by row from one request. */
+  async streamSearch(
+    spec: searchRuns.SearchSpec,
+    opts: searchRuns.SearchOrder & CallOptions = {},
+  ): Promise<searchRuns.SearchStream> {
+    return searchRuns.streamSearch(this.reads, spec, opts);
+  }
+
+  /** A whole search answer written to a local file as it streams (temp file, then rename). */
+  async exportSearch(
+    spec: searchRuns.SearchSpec,
+    req: searchExport.ExportRequest,
+  ): Promise<searchExport.ExportResult> {
+    return searchExport.exportSearch(this.reads, spec, req);
   }
 
   /** Creates a subject; an existing label is returned or reported as a conflict, never updated. */

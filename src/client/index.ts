@@ -67,6 +67,8 @@ export { checkZip, unsafeEntryReason } from './zipcheck.js';
 export type { ZipEntry } from './zipcheck.js';
 export { buildSearchXml } from './search.js';
 export type { SearchQuery, SearchCriterion, SearchCriteriaGroup, SearchOperator } from './search.js';
+export type { ExportFormat, ExportRequest, ExportResult } from './search-export.js';
+export type { SearchSpec, SearchOrder, SearchPage, SearchPageRequest, SearchStream } from './search-runs.js';
 export { xnatPath, extractXnatMessage, DEFAULT_USER_AGENT } from './http.js';
 export type { ClientStats } from './http.js';
 export * from './errors.js';

@@ -237,6 +237,16 @@ export const SearchFieldSchema = z.object({
 });
 export type SearchField = z.infer<typeof SearchFieldSchema>;
 
+/** A stored search (`/data/search/saved`): run it by `id`. */
+export const SavedSearchSchema = z.object({
+  id: z.string(),
+  rootElement: z.string(),
+  briefDescription: z.string(),
+  description: z.string(),
+  tag: z.string(),
+});
+export type SavedSearch = z.infer<typeof SavedSearchSchema>;
+
 /** A search's answer: its columns (with XNAT's display-field metadata) and every row, as strings. */
 export const SearchResultSchema = z.object({
   rootElement: z.string(),

@@ -19,6 +19,7 @@ import type {
   Scan,
   ScanParameters,
   SearchElement,
+  SavedSearch,
   SearchField,
   SearchResult,
   Share,
@@ -46,6 +47,7 @@ const TableSchema = z.object({
     totalRecords: z.union([z.string(), z.number()]).optional(),
     rootElementName: z.string().optional(),
     Columns: z.array(z.looseObject({ key: z.string() })).optional(),
+    ID: z.string().optional(),
   }),
 });
 export interface Table {
@@ -54,6 +56,8 @@ export interface Table {
   totalRecords?: number;
   rootElementName?: string;
   columns?: Array<Record<string, unknown> & { key: string }>;
+  /** A cached search's ID (`POST /data/search?cache=true`), to page it with `GET /data/search/{ID}`. */
+  id?: string;
 }
 
 export interface ItemNode {
@@ -137,6 +141,7 @@ export function parseTable(body: string, edge: Edge): Table {
     ...(total !== undefined && Number.isFinite(total) ? { totalRecords: total } : {}),
     ...(ResultSet.rootElementName !== undefined ? { rootElementName: ResultSet.rootElementName } : {}),
     ...(ResultSet.Columns !== undefined ? { columns: ResultSet.Columns } : {}),
+    ...(ResultSet.ID !== undefined ? { id: ResultSet.ID } : {}),
   };
 }
 
@@ -375,6 +380,16 @@ export function toSearchField(row: Row): SearchField {
     requiresValue: cell(row, 'REQUIRES_VALUE').toLowerCase() === 'true',
     description: cell(row, 'DESC'),
     elementName: cell(row, 'ELEMENT_NAME'),
+  };
+}
+
+export function toSavedSearch(row: Row): SavedSearch {
+  return {
+    id: cell(row, 'id'),
+    rootElement: cell(row, 'root_element_name'),
+    briefDescription: cell(row, 'brief_description'),
+    description: cell(row, 'description'),
+    tag: cell(row, 'tag'),
   };
 }
 

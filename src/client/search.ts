@@ -13,7 +13,7 @@ import { readTable, withHint } from './reads.js';
 import { parseTable, toSearchElement, toSearchField, toSearchResult, toXnatDate } from './rows.js';
 
 export type SearchOperator =
-  '=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'IS NULL' | 'IS NOT NULL' | 'BETWEEN' | 'IN';
+  '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'IS NULL' | 'IS NOT NULL' | 'BETWEEN' | 'IN';
 
 export interface SearchCriterion {
   /** An xpath (`xnat:mrSessionData/label`) or a display field (`xnat:mrSessionData.PROJECT`). */
@@ -38,6 +38,7 @@ export interface SearchQuery {
 export const XDAT_NAMESPACE = 'http://nrg.wustl.edu/security';
 const OPERATORS = new Set<string>([
   '=',
+  '!=',
   '<',
   '<=',
   '>',

@@ -492,6 +492,8 @@ const CursorSchema = z.object({
   o: z.number().int().min(0),
   t: z.number().int().min(0).optional(),
   f: z.string(),
+  /** Where the listing is kept on the server between pages (a cached search's ID). */
+  c: z.string().optional(),
 });
 
 /** Identifies the query a cursor belongs to, so a cursor cannot silently page a different listing. */
@@ -505,11 +507,19 @@ export function queryFingerprint(tool: string, query: Record<string, unknown>): 
     .slice(0, 12);
 }
 
-function encodeCursor(offset: number, total: number | undefined, fingerprint: string): string {
-  return Buffer.from(JSON.stringify({ o: offset, t: total, f: fingerprint })).toString('base64url');
+export function encodeCursor(
+  offset: number,
+  total: number | undefined,
+  fingerprint: string,
+  cache?: string,
+): string {
+  return Buffer.from(JSON.stringify({ o: offset, t: total, f: fingerprint, c: cache })).toString('base64url');
 }
 
-function decodeCursor(cursor: string, fingerprint: string): { offset: number; total?: number } {
+export function decodeCursor(
+  cursor: string,
+  fingerprint: string,
+): { offset: number; total?: number; cache?: string | undefined } {
   const restart = 'Call the tool again without `cursor` to start from the first page.';
   let parsed: unknown;
   try {
@@ -522,7 +532,11 @@ function decodeCursor(cursor: string, fingerprint: string): { offset: number; to
   if (state.data.f !== fingerprint) {
     throw new ToolInputError(`This cursor belongs to a different query (other filters). ${restart}`);
   }
-  return { offset: state.data.o, ...(state.data.t !== undefined ? { total: state.data.t } : {}) };
+  return {
+    offset: state.data.o,
+    ...(state.data.t !== undefined ? { total: state.data.t } : {}),
+    cache: state.data.c,
+  };
 }
 
 export interface PageSpec {

@@ -43,13 +43,26 @@ function likePattern(pattern: string): RegExp {
   return new RegExp(`^${body}$`, 'is');
 }
 
-export function predicate(comparison: string, rawValue: string, type: FieldType): Predicate {
+/**
+ * A comparison as XNAT's SQL makes it. For display fields (`display`), DisplayCriteria#handleValues
+ * also turns `=` with a blank value into IS NULL, a `*` value into IS NOT NULL, and `!=` into
+ * `(x != v OR x IS NULL)`.
+ */
+export function predicate(comparison: string, rawValue: string, type: FieldType, display = false): Predicate {
   let op = comparison.trim().toUpperCase().replace(/\s+/g, ' ');
   let value = rawValue;
   if (op === 'IS' || op === 'IS NOT') {
     const v = value.trim().toUpperCase();
     op = op === 'IS' ? (v === 'NOT NULL' ? 'IS NOT NULL' : 'IS NULL') : 'IS NOT NULL';
     value = '';
+  }
+  if (display && !op.includes('LIKE') && !op.startsWith('IS')) {
+    if (op === '=' && value.trim() === '') op = 'IS NULL';
+    else if (op !== '!=' && op !== 'IN' && op !== 'BETWEEN' && value.trim() === '*') op = 'IS NOT NULL';
+    else if (op === '!=') {
+      const compare = comparer(type, value);
+      return (values) => values.length === 0 || values.every((v) => compare(v) !== 0);
+    }
   }
   const any =
     (test: (v: string) => boolean): Predicate =>
@@ -89,7 +102,12 @@ export function predicate(comparison: string, rawValue: string, type: FieldType)
     case 'IS NOT NULL':
       return (values) => values.length > 0;
     case 'BETWEEN': {
-      const bounds = value.split(/\s+AND\s+/i);
+      // Split at the first " AND "; each bound loses surrounding quotes (DisplayCriteria#handleValues).
+      const and = value.toUpperCase().indexOf(' AND ');
+      const bounds =
+        and < 0
+          ? []
+          : [value.slice(0, and), value.slice(and + 5)].map((b) => b.trim().replace(/^['"]+|['"]+$/g, ''));
       if (bounds.length !== 2 || !bounds[0] || !bounds[1]) {
         throw new SandboxHttpError(
           400,

@@ -6,7 +6,7 @@
  */
 import { canReadProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
-import type { SandboxArchive, SandboxUser } from './model.js';
+import type { SandboxArchive, SandboxUser, StoredElement } from './model.js';
 import {
   parseBundle,
   type CriteriaSet,
@@ -111,6 +111,8 @@ function unknownField(fieldId: string, def: ElementDef): SandboxHttpError {
 interface ResolvedCriteria {
   def: ElementDef;
   type: FieldType;
+  /** A display field (DisplayCriteria), not a schema path (ElementCriteria). */
+  display: boolean;
   read: (entity: Entity, env: Env) => string[];
 }
 
@@ -129,6 +131,7 @@ function resolveCriteriaField(schemaField: string): ResolvedCriteria {
     return {
       def,
       type: display.type,
+      display: true,
       read: (entity, env) => {
         const v = display.value(entity, env, param);
         return v === '' ? [] : [v];
@@ -140,6 +143,7 @@ function resolveCriteriaField(schemaField: string): ResolvedCriteria {
   return {
     def,
     type: xpathType(rest),
+    display: false,
     read: (entity) => reader(entity),
   };
 }
@@ -174,7 +178,7 @@ function compileCriteria(set: CriteriaSet | undefined, into: Map<SearchCriteria,
   if (!set) return;
   for (const c of set.criteria) {
     const field = resolveCriteriaField(c.schemaField);
-    into.set(c, { field, test: predicate(c.comparison, c.value, field.type) });
+    into.set(c, { field, test: predicate(c.comparison, c.value, field.type, field.display) });
   }
   for (const child of set.childSets) compileCriteria(child, into);
 }
@@ -297,7 +301,7 @@ export function searchFieldRows(
   const def = findElement(type);
   if (!def) return undefined;
   const fields = fieldsOf(def);
-  const rows = listedFields(def).map((f) => ({
+  const rows: Array<Record<string, string>> = listedFields(def).map((f) => ({
     FIELD_ID: f.id,
     HEADER: f.header,
     SUMMARY: f.description,
@@ -310,9 +314,26 @@ export function searchFieldRows(
   const identifier = fields.find((f) => f.id.toUpperCase().endsWith('PROJECT_IDENTIFIER'));
   if (!identifier || def.kind === 'project') return rows;
   const projects = [...archive.projects.values()].filter((p) => canReadProject(p, user)).map((p) => p.id);
+  const custom = customVariables(archive, def);
+  const labels: Array<Record<string, string>> = [];
   for (const project of projects.sort()) {
+    // Each custom variable once (SELECT DISTINCT ON (name)), under the project it was found in.
+    for (const [name, found] of custom) {
+      if (found.project !== project) continue;
+      const summary = `Custom Field: ${name}`;
+      rows.push({
+        FIELD_ID: `${sqlName(def.name).toUpperCase()}_FIELD_MAP=${name.toLowerCase()}`,
+        HEADER: name,
+        SUMMARY: summary,
+        TYPE: found.type,
+        REQUIRES_VALUE: 'false',
+        DESC: summary,
+        ELEMENT_NAME: def.name,
+        SRC: '1',
+      });
+    }
     const summary = `Label within the ${project} project.`;
-    rows.push({
+    labels.push({
       FIELD_ID: `${identifier.id}=${project}`,
       HEADER: project,
       SUMMARY: summary,
@@ -323,5 +344,38 @@ export function searchFieldRows(
       SRC: '2',
     });
   }
-  return rows;
+  return [...rows, ...labels];
+}
+
+const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
+const attribute = (el: StoredElement, name: string): string =>
+  el.attributes.find(([k]) => k === name)?.[1] ?? '';
+
+/**
+ * The custom variables projects define for a data type (their `xnat:datatypeProtocol` study protocols'
+ * `type="custom"` fields), each name once with the first project defining it and its datatype.
+ */
+function customVariables(
+  archive: SandboxArchive,
+  def: ElementDef,
+): Map<string, { project: string; type: string }> {
+  const found = new Map<string, { project: string; type: string }>();
+  const fieldsOf = (el: StoredElement): StoredElement[] =>
+    el.children.flatMap((c) => (localName(c.name) === 'field' ? [c] : fieldsOf(c)));
+  for (const project of [...archive.projects.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    for (const protocol of project.studyProtocols ?? []) {
+      if (
+        localName(protocol.name) !== 'studyProtocol' ||
+        !isSameType(attribute(protocol, 'data-type'), def.name)
+      ) {
+        continue;
+      }
+      for (const field of fieldsOf(protocol)) {
+        const name = attribute(field, 'name');
+        if (name === '' || attribute(field, 'type') !== 'custom' || found.has(name)) continue;
+        found.set(name, { project: project.id, type: attribute(field, 'datatype') || 'string' });
+      }
+    }
+  }
+  return found;
 }

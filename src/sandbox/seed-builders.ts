@@ -21,6 +21,7 @@ import type {
   ProjectRole,
   SandboxArchive,
   SandboxUser,
+  StoredElement,
   StoredExperiment,
   StoredFile,
   StoredProject,
@@ -140,10 +141,78 @@ export interface ProjectSpec {
   insertDate: string;
   aliases?: string[];
   fields?: Record<string, string>;
+  /** Custom variable sets by data type: `[name, datatype]` pairs (the project's `xnat:datatypeProtocol`s). */
+  customVariables?: Record<string, Array<[string, string]>>;
+}
+
+/**
+ * A project's custom variable set for one data type, as the project document holds it: an
+ * `xnat:datatypeProtocol` study protocol whose definition lists `type="custom"` fields.
+ */
+function customVariableSet(
+  projectId: string,
+  dataType: string,
+  fields: Array<[string, string]>,
+): StoredElement {
+  const el = (
+    name: string,
+    attributes: Array<[string, string]>,
+    children: StoredElement[] = [],
+  ): StoredElement => ({
+    name,
+    attributes,
+    children,
+  });
+  const local = dataType.slice(dataType.indexOf(':') + 1);
+  return el(
+    'xnat:studyProtocol',
+    [
+      ['ID', `${projectId}_${dataType.replace(':', '_')}`],
+      ['data-type', dataType],
+      ['xsi:type', 'xnat:datatypeProtocol'],
+    ],
+    [
+      { ...el('xnat:name', []), text: local },
+      el(
+        'xnat:definitions',
+        [],
+        [
+          el(
+            'xnat:definition',
+            [
+              ['ID', 'default'],
+              ['data-type', dataType],
+              ['project-specific', 'true'],
+            ],
+            [
+              el(
+                'xnat:fields',
+                [],
+                fields.map(([name, datatype], sequence) =>
+                  el('xnat:field', [
+                    ['name', name],
+                    ['type', 'custom'],
+                    ['datatype', datatype],
+                    ['required', 'false'],
+                    ['sequence', String(sequence)],
+                    ['xmlPath', `${dataType}/fields/field[name=${name}]/field`],
+                  ]),
+                ),
+              ),
+            ],
+          ),
+        ],
+      ),
+    ],
+  );
 }
 
 export function project(spec: ProjectSpec): StoredProject {
+  const protocols = Object.entries(spec.customVariables ?? {}).map(([type, fields]) =>
+    customVariableSet(spec.id, type, fields),
+  );
   return {
+    ...(protocols.length > 0 ? { studyProtocols: protocols } : {}),
     id: spec.id,
     secondaryId: spec.id,
     name: spec.name,

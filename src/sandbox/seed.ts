@@ -83,6 +83,16 @@ const BRAIN_MR: ProjectSpec = {
   insertDate: '2021-01-04 09:12:44.317',
   aliases: ['BRAINMRI'],
   fields: { funding: 'NIH R01 AG071234', irb_protocol: 'IRB-2020-0417' },
+  customVariables: {
+    'xnat:subjectData': [
+      ['group', 'string'],
+      ['site', 'string'],
+    ],
+    'xnat:mrSessionData': [
+      ['visit_type', 'string'],
+      ['operator_initials', 'string'],
+    ],
+  },
 };
 
 const PET_AMYLOID: ProjectSpec = {
@@ -94,6 +104,12 @@ const PET_AMYLOID: ProjectSpec = {
   accessibility: 'public',
   users: { bob: 'owner', alice: 'member' },
   insertDate: '2021-06-14 14:03:27.902',
+  customVariables: {
+    'xnat:subjectData': [
+      ['site', 'string'],
+      ['apoe', 'string'],
+    ],
+  },
 };
 
 const PEDS_DTI: ProjectSpec = {
@@ -105,6 +121,12 @@ const PEDS_DTI: ProjectSpec = {
   accessibility: 'private',
   users: { carol: 'owner' },
   insertDate: '2021-03-22 11:45:09.118',
+  customVariables: {
+    'xnat:subjectData': [
+      ['site', 'string'],
+      ['grade', 'integer'],
+    ],
+  },
 };
 
 const PEDS_PROTOCOLS: readonly SeriesProtocol[] = [MR_PROTOCOLS[0], MR_PROTOCOLS[1], DTI_PROTOCOL].filter(

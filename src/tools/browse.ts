@@ -181,12 +181,13 @@ export const getExperiment = defineTool({
       e.scans.length === 0
         ? ''
         : renderTable(
-            ['id', 'type', 'seriesDescription', 'quality', 'files', 'frames', 'acquisition'],
+            ['id', 'type', 'seriesDescription', 'quality', 'modality', 'files', 'frames', 'acquisition'],
             e.scans.map((s) => [
               s.id,
               s.type,
               s.seriesDescription,
               s.quality,
+              s.modality,
               s.fileCount,
               s.frames,
               renderScanParameters(s.parameters),
@@ -194,10 +195,10 @@ export const getExperiment = defineTool({
           ),
       e.resources.length === 0
         ? ''
-        : `resources: ${e.resources.map((r) => `${r.label}${r.categoryId ? ` (${r.category} ${r.categoryId})` : ''}: ${r.fileCount} files`).join('; ')}`,
+        : `resources: ${e.resources.map((r) => `${r.label}${r.categoryId ? ` (${r.category} ${r.categoryId})` : ''}${r.format ? ` ${r.format}` : ''}: ${r.fileCount} files, ${r.fileSize} bytes`).join('; ')}`,
       e.assessors.length === 0
         ? ''
-        : `assessors: ${e.assessors.map((a) => `${a.id} ${a.label} (${a.xsiType})`).join('; ')}`,
+        : `assessors: ${e.assessors.map((a) => `${a.id} ${a.label} (${a.xsiType}${a.date ? ` ${a.date}` : ''})`).join('; ')}`,
       renderTruncated(e.truncated),
     ),
   links: (e) => [

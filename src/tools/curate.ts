@@ -165,7 +165,7 @@ export const createExperiment = defineWriteTool({
   summarise: (_, { created, experiment }) => ({ created, ...shapeExperimentDetail(experiment) }),
   render: (e) =>
     sections(
-      `${e.created ? 'Created' : 'Already existed (unchanged)'}: experiment ${e.label} (${e.id}, ${e.xsiType}) of subject ${e.subjectLabel || e.subjectId} in project ${e.project}`,
+      `${e.created ? 'Created' : 'Already existed (unchanged)'}: experiment ${e.label} (${e.id}, ${e.xsiType}) of subject ${e.subjectLabel ? `${e.subjectLabel} (${e.subjectId})` : e.subjectId} in project ${e.project}`,
       renderFields([
         ['date', e.date],
         ['time', e.time],

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_TOOLSETS, TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
 import { getScanImage, getScanSnapshot } from './imaging.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
+import { describeSearchable, exportSearch, searchArchive } from './query.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
 
@@ -29,6 +30,9 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   searchExperiments,
   getExperiment,
   listFiles,
+  describeSearchable,
+  searchArchive,
+  exportSearch,
   createSubject,
   createExperiment,
   updateFields,

@@ -14,6 +14,7 @@ import {
   pagingInput,
   renderFields,
   renderList,
+  sections,
 } from '../mcp/format.js';
 import {
   MAX_PATH_LENGTH,
@@ -80,13 +81,12 @@ export const listPrearchive = defineTool({
       shapePrearchive,
     ),
   render: (out) =>
-    renderList('prearchive sessions', out, ['url', 'subject', 'name', 'status', 'scanDate'], (s) => [
-      s.url,
-      s.subject,
-      s.name,
-      s.status,
-      s.scanDate,
-    ]),
+    renderList(
+      'prearchive sessions',
+      out,
+      ['url', 'subject', 'name', 'status', 'scanDate', 'uploaded', 'tag'],
+      (s) => [s.url, s.subject, s.name, s.status, s.scanDate, s.uploaded, s.tag],
+    ),
   target: (args) => (args.project ? projectTarget(args.project) : undefined),
 });
 
@@ -225,9 +225,14 @@ export const managePrearchive = defineWriteTool({
     summary: `${PREARCHIVE_DONE[args.action]} ${what}${uris[0] ? ` → ${uris[0]}` : ''}.`,
   }),
   render: (out) =>
-    out.dryRun
-      ? `Dry run: ${out.summary} Nothing was changed.`
-      : `${out.summary}${out.experimentId ? `\nexperiment: ${out.experimentId}` : ''}`,
+    sections(
+      out.dryRun ? `Dry run: ${out.summary} Nothing was changed.` : out.summary,
+      renderFields([
+        ['session', out.session],
+        ['uris', out.uris.join(', ')],
+        ['experiment', out.experimentId],
+      ]),
+    ),
 });
 
 export const importSession = defineWriteTool({
@@ -304,11 +309,14 @@ export const importSession = defineWriteTool({
     summary: `Imported ${source.files} files into ${into}: ${uris.join(', ')}.`,
   }),
   render: (out) =>
-    out.dryRun
-      ? `Dry run: ${out.summary} Nothing was sent.`
-      : renderFields([
-          ['summary', out.summary],
-          ['experiment', out.experimentId],
-        ]),
-  target: (args) => projectTarget(args.project),
+    sections(
+      out.dryRun ? `Dry run: ${out.summary} Nothing was sent.` : out.summary,
+      renderFields([
+        ['source', out.source],
+        ['files', out.files],
+        ['bytes', out.bytes],
+        ['uris', out.uris.join(', ')],
+        ['experiment', out.experimentId],
+      ]),
+    ),
 });

@@ -44,13 +44,12 @@ export const searchSubjects = defineTool({
       shapeSubject,
     ),
   render: (out) =>
-    renderList('subjects', out, ['id', 'label', 'project', 'gender', 'group'], (s) => [
-      s.id,
-      s.label,
-      s.project,
-      s.gender,
-      s.group,
-    ]),
+    renderList(
+      'subjects',
+      out,
+      ['id', 'label', 'project', 'owningProject', 'gender', 'group', 'yob', 'age'],
+      (s) => [s.id, s.label, s.project, s.owningProject, s.gender, s.group, s.yob, s.age],
+    ),
   links: (out) =>
     out.items.slice(0, MAX_LINKS).map((s) => resourceLink(subjectUri(s.project, s.id), s.label)),
   target: ({ project }) => (project === undefined ? undefined : projectTarget(project)),
@@ -89,14 +88,12 @@ export const searchExperiments = defineTool({
     );
   },
   render: (out) =>
-    renderList('experiments', out, ['id', 'label', 'project', 'subject', 'xsiType', 'date'], (e) => [
-      e.id,
-      e.label,
-      e.project,
-      e.subjectLabel,
-      e.xsiType,
-      e.date,
-    ]),
+    renderList(
+      'experiments',
+      out,
+      ['id', 'label', 'project', 'owningProject', 'subject', 'subjectId', 'xsiType', 'date'],
+      (e) => [e.id, e.label, e.project, e.owningProject, e.subjectLabel, e.subjectId, e.xsiType, e.date],
+    ),
   links: (out) =>
     out.items.slice(0, MAX_LINKS).map((e) => resourceLink(experimentUri(e.project, e.id), e.label)),
   target: ({ project, subject }) => {

@@ -335,10 +335,11 @@ export const downloadFiles = defineWriteTool({
   render: (out) =>
     sections(
       out.summary,
+      `bytes: ${out.bytes}`,
       out.files.length > 0
         ? renderTable(
-            ['localPath', 'size', 'checksum'],
-            out.files.map((f) => [f.localPath, f.size, f.checksum]),
+            ['localPath', 'size', 'md5', 'checksum'],
+            out.files.map((f) => [f.localPath, f.size, f.md5, f.checksum]),
           )
         : '',
       out.skipped.length > 0
