@@ -2,27 +2,8 @@
  * Output shapes of the imaging tools: DICOM headers, rendered scan images and XNAT snapshots.
  * Beside format.ts (the one output shaper), which holds everything the other tools share.
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import type {
-  Assessor,
-  DicomElement,
-  DicomHeader,
-  DicomVariation,
-  Experiment,
-  ExperimentDetail,
-  Page,
-  Project,
-  ProjectDetail,
-  Resource,
-  Scan,
-  ScanImage,
-  Snapshot,
-  ServerInfo,
-  Subject,
-  SubjectDetail,
-  XnatFile,
-} from '../client/index.js';
+import type { DicomElement, DicomHeader, DicomVariation, ScanImage, Snapshot } from '../client/index.js';
 import { capArray, truncatedSchema, withTruncated } from './format.js';
 import { truncateText } from './text.js';
 

@@ -8,9 +8,6 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type {
   Assessor,
-  DicomElement,
-  DicomHeader,
-  DicomVariation,
   Experiment,
   ExperimentDetail,
   Page,
@@ -18,8 +15,6 @@ import type {
   ProjectDetail,
   Resource,
   Scan,
-  ScanImage,
-  Snapshot,
   ServerInfo,
   Subject,
   SubjectDetail,
