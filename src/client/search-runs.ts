@@ -4,8 +4,9 @@
  * answer is one streamed CSV (`POST /data/search?format=csv`), read row by row without holding it.
  * A search is a built `xdat:bundle` or a saved search, whose stored document is posted as is.
  */
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { XMLParser } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
 import { XnatBadRequestError, XnatNotFoundError } from './errors.js';
 import { xnatPath, type RequestContext } from './http.js';
 import { checkPaging } from './listings.js';
@@ -41,12 +42,20 @@ export async function savedSearches(ctx: RequestContext, signal?: AbortSignal): 
   return table.rows.map(toSavedSearch);
 }
 
-const documentParser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  isArray: (name) => name === 'search_field',
-});
+let parser: XMLParser | undefined;
+
+/** The parser of stored search documents, loaded on first use (a short cold start, as search.ts's builder). */
+function documentParser(): XMLParser {
+  if (parser !== undefined) return parser;
+  const { XMLParser } = createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser');
+  parser = new XMLParser({
+    ignoreAttributes: true,
+    removeNSPrefix: true,
+    parseTagValue: false,
+    isArray: (name) => name === 'search_field',
+  });
+  return parser;
+}
 
 /**
  * The columns of a type's default listing (`@<xsiType>`, the listing XNAT's UI shows), as
@@ -64,7 +73,7 @@ export async function defaultListingFields(
     if (err instanceof XnatNotFoundError) return undefined;
     throw err;
   }
-  const parsed = documentParser.parse(xml) as Record<string, { search_field?: unknown[] } | undefined>;
+  const parsed = documentParser().parse(xml) as Record<string, { search_field?: unknown[] } | undefined>;
   const fields = (parsed.stored_search ?? parsed.bundle)?.search_field ?? [];
   const ids = fields.flatMap((f) => {
     const { element_name: element, field_ID: id } = (f ?? {}) as {

@@ -128,7 +128,7 @@ export function renderScanImage(o: ScanImageShaped): string {
       ? `axial/coronal/sagittal through slice ${o.slices[0]}`
       : o.slices.length === 1
         ? `slice ${o.slices[0]}`
-        : `${o.slices.length} slices (${o.slices[0]}..${o.slices[o.slices.length - 1]})`;
+        : `${o.slices.length} slices (${o.slices.join(', ')})`;
   const window = o.window
     ? `window C${round(o.window.center)}/W${round(o.window.width)} (${o.window.source})`
     : 'colour, no window';
@@ -167,5 +167,5 @@ export function shapeScanSnapshot(
 }
 
 export function renderScanSnapshot(o: ScanSnapshotShaped): string {
-  return `XNAT's ${o.thumbnail ? 'thumbnail' : 'snapshot'} (${o.columns}X${o.rows}): ${o.width}x${o.height} ${o.mimeType}, saved in the scan's SNAPSHOTS resource.`;
+  return `XNAT's ${o.thumbnail ? 'thumbnail' : 'snapshot'} (${o.columns}X${o.rows}, source ${o.source}): ${o.width}x${o.height} ${o.mimeType}, saved in the scan's SNAPSHOTS resource.`;
 }

@@ -51,14 +51,14 @@ export const getDicomHeader = defineTool({
           'compared',
           h.compared === undefined
             ? undefined
-            : `${h.compared.length} of ${h.instances} files: ${h.compared.map((c) => c.instance).join(', ')}`,
+            : `${h.compared.length} of ${h.instances} files: ${h.compared.map((c) => `${c.instance} ${c.file}`).join(', ')}`,
         ],
       ]),
       h.varying === undefined
         ? ''
         : h.varying.length === 0
           ? 'No element differs between the files read.'
-          : `Differ:\n${h.varying.map((e) => `${e.tag} ${e.name}: ${e.values.join(' | ')}`).join('\n')}`,
+          : `Differ:\n${h.varying.map((e) => `${e.tag} ${e.vr} ${e.name}: ${e.values.join(' | ')}`).join('\n')}`,
       h.varying === undefined ? '' : 'Same in all:',
       h.elements
         .map(

@@ -153,7 +153,7 @@ export const recordQc = defineWriteTool({
   },
   render: (out) =>
     sections(
-      out.summary,
+      `${out.summary} [${out.action}; experiment ${out.experiment}, project ${out.project}]`,
       out.changes === undefined
         ? ''
         : renderTable(

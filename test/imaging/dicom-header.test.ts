@@ -166,7 +166,7 @@ describe('getDicomHeader', () => {
     expect(varying.get('(0008,1155)')).toEqual(['', ...sampled.slice(1).map((n) => `${series}.${n - 1}`)]);
     expect(out.elements.find((e) => e.tag === '(0018,0080)')?.value).toBe('2300');
     expect(out.elements.some((e) => e.tag === '(0020,0013)')).toBe(false);
-    expect(text).toMatch(/Differ:\n[\s\S]*\(0020,0013\) Instance Number: 1 \| 4 \| 7 \| 10 \|/);
+    expect(text).toMatch(/Differ:\n[\s\S]*\(0020,0013\) IS Instance Number: 1 \| 4 \| 7 \| 10 \|/);
   });
 
   it('names the next step for a bad scan, a bad field and an instance out of range', async () => {

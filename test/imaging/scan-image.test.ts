@@ -45,7 +45,7 @@ beforeAll(async () => {
   // imaging is on by default; qc (getScanSnapshot writes into SNAPSHOTS) is switched on here.
   http = await startHttpServer(
     { client: xnat },
-    { toolsets: ['core', 'browse', 'transfer', 'imaging', 'qc'] },
+    { toolsets: ['core', 'browse', 'curate', 'transfer', 'imaging', 'qc'] },
     { port: 0 },
   );
   mcp = new Client({ name: 'imaging-test', version: '0' });

@@ -102,7 +102,7 @@ describe.skipIf(PYTHON === undefined)('searchArchive finds what pyxnat select().
 
   beforeAll(async () => {
     sandbox = await startSandbox({ archive: createDemoArchive() });
-    admin = await connectInMemory(sandbox.url, ADMIN);
+    admin = await connectInMemory(sandbox.url, ADMIN, { toolsets: ['query'] });
     const config = { url: sandbox.url, ...ADMIN, queries: CASES.map((c) => c.pyxnat) };
     const { stdout } = await run(PYTHON ?? '', [SCRIPT, JSON.stringify(config)], { maxBuffer: 16 << 20 });
     pyxnat = JSON.parse(stdout) as Record<string, Rows>;

@@ -5,6 +5,7 @@
  * per page, saved searches, grouped counts (searchArchive groupBy) equal to the exported rows, and
  * exports to local files.
  */
+import { TOOLSETS } from '../../src/tools/index.js';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,8 +70,8 @@ beforeAll(async () => {
   archive = createDemoArchive();
   sandbox = await startSandbox({ archive });
   root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-query-')));
-  admin = await connectInMemory(sandbox.url, ADMIN, { roots: [root] });
-  alice = await connectInMemory(sandbox.url, ALICE, { roots: [root] });
+  admin = await connectInMemory(sandbox.url, ADMIN, { roots: [root], toolsets: [...TOOLSETS] });
+  alice = await connectInMemory(sandbox.url, ALICE, { roots: [root], toolsets: [...TOOLSETS] });
 });
 
 afterAll(async () => {

@@ -4,6 +4,7 @@
  * tools as they are, writing tools as dry runs where they have one, else for real on the sandbox)
  * and every string and number in its structured result must appear in its text.
  */
+import { TOOLSETS } from '../../src/tools/index.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ const SESSION = 'BMR001_MR1';
 function calls(): Record<string, Array<Record<string, unknown>>> {
   return {
     getServerInfo: [{}],
+    enableToolsets: [{}],
     listProjects: [{}],
     getProject: [{ project: P }],
     searchSubjects: [{ project: P, limit: 5 }],
@@ -35,6 +37,15 @@ function calls(): Record<string, Array<Record<string, unknown>>> {
     searchExperiments: [{ project: P, limit: 5 }],
     getExperiment: [{ project: P, experiment: SESSION }],
     listFiles: [{ project: P, experiment: SESSION, limit: 5 }],
+    getDicomHeader: [
+      { project: P, experiment: SESSION, scan: '2', fields: ['RepetitionTime', 'EchoTime'] },
+      { project: P, experiment: SESSION, scan: '2', compare: true },
+    ],
+    getScanImage: [{ project: P, experiment: SESSION, scan: '2', mode: 'montage', count: 4 }],
+    getScanSnapshot: [{ project: P, experiment: SESSION, scan: '2' }],
+    recordQc: [
+      { action: 'rateScan', project: P, experiment: SESSION, scan: '2', quality: 'usable', note: 'sharp' },
+    ],
     describeSearchable: [{ limit: 5 }, { xsiType: 'xnat:subjectData', limit: 30 }, { what: 'savedSearches' }],
     searchArchive: [
       { xsiType: 'xnat:mrSessionData', limit: 5 },
@@ -86,7 +97,7 @@ beforeAll(async () => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-text-')));
   mkdirSync(join(root, 'notes'));
   writeFileSync(join(root, 'notes', 'a.txt'), 'hello\n');
-  admin = await connectInMemory(sandbox.url, ADMIN, { roots: [root] });
+  admin = await connectInMemory(sandbox.url, ADMIN, { roots: [root], toolsets: [...TOOLSETS] });
   zip = await dicomZip();
   await callOk(admin.mcp, 'importSession', { path: zip, project: P, destination: 'prearchive' });
   const listed = await callOk<ListOut<{ url: string }>>(admin.mcp, 'listPrearchive', { project: P });
