@@ -262,20 +262,36 @@ export async function putExperiment(ctx: AuthedContext): Promise<Reply> {
   checkNewId(id, archive.experiments, 'experiment');
   validate('experiment', type, submission.values);
   submission.scans.forEach((s) => validate('scan', s.xsiType ?? 'xnat:imageScanData', s.values));
-  const experiment = newExperiment(archive, {
-    xsiType: type,
-    project: project.id,
-    label,
-    subjectId: subject.id,
+  const experiment = storeNewExperiment(ctx, { xsiType: type, project, subject, label, id }, submission);
+  return textReply(201, experiment.id);
+}
+
+/** A new experiment under `subject` with the submission's values and scans, stored and saved (PUT and POST alike). */
+function storeNewExperiment(
+  ctx: AuthedContext,
+  what: {
+    xsiType: string;
+    project: StoredProject;
+    subject: StoredSubject;
+    label: string;
+    id: string | undefined;
+  },
+  submission: Submission,
+): StoredExperiment {
+  const experiment = newExperiment(ctx.state.archive, {
+    xsiType: what.xsiType,
+    project: what.project.id,
+    label: what.label,
+    subjectId: what.subject.id,
     imageSessionId: '',
     login: ctx.user.login,
-    ...(id === undefined ? {} : { id }),
+    ...(what.id === undefined ? {} : { id: what.id }),
   });
   applyExperiment(experiment, submission.values);
   applyDocumentScans(ctx, experiment, submission.scans);
-  archive.experiments.set(experiment.id, experiment);
-  afterExperimentSave(ctx, experiment, project);
-  return textReply(201, experiment.id);
+  ctx.state.archive.experiments.set(experiment.id, experiment);
+  afterExperimentSave(ctx, experiment, what.project);
+  return experiment;
 }
 
 function experimentIsImageAssessor(experiment: StoredExperiment): boolean {
@@ -309,18 +325,6 @@ export async function postExperiment(ctx: AuthedContext): Promise<Reply> {
   validate('experiment', xsiType, submission.values);
   const id = submittedId(submission);
   checkNewId(id, archive.experiments, 'experiment');
-  const experiment = newExperiment(archive, {
-    xsiType,
-    project: project.id,
-    label,
-    subjectId: subject.id,
-    imageSessionId: '',
-    login: ctx.user.login,
-    ...(id === undefined ? {} : { id }),
-  });
-  applyExperiment(experiment, submission.values);
-  applyDocumentScans(ctx, experiment, submission.scans);
-  archive.experiments.set(experiment.id, experiment);
-  afterExperimentSave(ctx, experiment, project);
+  const experiment = storeNewExperiment(ctx, { xsiType, project, subject, label, id }, submission);
   return createdFromList(ctx, experiment.id);
 }
