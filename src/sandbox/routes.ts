@@ -14,6 +14,7 @@ import {
   uploadFiles,
 } from './files.js';
 import { importService } from './importer.js';
+import { getSessionDir } from './session-dir.js';
 import { getSnapshot, getThumbnail } from './snapshots.js';
 import {
   getExperiment,
@@ -125,6 +126,15 @@ function resourceRoutes(parent: string, filesShortcut = true): Route[] {
   ];
 }
 
+/** DIRResource's `DIR` (matched by prefix: the rest is a path into the session directory) and `XAR`. */
+function sessionDirRoutes(experiment: string): Route[] {
+  return [
+    get(`${experiment}/DIR`, getSessionDir),
+    get(`${experiment}/DIR/{path+}`, getSessionDir),
+    get(`${experiment}/XAR`, getSessionDir),
+  ];
+}
+
 function assessorRoutes(assessor: string): Route[] {
   return [
     get(assessor, getExperiment),
@@ -176,6 +186,7 @@ function projectExperimentRoutes(experiment: string): Route[] {
     get(`${experiment}/status`, getStatus),
     get(`${experiment}/projects`, listItemProjects),
     ...resourceRoutes(experiment, false),
+    ...sessionDirRoutes(experiment),
     get(`${experiment}/{rest+}`, getExperiment),
   ];
 }
@@ -271,6 +282,7 @@ export const dataRoutes = new Router([
   get('subjects', listSubjects),
   ...subjectRoutes('subjects/{subject}'),
   get('experiments', listExperiments),
+  ...sessionDirRoutes('experiments/{experiment}'),
   ...experimentRoutes('experiments/{experiment}'),
 ]);
 
