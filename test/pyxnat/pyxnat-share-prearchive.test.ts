@@ -1,0 +1,124 @@
+/**
+ * pyxnat's own calls on the endpoints made faithful for it: sharing and unsharing a subject
+ * (`share`/`unshare`, which read `columns=ID,alias`-style listings), and a prearchive session's
+ * scans, resources and files (`manage.prearchive.get_scans/get_resources/get_files`). The session
+ * reaches the prearchive through our importSession tool, so both clients meet on one sandbox.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SOP_CLASS, dicomFile } from '../../src/sandbox/dicom.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { createDemoArchive } from '../../src/sandbox/seed.js';
+import { ADMIN, ALICE, callOk, connectInMemory, type Connected } from '../server/helpers.js';
+import { pyxnatPython } from './pyxnat-available.js';
+
+const run = promisify(execFile);
+const PYTHON = await pyxnatPython();
+const SCRIPT = fileURLToPath(new URL('./pyxnat_share_prearchive.py', import.meta.url));
+const PROJECT = 'BRAIN_MR';
+const TARGET = 'PEDS_DTI';
+const STUDY = '1.2.826.0.1.3680043.8.499.71.1';
+
+interface Seen {
+  sessions: number;
+  status: string[];
+  scans: string[];
+  resources: string[];
+  files: string[];
+  before: boolean;
+  shared: boolean;
+  shares: string[];
+  unshared: boolean;
+}
+
+let sandbox: RunningSandbox;
+let alice: Connected;
+let root: string;
+
+/** Two MR series of two instances each, as files in a folder. */
+function study(): string {
+  const dir = join(root, 'study');
+  for (let s = 1; s <= 2; s++) {
+    mkdirSync(join(dir, `series${s}`), { recursive: true });
+    for (let i = 1; i <= 2; i++) {
+      const bytes = dicomFile({
+        sopClassUid: SOP_CLASS.MR,
+        sopInstanceUid: `${STUDY}.${s}.${i}`,
+        studyInstanceUid: STUDY,
+        seriesInstanceUid: `${STUDY}.${s}`,
+        studyDate: '2024-05-06',
+        studyTime: '10:11:12',
+        modality: 'MR',
+        manufacturer: 'SIEMENS',
+        modelName: 'Prisma',
+        stationName: 'MRC1',
+        studyDescription: 'BRAIN',
+        seriesDescription: `SERIES_${s}`,
+        patientName: 'DOE^PYXNAT',
+        patientId: 'PYXPAT1',
+        patientBirthDate: '',
+        patientSex: '',
+        accessionNumber: '',
+        seriesNumber: s,
+        instanceNumber: i,
+        size: 8,
+      });
+      writeFileSync(join(dir, `series${s}`, `${i}.dcm`), bytes);
+    }
+  }
+  return dir;
+}
+
+describe.skipIf(PYTHON === undefined)('pyxnat on sharing and prearchive sessions', () => {
+  let seen: Seen;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ archive: createDemoArchive() });
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-pyxnat-share-')));
+    alice = await connectInMemory(sandbox.url, ALICE, { roots: [root], toolsets: ['prearchive'] });
+    await callOk(alice.mcp, 'importSession', { path: study(), project: PROJECT, destination: 'prearchive' });
+    // Sharing into PEDS_DTI needs a role there, which alice lacks: the site admin shares.
+    const { stdout } = await run(
+      PYTHON ?? '',
+      [
+        SCRIPT,
+        JSON.stringify({
+          url: sandbox.url,
+          ...ADMIN,
+          project: PROJECT,
+          subject: 'BMR003',
+          target: TARGET,
+        }),
+      ],
+      { maxBuffer: 4 * 1024 * 1024 },
+    );
+    seen = JSON.parse(stdout) as Seen;
+  }, 120_000);
+
+  afterAll(async () => {
+    await alice?.close();
+    await sandbox?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("lists the imported session's scans, a scan's resources and its files", () => {
+    expect(seen.sessions).toBe(1);
+    expect(seen.status).toEqual(['READY']);
+    expect(seen.scans).toEqual(['1', '2']);
+    expect(seen.resources).toEqual(['DICOM']);
+    expect(seen.files).toHaveLength(2);
+    for (const name of seen.files) expect(name).toMatch(/\.dcm$/);
+  });
+
+  it('shares a subject into another project and unshares it', () => {
+    expect(seen.before).toBe(false);
+    expect(seen.shared).toBe(true);
+    expect(seen.shares).toContain(TARGET);
+    expect(seen.unshared).toBe(false);
+  });
+});

@@ -1,0 +1,42 @@
+"""pyxnat's own calls for sharing and for a prearchive session's scans, resources and files.
+
+Run by pyxnat-share-prearchive.test.ts: argv[1] is a JSON config; prints one JSON object.
+"""
+import json
+import sys
+
+import pyxnat
+
+config = json.loads(sys.argv[1])
+interface = pyxnat.Interface(server=config['url'], user=config['user'], password=config['password'])
+out = {}
+
+
+def as_list(value):
+    # JsonTable.get gives a bare value when the table has one row.
+    return [value] if isinstance(value, str) else list(value)
+
+
+try:
+    prearchive = interface.manage.prearchive
+    triples = [t for t in prearchive.get() if t[0] == config['project']]
+    out['sessions'] = len(triples)
+    triple = triples[0]
+    out['status'] = as_list(prearchive.status(triple))
+    scans = sorted(as_list(prearchive.get_scans(triple)))
+    out['scans'] = scans
+    resources = as_list(prearchive.get_resources(triple, scans[0]))
+    out['resources'] = resources
+    out['files'] = sorted(as_list(prearchive.get_files(triple, scans[0], resources[0])))
+
+    subject = interface.select.project(config['project']).subject(config['subject'])
+    in_target = interface.select.project(config['target']).subject(config['subject'])
+    out['before'] = in_target.exists()
+    subject.share(config['target'])
+    out['shared'] = in_target.exists()
+    out['shares'] = sorted(as_list(subject.shares().get()))
+    subject.unshare(config['target'])
+    out['unshared'] = in_target.exists()
+finally:
+    interface.disconnect()
+print(json.dumps(out))
