@@ -2,7 +2,8 @@
  * pyxnat's own calls on the endpoints made faithful for it: sharing and unsharing a subject
  * (`share`/`unshare`, which read `columns=ID,alias`-style listings), and a prearchive session's
  * scans, resources and files (`manage.prearchive.get_scans/get_resources/get_files`). The session
- * reaches the prearchive through our importSession tool, so both clients meet on one sandbox.
+ * reaches the prearchive through our importSession tool, so both clients meet on one sandbox. Last,
+ * pyxnat logs in with an alias token (`/data/services/tokens/issue`) in place of alice's password.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ interface Seen {
   shared: boolean;
   shares: string[];
   unshared: boolean;
+  token_projects: string[];
 }
 
 let sandbox: RunningSandbox;
@@ -82,6 +84,11 @@ describe.skipIf(PYTHON === undefined)('pyxnat on sharing and prearchive sessions
     root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-pyxnat-share-')));
     alice = await connectInMemory(sandbox.url, ALICE, { roots: [root], toolsets: ['prearchive'] });
     await callOk(alice.mcp, 'importSession', { path: study(), project: PROJECT, destination: 'prearchive' });
+    const issued = await fetch(`${sandbox.url}/data/services/tokens/issue`, {
+      headers: { authorization: `Basic ${Buffer.from('alice:alice123').toString('base64')}` },
+    });
+    expect(issued.status).toBe(200);
+    const token = (await issued.json()) as { alias: string; secret: string };
     // Sharing into PEDS_DTI needs a role there, which alice lacks: the site admin shares.
     const { stdout } = await run(
       PYTHON ?? '',
@@ -93,6 +100,8 @@ describe.skipIf(PYTHON === undefined)('pyxnat on sharing and prearchive sessions
           project: PROJECT,
           subject: 'BMR003',
           target: TARGET,
+          alias: token.alias,
+          secret: token.secret,
         }),
       ],
       { maxBuffer: 4 * 1024 * 1024 },
@@ -120,5 +129,9 @@ describe.skipIf(PYTHON === undefined)('pyxnat on sharing and prearchive sessions
     expect(seen.shared).toBe(true);
     expect(seen.shares).toContain(TARGET);
     expect(seen.unshared).toBe(false);
+  });
+
+  it('logs in with an alias token and sees what alice sees', () => {
+    expect(seen.token_projects).toEqual(['BRAIN_MR', 'PET_AMYLOID']);
   });
 });

@@ -1,4 +1,5 @@
-"""pyxnat's own calls for sharing and for a prearchive session's scans, resources and files.
+"""pyxnat's own calls for sharing, a prearchive session's scans, resources and files, and logging in
+with an alias token instead of a password.
 
 Run by pyxnat-share-prearchive.test.ts: argv[1] is a JSON config; prints one JSON object.
 """
@@ -39,4 +40,11 @@ try:
     out['unshared'] = in_target.exists()
 finally:
     interface.disconnect()
+
+# An alias token (issued by the test) stands in for the user's password, as XNAT's token auth allows.
+by_token = pyxnat.Interface(server=config['url'], user=config['alias'], password=config['secret'])
+try:
+    out['token_projects'] = sorted(by_token.select.projects().get())
+finally:
+    by_token.disconnect()
 print(json.dumps(out))
