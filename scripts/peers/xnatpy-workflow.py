@@ -160,7 +160,23 @@ def read(run, session, project_id):
     run.check('subject.download_dir(tmp)', download_subject, lambda v: v > 0)
     run.check('len(session.experiments)', lambda: len(session.experiments), lambda v: v > 0)
     run.check('session.prearchive.sessions()', lambda: session.prearchive.sessions(), lambda v: v is not None)
-    run.check('session.services.issue_token()', lambda: session.services.issue_token().alias, bool)
+    tokens = []
+
+    def issue_token():
+        tokens.append(session.services.issue_token())
+        return tokens[-1].alias  # only the alias is printed, never the secret
+
+    run.check('session.services.issue_token()', issue_token, bool)
+    if tokens:
+        token = tokens[-1]
+
+        def connect_with_token():
+            # The alias token stands in for the password; the schemas are read again for the new session.
+            with xnat.connect(SERVER_URL, user=token.alias, password=token.secret) as by_token:
+                return sorted(by_token.projects.keys())
+
+        run.check('xnat.connect(url, user=alias, password=secret)', connect_with_token,
+                  lambda v: project.id in v)
     return project
 
 
@@ -375,11 +391,15 @@ def prearchive(run, session, project, stamp):
         run.step("project.subjects['XPY_PA_...'].delete()", lambda: project.subjects['XPY_PA_' + stamp].delete())
 
 
+SERVER_URL = ''
+
+
 def main(argv):
+    global SERVER_URL
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    url = argv[1]
+    url = SERVER_URL = argv[1]
     failures = 0
     for account in argv[2:]:
         login, password, project_id, share_project = account.split(':')

@@ -2,7 +2,8 @@
  * pyxnat's own calls on the endpoints made faithful for it: sharing and unsharing a subject
  * (`share`/`unshare`, which read `columns=ID,alias`-style listings), and a prearchive session's
  * scans, resources and files (`manage.prearchive.get_scans/get_resources/get_files`). The session
- * reaches the prearchive through our importSession tool, so both clients meet on one sandbox. Last,
+ * reaches the prearchive through our importSession tool, so both clients meet on one sandbox. pyxnat
+ * also uploads a zip and a tgz for XNAT to extract (`put_zip`). Last,
  * pyxnat logs in with an alias token (`/data/services/tokens/issue`) in place of alice's password.
  */
 import { execFile } from 'node:child_process';
@@ -35,6 +36,8 @@ interface Seen {
   shared: boolean;
   shares: string[];
   unshared: boolean;
+  zip_files: string[];
+  tgz_files: string[];
   token_projects: string[];
 }
 
@@ -129,6 +132,11 @@ describe.skipIf(PYTHON === undefined)('pyxnat on sharing and prearchive sessions
     expect(seen.shared).toBe(true);
     expect(seen.shares).toContain(TARGET);
     expect(seen.unshared).toBe(false);
+  });
+
+  it('uploads a zip and a tgz for XNAT to extract, whose entries become the files', () => {
+    expect(seen.zip_files).toEqual(['a.txt', 'b.txt']);
+    expect(seen.tgz_files).toEqual(['c.txt']);
   });
 
   it('logs in with an alias token and sees what alice sees', () => {

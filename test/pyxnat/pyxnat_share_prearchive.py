@@ -1,10 +1,15 @@
-"""pyxnat's own calls for sharing, a prearchive session's scans, resources and files, and logging in
-with an alias token instead of a password.
+"""pyxnat's own calls for sharing, a prearchive session's scans, resources and files, an archive
+uploaded for XNAT to extract (put_zip, as zip and as tgz), and logging in with an alias token.
 
 Run by pyxnat-share-prearchive.test.ts: argv[1] is a JSON config; prints one JSON object.
 """
+import io
 import json
+import os
 import sys
+import tarfile
+import tempfile
+import zipfile
 
 import pyxnat
 
@@ -38,6 +43,23 @@ try:
     out['shares'] = sorted(as_list(subject.shares().get()))
     subject.unshare(config['target'])
     out['unshared'] = in_target.exists()
+
+    experiment = subject.experiment(sorted(as_list(subject.experiments().get()))[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        zipped = os.path.join(tmp, 'notes.zip')
+        with zipfile.ZipFile(zipped, 'w') as z:
+            z.writestr('a.txt', 'first\n')
+            z.writestr('sub/b.txt', 'second\n')
+        experiment.resource('PYX_ZIP').put_zip(zipped, extract=True)
+        out['zip_files'] = sorted(as_list(experiment.resource('PYX_ZIP').files().get()))
+        tarred = os.path.join(tmp, 'notes.tgz')
+        with tarfile.open(tarred, 'w:gz') as t:
+            data = b'third\n'
+            info = tarfile.TarInfo('c.txt')
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+        experiment.resource('PYX_TGZ').put_zip(tarred, extract=True)
+        out['tgz_files'] = sorted(as_list(experiment.resource('PYX_TGZ').files().get()))
 finally:
     interface.disconnect()
 
