@@ -11,7 +11,7 @@ import { XnatBadRequestError } from '../../src/client/errors.js';
 import { HttpClient, type HttpRequest, type HttpResponse } from '../../src/client/http.js';
 import { archivePrearchive, prearchiveParts } from '../../src/client/prearchive.js';
 import { XnatSession } from '../../src/client/session.js';
-import { SOP_CLASS, dicomFile, type DicomInstance } from '../../src/sandbox/dicom.js';
+import { mrDicom } from '../fixtures/mr-dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createZip } from '../../src/sandbox/zip.js';
 
@@ -62,33 +62,23 @@ describe('archivePrearchive against the sandbox under a context path', () => {
   /** Imports one synthetic study into BRAIN_MR's prearchive; returns its prearchive URL. */
   async function prearchived(study: number): Promise<string> {
     const uid = `1.2.826.0.1.3680043.8.499.91.${study}`;
-    const instance: DicomInstance = {
-      sopClassUid: SOP_CLASS.MR,
-      sopInstanceUid: `${uid}.1.1`,
-      studyInstanceUid: uid,
-      seriesInstanceUid: `${uid}.1`,
-      studyDate: '2024-05-06',
-      studyTime: '10:11:12',
-      modality: 'MR',
-      manufacturer: 'SIEMENS',
-      modelName: 'Prisma',
-      stationName: 'MRC1',
-      studyDescription: 'BRAIN',
-      seriesDescription: 'T1',
-      patientName: `DOE^REDIRECT ${study}`,
-      patientId: `REDIR${study}`,
-      patientBirthDate: '',
-      patientSex: '',
-      accessionNumber: '',
-      seriesNumber: 1,
-      instanceNumber: 1,
-      size: 8,
-      extra: [],
-    };
     const zipPath = join(root, `study${study}.zip`);
     writeFileSync(
       zipPath,
-      createZip([{ name: '1.dcm', data: dicomFile(instance), modified: Date.UTC(2024, 4, 6) }]),
+      createZip([
+        {
+          name: '1.dcm',
+          data: mrDicom({
+            study: uid,
+            series: 1,
+            instance: 1,
+            seriesDescription: 'T1',
+            patientName: `DOE^REDIRECT ${study}`,
+            patientId: `REDIR${study}`,
+          }),
+          modified: Date.UTC(2024, 4, 6),
+        },
+      ]),
     );
     const [uri] = (await client.importSession({ zipPath, project: 'BRAIN_MR', destination: 'prearchive' }))
       .uris;

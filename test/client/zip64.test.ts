@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XnatClient } from '../../src/client/client.js';
 import { checkZip, storedZip, type ZipSource } from '../../src/client/zipcheck.js';
-import { SOP_CLASS, dicomFile } from '../../src/sandbox/dicom.js';
+import { mrDicom } from '../fixtures/mr-dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import type { SandboxArchive } from '../../src/sandbox/model.js';
@@ -33,27 +33,13 @@ afterAll(async () => {
 });
 
 function dicom(uid: string, instance: number): Buffer {
-  return dicomFile({
-    sopClassUid: SOP_CLASS.MR,
-    sopInstanceUid: `${uid}.1.${instance}`,
-    studyInstanceUid: uid,
-    seriesInstanceUid: `${uid}.1`,
-    studyDate: '2024-05-06',
-    studyTime: '10:11:12',
-    modality: 'MR',
-    manufacturer: 'SIEMENS',
-    modelName: 'Prisma',
-    stationName: 'MRC1',
-    studyDescription: 'BRAIN',
+  return mrDicom({
+    study: uid,
+    series: 1,
+    instance: instance,
     seriesDescription: 'BOLD_MB',
     patientName: 'DOE^ZIP64',
     patientId: 'ZIP64PAT',
-    patientBirthDate: '',
-    patientSex: '',
-    accessionNumber: '',
-    seriesNumber: 1,
-    instanceNumber: instance,
-    size: 8,
   });
 }
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SOP_CLASS, dicomFile } from '../../src/sandbox/dicom.js';
+import { mrDicom } from '../fixtures/mr-dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { ADMIN, ALICE, callOk, connectInMemory, type Connected } from '../server/helpers.js';
@@ -51,27 +51,13 @@ function study(): string {
   for (let s = 1; s <= 2; s++) {
     mkdirSync(join(dir, `series${s}`), { recursive: true });
     for (let i = 1; i <= 2; i++) {
-      const bytes = dicomFile({
-        sopClassUid: SOP_CLASS.MR,
-        sopInstanceUid: `${STUDY}.${s}.${i}`,
-        studyInstanceUid: STUDY,
-        seriesInstanceUid: `${STUDY}.${s}`,
-        studyDate: '2024-05-06',
-        studyTime: '10:11:12',
-        modality: 'MR',
-        manufacturer: 'SIEMENS',
-        modelName: 'Prisma',
-        stationName: 'MRC1',
-        studyDescription: 'BRAIN',
+      const bytes = mrDicom({
+        study: STUDY,
+        series: s,
+        instance: i,
         seriesDescription: `SERIES_${s}`,
         patientName: 'DOE^PYXNAT',
         patientId: 'PYXPAT1',
-        patientBirthDate: '',
-        patientSex: '',
-        accessionNumber: '',
-        seriesNumber: s,
-        instanceNumber: i,
-        size: 8,
       });
       writeFileSync(join(dir, `series${s}`, `${i}.dcm`), bytes);
     }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedZip } from '../../src/client/zipcheck.js';
-import { SOP_CLASS, dicomFile } from '../../src/sandbox/dicom.js';
+import { mrDicom } from '../fixtures/mr-dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxArchive } from '../../src/sandbox/model.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
@@ -60,27 +60,13 @@ function dicomFolder(series = 2): { dir: string; uid: string; patientId: string 
   for (let s = 1; s <= series; s++) {
     mkdirSync(join(dir, `series${s}`));
     for (let i = 1; i <= 2; i++) {
-      const bytes = dicomFile({
-        sopClassUid: SOP_CLASS.MR,
-        sopInstanceUid: `${uid}.${s}.${i}`,
-        studyInstanceUid: uid,
-        seriesInstanceUid: `${uid}.${s}`,
-        studyDate: '2024-05-06',
-        studyTime: '10:11:12',
-        modality: 'MR',
-        manufacturer: 'SIEMENS',
-        modelName: 'Prisma',
-        stationName: 'MRC1',
-        studyDescription: 'BRAIN',
+      const bytes = mrDicom({
+        study: uid,
+        series: s,
+        instance: i,
         seriesDescription: `SERIES_${s}`,
         patientName: `DOE^E7 ${n}`,
-        patientId,
-        patientBirthDate: '',
-        patientSex: '',
-        accessionNumber: '',
-        seriesNumber: s,
-        instanceNumber: i,
-        size: 8,
+        patientId: patientId,
       });
       writeFileSync(join(dir, `series${s}`, `${i}.dcm`), bytes);
     }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedZip } from '../../src/client/zipcheck.js';
-import { SOP_CLASS, dicomFile } from '../../src/sandbox/dicom.js';
+import { mrDicom } from '../fixtures/mr-dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
@@ -112,27 +112,13 @@ async function dicomZip(): Promise<string> {
     const name = `${i}.dcm`;
     writeFileSync(
       join(root, name),
-      dicomFile({
-        sopClassUid: SOP_CLASS.MR,
-        sopInstanceUid: `${uid}.1.${i}`,
-        studyInstanceUid: uid,
-        seriesInstanceUid: `${uid}.1`,
-        studyDate: '2024-05-06',
-        studyTime: '10:11:12',
-        modality: 'MR',
-        manufacturer: 'SIEMENS',
-        modelName: 'Prisma',
-        stationName: 'MRC1',
-        studyDescription: 'BRAIN',
+      mrDicom({
+        study: uid,
+        series: 1,
+        instance: i,
         seriesDescription: 'T1',
         patientName: 'DOE^TEXT',
         patientId: 'TEXTPAT1',
-        patientBirthDate: '',
-        patientSex: '',
-        accessionNumber: '',
-        seriesNumber: 1,
-        instanceNumber: i,
-        size: 8,
       }),
     );
     names.push(name);
