@@ -65,7 +65,7 @@ export type {
 } from './prearchive.js';
 export { checkZip, unsafeEntryReason } from './zipcheck.js';
 export type { ZipEntry } from './zipcheck.js';
-export { buildSearchXml } from './search.js';
+export { SEARCH_OPERATORS, buildSearchXml } from './search.js';
 export type { SearchQuery, SearchCriterion, SearchCriteriaGroup, SearchOperator } from './search.js';
 export type { ExportFormat, ExportRequest, ExportResult } from './search-export.js';
 export type { SearchSpec, SearchOrder, SearchPage, SearchPageRequest, SearchStream } from './search-runs.js';

@@ -12,8 +12,22 @@ import type { SearchElement, SearchField, SearchResult } from './models.js';
 import { readTable, withHint } from './reads.js';
 import { parseTable, toSearchElement, toSearchField, toSearchResult, toXnatDate } from './rows.js';
 
-export type SearchOperator =
-  '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'IS NULL' | 'IS NOT NULL' | 'BETWEEN' | 'IN';
+/** The comparisons XNAT's search accepts (`xdat:criteria/comparison_type`). */
+export const SEARCH_OPERATORS = [
+  '=',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'LIKE',
+  'IN',
+  'BETWEEN',
+  'IS NULL',
+  'IS NOT NULL',
+] as const;
+
+export type SearchOperator = (typeof SEARCH_OPERATORS)[number];
 
 export interface SearchCriterion {
   /** An xpath (`xnat:mrSessionData/label`) or a display field (`xnat:mrSessionData.PROJECT`). */
@@ -36,19 +50,7 @@ export interface SearchQuery {
 }
 
 export const XDAT_NAMESPACE = 'http://nrg.wustl.edu/security';
-const OPERATORS = new Set<string>([
-  '=',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
-  'LIKE',
-  'IS NULL',
-  'IS NOT NULL',
-  'BETWEEN',
-  'IN',
-]);
+const OPERATORS = new Set<string>(SEARCH_OPERATORS);
 const XSI_TYPE = /^[A-Za-z][\w-]*:[A-Za-z][\w-]*$/;
 
 type XmlNode = Record<string, unknown>;

@@ -7,25 +7,13 @@ import * as z from 'zod';
 import type {
   SearchCriteriaGroup,
   SearchCriterion,
+  SearchOperator,
   SearchQuery,
   SearchSpec,
   XnatClient,
 } from '../client/index.js';
+import { SEARCH_OPERATORS } from '../client/index.js';
 import { ToolInputError } from './errors.js';
-
-export const OPERATORS = [
-  '=',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
-  'LIKE',
-  'IN',
-  'BETWEEN',
-  'IS NULL',
-  'IS NOT NULL',
-] as const;
 
 const match = z.enum(['all', 'any']).default('all').describe('Join where with AND (all) or OR (any)');
 
@@ -72,7 +60,8 @@ function schemaField(field: string, root: string): string {
 }
 
 const OPERATOR = new RegExp(
-  `^(\\S+)\\s+(${OPERATORS.map((o) => o.replace(/ /g, '\\s+'))
+  `^(\\S+)\\s+(${[...SEARCH_OPERATORS]
+    .map((o) => o.replace(/ /g, '\\s+'))
     .sort((x, y) => y.length - x.length)
     .join('|')})(?:\\s+(.*))?$`,
   'i',
@@ -86,10 +75,10 @@ export function parseCriterion(text: string, root: string): SearchCriterion {
   const [, rawField = '', rawOp = '', rawValue] = parsed ?? [];
   if (!parsed) {
     throw new ToolInputError(
-      `Criterion "${text}" is not '<field> <op> <value>' (op one of ${OPERATORS.join(', ')}), e.g. 'PROJECT = P1'.`,
+      `Criterion "${text}" is not '<field> <op> <value>' (op one of ${SEARCH_OPERATORS.join(', ')}), e.g. 'PROJECT = P1'.`,
     );
   }
-  const op = rawOp.toUpperCase().replace(/\s+/g, ' ') as (typeof OPERATORS)[number];
+  const op = rawOp.toUpperCase().replace(/\s+/g, ' ') as SearchOperator;
   const field = schemaField(rawField, root);
   const value = rawValue === undefined ? undefined : unquote(rawValue);
   if (op === 'IS NULL' || op === 'IS NOT NULL') {
