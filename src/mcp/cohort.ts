@@ -175,15 +175,17 @@ async function searchedTargets(
     root === undefined
       ? [find(want.id), find(want.label), find(['project'])]
       : [stream.columns[0], stream.columns[1], stream.columns[2]];
-  if (idKey === undefined) {
+  // A saved search showing labels and projects but no IDs: each label is looked up in its project.
+  const byLabel = idKey === undefined && labelKey !== undefined && projectKey !== undefined;
+  if (idKey === undefined && !byLabel) {
     await stream.rows.return(undefined);
     throw new ToolInputError(
-      `The saved search has no ${want.id.join(' or ')} column (${stream.columns.join(', ')}); search with xsiType and where instead.`,
+      `The saved search shows neither ${want.id.join(' or ')} nor label and project (${stream.columns.join(', ')}); search with xsiType and where instead.`,
     );
   }
   const targets: CohortTarget[] = [];
   for await (const row of stream.rows) {
-    const id = row[idKey] ?? '';
+    const id = row[idKey ?? labelKey ?? ''] ?? '';
     if (id === '') continue;
     if (targets.length >= MAX_COHORT) {
       await stream.rows.return(undefined);
@@ -197,6 +199,19 @@ async function searchedTargets(
       ...(projectKey && row[projectKey] ? { project: row[projectKey] } : {}),
     });
   }
+  if (!byLabel) return targets;
+  return mapBounded(
+    targets,
+    DEFAULT_CONCURRENCY,
+    async (t) => {
+      const found = await ctx.client.describeObject(
+        { kind, project: t.project, [kind]: t.label },
+        { signal: ctx.signal },
+      );
+      return { id: found.id, label: found.label, project: found.project };
+    },
+    ctx.signal,
+  );
   return targets;
 }
 

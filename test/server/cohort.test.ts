@@ -188,6 +188,14 @@ describe('cohort writes', { timeout: 120_000 }, () => {
       new Set(sessions.map((s) => s.id)),
     );
     expect(rest.nextListFrom).toBeUndefined();
+    // A saved search (here the type's default listing, every session) names its targets by its columns.
+    const saved = await cohortOf(mcp, 'setQuarantine', {
+      quarantined: true,
+      cohort: { search: { savedSearch: '@xnat:mrSessionData' } },
+      dryRun: true,
+    });
+    expect(saved.count).toBe(sessions.length + 1);
+    expect(saved.items[0]?.project).toBeDefined();
     expect([...puts.values()]).toEqual([]);
   });
 
