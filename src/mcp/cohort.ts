@@ -4,7 +4,11 @@
  * same steps as a single target; this module holds the parts that are the same for every tool,
  * and for any other caller that acts on many objects (e.g. launching a container per session):
  *
- * - `cohortParam`: the input (`targets` or `search`, `concurrency`, `onError`, `listFrom`).
+ * The simplest reuse is a `cohort` section in a `defineWriteTool` spec (write.ts: `CohortSpec`); the
+ * parts below serve callers that run their own steps.
+ *
+ * - `cohortParam`: the input (`targets` or `search`, `concurrency`, `onError`, `listFrom`);
+ *   `compactCohortParam` + `parseCohort` list it in one line (tools of the default toolsets).
  * - `resolveCohortTargets`: the IDs (with label and project when a search gives them) of a list or
  *   a search; a search is one streamed XNAT request, never one per row.
  * - `cohortDigest` and `cohortConfirmation`: the set's identity. The digest is the first 12 hex of
@@ -15,7 +19,8 @@
  * - `runCohort`: the acting loop: bounded concurrency, each item started at most once, per-item
  *   outcome, `onError: 'stop'` starts nothing new after the first failure (in-flight items finish,
  *   the rest are reported `notStarted`), progress notifications.
- * - `CohortOutputSchema`, `cohortPreview`, `cohortResult`, `renderCohort`: the bounded output.
+ * - `CohortOutputSchema` (listed compactly: `compactCohortOutput`), `cohortPreview`,
+ *   `cohortResult`, `renderCohort`: the output, bounded to the result budget.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
