@@ -151,7 +151,14 @@ async function rate(quality) {
       setStatus(text + hint, 'error');
     } else {
       for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.quality === quality));
-      setStatus((result.structuredContent && result.structuredContent.summary) || textOf(result), 'done');
+      const summary = (result.structuredContent && result.structuredContent.summary) || textOf(result);
+      setStatus(summary, 'done');
+      // The model did not see the click: hosts that take context updates tell it on its next turn.
+      const capabilities = app.getHostCapabilities();
+      if (capabilities && capabilities.updateModelContext) {
+        const said = 'In the scan viewer the user rated scan ' + scan + ' of ' + experiment + ' ' + quality + (note ? ' (note: ' + note + ')' : '') + '. ' + summary;
+        app.updateModelContext({ content: [{ type: 'text', text: said }] }).catch(() => undefined);
+      }
     }
   } catch (err) {
     setStatus('The host refused the request: ' + (err && err.message), 'error');

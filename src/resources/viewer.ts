@@ -22,7 +22,7 @@ const USED = ['App', 'applyDocumentTheme'];
  * neither be imported from nor import a second inline one, and a blob: or data: import would need
  * a CSP the host may not grant.
  */
-export function appBundle(): string {
+function appBundle(): string {
   const require = createRequire(import.meta.url);
   const source = readFileSync(require.resolve('@modelcontextprotocol/ext-apps/app-with-deps'), 'utf8');
   const tail = /export\s*\{([^}]*)\}\s*;?\s*$/.exec(source);

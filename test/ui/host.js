@@ -8,6 +8,7 @@ const html = await (await fetch('/app.html')).text();
 // What a host derives from a resource that declares no CSP domains: nothing from the network.
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:";
 window.hostSeen = [];
+window.hostModelContext = [];
 
 const send = (message) => frame.contentWindow.postMessage(message, '*');
 const reply = (id, result) => send({ jsonrpc: '2.0', id, result });
@@ -30,7 +31,7 @@ window.addEventListener('message', async (event) => {
       reply(message.id, {
         protocolVersion: message.params.protocolVersion,
         hostInfo: { name: 'xnat-mcp-test-host', version: '0' },
-        hostCapabilities: { serverTools: {}, logging: {} },
+        hostCapabilities: { serverTools: {}, logging: {}, updateModelContext: { text: {} } },
         hostContext: { theme: 'light', displayMode: 'inline', availableDisplayModes: ['inline'] },
       });
       break;
@@ -44,6 +45,10 @@ window.addEventListener('message', async (event) => {
       send({ jsonrpc: '2.0', method: 'ui/notifications/tool-result', params: result });
       break;
     }
+    case 'ui/update-model-context':
+      window.hostModelContext.push(message.params);
+      reply(message.id, {});
+      break;
     case 'tools/call':
       await relay(message.id, message.params.name, message.params.arguments);
       break;

@@ -178,6 +178,20 @@ describe.skipIf(BROWSER === undefined)('scan viewer (MCP App) in Chromium', () =
       args: { action: 'rateScan', ...SCAN, quality: 'unusable', note: 'ringing at the vertex' },
     });
     expect(await app.textContent('#status')).toMatch(/Recorded scan 2 of BMR001_MR1: .* → unusable/);
+    // The model hears of the click through the host's context update.
+    await page.waitForFunction('window.hostModelContext.length > 0');
+    expect(await page.evaluate('window.hostModelContext')).toEqual([
+      {
+        content: [
+          {
+            type: 'text',
+            text: expect.stringMatching(
+              /^In the scan viewer the user rated scan 2 of BMR001_MR1 unusable \(note: ringing at the vertex\)\. Recorded/,
+            ),
+          },
+        ],
+      },
+    ]);
     const session = await xnat.getExperiment(SCAN.experiment, { project: SCAN.project });
     expect(session.scans.find((s) => s.id === SCAN.scan)).toMatchObject({
       quality: 'unusable',
