@@ -4,7 +4,6 @@
  * nothing here validates again. Handlers are thin: call the client core, shape with format.ts.
  * Writing tools are declared through the write pipeline (write.ts), which builds their handler.
  */
-import { RESOURCE_URI_META_KEY, registerAppTool } from '@modelcontextprotocol/ext-apps/server';
 import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ListToolsRequestSchema,
@@ -247,11 +246,15 @@ export function listedTool(tool: AnyToolDefinition): Tool {
 }
 
 /**
- * The MCP Apps link of a tool: `_meta.ui.resourceUri` (the spec's), plus the older flat key that
- * hosts written before it still read (as ext-apps' registerAppTool normalizes it).
+ * The MCP Apps link of a tool: `_meta.ui.resourceUri` (the spec's), plus the older flat key
+ * `ui/resourceUri` that hosts written before it still read, as ext-apps' registerAppTool writes
+ * both. Spelled out here rather than imported: ext-apps' server module carries its whole App
+ * protocol (~100 ms at every start, before tools/list); test/ui checks the names against it.
  */
+export const APP_RESOURCE_URI_KEY = 'ui/resourceUri';
+
 function appToolMeta(ui: { resourceUri: string }): Record<string, unknown> {
-  return { ui, [RESOURCE_URI_META_KEY]: ui.resourceUri };
+  return { ui, [APP_RESOURCE_URI_KEY]: ui.resourceUri };
 }
 
 function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps): void {
@@ -314,8 +317,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
     })();
     return deps.calls?.track(call) ?? call;
   };
-  if (tool.ui) registerAppTool(server, tool.name, { ...config, _meta: appToolMeta(tool.ui) }, callback);
-  else server.registerTool(tool.name, config, callback);
+  server.registerTool(tool.name, tool.ui ? { ...config, _meta: appToolMeta(tool.ui) } : config, callback);
 }
 
 export interface ToolRegistration {

@@ -6,12 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { RESOURCE_MIME_TYPE, registerAppResource } from '@modelcontextprotocol/ext-apps/server';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WINDOW_PRESETS } from '../client/index.js';
 import { VERSION } from '../client/version.js';
 import { SCAN_VIEWER_URI } from '../mcp/uris.js';
 import { VIEWER_BODY, VIEWER_SCRIPT, VIEWER_STYLE } from './viewer-app.js';
+
+/**
+ * The MCP Apps HTML type (ext-apps' RESOURCE_MIME_TYPE, checked against it in test/ui): spelled out
+ * because ext-apps' server module would load its whole App protocol at every start.
+ */
+export const APP_MIME_TYPE = 'text/html;profile=mcp-app';
 
 /** The bundle's exports the viewer uses. */
 const USED = ['App', 'applyDocumentTheme'];
@@ -66,20 +71,20 @@ export function viewerHtml(): string {
 }
 
 export function registerScanViewer(server: McpServer): void {
-  registerAppResource(
-    server,
+  server.registerResource(
     'scanViewer',
     SCAN_VIEWER_URI,
     {
       title: 'XNAT scan viewer',
       description:
         "getScanImage's interactive view (MCP Apps): slices, window/level, montage, quality rating",
+      mimeType: APP_MIME_TYPE,
     },
     () => ({
       contents: [
         {
           uri: SCAN_VIEWER_URI,
-          mimeType: RESOURCE_MIME_TYPE,
+          mimeType: APP_MIME_TYPE,
           text: viewerHtml(),
           // No domains: the page loads nothing (hosts then allow no network at all).
           _meta: { ui: { csp: {}, prefersBorder: true } },

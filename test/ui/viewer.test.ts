@@ -9,12 +9,15 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XnatClient } from '../../src/client/index.js';
+import { APP_RESOURCE_URI_KEY } from '../../src/mcp/define.js';
+import { APP_MIME_TYPE } from '../../src/resources/viewer.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
@@ -126,6 +129,8 @@ const dataset = (): Promise<Record<string, string>> =>
 
 describe.skipIf(BROWSER === undefined)('scan viewer (MCP App) in Chromium', () => {
   it('is linked from getScanImage and served as a self-contained mcp-app resource', async () => {
+    // Our spelled-out names are ext-apps' own.
+    expect([APP_RESOURCE_URI_KEY, APP_MIME_TYPE]).toEqual([RESOURCE_URI_META_KEY, RESOURCE_MIME_TYPE]);
     const tool = tools.find((t) => t.name === 'getScanImage');
     expect(tool?._meta).toMatchObject({ ui: { resourceUri: VIEWER }, 'ui/resourceUri': VIEWER });
     const { contents } = await mcp.readResource({ uri: VIEWER });
