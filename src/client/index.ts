@@ -42,6 +42,7 @@ export type {
   QuarantineRequest,
   QcAssessment,
   QcAssessmentRequest,
+  QcScanRating,
 } from './curation/index.js';
 // Straight from their modules: the barrel would load upload.ts and download.ts, which load on first use.
 export { DEFAULT_CONCURRENCY, checkRemotePath } from './transfers/common.js';

@@ -177,6 +177,7 @@ export const ExperimentDetailSchema = ExperimentSchema.extend({
   /** Other type-specific data fields (`scanner/manufacturer`, `fieldStrength`, `UID`, ...), as strings. */
   attributes: z.record(z.string(), z.string()),
   shares: z.array(ShareSchema),
+  /** A manual QC assessment's are its per-scan ratings: the scan rated, rating as quality, comments as note. */
   scans: z.array(ScanSchema),
   resources: z.array(ResourceSchema),
   assessors: z.array(AssessorSchema),

@@ -557,12 +557,12 @@ export function scanFromItem(node: ItemNode): Scan {
   const frames = f.frames;
   const parameters = scanParameters(f);
   return {
-    id: f.ID ?? f.id ?? '',
+    id: f.ID ?? f.id ?? f.imageScan_ID ?? '', // a QC assessment's rating (qcScanData) names its scan
     xsiType: xsiType(node),
     type: f.type ?? '',
     seriesDescription: f.series_description ?? '',
-    quality: f.quality ?? '',
-    note: f.note ?? '',
+    quality: f.quality ?? f.rating ?? '',
+    note: f.note ?? f.comments ?? '',
     ...(frames && Number.isInteger(Number(frames)) ? { frames: Number(frames) } : {}),
     ...optional('modality', f.modality),
     ...(parameters ? { parameters } : {}),

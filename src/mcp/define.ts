@@ -4,7 +4,7 @@
  * nothing here validates again. Handlers are thin: call the client core, shape with format.ts.
  * Writing tools are declared through the write pipeline (write.ts), which builds their handler.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ListToolsRequestSchema,
   type CallToolResult,
@@ -140,6 +140,8 @@ export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape
   links?(output: ToolOutput<O>): ResourceLink[];
   /** What the call was about, for "not found"/"not allowed" messages. */
   target?(args: ToolInput<I>): ErrorTarget | undefined;
+  /** The MCP App (`ui://` resource) that hosts supporting the Apps extension show with the result. */
+  ui?: { resourceUri: string };
 }
 
 export type AnyToolDefinition = ToolDefinition<z.ZodRawShape, z.ZodRawShape>;
@@ -239,72 +241,83 @@ export function listedTool(tool: AnyToolDefinition): Tool {
     inputSchema: listedSchema(tool.inputSchema, 'input'),
     outputSchema: listedSchema(tool.outputSchema, 'output'),
     annotations: tool.annotations,
+    ...(tool.ui ? { _meta: appToolMeta(tool.ui) } : {}),
   };
 }
 
+/**
+ * The MCP Apps link of a tool: `_meta.ui.resourceUri` (the spec's), plus the older flat key
+ * `ui/resourceUri` that hosts written before it still read, as ext-apps' registerAppTool writes
+ * both. Spelled out here rather than imported: ext-apps' server module carries its whole App
+ * protocol (~100 ms at every start, before tools/list); test/ui checks the names against it.
+ */
+export const APP_RESOURCE_URI_KEY = 'ui/resourceUri';
+
+function appToolMeta(ui: { resourceUri: string }): Record<string, unknown> {
+  return { ui, [APP_RESOURCE_URI_KEY]: ui.resourceUri };
+}
+
 function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps): void {
-  server.registerTool(
-    tool.name,
-    {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: tool.inputSchema,
-      outputSchema: tool.outputSchema,
-      annotations: tool.annotations,
-    },
-    (args, extra): Promise<CallToolResult> => {
-      const call = (async (): Promise<CallToolResult> => {
-        try {
-          // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
-          const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
-          const safety = createSafety({
-            options: deps.safety ?? {},
-            server: server.server,
-            sessionId: extra.sessionId,
-            request: { id: extra.requestId, signal: extra.signal },
-            log: deps.log,
-            user: () => user,
-          });
-          const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
-          const images: ImageContent[] = [];
-          const output = await tool.handler(args, {
-            client: deps.client,
-            signal: extra.signal,
-            log: deps.log,
-            progress,
-            safety,
-            toolsets: deps.toolsets,
-            attachImage: ({ data, mimeType }) =>
-              images.push({ type: 'image', data: data.toString('base64'), mimeType }),
-          });
-          // The one place every result is bounded: strings first, then the whole against the budget.
-          const { value, shortened } = boundStrings(output);
-          const fitted = fitBudget(
-            value,
-            (o) => tool.render(o) + (shortened > 0 ? `\n${shortenedNote(shortened)}` : ''),
-            (o) => tool.links?.(o) ?? [],
-          );
-          return {
-            structuredContent: fitted.output,
-            content: [{ type: 'text', text: fitted.text }, ...images, ...(fitted.links as ResourceLink[])],
-          };
-        } catch (err) {
-          const text = describeToolError(err, {
-            operation: tool.name,
-            url: deps.client.url,
-            target: tool.target?.(args),
-            log: deps.log,
-          });
-          // Also on the MCP log, for hosts that show server logs; a closed connection is not an error here.
-          server
-            .sendLoggingMessage({ level: 'warning', logger: tool.name, data: text }, extra.sessionId)
-            .catch(() => undefined);
-          return { isError: true, content: [{ type: 'text', text }] };
-        }
-      })();
-      return deps.calls?.track(call) ?? call;
-    },
-  );
+  const config = {
+    title: tool.title,
+    description: tool.description,
+    inputSchema: tool.inputSchema,
+    outputSchema: tool.outputSchema,
+    annotations: tool.annotations,
+  };
+  const callback: ToolCallback<z.ZodRawShape> = (args, extra): Promise<CallToolResult> => {
+    const call = (async (): Promise<CallToolResult> => {
+      try {
+        // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
+        const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
+        const safety = createSafety({
+          options: deps.safety ?? {},
+          server: server.server,
+          sessionId: extra.sessionId,
+          request: { id: extra.requestId, signal: extra.signal },
+          log: deps.log,
+          user: () => user,
+        });
+        const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
+        const images: ImageContent[] = [];
+        const output = await tool.handler(args, {
+          client: deps.client,
+          signal: extra.signal,
+          log: deps.log,
+          progress,
+          safety,
+          toolsets: deps.toolsets,
+          attachImage: ({ data, mimeType }) =>
+            images.push({ type: 'image', data: data.toString('base64'), mimeType }),
+        });
+        // The one place every result is bounded: strings first, then the whole against the budget.
+        const { value, shortened } = boundStrings(output);
+        const fitted = fitBudget(
+          value,
+          (o) => tool.render(o) + (shortened > 0 ? `\n${shortenedNote(shortened)}` : ''),
+          (o) => tool.links?.(o) ?? [],
+        );
+        return {
+          structuredContent: fitted.output,
+          content: [{ type: 'text', text: fitted.text }, ...images, ...(fitted.links as ResourceLink[])],
+        };
+      } catch (err) {
+        const text = describeToolError(err, {
+          operation: tool.name,
+          url: deps.client.url,
+          target: tool.target?.(args),
+          log: deps.log,
+        });
+        // Also on the MCP log, for hosts that show server logs; a closed connection is not an error here.
+        server
+          .sendLoggingMessage({ level: 'warning', logger: tool.name, data: text }, extra.sessionId)
+          .catch(() => undefined);
+        return { isError: true, content: [{ type: 'text', text }] };
+      }
+    })();
+    return deps.calls?.track(call) ?? call;
+  };
+  server.registerTool(tool.name, tool.ui ? { ...config, _meta: appToolMeta(tool.ui) } : config, callback);
 }
 
 export interface ToolRegistration {

@@ -9,6 +9,9 @@ export const PROJECT_TEMPLATE = 'xnat://projects/{project}';
 export const SUBJECT_TEMPLATE = 'xnat://projects/{project}/subjects/{subject}';
 export const EXPERIMENT_TEMPLATE = 'xnat://projects/{project}/experiments/{experiment}';
 
+/** The scan viewer (an MCP App), linked from getScanImage's definition and served as a resource. */
+export const SCAN_VIEWER_URI = 'ui://xnat-mcp/scan-viewer.html';
+
 const seg = encodeURIComponent;
 
 export function projectUri(project: string): string {

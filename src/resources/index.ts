@@ -13,6 +13,7 @@ import { shapeExperimentDetail, shapeProjectDetail, shapeSubjectDetail } from '.
 import type { Logger } from '../mcp/logger.js';
 import { experimentTarget, projectTarget, subjectTarget } from '../mcp/targets.js';
 import { EXPERIMENT_TEMPLATE, PROJECT_TEMPLATE, SUBJECT_TEMPLATE, projectUri } from '../mcp/uris.js';
+import { registerScanViewer } from './viewer.js';
 
 export interface ResourceDeps {
   client: XnatClient;
@@ -88,6 +89,7 @@ async function readJson(
 }
 
 export function registerResources(server: McpServer, deps: ResourceDeps): void {
+  registerScanViewer(server);
   const { client } = deps;
   const complete = { project: (value: string) => completeProject(client, value) };
 

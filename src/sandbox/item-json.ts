@@ -10,6 +10,7 @@ import type {
   SandboxArchive,
   SandboxUser,
   StoredElement,
+  StoredQcScan,
   StoredExperiment,
   StoredProject,
   StoredReconstruction,
@@ -145,6 +146,14 @@ export function scanNode(scan: StoredScan, session: StoredExperiment, directory:
   );
 }
 
+/** A manual QC assessment's rating of one scan (`xnat:qcScanData`). */
+function qcScanNode(scan: StoredQcScan): ItemNode {
+  return node(
+    meta(scan.xsiType),
+    fields([['xnat_qcScanData_id', scan.xnatQcscandataId], ...Object.entries(scan.values)]),
+  );
+}
+
 export function reconstructionNode(
   recon: StoredReconstruction,
   session: StoredExperiment,
@@ -202,7 +211,13 @@ export function experimentNode(
       items: experiment.resources.map((r) => resourceNode(r, directory)),
     },
     { field: 'in/file', items: experiment.inResources.map((r) => resourceNode(r, directory)) },
-    { field: 'scans/scan', items: experiment.scans.map((s) => scanNode(s, experiment, directory)) },
+    {
+      field: 'scans/scan',
+      items: [
+        ...experiment.scans.map((s) => scanNode(s, experiment, directory)),
+        ...(experiment.qcScans ?? []).map(qcScanNode),
+      ],
+    },
     {
       field: 'reconstructions/reconstructedImage',
       items: (experiment.reconstructions ?? []).map((r) => reconstructionNode(r, experiment, directory)),

@@ -11,11 +11,13 @@ import type {
   SandboxUser,
   StoredExperiment,
   StoredProject,
+  StoredQcScan,
   StoredReconstruction,
   StoredResource,
   StoredScan,
   StoredSubject,
 } from './model.js';
+import { QC_BEFORE_SCANS, QC_SCAN_DATA, QC_SCAN_LEAVES } from './qc-scans.js';
 import type { AuthedContext } from './reply.js';
 import {
   demographicNumberKind,
@@ -201,6 +203,9 @@ export function experimentXml(
   const late = attributes.filter(
     ([k]) => !SESSION_ATTRIBUTES.includes(k) && !SESSION_EARLY.includes(k.split('/')[0] ?? ''),
   );
+  // A manual QC assessment's `scans` sit between its rater/findings and its comments/verdict.
+  const beforeQcScans = late.filter(([k]) => QC_BEFORE_SCANS.includes(k));
+  const afterQcScans = late.filter(([k]) => !QC_BEFORE_SCANS.includes(k));
   const resources = experiment.resources.map((r) =>
     resourceXml(assessor ? 'xnat:file' : 'xnat:resource', r, directory),
   );
@@ -251,8 +256,28 @@ export function experimentXml(
               experimentXml(archive, a, user, 'xnat:assessor'),
             ),
           )),
-      ...nestedElements('xnat', late),
+      ...(experiment.qcScans === undefined
+        ? nestedElements('xnat', late)
+        : [
+            ...nestedElements('xnat', beforeQcScans),
+            ...wrap('xnat:scans', experiment.qcScans.map(qcScanXml)),
+            ...nestedElements('xnat', afterQcScans),
+          ]),
     ],
+  );
+}
+
+/** A manual QC assessment's rating of one scan; `xsi:type` only for subtypes (as XNAT writes it). */
+function qcScanXml(scan: StoredQcScan): XmlElement {
+  const { values } = scan;
+  const scale = values['rating/scale'];
+  const leaves = QC_SCAN_LEAVES.filter(
+    (l) => l !== 'rating/scale' && (values[l] !== undefined || (l === 'rating' && scale !== undefined)),
+  );
+  return element(
+    'xnat:scan',
+    [['xsi:type', scan.xsiType === QC_SCAN_DATA ? undefined : scan.xsiType]],
+    leaves.map((l) => element(`xnat:${l}`, l === 'rating' ? [['scale', scale]] : [], [], values[l])),
   );
 }
 

@@ -201,9 +201,20 @@ export interface StoredExperiment {
   inResources: StoredResource[];
   /** Image sessions only: `reconstructions/reconstructedImage`. */
   reconstructions?: StoredReconstruction[];
+  /** Manual QC assessments only (`xnat:qcManualAssessorData`): `scans/scan`, one rating per scan. */
+  qcScans?: StoredQcScan[];
   insertDate: string;
   insertUser: string;
   lastModified: string;
+}
+
+/** `xnat:qcScanData` (or a subtype): one scan's rating inside a manual QC assessment. */
+export interface StoredQcScan {
+  xsiType: string;
+  /** Site-wide integer key `xnat_qcScanData_id`. */
+  xnatQcscandataId: number;
+  /** Leaves by path, in xnat.xsd's order when written (QC_SCAN_LEAVES): `imageScan_ID`, `rating`, `rating/scale`, ... */
+  values: Record<string, string>;
 }
 
 /** `xnat:reconstructedImageData`: a reconstruction of an image session, its ID unique site-wide. */
@@ -232,7 +243,14 @@ export interface SandboxArchive {
   subjects: Map<string, StoredSubject>;
   experiments: Map<string, StoredExperiment>;
   /** Next values of XNAT's sequences. */
-  sequences: { subject: number; experiment: number; resource: number; scan: number; reconstruction?: number };
+  sequences: {
+    subject: number;
+    experiment: number;
+    resource: number;
+    scan: number;
+    reconstruction?: number;
+    qcScan?: number;
+  };
   /** Sessions received but not archived yet (the sandbox starts an empty list when absent). */
   prearchive?: PrearchiveSession[];
   /** `xdat:stored_search` documents by ID (the sandbox starts an empty map when absent). */

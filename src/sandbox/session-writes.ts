@@ -1,6 +1,7 @@
 /**
  * Writes below a session: image assessors (ExptAssessmentResource) and scans (ScanResource).
  */
+import { applyQcScans } from './qc-scans.js';
 import { canEditProject } from './access.js';
 import { SandboxHttpError } from './errors.js';
 import { applyExperiment, applyReconstruction, applyScan, validate } from './item-values.js';
@@ -49,7 +50,7 @@ export async function putAssessor(ctx: AuthedContext): Promise<Reply> {
     const id = submittedId(submission);
     if (id !== undefined && id !== existing.id) throw new SandboxHttpError(400, 'ID cannot be modified');
     validate('experiment', existing.xsiType, submission.values);
-    applyExperiment(existing, submission.values);
+    applyExperiment(existing, applyQcScans(archive, existing, submission));
     existing.lastModified = insertStamp();
     manageStatus(ctx, existing);
     return textReply(200, existing.id);
@@ -81,7 +82,7 @@ export async function putAssessor(ctx: AuthedContext): Promise<Reply> {
     login: ctx.user.login,
     ...(id === undefined ? {} : { id }),
   });
-  applyExperiment(assessor, submission.values);
+  applyExperiment(assessor, applyQcScans(archive, assessor, submission));
   archive.experiments.set(assessor.id, assessor);
   manageStatus(ctx, assessor);
   return textReply(201, assessor.id);

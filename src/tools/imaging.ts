@@ -18,6 +18,7 @@ import {
 } from '../mcp/format-imaging.js';
 import { defineWriteTool } from '../mcp/write.js';
 import { experimentParam, optionalProjectParam } from '../mcp/params.js';
+import { SCAN_VIEWER_URI } from '../mcp/uris.js';
 
 const PRESETS = Object.keys(WINDOW_PRESETS) as [WindowPreset, ...WindowPreset[]];
 
@@ -53,6 +54,8 @@ export const getScanImage = defineTool({
     project,
     nextStep: 'use getExperiment to see its scan IDs',
   }),
+  // Hosts with MCP Apps show the viewer beside the image; the others get the image content alone.
+  ui: { resourceUri: SCAN_VIEWER_URI },
 });
 
 export const getScanSnapshot = defineWriteTool({

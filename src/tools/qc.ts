@@ -28,6 +28,10 @@ const QcOutput = {
       rater: z.string().optional(),
       pass: z.string().optional(),
       comments: z.string().optional(),
+      scans: z
+        .array(z.object({ scan: z.string(), quality: z.string(), note: z.string().optional() }))
+        .optional()
+        .describe('Per-scan ratings'),
     })
     .optional()
     .describe('createQcAssessment: as read back'),
@@ -46,7 +50,7 @@ export const recordQc = defineWriteTool({
   name: 'recordQc',
   title: 'Record visual QC of an XNAT session',
   description:
-    "Visual QC: rateScan sets a scan's quality (usable, questionable, unusable) and note; createQcAssessment adds a manual QC assessment (rater, pass, comments) to the session. Values are read back. Scan IDs from getExperiment.",
+    "Visual QC: rateScan sets a scan's quality (usable, questionable, unusable) and note; createQcAssessment adds a manual QC assessment (rater, pass, comments, per-scan ratings) to the session. Values are read back. Scan IDs from getExperiment.",
   toolset: 'qc',
   inputSchema: {
     action: z.enum(['rateScan', 'createQcAssessment']).describe('What to record'),
@@ -58,6 +62,17 @@ export const recordQc = defineWriteTool({
     pass: z.boolean().optional().describe('createQcAssessment: overall verdict'),
     rater: z.string().max(255).optional().describe('createQcAssessment: who rated'),
     label: z.string().min(1).optional().describe('createQcAssessment: label (default <session>_QC)'),
+    scans: z
+      .array(
+        z.object({
+          scan: z.string().min(1).describe('Scan ID'),
+          quality: z.enum(QUALITY).describe('Its rating'),
+          note: z.string().max(2000).optional().describe('Its comments'),
+        }),
+      )
+      .max(500)
+      .optional()
+      .describe('createQcAssessment: per-scan ratings'),
   },
   outputSchema: QcOutput,
   // A rating replaces the previous one, which the result and the audit line keep; nothing is deleted.
@@ -67,6 +82,11 @@ export const recordQc = defineWriteTool({
     if (args.action === 'rateScan') {
       if (args.scan === undefined || args.quality === undefined) {
         throw new ToolInputError('rateScan needs scan and quality');
+      }
+      if (args.scans !== undefined) {
+        throw new ToolInputError(
+          'rateScan rates one scan: per-scan ratings (scans) go with createQcAssessment',
+        );
       }
       const scan = session.scans.find((s) => s.id === args.scan);
       if (!scan) {
@@ -80,11 +100,13 @@ export const recordQc = defineWriteTool({
       };
     }
     if (args.scan !== undefined || args.quality !== undefined) {
-      throw new ToolInputError('createQcAssessment rates the session: rate scans with action rateScan');
+      throw new ToolInputError(
+        'createQcAssessment rates the session: give per-scan ratings in scans, or use action rateScan',
+      );
     }
     return {
       session,
-      summary: `manual QC assessment ${args.label ?? `${session.label}_QC`} of ${session.label}`,
+      summary: `manual QC assessment ${args.label ?? `${session.label}_QC`} of ${session.label}${args.scans ? ` rating ${args.scans.length} scan(s)` : ''}`,
     };
   },
   projects: ({ session, summary }: QcPlan, args) => [
@@ -120,6 +142,7 @@ export const recordQc = defineWriteTool({
       comments: args.note,
       pass: args.pass,
       date: today(),
+      scans: args.scans?.map((r) => ({ scan: r.scan, rating: r.quality, comments: r.note })),
       signal,
     });
     return { assessment };
@@ -145,6 +168,15 @@ export const recordQc = defineWriteTool({
               ...(a.attributes.rater ? { rater: a.attributes.rater } : {}),
               ...(a.attributes.pass ? { pass: a.attributes.pass } : {}),
               ...(a.attributes.comments ? { comments: truncateText(a.attributes.comments, 500) } : {}),
+              ...(a.scans.length > 0
+                ? {
+                    scans: a.scans.map((s) => ({
+                      scan: s.id,
+                      quality: s.quality,
+                      ...(s.note ? { note: truncateText(s.note, 500) } : {}),
+                    })),
+                  }
+                : {}),
             },
           }
         : {}),
@@ -191,6 +223,12 @@ export const recordQc = defineWriteTool({
             ['pass', out.assessment.pass],
             ['comments', out.assessment.comments],
           ]),
+      out.assessment?.scans === undefined
+        ? ''
+        : renderTable(
+            ['scan', 'quality', 'note'],
+            out.assessment.scans.map((s) => [s.scan, s.quality, s.note ?? '']),
+          ),
     ),
   target: ({ experiment, project }) => experimentTarget(experiment, project),
 });

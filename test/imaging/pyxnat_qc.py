@@ -1,4 +1,5 @@
-"""Reads back, with pyxnat, a scan's quality and note and a manual QC assessment's fields.
+"""Reads back, with pyxnat, a scan's quality and note and a manual QC assessment's fields and
+per-scan ratings (its xnat:scans/xnat:scan elements, through pyxnat's xpath on the assessor's XML).
 
 Usage: pyxnat_qc.py JSON with url, user, password, project, subject, experiment, scan, assessor.
 Prints one JSON object of what pyxnat saw.
@@ -13,6 +14,14 @@ interface = pyxnat.Interface(server=config["url"], user=config["user"], password
 session = interface.select.project(config["project"]).subject(config["subject"]).experiment(config["experiment"])
 scan = session.scan(config["scan"])
 assessor = session.assessor(config["assessor"])
+ratings = [
+    {
+        "scan": scan_rating.findtext("xnat:imageScan_ID", namespaces=scan_rating.nsmap),
+        "rating": scan_rating.findtext("xnat:rating", namespaces=scan_rating.nsmap),
+        "comments": scan_rating.findtext("xnat:comments", namespaces=scan_rating.nsmap),
+    }
+    for scan_rating in assessor.xpath("xnat:scans/xnat:scan")
+]
 print(
     json.dumps(
         {
@@ -23,6 +32,7 @@ print(
             "rater": assessor.attrs.get("xnat:qcManualAssessorData/rater"),
             "pass": assessor.attrs.get("xnat:qcManualAssessorData/pass"),
             "comments": assessor.attrs.get("xnat:qcManualAssessorData/comments"),
+            "scans": ratings,
         }
     )
 )

@@ -63,7 +63,7 @@ describe('cold start', () => {
     expect(loaded.some((url) => url.endsWith('/dist/cli.js'))).toBe(true);
     expect(loaded.some((url) => url.includes('/node_modules/@modelcontextprotocol/sdk/'))).toBe(true);
     const unneeded = loaded.filter((url) =>
-      /\/dist\/sandbox\/|\/dist\/transports\/http\.js|\/transfers\/(upload|download|zip-download)\.js|\/node_modules\/(undici|fast-xml-parser)\//.test(
+      /\/dist\/sandbox\/|\/dist\/transports\/http\.js|\/transfers\/(upload|download|zip-download)\.js|\/node_modules\/(undici|fast-xml-parser|@modelcontextprotocol\/ext-apps)\//.test(
         url,
       ),
     );

@@ -427,7 +427,9 @@ describe('resources, completion and prompts', () => {
       const visible = (await connected.xnat.listProjects()).map((p) => p.id).sort();
       expect(visible.length).toBeGreaterThan(MAX_LISTED_PROJECTS);
       const { resources } = await connected.mcp.listResources();
-      expect(resources.map((r) => r.name)).toEqual(visible.slice(0, MAX_LISTED_PROJECTS));
+      // Beside the projects: the scan viewer (ui://), listed for hosts to review before showing it.
+      const projects = resources.filter((r) => r.uri.startsWith('xnat://projects/'));
+      expect(projects.map((r) => r.name)).toEqual(visible.slice(0, MAX_LISTED_PROJECTS));
       const { resourceTemplates } = await connected.mcp.listResourceTemplates();
       const template = resourceTemplates.find((t) => t.uriTemplate === 'xnat://projects/{project}');
       expect(template?.description).toMatch(new RegExp(`first ${MAX_LISTED_PROJECTS} .*listProjects`));

@@ -16,4 +16,4 @@ export { describeObject } from './describe.js';
 export type { ObjectDescription } from './describe.js';
 export { deleteObject } from './delete.js';
 export { QC_ASSESSOR_TYPE, createQcAssessment } from './qc.js';
-export type { QcAssessment, QcAssessmentRequest } from './qc.js';
+export type { QcAssessment, QcAssessmentRequest, QcScanRating } from './qc.js';

@@ -1,6 +1,8 @@
 /**
  * A manual QC assessment of an image session (`xnat:qcManualAssessorData`): created under the
- * session through its owning project, never over an existing label, and read back.
+ * session through its owning project, never over an existing label, and read back. Per-scan
+ * ratings go in its `scans/scan` elements (`xnat:qcScanData`), addressed as XNAT's own QC form
+ * addresses them: `scans/scan[N]/imageScan_ID`, `.../rating`, `.../comments`, `.../pass`.
  */
 import { XnatBadRequestError, XnatConflictError } from '../errors.js';
 import { xnatPath } from '../http.js';
@@ -8,6 +10,16 @@ import type { ExperimentDetail } from '../models.js';
 import { checkLabel, experimentPath, requireExperiment, write, type CurationContext } from './common.js';
 
 export const QC_ASSESSOR_TYPE = 'xnat:qcManualAssessorData';
+
+/** One scan's rating inside the assessment. */
+export interface QcScanRating {
+  /** The image scan's ID in the session. */
+  scan: string;
+  /** E.g. usable, questionable, unusable. */
+  rating?: string | undefined;
+  comments?: string | undefined;
+  pass?: boolean | undefined;
+}
 
 export interface QcAssessmentRequest {
   /** The image session assessed: accession ID, or label with `project`. */
@@ -21,6 +33,8 @@ export interface QcAssessmentRequest {
   pass?: boolean | undefined;
   /** ISO date of the rating. */
   date?: string | undefined;
+  /** Per-scan ratings, each of a scan of the session (read back as the assessment's `scans`). */
+  scans?: readonly QcScanRating[] | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -47,6 +61,13 @@ export async function createQcAssessment(
       `Experiment ${session.label} (${session.id}) already has an assessor labelled "${label}" (${taken.id}); nothing was changed (choose another label)`,
     );
   }
+  const scans = q.scans ?? [];
+  const unknown = scans.filter((r) => !session.scans.some((s) => s.id === r.scan)).map((r) => r.scan);
+  if (unknown.length > 0) {
+    throw new XnatBadRequestError(
+      `Scan ${unknown.join(', ')} is not in ${session.label}; its scans are ${session.scans.map((s) => s.id).join(', ')}`,
+    );
+  }
   const t = QC_ASSESSOR_TYPE;
   const res = await write(
     ctx,
@@ -59,10 +80,20 @@ export async function createQcAssessment(
       ...(q.rater !== undefined ? { [`${t}/rater`]: q.rater } : {}),
       ...(q.comments !== undefined ? { [`${t}/comments`]: q.comments } : {}),
       ...(q.pass !== undefined ? { [`${t}/pass`]: q.pass ? '1' : '0' } : {}),
+      ...Object.fromEntries(scans.flatMap((r, i) => scanParams(`${t}/scans/scan[${i}]`, r))),
     },
     q.signal,
   );
   const id = res.body.trim() || label;
   const assessment = await requireExperiment(ctx, id, session.owningProject, q.signal);
   return { session, assessment };
+}
+
+function scanParams(path: string, r: QcScanRating): Array<[string, string]> {
+  return [
+    [`${path}/imageScan_ID`, r.scan],
+    ...(r.rating !== undefined ? [[`${path}/rating`, r.rating] as [string, string]] : []),
+    ...(r.comments !== undefined ? [[`${path}/comments`, r.comments] as [string, string]] : []),
+    ...(r.pass !== undefined ? [[`${path}/pass`, r.pass ? '1' : '0'] as [string, string]] : []),
+  ];
 }

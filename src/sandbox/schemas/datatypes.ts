@@ -312,11 +312,38 @@ const qcAssessment: DataType = rooted({
   members: [attr('type')],
 });
 
+/** One scan's rating inside a manual QC assessment (`scans/scan`). */
+const qcScan: DataType = {
+  name: 'xnat:qcScanData',
+  members: [
+    el('imageScan_ID'),
+    el('rater'),
+    el('coverage'),
+    el('motion'),
+    el('otherImageArtifacts'),
+    text('comments', 10000),
+    el('pass'),
+    valued('rating', 'xs:string', [attr('scale')]),
+    customFields(),
+  ],
+};
+
 const qcManualAssessor: DataType = rooted({
   name: 'xnat:qcManualAssessorData',
   root: 'QCManualAssessment',
   base: 'xnat:imageAssessorData',
-  members: [el('rater'), text('comments', 10000), el('pass')],
+  members: [
+    el('rater'),
+    el('stereotacticMarker'),
+    text('incidentalFindings', 10000),
+    list('scans', el('scan', 'xnat:qcScanData')),
+    text('comments', 10000),
+    el('pass'),
+    el('payable'),
+    el('rescan'),
+    el('resolvable'),
+    el('retrain'),
+  ],
 });
 
 const reconstructedImage: DataType = rooted({
@@ -472,6 +499,7 @@ export const SCHEMAS: readonly SchemaDocument[] = [
       imageAssessor,
       mrAssessor,
       qcAssessment,
+      qcScan,
       qcManualAssessor,
       reconstructedImage,
       abstractResource,
