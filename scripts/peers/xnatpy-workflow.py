@@ -6,7 +6,8 @@ starts the sandbox and finds xnatpy through XNATPY_DIR.
 Usage: xnatpy-workflow.py URL LOGIN:PASSWORD:PROJECT:SHARE_PROJECT [...]
 
 For each account it connects with xnatpy's defaults (object model built from /xapi/schemas), reads,
-creates, updates, uploads, downloads, searches, quarantines, shares, imports into the prearchive and
+creates, updates, renames, uploads (files, folders, a zip to extract), downloads, searches, quarantines,
+shares and unshares, imports into the prearchive and
 deletes inside PROJECT, printing one line per xnatpy call and a summary. Exit status 1 if any failed.
 """
 import datetime
@@ -371,6 +372,19 @@ def curate(run, session, project, share_project):
     run.check('shared subject listed in {}'.format(share_project),
               lambda: [s.label for s in session.projects[share_project].subjects.values()],
               lambda v: subject.label + '_SH' in v)
+
+    def unshare():
+        # xnatpy has share() but no unshare: DELETE of the shared copy's URI in the target project, as XNAT does it.
+        session.delete('/data/projects/{}/subjects/{}/experiments/{}'.format(share_project, subject.id, mr.id))
+        session.delete('/data/projects/{}/subjects/{}'.format(share_project, subject.id))
+        session.projects[share_project].clearcache()
+        return [s.label for s in session.projects[share_project].subjects.values()]
+
+    run.check('unshare subject and session from {} (DELETE in the target)'.format(share_project), unshare,
+              lambda v: subject.label + '_SH' not in v)
+    run.check('subject still in its own project after unsharing',
+              lambda: session.get_json(subject.fulluri)['items'][0]['data_fields']['project'],
+              lambda v: v == project.id)
     prearchive(run, session, project, stamp)
     # Objects made by classes.X(parent=...) are not in xnatpy's object cache and their delete()
     # raises KeyError after the DELETE (xnatpy 0.5.1), so delete through fresh look-ups.
@@ -396,8 +410,14 @@ def transfer(run, resource):
         (folder / 'sub' / 'b.txt').write_text('beta\n')
         run.step('resource.upload_dir(dir)  [tgz_file, extract=true]', lambda: resource.upload_dir(str(folder)))
         run.step("resource.upload_data(b'...', 'c.txt')", lambda: resource.upload_data(b'gamma\n', 'c.txt'))
+        zipped = Path(tmp) / 'bundle.zip'
+        with zipfile.ZipFile(zipped, 'w') as archive:
+            archive.writestr('zipped/d.txt', 'delta\n')
+        run.step("resource.upload(zip, 'bundle.zip', extract=True)",
+                 lambda: resource.upload(str(zipped), 'bundle.zip', extract=True))
         run.check('resource.files after uploads', lambda: sorted(resource.files),
-                  lambda v: {'image.nii', 'a.txt', 'sub/b.txt', 'c.txt'} <= set(v))
+                  lambda v: {'image.nii', 'a.txt', 'sub/b.txt', 'c.txt', 'zipped/d.txt'} <= set(v)
+                  and 'bundle.zip' not in v)
 
         def verify():
             remote = resource.files['image.nii']
