@@ -294,6 +294,15 @@ describe('experiments', () => {
       '/data/projects/BRAIN_MR/subjects/W_AUTO1/experiments/W_NONE?xsiType=xnat:mrScanData',
     );
     expect(scanType.status).toBe(422);
+    // Types that do not extend xnat:subjectAssessorData in the data-type table, whatever their names say.
+    for (const type of ['xnat:reconstructedImageData', 'xnat:investigatorData', 'xnat:qcAssessmentData']) {
+      const notAssessor = await call(
+        'PUT',
+        'alice',
+        `/data/projects/BRAIN_MR/subjects/W_AUTO1/experiments/W_NONE?xsiType=${type}`,
+      );
+      expect(notAssessor.status, type).toBe(422);
+    }
     const badDate = await call(
       'PUT',
       'alice',
