@@ -101,6 +101,8 @@ describe.skipIf(PYTHON === undefined).each(ROLES)(
         fileFormat: 'NIFTI',
         fileContent: 'T2w_RAW',
         deletedSubject: 'PYX_GONE',
+        renamed: ['PYX_S1_MR3', 'PYX_S1_MR3_RENAMED'],
+        dirResource: 'PYX_DIR',
         sessionXml: {
           label: 'PYX_S1_MR2',
           // pyxnat re-serialises the document with lxml, which refuses an encoding declaration in a str.
@@ -210,6 +212,32 @@ describe.skipIf(PYTHON === undefined).each(ROLES)(
           },
         ]);
         expect(readFileSync(join(root, 'from-pyxnat', written.fileName), 'utf8')).toBe(written.fileText);
+      });
+
+      it('renames a session pyxnat created with ?label= (a label xpath is refused), which keeps its ID', async () => {
+        const renamed = seen(output, 'renamed') as { new_id: string };
+        expect(renamed).toEqual({
+          xpath_kept_label: true,
+          old_exists: false,
+          new_id: expect.any(String),
+          same_id: true,
+        });
+        const experiment = await callOk<Record<string, unknown>>(alice.mcp, 'getExperiment', {
+          project: PROJECT,
+          experiment: written.renamed[1],
+        });
+        expect(experiment).toMatchObject({ id: renamed.new_id, label: written.renamed[1] });
+      });
+
+      it('uploads a folder (put_dir: a zip XNAT extracts), sub-folders kept', () => {
+        expect(seen(output, 'dir_files')).toEqual(['a.txt', 'b.txt']);
+        const session = [...sandbox.archive.experiments.values()].find((e) => e.label === written.experiment);
+        const resource = session?.resources.find((r) => r.label === written.dirResource);
+        expect(resource?.files.map((f) => f.path).sort()).toEqual(['a.txt', 'sub/b.txt']);
+      });
+
+      it('quarantines and activates the session with the raw request (pyxnat has no call for it)', () => {
+        expect(seen(output, 'quarantine')).toEqual(['quarantine', 'active']);
       });
 
       it('no longer finds the subject pyxnat deleted', async () => {
