@@ -6,7 +6,8 @@ starts the sandbox and finds xnatpy through XNATPY_DIR.
 Usage: xnatpy-workflow.py URL LOGIN:PASSWORD:PROJECT:SHARE_PROJECT [...]
 
 For each account it connects with xnatpy's defaults (object model built from /xapi/schemas), reads,
-creates, updates, uploads, downloads, searches, quarantines, shares, imports into the prearchive and
+creates, updates, renames, uploads (files, folders, a zip to extract), downloads, searches, quarantines,
+shares and unshares, imports into the prearchive and
 deletes inside PROJECT, printing one line per xnatpy call and a summary. Exit status 1 if any failed.
 """
 import datetime
@@ -32,6 +33,7 @@ class Run:
     def __init__(self, who):
         self.who = who
         self.results = []
+        self.xfails = []
 
     def step(self, name, action):
         try:
@@ -45,6 +47,22 @@ class Run:
         print('  ok   {:<58} {}'.format(name, repr(value)[:100]), flush=True)
         return value
 
+    def known_bug(self, name, action, expected, evidence):
+        """A call that fails on any XNAT because of xnatpy itself: reported as XFAIL with the evidence, not counted."""
+        try:
+            value = action()
+            if not expected(value):
+                raise AssertionError('unexpected value {!r}'.format(value))
+        except Exception as error:
+            message = '{}: {}'.format(type(error).__name__, str(error).splitlines()[0] if str(error) else '')
+            self.results.append((name, True, 'xfail'))
+            self.xfails.append(name)
+            print('  XFAIL {:<57} {} [xnatpy: {}]'.format(name, message[:80], evidence), flush=True)
+            return None
+        self.results.append((name, True, value))
+        print('  ok   {:<58} {} (xnatpy bug fixed?)'.format(name, repr(value)[:80]), flush=True)
+        return value
+
     def check(self, name, action, expected):
         def compare():
             value = action()
@@ -53,6 +71,23 @@ class Run:
             return value
 
         return self.step(name, compare)
+
+
+# xnatpy 0.5.1's create_object (xnat/session.py:997, `fieldname = FIELD_HINTS.get(type_, 'UNKNOWN')`) renames
+# every object whose type is not one of FIELD_HINTS' REST base types (xnat/constants.py:35) to field 'UNKNOWN',
+# whatever the server sends. A nested object (PI, demographics) then looks for a child 'UNKNOWN' in its parent's
+# JSON (XNATNestedObject.fulldata, xnat/core.py:562) and reads nothing; a sub-object of a scan (parameters)
+# collides in the object cache (session.py:1000) with the scan itself, listed under (uri, 'UNKNOWN') too, so
+# `scan.parameters` is the scan. Real XNAT's JSON has the same children and `parameters/...` data fields
+# (test/fixtures/xnat-samples/scan-item.data_fields.mr.rest-tests.json), so these fail there too.
+# `nested` builds the same generated class with its field name kept: it checks the served schemas and the data.
+UNKNOWN_FIELDNAME = 'create_object renames the field to UNKNOWN (session.py:997)'
+
+
+def nested(parent, xsi_type, field):
+    """The object xnatpy's generated property would return, had create_object kept its field name."""
+    session = parent.xnat_session
+    return session.XNAT_CLASS_LOOKUP[xsi_type](parent.uri, session, parent=parent, fieldname=field)
 
 
 def child(item, field):
@@ -72,9 +107,10 @@ def read(run, session, project_id):
         return None
     run.check('project.name', lambda: project.name, bool)
     run.check('project.description', lambda: project.description, lambda v: v is not None)
-    run.check('str(project.pi) has the PI name', lambda: str(project.pi), lambda v: len(v) > len('<InvestigatorData >'))
-    # xnatpy 0.5.1's create_object replaces a nested object's field name with FIELD_HINTS' 'UNKNOWN',
-    # so pi/demographics/parameters read nothing whatever the server sends: check the data itself too.
+    run.known_bug('str(project.pi) has the PI name', lambda: str(project.pi),
+                  lambda v: len(v) > len('<InvestigatorData >'), UNKNOWN_FIELDNAME)
+    run.check("InvestigatorData(fieldname='PI').lastname (schema model, field name kept)",
+              lambda: nested(project, 'xnat:investigatorData', 'PI').lastname, bool)
     run.check("project.fulldata child 'PI' (firstname, lastname)", lambda: child(project, 'PI'),
               lambda v: bool(v.get('lastname')))
     run.step('project.fields', lambda: dict(project.fields))
@@ -85,8 +121,12 @@ def read(run, session, project_id):
     run.check('subject.label', lambda: subject.label, bool)
     run.step('subject.group', lambda: subject.group)
     run.step('subject.fields', lambda: dict(subject.fields))
-    run.check('subject.demographics.gender', lambda: subject.demographics.gender, bool)
-    run.step('subject.demographics.age / yob', lambda: (subject.demographics.age, subject.demographics.yob))
+    run.known_bug('subject.demographics.gender', lambda: subject.demographics.gender, bool, UNKNOWN_FIELDNAME)
+    run.check("DemographicData(fieldname='demographics').gender (field name kept)",
+              lambda: nested(subject, 'xnat:demographicData', 'demographics').gender, bool)
+    run.step('demographics age / yob (field name kept)',
+             lambda: (nested(subject, 'xnat:demographicData', 'demographics').age,
+                      nested(subject, 'xnat:demographicData', 'demographics').yob))
     run.check("subject.fulldata child 'demographics'", lambda: child(subject, 'demographics'),
               lambda v: bool(v.get('gender')))
     run.check('subject.experiments', lambda: subject.experiments, lambda v: len(v) > 0)
@@ -102,7 +142,9 @@ def read(run, session, project_id):
     if scan is not None:
         run.step('scan.type / series_description / frames', lambda: (scan.type, scan.series_description, scan.frames))
         run.check('scan.image_session_id', lambda: scan.image_session_id, lambda v: v == experiment.id)
-        run.check('scan.parameters.tr', lambda: scan.parameters.tr, lambda v: v is not None)
+        run.known_bug('scan.parameters.tr', lambda: scan.parameters.tr, lambda v: v is not None, UNKNOWN_FIELDNAME)
+        run.check("MrScanDataParameters(fieldname='parameters').tr (field name kept)",
+                  lambda: nested(scan, 'xnatpy:mrScanDataParameters', 'parameters').tr, lambda v: v is not None)
         resources = run.check('scan.resources', lambda: scan.resources, lambda v: len(v) > 0)
         if resources:
             resource = resources[0]
@@ -209,7 +251,15 @@ def curate(run, session, project, share_project):
         subject.clearcache()
         return subject.demographics.gender
 
-    run.check('subject.demographics.gender = ...', set_gender, lambda v: v == 'female')
+    run.known_bug('subject.demographics.gender = ...', set_gender, lambda v: v == 'female', UNKNOWN_FIELDNAME)
+
+    def set_gender_kept():
+        nested(subject, 'xnat:demographicData', 'demographics').gender = 'male'
+        subject.clearcache()
+        return nested(subject, 'xnat:demographicData', 'demographics').gender
+
+    run.check("DemographicData(fieldname='demographics').gender = ... (field name kept)", set_gender_kept,
+              lambda v: v == 'male')
 
     def set_gender_xpath():
         subject.xnat_session.put(subject.fulluri, query={'xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender': 'female'})
@@ -322,6 +372,19 @@ def curate(run, session, project, share_project):
     run.check('shared subject listed in {}'.format(share_project),
               lambda: [s.label for s in session.projects[share_project].subjects.values()],
               lambda v: subject.label + '_SH' in v)
+
+    def unshare():
+        # xnatpy has share() but no unshare: DELETE of the shared copy's URI in the target project, as XNAT does it.
+        session.delete('/data/projects/{}/subjects/{}/experiments/{}'.format(share_project, subject.id, mr.id))
+        session.delete('/data/projects/{}/subjects/{}'.format(share_project, subject.id))
+        session.projects[share_project].clearcache()
+        return [s.label for s in session.projects[share_project].subjects.values()]
+
+    run.check('unshare subject and session from {} (DELETE in the target)'.format(share_project), unshare,
+              lambda v: subject.label + '_SH' not in v)
+    run.check('subject still in its own project after unsharing',
+              lambda: session.get_json(subject.fulluri)['items'][0]['data_fields']['project'],
+              lambda v: v == project.id)
     prearchive(run, session, project, stamp)
     # Objects made by classes.X(parent=...) are not in xnatpy's object cache and their delete()
     # raises KeyError after the DELETE (xnatpy 0.5.1), so delete through fresh look-ups.
@@ -347,8 +410,14 @@ def transfer(run, resource):
         (folder / 'sub' / 'b.txt').write_text('beta\n')
         run.step('resource.upload_dir(dir)  [tgz_file, extract=true]', lambda: resource.upload_dir(str(folder)))
         run.step("resource.upload_data(b'...', 'c.txt')", lambda: resource.upload_data(b'gamma\n', 'c.txt'))
+        zipped = Path(tmp) / 'bundle.zip'
+        with zipfile.ZipFile(zipped, 'w') as archive:
+            archive.writestr('zipped/d.txt', 'delta\n')
+        run.step("resource.upload(zip, 'bundle.zip', extract=True)",
+                 lambda: resource.upload(str(zipped), 'bundle.zip', extract=True))
         run.check('resource.files after uploads', lambda: sorted(resource.files),
-                  lambda v: {'image.nii', 'a.txt', 'sub/b.txt', 'c.txt'} <= set(v))
+                  lambda v: {'image.nii', 'a.txt', 'sub/b.txt', 'c.txt', 'zipped/d.txt'} <= set(v)
+                  and 'bundle.zip' not in v)
 
         def verify():
             remote = resource.files['image.nii']
@@ -416,7 +485,8 @@ def main(argv):
         finally:
             session.disconnect()
         failed = [r for r in run.results if not r[1]]
-        print('== {}: {} calls, {} failed'.format(login, len(run.results), len(failed)), flush=True)
+        print('== {}: {} calls, {} failed, {} xfail (xnatpy bugs)'.format(login, len(run.results), len(failed),
+                                                                      len(run.xfails)), flush=True)
         failures += len(failed)
     return 1 if failures else 0
 

@@ -194,12 +194,8 @@ export function listResources(ctx: AuthedContext): Reply {
   });
 }
 
-/** `GET .../resources/{r}`: the resource's catalog document. */
-export function getCatalog(ctx: AuthedContext): Reply {
-  const { entries } = selectedEntries(ctx);
-  const entry = entries[0];
-  if (!entry) throw new SandboxHttpError(404, 'Unable to find the specified catalog.');
-  const { resource } = entry;
+/** A resource's catalog document (`cat:Catalog` with one `cat:entry` a file), as XNAT stores it beside the files. */
+export function catalogDocument(resource: StoredResource): string {
   const catalog = element(
     'cat:Catalog',
     [
@@ -225,7 +221,15 @@ export function getCatalog(ctx: AuthedContext): Reply {
       ),
     ],
   );
-  return textReply(200, xmlDocument(catalog), 'text/xml;charset=UTF-8');
+  return xmlDocument(catalog);
+}
+
+/** `GET .../resources/{r}`: the resource's catalog document. */
+export function getCatalog(ctx: AuthedContext): Reply {
+  const { entries } = selectedEntries(ctx);
+  const entry = entries[0];
+  if (!entry) throw new SandboxHttpError(404, 'Unable to find the specified catalog.');
+  return textReply(200, catalogDocument(entry.resource), 'text/xml;charset=UTF-8');
 }
 
 function basename(path: string): string {

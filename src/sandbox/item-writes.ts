@@ -221,10 +221,10 @@ export async function putExperiment(ctx: AuthedContext): Promise<Reply> {
     });
     if (checked.renamed) return checked.renamed;
     project = checked.project;
-    if (
-      submission.document?.label !== undefined &&
-      submission.document.label !== labelIn(existing, project.id)
-    ) {
+    // The item is loaded over the stored one, so a label from the document or a `.../label` xpath that
+    // differs is refused (ExperimentResource); only `?label=` renames.
+    const submittedLabel = submission.document?.label ?? valueOf(submission, 'label');
+    if (submittedLabel !== undefined && submittedLabel !== labelIn(existing, project.id)) {
       throw new SandboxHttpError(400, 'Label must be modified through separate URI.');
     }
     validate('experiment', type, submission.values);

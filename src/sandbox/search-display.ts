@@ -26,8 +26,16 @@ export interface DisplayField {
   type: FieldType;
   description: string;
   requiresValue: boolean;
+  /**
+   * The schema path (relative to the type) of a field whose document gives one schema element and
+   * no Content: `SchemaElement.getDisplayFieldForXMLPath` answers an xpath search field with it.
+   */
+  schemaPath?: string;
   value: (entity: Entity, env: Env, param: string) => string;
 }
+
+/** A field bound to the one schema element its display document names (`xnat:mrSessionData.ID`). */
+const bound = (field: DisplayField, schemaPath: string): DisplayField => ({ ...field, schemaPath });
 
 function displayField<K extends Kind>(
   kind: K,
@@ -230,13 +238,25 @@ function subjectFields(): DisplayField[] {
     );
   return [
     f('SUBJECT_LABEL', 'Subject', 'string', (s) => s.label),
-    f('SUBJECT_ID', 'Subject', 'string', (s) => s.id),
+    bound(
+      f('SUBJECT_ID', 'Subject', 'string', (s) => s.id),
+      'ID',
+    ),
     f('SUBJECTID', 'Subject', 'string', (s) => s.id),
-    f('INSERT_DATE', 'Inserted', 'date', (s) => s.insertDate),
-    f('INSERT_USER', 'Creator', 'string', (s) => s.insertUser),
+    bound(
+      f('INSERT_DATE', 'Inserted', 'date', (s) => s.insertDate),
+      'meta/insert_date',
+    ),
+    bound(
+      f('INSERT_USER', 'Creator', 'string', (s) => s.insertUser),
+      'meta/insert_user/login',
+    ),
     f('LAST_MODIFIED', 'Last Modified', 'date', (s) => s.lastModified),
     f('PROJECTS', 'Projects', 'string', projectsCell),
-    f('PROJECT', 'Project', 'string', (s) => s.project),
+    bound(
+      f('PROJECT', 'Project', 'string', (s) => s.project),
+      'project',
+    ),
     displayField(
       'subject',
       'SUB_PROJECT_IDENTIFIER',
@@ -246,7 +266,10 @@ function subjectFields(): DisplayField[] {
       'Label of the subject in the project given as parameter',
       true,
     ),
-    f('SUB_GROUP', 'Group', 'string', (s) => s.group),
+    bound(
+      f('SUB_GROUP', 'Group', 'string', (s) => s.group),
+      'group',
+    ),
     f('SRC', 'Source', 'string', (s) => s.src),
     f('GENDER_TEXT', 'M/F', 'string', (s) => genderText(s.demographics.gender)),
     f('HANDEDNESS_TEXT', 'Hand', 'string', (s) =>
@@ -354,9 +377,15 @@ function experimentFields(elementName: string): DisplayField[] {
   const fields: DisplayField[] = [
     f('EXPT_ID', 'ID', 'string', (e) => e.id),
     f('LABEL', 'Label', 'string', (e) => e.label),
-    f('DATE', 'Date', 'date', (e) => e.date),
+    bound(
+      f('DATE', 'Date', 'date', (e) => e.date),
+      'date',
+    ),
     f('TIME', 'Time', 'string', (e) => e.time),
-    f('PROJECT', 'Project', 'string', (e) => e.project),
+    bound(
+      f('PROJECT', 'Project', 'string', (e) => e.project),
+      'project',
+    ),
     f('PROJECTS', 'Projects', 'string', projectsCell),
     displayField(
       'experiment',
@@ -368,8 +397,14 @@ function experimentFields(elementName: string): DisplayField[] {
       true,
     ),
     f('VISIT_ID', 'Visit', 'string', (e) => e.visitId),
-    f('INSERT_DATE', 'Inserted', 'date', (e) => e.insertDate),
-    f('INSERT_USER', 'Creator', 'string', (e) => e.insertUser),
+    bound(
+      f('INSERT_DATE', 'Inserted', 'date', (e) => e.insertDate),
+      'meta/insert_date',
+    ),
+    bound(
+      f('INSERT_USER', 'Creator', 'string', (e) => e.insertUser),
+      'meta/insert_user/login',
+    ),
     f('LAST_MODIFIED', 'Last Modified', 'date', (e) => e.lastModified),
     f(`${prefix}_NOTES`, 'Notes', 'string', (e) => e.note),
     customFieldMap('experiment', elementName),
@@ -384,7 +419,10 @@ function experimentFields(elementName: string): DisplayField[] {
   }
   if (!isSameType(elementName, 'xnat:experimentData')) {
     fields.push(
-      f('SUBJECT_ID', 'Subject ID', 'string', (e, env) => subjectOf(env, e)?.id ?? ''),
+      bound(
+        f('SUBJECT_ID', 'Subject ID', 'string', (e, env) => subjectOf(env, e)?.id ?? ''),
+        'subject_ID',
+      ),
       f('SUBJECT_LABEL', 'Subject', 'string', (e, env) => subjectOf(env, e)?.label ?? ''),
     );
   }
@@ -393,8 +431,11 @@ function experimentFields(elementName: string): DisplayField[] {
   }
   if (isSessionType(elementName)) {
     fields.push(
-      f('SESSION_ID', 'ID', 'string', (e) => e.id),
-      f('TYPE', 'Type', 'string', attr('session_type')),
+      bound(
+        f('SESSION_ID', 'ID', 'string', (e) => e.id),
+        'ID',
+      ),
+      bound(f('TYPE', 'Type', 'string', attr('session_type')), 'session_type'),
       f('MODALITY', 'Modality', 'string', attr('modality')),
       f('SCANNER', 'Scanner', 'string', attr('scanner')),
       f('SCANNER_MANUFACTURER', 'Manufacturer', 'string', attr('scanner/manufacturer')),

@@ -15,7 +15,7 @@ import {
   type SearchField,
 } from './search-bundle.js';
 import { predicate, type Predicate } from './search-compare.js';
-import { fieldsOf, findField, listedFields, type FieldType } from './search-display.js';
+import { fieldsOf, findField, listedFields, type DisplayField, type FieldType } from './search-display.js';
 import {
   ELEMENTS,
   canQuery,
@@ -59,7 +59,8 @@ function resolveColumn(field: SearchField, root: ElementDef): ResolvedColumn {
   if (!def) throw unknownElement(field.elementName);
   const prefix = isSameType(def.name, root.name) ? '' : `${sqlName(def.name)}_`;
   const slash = field.fieldId.indexOf('/');
-  if (slash > 0) {
+  const boundField = slash > 0 ? fieldForXmlPath(def, field.fieldId) : undefined;
+  if (slash > 0 && !boundField) {
     // xnatpy sends xpaths as field IDs; XNAT turns them into XNAT_COL_<type local name><path> columns.
     const pathElement = findElement(field.fieldId.slice(0, slash));
     if (!pathElement) throw unknownElement(field.fieldId.slice(0, slash));
@@ -75,7 +76,7 @@ function resolveColumn(field: SearchField, root: ElementDef): ResolvedColumn {
   }
   const eq = field.fieldId.indexOf('=');
   const bareId = eq >= 0 ? field.fieldId.slice(0, eq) : field.fieldId;
-  const display = findField(def, bareId);
+  const display = boundField ?? findField(def, bareId);
   if (!display) throw unknownField(field.fieldId, def);
   // A sub-query field without a value runs its sub-query for NULL (DisplaySearch): an empty column keyed by the bare ID.
   const valued = display.requiresValue && field.value !== '';
@@ -89,6 +90,18 @@ function resolveColumn(field: SearchField, root: ElementDef): ResolvedColumn {
     meta: columnMeta(key, def.name, id, field.header || display.header, display.type),
     value: (entity, env) => display.value(entity, env, field.value),
   };
+}
+
+/**
+ * `SchemaElement.getDisplayFieldForXMLPath`: an xpath of the searched type answers as the first display
+ * field whose document names that one schema element and no Content (`xnat:mrSessionData/ID` is
+ * `SESSION_ID`, keyed `session_id`); only other xpaths become XNAT_COL_ columns.
+ */
+function fieldForXmlPath(def: ElementDef, xmlPath: string): DisplayField | undefined {
+  const slash = xmlPath.indexOf('/');
+  if (!isSameType(xmlPath.slice(0, slash), def.name)) return undefined;
+  const path = xmlPath.slice(slash + 1).toLowerCase();
+  return fieldsOf(def).find((f) => f.schemaPath?.toLowerCase() === path);
 }
 
 function columnMeta(

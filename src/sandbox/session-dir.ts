@@ -5,11 +5,11 @@
  * the session directory. Files are listed by archive-relative path (`SCANS/1/...`, `RESOURCES/...`)
  * in a `Name`/`DIR`/`Size`/`URI` table, served when one file matches, or zipped with `format=zip`.
  *
- * Only the catalogued data files are on this virtual disk: XNAT would also list each resource's
- * catalog XML, but its file name could not be confirmed from XNAT's source, so catalogs are left out.
+ * DIRResource walks the directory on disk, so each resource's catalog XML is listed (and zipped)
+ * beside its files, at the path the resource's `URI` names.
  */
 import { SandboxHttpError } from './errors.js';
-import { fileReply } from './files.js';
+import { catalogDocument, fileReply } from './files.js';
 import { archiveDirectory, catalogPath } from './item-parts.js';
 import { experimentXml } from './item-xml.js';
 import { resolvePath } from './lookup.js';
@@ -47,11 +47,28 @@ function resourceFolders(session: StoredExperiment): Array<[string, StoredResour
   ].map(([folder, r]): [string, StoredResource] => [folder.replace(/^\//, ''), r]);
 }
 
+/** The catalog file on disk: its document as XNAT writes it, named by the resource's `URI`. */
+function catalogFile(resource: StoredResource): StoredFile {
+  const bytes = Buffer.from(catalogDocument(resource), 'utf8');
+  const catalog = catalogPath('', resource);
+  const lastModified = Math.max(0, ...resource.files.map((f) => f.lastModified));
+  return {
+    path: catalog.slice(catalog.lastIndexOf('/') + 1),
+    size: bytes.length,
+    digest: '',
+    format: '',
+    content: '',
+    tags: [],
+    bytes: () => bytes,
+    lastModified: lastModified || Date.now(),
+  };
+}
+
 /** Every file and folder of the session directory, by session-relative path. */
 function sessionTree(session: StoredExperiment): Map<string, Node> {
   const nodes = new Map<string, Node>();
   for (const [folder, resource] of resourceFolders(session)) {
-    for (const file of resource.files) {
+    for (const file of [...resource.files, catalogFile(resource)]) {
       const rel = `${folder}/${file.path}`;
       nodes.set(rel, { rel, file });
       const parts = rel.split('/');

@@ -14,6 +14,7 @@ import {
 } from './lookup.js';
 import type { ItemStatus, SandboxArchive, StoredExperiment, StoredProject, StoredSubject } from './model.js';
 import { insertStamp } from './records.js';
+import { IMAGE_ASSESSOR_DATA, SUBJECT_ASSESSOR_DATA, isSameType, typeLineage } from './types.js';
 import { emptyReply, textReply, type AuthedContext, type Reply } from './reply.js';
 
 /** XftStringUtils.isValidId: accession IDs and project IDs are letters, digits, `_` and `-`. */
@@ -97,14 +98,14 @@ export function urlProject(ctx: AuthedContext): StoredProject | undefined {
 
 const TYPE_NAME = /^[A-Za-z_][\w-]*:[A-Za-z_][\w-]*$/;
 
+/** Whether a type extends xnat:subjectAssessorData, by the data-type table's lineage (a made-up name by its kind). */
 export function isSubjectAssessorType(xsiType: string): boolean {
-  if (/^xnat:(subjectData|projectData|experimentData|imageAssessorData|derivedData)$/i.test(xsiType))
-    return false;
-  return !/ScanData$|Assess|QC/i.test(xsiType);
+  return typeLineage(xsiType).some((t) => isSameType(t, SUBJECT_ASSESSOR_DATA));
 }
 
+/** Whether a type extends xnat:imageAssessorData, by the data-type table's lineage (a made-up name by its kind). */
 export function isImageAssessorType(xsiType: string): boolean {
-  return /Assess|QC/i.test(xsiType) && !/ScanData$/i.test(xsiType);
+  return typeLineage(xsiType).some((t) => isSameType(t, IMAGE_ASSESSOR_DATA));
 }
 
 export function checkTypeName(xsiType: string): void {

@@ -3,8 +3,9 @@
  * (`share`/`unshare`, which read `columns=ID,alias`-style listings), and a prearchive session's
  * scans, resources and files (`manage.prearchive.get_scans/get_resources/get_files`). The session
  * reaches the prearchive through our importSession tool, so both clients meet on one sandbox. pyxnat
- * also uploads a zip and a tgz for XNAT to extract (`put_zip`). Last,
- * pyxnat logs in with an alias token (`/data/services/tokens/issue`) in place of alice's password.
+ * also uploads a zip and a tgz for XNAT to extract (`put_zip`). Last, pyxnat logs in with an alias
+ * token (`/data/services/tokens/issue`) in place of the password. Every step runs as the site admin
+ * and as a project owner who is no admin (alice), one pyxnat process each.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,6 @@ const run = promisify(execFile);
 const PYTHON = await pyxnatPython();
 const SCRIPT = fileURLToPath(new URL('./pyxnat_share_prearchive.py', import.meta.url));
 const PROJECT = 'BRAIN_MR';
-const TARGET = 'PEDS_DTI';
 const STUDY = '1.2.826.0.1.3680043.8.499.71.1';
 
 interface Seen {
@@ -41,9 +41,46 @@ interface Seen {
   token_projects: string[];
 }
 
+/**
+ * The two roles: the site admin, and alice, who owns BRAIN_MR and is a member of PET_AMYLOID only
+ * (sharing needs a role in the target project, so each shares into a project it may write).
+ */
+const ROLES = [
+  { role: 'the site admin', credentials: ADMIN, target: 'PEDS_DTI' },
+  { role: 'alice, owner of BRAIN_MR (no admin)', credentials: ALICE, target: 'PET_AMYLOID' },
+] as const;
+
 let sandbox: RunningSandbox;
 let alice: Connected;
 let root: string;
+/** Subjects already given to a role, so the roles never share or upload into the same one. */
+const taken = new Set<string>();
+
+const basic = (c: { user: string; password: string }) =>
+  `Basic ${Buffer.from(`${c.user}:${c.password}`).toString('base64')}`;
+
+/** A BRAIN_MR subject with sessions, not shared into the target, not used by the other role. */
+function subjectFor(target: string): string {
+  const subject = [...sandbox.archive.subjects.values()].find(
+    (s) =>
+      s.project === PROJECT &&
+      !taken.has(s.id) &&
+      !s.shares.some((sh) => sh.project === target) &&
+      [...sandbox.archive.experiments.values()].some((e) => e.subjectId === s.id && e.project === PROJECT),
+  );
+  if (!subject) throw new Error(`no BRAIN_MR subject left to share into ${target}`);
+  taken.add(subject.id);
+  return subject.label;
+}
+
+/** The projects a user lists over plain HTTP (what the token login must see too). */
+async function projectsOf(credentials: { user: string; password: string }): Promise<string[]> {
+  const response = await fetch(`${sandbox.url}/data/projects?format=json`, {
+    headers: { authorization: basic(credentials) },
+  });
+  const body = (await response.json()) as { ResultSet: { Result: Array<{ ID: string }> } };
+  return body.ResultSet.Result.map((r) => r.ID).sort();
+}
 
 /** Two MR series of two instances each, as files in a folder. */
 function study(): string {
@@ -66,36 +103,11 @@ function study(): string {
 }
 
 describe.skipIf(PYTHON === undefined)('pyxnat on sharing and prearchive sessions', () => {
-  let seen: Seen;
-
   beforeAll(async () => {
     sandbox = await startSandbox({ archive: createDemoArchive() });
     root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-pyxnat-share-')));
     alice = await connectInMemory(sandbox.url, ALICE, { roots: [root], toolsets: ['prearchive'] });
     await callOk(alice.mcp, 'importSession', { path: study(), project: PROJECT, destination: 'prearchive' });
-    const issued = await fetch(`${sandbox.url}/data/services/tokens/issue`, {
-      headers: { authorization: `Basic ${Buffer.from('alice:alice123').toString('base64')}` },
-    });
-    expect(issued.status).toBe(200);
-    const token = (await issued.json()) as { alias: string; secret: string };
-    // Sharing into PEDS_DTI needs a role there, which alice lacks: the site admin shares.
-    const { stdout } = await run(
-      PYTHON ?? '',
-      [
-        SCRIPT,
-        JSON.stringify({
-          url: sandbox.url,
-          ...ADMIN,
-          project: PROJECT,
-          subject: 'BMR003',
-          target: TARGET,
-          alias: token.alias,
-          secret: token.secret,
-        }),
-      ],
-      { maxBuffer: 4 * 1024 * 1024 },
-    );
-    seen = JSON.parse(stdout) as Seen;
   }, 120_000);
 
   afterAll(async () => {
@@ -104,28 +116,60 @@ describe.skipIf(PYTHON === undefined)('pyxnat on sharing and prearchive sessions
     rmSync(root, { recursive: true, force: true });
   });
 
-  it("lists the imported session's scans, a scan's resources and its files", () => {
-    expect(seen.sessions).toBe(1);
-    expect(seen.status).toEqual(['READY']);
-    expect(seen.scans).toEqual(['1', '2']);
-    expect(seen.resources).toEqual(['DICOM']);
-    expect(seen.files).toHaveLength(2);
-    for (const name of seen.files) expect(name).toMatch(/\.dcm$/);
-  });
+  describe.each(ROLES)('as $role', ({ credentials, target }) => {
+    let seen: Seen;
+    let visible: string[];
 
-  it('shares a subject into another project and unshares it', () => {
-    expect(seen.before).toBe(false);
-    expect(seen.shared).toBe(true);
-    expect(seen.shares).toContain(TARGET);
-    expect(seen.unshared).toBe(false);
-  });
+    beforeAll(async () => {
+      const issued = await fetch(`${sandbox.url}/data/services/tokens/issue`, {
+        headers: { authorization: basic(credentials) },
+      });
+      expect(issued.status).toBe(200);
+      const token = (await issued.json()) as { alias: string; secret: string };
+      visible = await projectsOf(credentials);
+      const { stdout } = await run(
+        PYTHON ?? '',
+        [
+          SCRIPT,
+          JSON.stringify({
+            url: sandbox.url,
+            ...credentials,
+            project: PROJECT,
+            subject: subjectFor(target),
+            target,
+            alias: token.alias,
+            secret: token.secret,
+          }),
+        ],
+        { maxBuffer: 4 * 1024 * 1024 },
+      );
+      seen = JSON.parse(stdout) as Seen;
+    }, 120_000);
 
-  it('uploads a zip and a tgz for XNAT to extract, whose entries become the files', () => {
-    expect(seen.zip_files).toEqual(['a.txt', 'b.txt']);
-    expect(seen.tgz_files).toEqual(['c.txt']);
-  });
+    it("lists the imported session's scans, a scan's resources and its files", () => {
+      expect(seen.sessions).toBe(1);
+      expect(seen.status).toEqual(['READY']);
+      expect(seen.scans).toEqual(['1', '2']);
+      expect(seen.resources).toEqual(['DICOM']);
+      expect(seen.files).toHaveLength(2);
+      for (const name of seen.files) expect(name).toMatch(/\.dcm$/);
+    });
 
-  it('logs in with an alias token and sees what alice sees', () => {
-    expect(seen.token_projects).toEqual(['BRAIN_MR', 'PET_AMYLOID']);
+    it('shares a subject into another project and unshares it', () => {
+      expect(seen.before).toBe(false);
+      expect(seen.shared).toBe(true);
+      expect(seen.shares).toContain(target);
+      expect(seen.unshared).toBe(false);
+    });
+
+    it('uploads a zip and a tgz for XNAT to extract, whose entries become the files', () => {
+      expect(seen.zip_files).toEqual(['a.txt', 'b.txt']);
+      expect(seen.tgz_files).toEqual(['c.txt']);
+    });
+
+    it('logs in with an alias token and sees what the password login sees', () => {
+      expect(visible.length).toBeGreaterThan(0);
+      expect(seen.token_projects).toEqual(visible);
+    });
   });
 });

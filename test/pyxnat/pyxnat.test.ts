@@ -2,6 +2,7 @@
  * pyxnat (Debian's python3-pyxnat, pyxnat 1.5) against the sandbox: a Python script drives pyxnat's
  * public API and prints what it saw; here it is checked against the archive the sandbox serves.
  * pyxnat is a real XNAT client, so any disagreement means the sandbox is not behaving like XNAT.
+ * The probe runs as the site admin and as a project owner who is no admin (alice), one process each.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canListProject, canReadItem } from '../../src/sandbox/access.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { SandboxArchive, StoredExperiment, StoredSubject } from '../../src/sandbox/model.js';
+import { canUseSearch, savedSearchesOf } from '../../src/sandbox/saved-searches.js';
 import { searchElementRows } from '../../src/sandbox/search.js';
 import {
   DEMO_UNICODE_EXPERIMENT_LABEL,
@@ -26,8 +28,20 @@ const PROBE = fileURLToPath(new URL('./pyxnat_probe.py', import.meta.url));
 const PROJECT = 'BRAIN_MR';
 const SHARED_PROJECT = 'PET_AMYLOID';
 const DATE_FROM = '2022-01-01';
-/** The demo archive's saved search of BRAIN_MR's MR sessions (alice is one of its allowed users). */
-const SAVED_SEARCH = 'BRAIN_MR 3T sessions';
+/**
+ * Who the probe logs in as, with a saved search each may run: alice is an allowed user of the secure
+ * `BRAIN_MR 3T sessions`; the admin is not (secure searches need an allowed user, admins included),
+ * so it runs the open `Female subjects`.
+ */
+const ROLES = [
+  { role: 'the site admin', login: 'admin', password: 'admin', savedSearch: 'Female subjects' },
+  {
+    role: 'alice, owner of BRAIN_MR (no admin)',
+    login: 'alice',
+    password: 'alice123',
+    savedSearch: 'BRAIN_MR 3T sessions',
+  },
+] as const;
 
 interface ProbeOutput {
   steps: Record<string, unknown>;
@@ -43,9 +57,9 @@ const labelIn = (item: StoredSubject | StoredExperiment, project: string): strin
 const inProject = (item: StoredSubject | StoredExperiment, project: string): boolean =>
   item.project === project || item.shares.some((s) => s.project === project);
 
-function alice() {
-  const user = archive.users.find((u) => u.login === 'alice');
-  if (!user) throw new Error('the demo archive has no alice');
+function userNamed(login: string) {
+  const user = archive.users.find((u) => u.login === login);
+  if (!user) throw new Error(`the demo archive has no ${login}`);
   return user;
 }
 
@@ -78,7 +92,9 @@ function unicodeSubjectOfExperiment(): StoredSubject {
   return subject;
 }
 
-describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
+describe.skipIf(PYTHON === undefined).each(ROLES)('pyxnat as $role against the sandbox', (role) => {
+  const user = () => userNamed(role.login);
+
   beforeAll(async () => {
     sandbox = await startSandbox({ archive: createDemoArchive() });
     archive = sandbox.archive;
@@ -86,8 +102,8 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
     const session = firstSession(subject);
     const config = {
       url: sandbox.url,
-      user: 'alice',
-      password: 'alice123',
+      user: role.login,
+      password: role.password,
       project: PROJECT,
       subject: subject.label,
       experiment: session.label,
@@ -99,7 +115,7 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
       unicodeExperimentSubject: unicodeSubjectOfExperiment().label,
       unicodeExperiment: DEMO_UNICODE_EXPERIMENT_LABEL,
       hiddenProject: 'PEDS_DTI',
-      savedSearch: SAVED_SEARCH,
+      savedSearch: role.savedSearch,
     };
     const { stdout } = await run(PYTHON ?? '', [PROBE, JSON.stringify(config)], {
       maxBuffer: 16 * 1024 * 1024,
@@ -124,11 +140,11 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
   });
 
   it('logs in and lists the projects the user can see', () => {
-    const expected = [...archive.projects.values()]
-      .filter((p) => canListProject(p, alice()))
-      .map((p) => p.id);
+    const expected = [...archive.projects.values()].filter((p) => canListProject(p, user())).map((p) => p.id);
     expect(seen('projects')).toEqual(expected.sort());
-    expect(seen('hidden_project_exists')).toBe(false);
+    const hidden = archive.projects.get('PEDS_DTI');
+    expect(hidden?.accessibility).toBe('private');
+    expect(seen('hidden_project_exists')).toBe(hidden !== undefined && canListProject(hidden, user()));
   });
 
   it('reads project attributes', () => {
@@ -205,7 +221,7 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
         e.xsiType === 'xnat:mrSessionData' &&
         e.project === PROJECT &&
         e.date >= DATE_FROM &&
-        canReadItem(archive, e, alice()),
+        canReadItem(archive, e, user()),
     );
     expect(expected.length).toBeGreaterThan(0);
     const byId = (a: { session_id?: string }, b: { session_id?: string }) =>
@@ -241,7 +257,7 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
   it('discovers the searchable data types with inspect.datatypes()', () => {
     const types = seen('datatypes') as string[];
     expect(types).toEqual(
-      searchElementRows(archive, alice())
+      searchElementRows(archive, user())
         .map((r) => r.ELEMENT_NAME)
         .sort(),
     );
@@ -257,7 +273,7 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
 
   it('runs select(type).all(), where(), inspect.field_values() and lists type fields', () => {
     const readableMr = [...archive.experiments.values()].filter(
-      (e) => e.xsiType === 'xnat:mrSessionData' && canReadItem(archive, e, alice()),
+      (e) => e.xsiType === 'xnat:mrSessionData' && canReadItem(archive, e, user()),
     );
     expect(seen('select_all')).toBe(readableMr.length);
     expect(seen('select_where')).toBe(readableMr.filter((e) => e.project === PROJECT).length);
@@ -275,11 +291,21 @@ describe.skipIf(PYTHON === undefined)('pyxnat against the sandbox', () => {
   });
 
   it('lists the saved searches the user may use and runs one by name', () => {
-    expect(seen('saved_searches')).toEqual(['BRAIN_MR 3T sessions', 'Female subjects']);
-    const readableBrainMr = [...archive.experiments.values()].filter(
-      (e) => e.xsiType === 'xnat:mrSessionData' && e.project === PROJECT && canReadItem(archive, e, alice()),
+    const usable = [...savedSearchesOf(archive).values()].filter((search) =>
+      canUseSearch(search, role.login),
     );
-    expect(seen('saved_search_results')).toBe(readableBrainMr.length);
+    expect(seen('saved_searches')).toEqual(usable.map((search) => search.briefDescription).sort());
+    const results =
+      role.savedSearch === 'Female subjects'
+        ? [...archive.subjects.values()].filter(
+            (s) => s.demographics.gender === 'female' && canReadItem(archive, s, user()),
+          )
+        : [...archive.experiments.values()].filter(
+            (e) =>
+              e.xsiType === 'xnat:mrSessionData' && e.project === PROJECT && canReadItem(archive, e, user()),
+          );
+    expect(results.length).toBeGreaterThan(0);
+    expect(seen('saved_search_results')).toBe(results.length);
   });
 
   it('finds objects whose labels have spaces and non-ASCII characters', () => {

@@ -76,6 +76,47 @@ def write(interface, config, step):
             return session.id()
     step('xml_experiment_id', create_from_xml)
 
+    def rename():
+        old_label, new_label = config['renamed']
+        renamed = subject.experiment(old_label)
+        renamed.create(experiments='xnat:mrSessionData')
+        before = renamed.id()
+        # XNAT loads the request over the stored session and refuses a changed label (400, 'Label must
+        # be modified through separate URI.'); pyxnat has no rename call, so `?label=` as a raw request.
+        try:
+            renamed.attrs.set('xnat:mrSessionData/label', new_label)
+        except Exception:  # noqa: BLE001 - pyxnat versions differ in whether a 400 raises
+            pass
+        kept = subject.experiment(old_label).exists()
+        interface._exec(renamed._uri + '?label=' + new_label, 'PUT')
+        return {
+            'xpath_kept_label': kept,
+            'old_exists': subject.experiment(old_label).exists(),
+            'new_id': subject.experiment(new_label).id(),
+            'same_id': subject.experiment(new_label).id() == before,
+        }
+    step('renamed', rename)
+
+    def put_dir():
+        with tempfile.TemporaryDirectory() as folder:
+            os.makedirs(os.path.join(folder, 'sub'))
+            for name, text in (('a.txt', 'alpha\n'), (os.path.join('sub', 'b.txt'), 'beta\n')):
+                with open(os.path.join(folder, name), 'w', encoding='utf-8') as handle:
+                    handle.write(text)
+            resource = experiment.resource(config['dirResource'])
+            resource.put_dir(folder)
+            return sorted(resource.files().get())
+    step('dir_files', put_dir)
+
+    def quarantine():
+        # pyxnat has no quarantine call: its raw request, as scripts do it.
+        seen = []
+        for flag in ('quarantine', 'activate'):
+            interface._exec(experiment._uri + '?' + flag + '=true', 'PUT')
+            seen.append(interface._exec(experiment._uri + '/status', 'GET').decode('utf-8').strip())
+        return seen
+    step('quarantine', quarantine)
+
     doomed = project.subject(config['deletedSubject'])
     step('deleted_subject_created', lambda: (doomed.create(), doomed.exists())[1])
     step('deleted_subject_gone', lambda: (doomed.delete(), not doomed.exists())[1])

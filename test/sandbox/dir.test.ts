@@ -59,9 +59,29 @@ describe('DIR (DIRResource)', () => {
   it('lists a folder relative to itself, and everything below it with recursive=true', async () => {
     expect((await rows(`/data/experiments/XNAT_E00001/DIR/${SCAN1}`)).map((r) => [r.Name, r.DIR])).toEqual([
       ['1.dcm', 'false'],
+      ['DICOM_catalog.xml', 'false'],
       ['sub/', 'true'],
     ]);
-    expect(await rows('/data/experiments/XNAT_E00001/DIR/SCANS?recursive=true')).toEqual([
+    const recursive = await rows('/data/experiments/XNAT_E00001/DIR/SCANS?recursive=true');
+    const isCatalog = (r: Record<string, string>) => (r.Name ?? '').endsWith('_catalog.xml');
+    // DIRResource lists the disk, so each resource's catalog is there, at the path its URI names.
+    const catalogs = recursive.filter(isCatalog);
+    expect(catalogs.map((r) => r.Name)).toEqual([
+      '1/RESOURCES/DICOM/DICOM_catalog.xml',
+      '2/RESOURCES/DICOM/DICOM_catalog.xml',
+    ]);
+    for (const [index, row] of catalogs.entries()) {
+      const served = await getAs(sb, 'alice', row.URI ?? '');
+      const document = await getAs(
+        sb,
+        'alice',
+        `/data/experiments/XNAT_E00001/scans/${index + 1}/resources/DICOM`,
+      );
+      const text = await served.text();
+      expect(text).toBe(await document.text());
+      expect(row.Size).toBe(String(Buffer.byteLength(text)));
+    }
+    expect(recursive.filter((r) => !isCatalog(r))).toEqual([
       {
         Name: '1/RESOURCES/DICOM/1.dcm',
         DIR: 'false',
@@ -109,8 +129,10 @@ describe('DIR (DIRResource)', () => {
     const entries = unzip(Buffer.from(await zipped.arrayBuffer()));
     expect([...entries.keys()]).toEqual([
       `S1_MR1/${SCAN1}/1.dcm`,
+      `S1_MR1/${SCAN1}/DICOM_catalog.xml`,
       `S1_MR1/${SCAN1}/sub/2.dcm`,
       'S1_MR1/SCANS/2/RESOURCES/DICOM/3.dcm',
+      'S1_MR1/SCANS/2/RESOURCES/DICOM/DICOM_catalog.xml',
     ]);
     expect(entries.get(`S1_MR1/${SCAN1}/1.dcm`)?.toString()).toBe('first dicom');
     const shallow = await getAs(sb, 'alice', `${SESSION}/DIR?format=zip`);
@@ -135,10 +157,13 @@ describe('XAR', () => {
     const entries = unzip(Buffer.from(await response.arrayBuffer()));
     expect([...entries.keys()]).toEqual([
       'XNAT_E00001.xml',
+      'S1_MR1/RESOURCES/NOTES/NOTES_catalog.xml',
       'S1_MR1/RESOURCES/NOTES/notes.txt',
       `S1_MR1/${SCAN1}/1.dcm`,
+      `S1_MR1/${SCAN1}/DICOM_catalog.xml`,
       `S1_MR1/${SCAN1}/sub/2.dcm`,
       'S1_MR1/SCANS/2/RESOURCES/DICOM/3.dcm',
+      'S1_MR1/SCANS/2/RESOURCES/DICOM/DICOM_catalog.xml',
     ]);
     const xml = entries.get('XNAT_E00001.xml')?.toString() ?? '';
     expect(xml).toContain('URI="RESOURCES/NOTES/NOTES_catalog.xml"');

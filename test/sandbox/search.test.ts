@@ -237,6 +237,37 @@ describe('runSearch with the recorded XNAT bundles', () => {
       { project: 'BRAIN_MR', xnat_col_mrsessiondatalabel: target?.label, quarantine_status: 'active' },
     ]);
   });
+
+  it('answers an xpath naming the one schema element of a display field as that field (xnatpy query().all())', () => {
+    const target = experiments.find((e) => e.project === 'BRAIN_MR' && e.xsiType === 'xnat:mrSessionData');
+    const mr = 'xnat:mrSessionData/xnat:mrSessionData';
+    const result = runSearch(
+      archive,
+      user('alice'),
+      bundle(
+        'xnat:mrSessionData',
+        [`${mr}/ID`, `${mr}/project`, `${mr}/subject_ID`, `${mr}/label`],
+        where('AND', criteria('xnat:mrSessionData/label', '=', target?.label ?? '')),
+      ),
+    );
+    // SESSION_ID, PROJECT and SUBJECT_ID name one element each; LABEL has Content, so label stays an XNAT_COL_ column.
+    expect(result.columns.map((c) => [c.key, c.id])).toEqual([
+      ['session_id', 'SESSION_ID'],
+      ['project', 'PROJECT'],
+      ['subject_id', 'SUBJECT_ID'],
+      ['xnat_col_mrsessiondatalabel', 'XNAT_COL_MRSESSIONDATALABEL'],
+      ['quarantine_status', undefined],
+    ]);
+    expect(result.rows).toEqual([
+      {
+        session_id: target?.id,
+        project: 'BRAIN_MR',
+        subject_id: target?.subjectId,
+        xnat_col_mrsessiondatalabel: target?.label,
+        quarantine_status: 'active',
+      },
+    ]);
+  });
 });
 
 describe('runSearch criteria', () => {

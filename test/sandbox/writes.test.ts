@@ -294,6 +294,15 @@ describe('experiments', () => {
       '/data/projects/BRAIN_MR/subjects/W_AUTO1/experiments/W_NONE?xsiType=xnat:mrScanData',
     );
     expect(scanType.status).toBe(422);
+    // Types that do not extend xnat:subjectAssessorData in the data-type table, whatever their names say.
+    for (const type of ['xnat:reconstructedImageData', 'xnat:investigatorData', 'xnat:qcAssessmentData']) {
+      const notAssessor = await call(
+        'PUT',
+        'alice',
+        `/data/projects/BRAIN_MR/subjects/W_AUTO1/experiments/W_NONE?xsiType=${type}`,
+      );
+      expect(notAssessor.status, type).toBe(422);
+    }
     const badDate = await call(
       'PUT',
       'alice',
@@ -370,6 +379,22 @@ describe('experiments', () => {
     );
     expect(relabel.status).toBe(400);
     expect(message(relabel)).toBe('Label must be modified through separate URI.');
+    // Query xpaths are loaded over the stored session too (pyxnat's attrs.set): a new label is refused,
+    // the same label is no change.
+    const byXpath = await call(
+      'PUT',
+      'alice',
+      `/data/experiments/${created.text}?xsiType=xnat:mrSessionData&xnat:mrSessionData/label=OTHER`,
+    );
+    expect(byXpath.status).toBe(400);
+    expect(message(byXpath)).toBe('Label must be modified through separate URI.');
+    const same = await call(
+      'PUT',
+      'alice',
+      `/data/experiments/${created.text}?xsiType=xnat:mrSessionData&xnat:mrSessionData/label=W_XMLS_MR&xnat:mrSessionData/note=kept`,
+    );
+    expect(same.status).toBe(200);
+    expect(experimentRecord(created.text)).toMatchObject({ label: 'W_XMLS_MR', note: 'kept' });
   });
 
   it('creates through the contextless URL when the project and subject are named in parameters', async () => {
