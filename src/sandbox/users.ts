@@ -5,7 +5,7 @@
  * but Restlet still calls `represent`, so the table comes back with the 403 status; xnatpy accepts
  * 200 and 403 on these listings for that reason.
  */
-import { canDeleteProject, roleIn } from './access.js';
+import { canDeleteProject, canListProject, roleIn } from './access.js';
 import { findProject } from './lookup.js';
 import { SandboxHttpError } from './errors.js';
 import type { ProjectRole, SandboxUser, StoredProject } from './model.js';
@@ -73,7 +73,8 @@ export function listUsers(ctx: AuthedContext): Reply {
 export function listProjectUsers(ctx: AuthedContext): Reply {
   const id = ctx.params.project ?? '';
   const project = findProject(ctx.state.archive, id);
-  if (!project) {
+  // The lookup runs as the caller: a private project they cannot see is no project at all.
+  if (!project || !canListProject(project, ctx.user)) {
     throw new SandboxHttpError(
       404,
       `The project ID ${id} does not appear to be a valid project ID. Please verify your information.`,
@@ -169,7 +170,7 @@ function addTo(project: StoredProject, group: Group, login: string): void {
 export function changeProjectUsers(ctx: AuthedContext): Reply {
   const projectId = ctx.params.project ?? '';
   const project = findProject(ctx.state.archive, projectId);
-  if (!project) throw new SandboxHttpError(404, '');
+  if (!project || !canListProject(project, ctx.user)) throw new SandboxHttpError(404, '');
   const group = findGroup(project, ctx.params.group ?? '');
   const { users } = namedUsers(ctx, ctx.params.login ?? '');
   const removing = ctx.method === 'DELETE';

@@ -103,6 +103,8 @@ describe('user listings', () => {
     expect(collaborator.status).toBe(403);
     const missing = await getAs(sb, 'alice', '/data/projects/NOPE/users?format=json');
     expect(missing.status).toBe(404);
+    // Looked up as the caller: another user's private project is not found.
+    expect((await getAs(sb, 'alice', '/data/projects/EVEPRIV/users?format=json')).status).toBe(404);
     expect(await missing.text()).toContain('The project ID NOPE does not appear to be a valid project ID.');
   });
 });
