@@ -12,9 +12,22 @@ import {
   type XnatErrorDetails,
 } from './errors.js';
 import { xnatPath, type RequestContext } from './http.js';
-import { MEMBER_ROLES, type ProjectMember, type SiteUser, type UserDetails } from './models.js';
+import {
+  MEMBER_ROLES,
+  type ActiveUser,
+  type ProjectMember,
+  type SiteUser,
+  type UserDetails,
+} from './models.js';
 import { getBody, readTable } from './reads.js';
-import { parseProfile, parseRoles, toProjectMember, toSiteUser, type Profile } from './rows-site.js';
+import {
+  parseActiveUsers,
+  parseProfile,
+  parseRoles,
+  toProjectMember,
+  toSiteUser,
+  type Profile,
+} from './rows-site.js';
 
 /** XNAT's site role of administrators (`UserRole.ROLE_ADMINISTRATOR`). */
 export const ADMINISTRATOR_ROLE = 'Administrator';
@@ -67,6 +80,12 @@ export async function listUsers(ctx: RequestContext, signal?: AbortSignal): Prom
   } catch (err) {
     throw explained(err, SITE_USERS_DENIED);
   }
+}
+
+/** Who is logged in now, with their session counts (`/xapi/users/active`: site admins only). */
+export async function activeUsers(ctx: RequestContext, signal?: AbortSignal): Promise<ActiveUser[]> {
+  const path = xnatPath('xapi', 'users', 'active');
+  return parseActiveUsers(await getBody(ctx, { path, expect: 'json', signal }), { method: 'GET', path });
 }
 
 /** The user's site roles (`/xapi/users/{u}/roles`): only they themself and admins may ask. */

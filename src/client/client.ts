@@ -22,6 +22,7 @@ import * as listings from './listings.js';
 import type { ExperimentQuery, PageRequest, SubjectQuery } from './listings.js';
 import { ExperimentIds } from './lookups.js';
 import type {
+  ActiveUser,
   Assessor,
   DicomHeader,
   DicomVariation,
@@ -131,6 +132,11 @@ export class XnatClient {
   /** The site's enabled users (403 → XnatPermissionError where the site restricts the list to admins). */
   async listUsers(opts: CallOptions = {}): Promise<SiteUser[]> {
     return access.listUsers(this.reads, opts.signal);
+  }
+
+  /** Who is logged in now, with their session counts (site admins only). */
+  async activeUsers(opts: CallOptions = {}): Promise<ActiveUser[]> {
+    return access.activeUsers(this.reads, opts.signal);
   }
 
   /** A project's members and their groups (its owners and site admins only). */

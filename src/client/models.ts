@@ -262,6 +262,10 @@ export const SiteUserSchema = z.object({
 });
 export type SiteUser = z.infer<typeof SiteUserSchema>;
 
+/** A user with live XNAT sessions (`/xapi/users/active`, site admins only); the session IDs are never kept. */
+export const ActiveUserSchema = z.object({ login: z.string(), sessions: z.number().int() });
+export type ActiveUser = z.infer<typeof ActiveUserSchema>;
+
 export const UserDetailsSchema = z.object({
   login: z.string(),
   id: z.number().int().optional(),

@@ -3,7 +3,14 @@
  * user profiles and roles (XAPI JSON), and the rows of `/data/users` and `/data/projects/{p}/users`.
  */
 import * as z from 'zod';
-import { MEMBER_ROLES, type MemberRole, type Plugin, type ProjectMember, type SiteUser } from './models.js';
+import {
+  MEMBER_ROLES,
+  type ActiveUser,
+  type MemberRole,
+  type Plugin,
+  type ProjectMember,
+  type SiteUser,
+} from './models.js';
 import { parseJson, protocolError, validate, type Edge, type Row } from './rows.js';
 
 export function parseAuthUser(body: string, edge: Edge): string {
@@ -100,6 +107,19 @@ export function parseProfile(body: string, edge: Edge): Profile {
 /** `/xapi/users/{u}/roles`: the user's site role names. */
 export function parseRoles(body: string, edge: Edge): string[] {
   return validate(z.array(z.string()), parseJson(body, edge), edge, "a user's roles");
+}
+
+const ActiveUsersSchema = z.record(
+  z.string(),
+  z.looseObject({ count: z.number().int().optional(), sessions: z.array(z.unknown()).optional() }),
+);
+
+/** `/xapi/users/active`: session counts by login (the session IDs it also lists are dropped here). */
+export function parseActiveUsers(body: string, edge: Edge): ActiveUser[] {
+  const active = validate(ActiveUsersSchema, parseJson(body, edge), edge, 'the active users');
+  return Object.entries(active)
+    .map(([login, a]) => ({ login, sessions: a.count ?? a.sessions?.length ?? 0 }))
+    .sort((a, b) => (a.login < b.login ? -1 : a.login > b.login ? 1 : 0));
 }
 
 /** A `/data/users` row (UserListResource). */

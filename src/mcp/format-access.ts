@@ -126,6 +126,11 @@ export function shapeSiteUser(u: SiteUser): SiteUserItem {
   return { login: u.login, name: fullName(u), email: u.email, id: u.id };
 }
 
+export const ActiveUserItemSchema = z.object({
+  login: z.string(),
+  sessions: z.number().int().describe('Live XNAT sessions'),
+});
+
 export const MeSchema = z.object({
   login: z.string(),
   name: z.string().optional(),

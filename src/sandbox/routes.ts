@@ -50,7 +50,14 @@ import {
 } from './prearchive-files.js';
 import { Router, type Method, type Route } from './router.js';
 import { changeProjectUsers, listProjectUsers, listUsers } from './users.js';
-import { getProfile, getUserRoles, getUsername, listUserLogins, listUserProfiles } from './xapi-users.js';
+import {
+  getProfile,
+  getUserRoles,
+  getUsername,
+  listActiveUsers,
+  listUserLogins,
+  listUserProfiles,
+} from './xapi-users.js';
 import { getSchema, listSchemas } from './schemas/xsd.js';
 import {
   deleteSavedSearch,
@@ -309,6 +316,7 @@ export const xapiRoutes = new Router([
   get('users/username', getUsername),
   get('users/profile', getProfile),
   get('users/profiles', listUserProfiles),
+  get('users/active', listActiveUsers),
   get('users/{username}/roles', getUserRoles),
   get('plugins', listPlugins),
   get('plugins/{plugin}', getPlugin),

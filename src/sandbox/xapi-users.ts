@@ -2,8 +2,9 @@
  * XNAT's user XAPI (`UsersApi`, `/xapi/users/...`): the caller's login and profile, the site's
  * logins and profiles (`AccessLevel.Authorizer` with UserResourceXapiAuthorization: any user unless
  * the site restricts the user list to admins) and a user's site roles (`AccessLevel.User`: the user
- * themself or an admin). Profiles are XNAT's `User` bean as its object mapper writes it: null
- * fields (password, salt, authorization, a login never made) are left out.
+ * themself or an admin) and who is logged in now (`AccessLevel.Admin`). Profiles are XNAT's `User` bean as its object mapper writes it: null
+ * fields (password, salt, authorization, a login never made) are left out. Refusals are XAPI's
+ * InsufficientPrivilegesException: 403 with an empty body.
  */
 import { SandboxHttpError } from './errors.js';
 import type { SandboxUser } from './model.js';
@@ -29,7 +30,7 @@ function profile(user: SandboxUser, lastLogin: number | undefined): Record<strin
 /** UserResourceXapiAuthorization: everyone but the guest, unless the site restricts the list to admins. */
 function checkUserList(ctx: AuthedContext): void {
   if (ctx.user === ctx.state.guest || (ctx.state.restrictUserList && !ctx.user.admin)) {
-    throw new SandboxHttpError(403, 'You do not have sufficient permissions to access the list of users.');
+    throw new SandboxHttpError(403, '');
   }
 }
 
@@ -59,8 +60,20 @@ export function listUserProfiles(ctx: AuthedContext): Reply {
 export function getUserRoles(ctx: AuthedContext): Reply {
   const username = ctx.params.username ?? '';
   if (username !== ctx.user.login && !ctx.user.admin) {
-    throw new SandboxHttpError(403, `The user ${ctx.user.login} is not authorized to access ${username}.`);
+    throw new SandboxHttpError(403, '');
   }
   const user = ctx.state.archive.users.find((u) => u.login === username);
   return jsonReply(user?.admin ? [ADMINISTRATOR] : []);
+}
+
+/** `GET /xapi/users/active` (admins only): users with live sessions, their session IDs and count. */
+export function listActiveUsers(ctx: AuthedContext): Reply {
+  if (!ctx.user.admin) throw new SandboxHttpError(403, '');
+  const active: Record<string, { sessions: string[]; count: number }> = {};
+  for (const session of ctx.state.sessions.live(Date.now())) {
+    const entry = (active[session.login] ??= { sessions: [], count: 0 });
+    entry.sessions.push(session.id);
+    entry.count++;
+  }
+  return jsonReply(active);
 }

@@ -8,6 +8,7 @@ import { MEMBER_ROLES, type ProjectMember } from '../client/index.js';
 import { READ_ONLY, defineTool, writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {
+  ActiveUserItemSchema,
   MEMBER_COLUMNS,
   MeSchema,
   MemberItemSchema,
@@ -18,7 +19,7 @@ import {
   shapeMember,
   shapeSiteUser,
 } from '../mcp/format-access.js';
-import { listOutput, pageListing, pageOfArray, pagingInput, renderList } from '../mcp/format.js';
+import { listOutput, pageListing, pageOfArray, pagingInput, renderList, renderTable } from '../mcp/format.js';
 import { projectParam, textParam } from '../mcp/params.js';
 import { projectTarget } from '../mcp/targets.js';
 import { defineWriteTool } from '../mcp/write.js';
@@ -208,10 +209,13 @@ export const listUsers = defineTool({
   name: 'listUsers',
   title: 'List XNAT users',
   description:
-    "scope 'site': the site's enabled users (login, name, email), filtered by a substring; XNAT may restrict this list to site admins. scope 'me': the logged-in user's own profile, site roles and whether they are a site admin. Project roles: listProjectMembers. Paged.",
+    "scope 'site': the site's enabled users (login, name, email), filtered by a substring; XNAT may restrict this list to site admins. scope 'me': the logged-in user's own profile, site roles and whether they are a site admin. scope 'active' (site admins only): who is logged in now. Project roles: listProjectMembers. Paged.",
   toolset: 'access',
   inputSchema: {
-    scope: z.enum(['site', 'me']).default('site').describe("'site': all users; 'me': the logged-in user"),
+    scope: z
+      .enum(['site', 'me', 'active'])
+      .default('site')
+      .describe("'site': all users; 'me': the logged-in user; 'active': users logged in now (admins)"),
     filter: textParam('Filter', 100).optional().describe('Substring of login, name or email (scope site)'),
     ...pagingInput,
   },
@@ -221,11 +225,13 @@ export const listUsers = defineTool({
     total: z.number().optional(),
     nextCursor: z.string().optional(),
     me: MeSchema.optional(),
+    active: z.array(ActiveUserItemSchema).optional(),
   },
   annotations: READ_ONLY,
   writes: false,
   async handler({ scope, filter, limit, cursor }, { client, signal }) {
     if (scope === 'me') return { scope, me: shapeMe(await client.userDetails({ signal })) };
+    if (scope === 'active') return { scope, active: await client.activeUsers({ signal }) };
     const needle = filter?.toLowerCase();
     const page = await pageListing(
       'listUsers',
@@ -245,6 +251,10 @@ export const listUsers = defineTool({
   },
   render: (out) => {
     if (out.me !== undefined) return `scope: me\n${renderMe(out.me)}`;
+    if (out.active !== undefined) {
+      const who = out.active.map((a) => [a.login, a.sessions]);
+      return `scope: active\n${who.length === 0 ? 'Nobody is logged in.' : renderTable(['login', 'sessions'], who)}`;
+    }
     const page = {
       items: out.items ?? [],
       ...(out.total !== undefined ? { total: out.total } : {}),
@@ -258,8 +268,8 @@ export const listUsers = defineTool({
     ]);
     return `scope: site\n${rows}`;
   },
-  target: () => ({
-    what: "The site's user list",
+  target: ({ scope }) => ({
+    what: scope === 'active' ? 'the list of logged-in users (site admins only)' : "the site's user list",
     nextStep: 'ask a site admin, or use listProjectMembers for one project',
   }),
 });

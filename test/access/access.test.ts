@@ -391,6 +391,25 @@ describe('site users and the current user', () => {
     });
   });
 
+  it('shows site admins who is logged in now, with session counts but never session IDs', async () => {
+    const out = await call(admin.mcp, 'listUsers', { scope: 'active' });
+    const active = (out.structuredContent as { active: Array<{ login: string; sessions: number }> }).active;
+    expect(active.map((a) => a.login)).toEqual(expect.arrayContaining(['admin', 'alice', 'bob', 'carol']));
+    expect(active.find((a) => a.login === 'alice')?.sessions).toBeGreaterThan(0);
+    const raw = (await (
+      await fetch(`${sandbox.url}/xapi/users/active`, {
+        headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
+      })
+    ).json()) as Record<string, { sessions: string[] }>;
+    for (const id of Object.values(raw).flatMap((a) => a.sessions)) {
+      expect(textOf(out)).not.toContain(id);
+      expect(JSON.stringify(out.structuredContent)).not.toContain(id);
+    }
+    const denied = await call(alice.mcp, 'listUsers', { scope: 'active' });
+    expect(denied.isError).toBe(true);
+    expect(textOf(denied)).toContain('logged-in users (site admins only) is not allowed');
+  });
+
   it('getServerInfo explains the server: version and build, uptime, plugins, session expiry, site admin', async () => {
     const info = await callOk<Record<string, unknown>>(alice.mcp, 'getServerInfo', {});
     expect(info).toMatchObject({

@@ -51,7 +51,16 @@ describe('user listings', () => {
     expect(await (await getAs(sb, 'admin', '/xapi/users/admin/roles')).json()).toEqual(['Administrator']);
     expect(await (await getAs(sb, 'alice', '/xapi/users/alice/roles')).json()).toEqual([]);
     expect(await (await getAs(sb, 'admin', '/xapi/users/alice/roles')).json()).toEqual([]);
-    expect((await getAs(sb, 'alice', '/xapi/users/admin/roles')).status).toBe(403);
+    const denied = await getAs(sb, 'alice', '/xapi/users/admin/roles');
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toBe(''); // XAPI's InsufficientPrivilegesException: no body
+    expect((await getAs(sb, 'alice', '/xapi/users/active')).status).toBe(403);
+    const active = (await (await getAs(sb, 'admin', '/xapi/users/active')).json()) as Record<
+      string,
+      { sessions: string[]; count: number }
+    >;
+    expect(active.alice).toMatchObject({ count: expect.any(Number) });
+    expect(active.alice?.sessions).toHaveLength(active.alice?.count ?? -1);
   });
 
   it("lists a project's users with their group for owners and admins", async () => {

@@ -78,7 +78,7 @@ function calls(): Record<string, Array<Record<string, unknown>>> {
       { action: 'add', project: 'PET_AMYLOID', login: 'dave', role: 'member' },
       { action: 'remove', project: 'PET_AMYLOID', login: 'dave', dryRun: true },
     ],
-    listUsers: [{}, { scope: 'me' }],
+    listUsers: [{}, { scope: 'me' }, { scope: 'active' }],
   };
 }
 
