@@ -42,9 +42,8 @@ export interface AccessContext {
 }
 
 /** XNAT's reasons for its 403s on user listings (set as the status reason; the body is still the table). */
-const PROJECT_USERS_DENIED =
-  'Access Denied: Only project owners and site managers can access user resources.';
-const SITE_USERS_DENIED = 'Access Denied: Only site managers can access site-level user resources.';
+const PROJECT_USERS_DENIED = 'Access Denied: Only project owners and site managers can access user resources';
+const SITE_USERS_DENIED = 'Access Denied: Only site managers can access site-level user resources';
 
 /**
  * The same error, with XNAT's reason on 403 in place of the body (XNAT's 403 on user listings still
@@ -147,7 +146,8 @@ export interface MemberChange {
   signal?: AbortSignal | undefined;
 }
 
-function inGroup(member: ProjectMember, project: string, group: string): boolean {
+/** Whether a member is in the group a role (`owner`), group ID or display name names. */
+export function isInGroup(member: ProjectMember, project: string, group: string): boolean {
   if ((MEMBER_ROLES as readonly string[]).includes(group)) return member.role === group;
   return member.group === group || member.groupName === group || member.group === `${project}_${group}`;
 }
@@ -172,7 +172,7 @@ export async function setProjectMember(ctx: AccessContext, q: MemberChange): Pro
       `XNAT has no account with the login "${q.login}", so it was not added to ${q.project}; check the login with listUsers`,
     );
   }
-  if (!inGroup(row, q.project, q.group)) {
+  if (!isInGroup(row, q.project, q.group)) {
     throw new XnatError(
       `XNAT accepted the change, but ${q.login} reads back in ${row.groupName} (${row.group}), not in "${q.group}"`,
     );

@@ -4,7 +4,7 @@
  * back), and the site's users and the current user.
  */
 import * as z from 'zod';
-import { MEMBER_ROLES, type ProjectMember } from '../client/index.js';
+import { MEMBER_ROLES, isInGroup, type ProjectMember } from '../client/index.js';
 import { READ_ONLY, defineTool, writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {
@@ -62,11 +62,6 @@ interface MemberPlan {
 
 const isDefaultRole = (group: string): boolean => (MEMBER_ROLES as readonly string[]).includes(group);
 
-function sameGroup(member: ProjectMember, project: string, group: string): boolean {
-  if (isDefaultRole(group)) return member.role === group;
-  return member.groupName === group || member.group === group || member.group === `${project}_${group}`;
-}
-
 function planMember(
   members: ProjectMember[],
   args: { action: ManageAction; project: string; login: string; role?: string | undefined },
@@ -85,7 +80,7 @@ function planMember(
   if (role === undefined) {
     throw new ToolInputError(`${action} needs role: owner, member, collaborator, or a custom group's name.`);
   }
-  if (action === 'add' && current !== undefined && !sameGroup(current, project, role)) {
+  if (action === 'add' && current !== undefined && !isInGroup(current, project, role)) {
     throw new ToolInputError(
       `${login} is already in project ${project} as ${where}; use action "setRole" to change the role.`,
     );
@@ -93,7 +88,7 @@ function planMember(
   if (action === 'setRole' && current === undefined) {
     throw new ToolInputError(`${login} is not a member of project ${project}; use action "add".`);
   }
-  return { current, unchanged: current !== undefined && sameGroup(current, project, role) };
+  return { current, unchanged: current !== undefined && isInGroup(current, project, role) };
 }
 
 const describeMember = (m: ProjectMember | undefined): string =>

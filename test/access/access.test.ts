@@ -161,6 +161,7 @@ describe('project members and roles', () => {
         ]);
       }
     },
+    180_000,
   );
 
   it.skipIf(PYTHON === undefined)(
@@ -214,6 +215,7 @@ describe('project members and roles', () => {
       expect(removed).toMatchObject({ before: 'Members (member)', after: 'no access' });
       expect((await pyxnat('bob', 'PET_AMYLOID')).users).not.toContain('dave');
     },
+    180_000,
   );
 
   it.skipIf(PYTHON === undefined)(
@@ -236,6 +238,7 @@ describe('project members and roles', () => {
       });
       expect(back.member).toMatchObject({ role: 'custom', groupId: 'PET_AMYLOID_readers' });
     },
+    180_000,
   );
 
   it('asks for confirmation before taking owner rights away, and changes nothing when the role is already held', async () => {
