@@ -4,6 +4,7 @@
  * search, curation, transfers, prearchive), each of which takes only the narrow context it needs.
  * Every read makes a small, bounded number of requests (one per listing page, never one per object).
  */
+import * as access from './access.js';
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
 import * as dicom from './dicom.js';
@@ -21,6 +22,7 @@ import * as listings from './listings.js';
 import type { ExperimentQuery, PageRequest, SubjectQuery } from './listings.js';
 import { ExperimentIds } from './lookups.js';
 import type {
+  ActiveUser,
   Assessor,
   DicomHeader,
   DicomVariation,
@@ -30,6 +32,7 @@ import type {
   PrearchiveSession,
   Project,
   ProjectDetail,
+  ProjectMember,
   Resource,
   Scan,
   SavedSearch,
@@ -38,8 +41,10 @@ import type {
   SearchResult,
   ServerInfo,
   Share,
+  SiteUser,
   Subject,
   SubjectDetail,
+  UserDetails,
   XnatFile,
 } from './models.js';
 import type { ObjectOptions } from './reads.js';
@@ -114,8 +119,43 @@ export class XnatClient {
     return new XnatClient({ ...settings, ...extra });
   }
 
+  /** Version and build, uptime, plugins, the user and whether they are a site admin, the session's expiry. */
   async serverInfo(opts: CallOptions = {}): Promise<ServerInfo> {
-    return serverInfo(this.reads, this.url, opts.signal);
+    return serverInfo(this.reads, this.url, () => this.session.expiry(), opts.signal);
+  }
+
+  /** The current user's profile, site roles and whether they are a site admin. */
+  async userDetails(opts: CallOptions = {}): Promise<UserDetails> {
+    return access.userDetails(this.reads, await this.user.get(opts.signal), opts.signal);
+  }
+
+  /** The site's enabled users (403 → XnatPermissionError where the site restricts the list to admins). */
+  async listUsers(opts: CallOptions = {}): Promise<SiteUser[]> {
+    return access.listUsers(this.reads, opts.signal);
+  }
+
+  /** Who is logged in now, with their session counts (site admins only). */
+  async activeUsers(opts: CallOptions = {}): Promise<ActiveUser[]> {
+    return access.activeUsers(this.reads, opts.signal);
+  }
+
+  /** A project's members and their groups (its owners and site admins only). */
+  async listProjectMembers(project: string, opts: CallOptions = {}): Promise<ProjectMember[]> {
+    return access.listProjectMembers(this.reads, project, opts.signal);
+  }
+
+  /** Adds the user to a group of the project, or moves them there; returns their row as read back. */
+  async setProjectMember(q: access.MemberChange): Promise<ProjectMember> {
+    return access.setProjectMember({ reads: this.reads, writes: this.writes }, q);
+  }
+
+  /** Removes the user from the project; returns the membership they had. */
+  async removeProjectMember(q: {
+    project: string;
+    login: string;
+    signal?: AbortSignal | undefined;
+  }): Promise<ProjectMember> {
+    return access.removeProjectMember({ reads: this.reads, writes: this.writes }, q);
   }
 
   async listProjects(opts: CallOptions = {}): Promise<Project[]> {

@@ -8,6 +8,8 @@ export type { XnatClientOptions } from './client.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
+export { ADMINISTRATOR_ROLE, isInGroup } from './access.js';
+export type { MemberChange } from './access.js';
 export { MAX_COMPARED_FILES, dicomField } from './dicom.js';
 export type { DicomRequest } from './dicom.js';
 export {

@@ -208,15 +208,78 @@ export const PrearchiveSessionSchema = z.object({
 });
 export type PrearchiveSession = z.infer<typeof PrearchiveSessionSchema>;
 
+export const PluginSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string().optional(),
+});
+export type Plugin = z.infer<typeof PluginSchema>;
+
 export const ServerInfoSchema = z.object({
   /** Base URL of XNAT (no credentials). */
   url: z.string(),
   version: z.string(),
   buildNumber: z.string().optional(),
+  /** As XNAT reports it, e.g. `Tue Jan 09 18:05:57 UTC 2024`. */
+  buildDate: z.string().optional(),
+  /** Short git commit of the build. */
+  commit: z.string().optional(),
   /** Logged-in user's login name. */
   user: z.string(),
+  /** Whether that user is a site administrator (their site roles include Administrator). */
+  siteAdmin: z.boolean().optional(),
+  /** Seconds XNAT has been running. */
+  uptimeSeconds: z.number().int().optional(),
+  /** Installed plugins (`/xapi/plugins`); absent when XNAT would not list them. */
+  plugins: z.array(PluginSchema).optional(),
+  /** The XNAT session's idle timeout and when it ends if unused (from XNAT's SESSION_EXPIRATION_TIME cookie). */
+  session: z.object({ idleTimeoutSeconds: z.number().int(), expiresAt: z.string() }).optional(),
 });
 export type ServerInfo = z.infer<typeof ServerInfoSchema>;
+
+/** XNAT's three default project groups; `custom` for a project's own groups. */
+export const MEMBER_ROLES = ['owner', 'member', 'collaborator'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+export const ProjectMemberSchema = z.object({
+  login: z.string(),
+  firstname: z.string(),
+  lastname: z.string(),
+  email: z.string(),
+  role: z.enum([...MEMBER_ROLES, 'custom']),
+  /** XNAT's group ID, e.g. `PET_AMYLOID_owner`. */
+  group: z.string(),
+  /** The group's display name: `Owners`, `Members`, `Collaborators` or a custom group's. */
+  groupName: z.string(),
+});
+export type ProjectMember = z.infer<typeof ProjectMemberSchema>;
+
+export const SiteUserSchema = z.object({
+  id: z.number().int(),
+  login: z.string(),
+  firstname: z.string(),
+  lastname: z.string(),
+  email: z.string(),
+});
+export type SiteUser = z.infer<typeof SiteUserSchema>;
+
+/** A user with live XNAT sessions (`/xapi/users/active`, site admins only); the session IDs are never kept. */
+export const ActiveUserSchema = z.object({ login: z.string(), sessions: z.number().int() });
+export type ActiveUser = z.infer<typeof ActiveUserSchema>;
+
+export const UserDetailsSchema = z.object({
+  login: z.string(),
+  id: z.number().int().optional(),
+  firstname: z.string().optional(),
+  lastname: z.string().optional(),
+  email: z.string().optional(),
+  siteAdmin: z.boolean(),
+  /** Site roles (e.g. Administrator); project roles are per project (listProjectMembers). */
+  roles: z.array(z.string()),
+  /** ISO 8601. */
+  lastLogin: z.string().optional(),
+});
+export type UserDetails = z.infer<typeof UserDetailsSchema>;
 
 export const SearchElementSchema = z.object({
   elementName: z.string(),

@@ -1,7 +1,7 @@
 /**
  * The one place that turns what XNAT sends into the public models: listing rows (every cell a
  * string, key names as XNAT derives them), item documents (`items[0].data_fields` + `children`),
- * search results and the small text endpoints. Envelopes are validated with zod at the edge;
+ * search results and the small text endpoints (people and the site: rows-site.ts). Envelopes are validated with zod at the edge;
  * extra keys are tolerated and missing optional columns become '' or are left out.
  */
 import * as z from 'zod';
@@ -81,11 +81,11 @@ const ItemNodeSchema: z.ZodType<RawItemNode> = z.lazy(() =>
 );
 const ItemDocumentSchema = z.object({ items: z.array(ItemNodeSchema).min(1) });
 
-function protocolError(edge: Edge, what: string, cause?: unknown): XnatProtocolError {
+export function protocolError(edge: Edge, what: string, cause?: unknown): XnatProtocolError {
   return new XnatProtocolError(`XNAT sent ${what}`, { method: edge.method, path: edge.path, cause });
 }
 
-function validate<T>(schema: z.ZodType<T>, value: unknown, edge: Edge, what: string): T {
+export function validate<T>(schema: z.ZodType<T>, value: unknown, edge: Edge, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -640,22 +640,6 @@ export function parseStatus(body: string, edge: Edge): 'active' | 'quarantine' {
 }
 
 /** `/data/auth` answers `User '<login>' is logged in`. */
-export function parseAuthUser(body: string, edge: Edge): string {
-  const user = /User '([^']+)' is logged in/.exec(body)?.[1];
-  if (user === undefined) throw protocolError(edge, 'an unexpected answer to "who am I"');
-  return user;
-}
-
-const BuildInfoSchema = z.looseObject({
-  version: z.union([z.string(), z.number()]).transform(String),
-  buildNumber: z.union([z.string(), z.number()]).transform(String).optional(),
-});
-
-export function parseBuildInfo(body: string, edge: Edge): { version: string; buildNumber?: string } {
-  const info = validate(BuildInfoSchema, parseJson(body, edge), edge, 'build information');
-  return { version: info.version, ...(info.buildNumber ? { buildNumber: info.buildNumber } : {}) };
-}
-
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -163,6 +163,17 @@ export class XnatSession {
     return res;
   }
 
+  /** The session's idle timeout and when it ends if unused, as XNAT last announced them; undefined before that. */
+  expiry(): { idleTimeoutSeconds: number; expiresAt: string } | undefined {
+    if (this.sessionId === undefined || this.expiresAt === undefined || this.intervalMs === undefined) {
+      return undefined;
+    }
+    return {
+      idleTimeoutSeconds: Math.round(this.intervalMs / 1000),
+      expiresAt: new Date(this.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    };
+  }
+
   /** The session to use now: log in first when there is none or it has (almost) expired. */
   private currentSession(): Promise<string> {
     if (this.sessionId !== undefined && !this.isExpiring()) return Promise.resolve(this.sessionId);

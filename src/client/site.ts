@@ -1,23 +1,58 @@
-/** The site and who we are on it: XNAT's version, and the login this client acts as. */
+/** The site and who we are on it: XNAT's version and build, uptime, plugins, and the login this client acts as. */
+import { ADMINISTRATOR_ROLE, userRoles } from './access.js';
+import { XnatError } from './errors.js';
 import { xnatPath, type RequestContext } from './http.js';
 import type { ServerInfo } from './models.js';
 import { getBody } from './reads.js';
-import { parseAuthUser, parseBuildInfo } from './rows.js';
+import { parseAuthUser, parseBuildInfo, parsePlugins, parseUptime } from './rows-site.js';
 import { awaitWithSignal } from './session.js';
+
+/** A detail XNAT may withhold (older versions, site policy): left out rather than failing the whole answer. */
+async function optional<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof XnatError && err.kind !== 'cancelled') return undefined;
+    throw err;
+  }
+}
+
+async function readJson<T>(
+  ctx: RequestContext,
+  segments: string[],
+  parse: (body: string, edge: { method: string; path: string }) => T,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const path = xnatPath(...segments);
+  return parse(await getBody(ctx, { path, expect: 'json', signal }), { method: 'GET', path });
+}
 
 export async function serverInfo(
   ctx: RequestContext,
   url: string,
+  session: () => ServerInfo['session'],
   signal?: AbortSignal,
 ): Promise<ServerInfo> {
-  const buildInfoPath = xnatPath('xapi', 'siteConfig', 'buildInfo');
   const authPath = xnatPath('data', 'auth');
-  const [buildInfo, auth] = await Promise.all([
-    getBody(ctx, { path: buildInfoPath, expect: 'json', signal }),
-    getBody(ctx, { path: authPath, expect: 'text', signal }),
+  const [build, user, uptimeSeconds, plugins] = await Promise.all([
+    readJson(ctx, ['xapi', 'siteConfig', 'buildInfo'], parseBuildInfo, signal),
+    getBody(ctx, { path: authPath, expect: 'text', signal }).then((body) =>
+      parseAuthUser(body, { method: 'GET', path: authPath }),
+    ),
+    optional(() => readJson(ctx, ['xapi', 'siteConfig', 'uptime'], parseUptime, signal)),
+    optional(() => readJson(ctx, ['xapi', 'plugins'], parsePlugins, signal)),
   ]);
-  const info = parseBuildInfo(buildInfo, { method: 'GET', path: buildInfoPath });
-  return { url, ...info, user: parseAuthUser(auth, { method: 'GET', path: authPath }) };
+  const roles = await optional(() => userRoles(ctx, user, signal));
+  const expiry = session();
+  return {
+    url,
+    ...build,
+    user,
+    ...(roles !== undefined ? { siteAdmin: roles.includes(ADMINISTRATOR_ROLE) } : {}),
+    ...(uptimeSeconds !== undefined ? { uptimeSeconds } : {}),
+    ...(plugins !== undefined ? { plugins } : {}),
+    ...(expiry !== undefined ? { session: expiry } : {}),
+  };
 }
 
 /** The login behind the session, asked once (an alias token resolves to its user); a failure is not kept. */

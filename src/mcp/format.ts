@@ -15,7 +15,6 @@ import type {
   ProjectDetail,
   Resource,
   Scan,
-  ServerInfo,
   Subject,
   SubjectDetail,
   XnatFile,
@@ -153,17 +152,6 @@ export function sumSizes(items: ReadonlyArray<{ size: number }>): number {
 
 // ---------------------------------------------------------------------------------------------
 // Shaped objects
-
-export const ServerInfoOutput = {
-  url: z.string(),
-  version: z.string(),
-  buildNumber: z.string().optional(),
-  user: z.string(),
-};
-
-export function shapeServerInfo(info: ServerInfo): z.infer<z.ZodObject<typeof ServerInfoOutput>> {
-  return { url: info.url, version: info.version, buildNumber: info.buildNumber, user: info.user };
-}
 
 export const ProjectItemSchema = z.object({
   id: z.string(),

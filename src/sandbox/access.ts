@@ -5,11 +5,12 @@
  */
 import type { SandboxArchive, SandboxUser, StoredExperiment, StoredProject, StoredSubject } from './model.js';
 
+/** The user's role in the project: a default group's, or the data rights of the custom group they are in. */
 export function roleIn(
   project: StoredProject,
   user: SandboxUser,
 ): 'owner' | 'member' | 'collaborator' | undefined {
-  return project.users[user.login];
+  return project.users[user.login] ?? project.groups?.find((g) => g.members.includes(user.login))?.rights;
 }
 
 /** Whether `/data/projects` lists the project for this user (public and protected are listed to all). */

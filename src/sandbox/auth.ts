@@ -62,6 +62,11 @@ export class SessionStore {
     this.sessions.delete(id);
   }
 
+  /** The sessions not yet idle-expired (Spring's session registry, as `/xapi/users/active` reads it). */
+  live(now: number): Session[] {
+    return [...this.sessions.values()].filter((s) => now - s.lastAccess <= this.timeoutMs);
+  }
+
   clear(): void {
     this.sessions.clear();
   }

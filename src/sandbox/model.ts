@@ -82,8 +82,10 @@ export interface StoredProject {
   accessibility: Accessibility;
   aliases: string[];
   fields: Record<string, string>;
-  /** login → role in this project. */
+  /** login → role in this project's three default groups. */
   users: Record<string, ProjectRole>;
+  /** The project's custom groups (a user is in one of a project's groups at a time). */
+  groups?: ProjectGroup[];
   quarantineCode: 0 | 1;
   prearchiveCode: 0 | 4 | 5 | 10;
   insertDate: string;
@@ -91,6 +93,18 @@ export interface StoredProject {
   resources: StoredResource[];
   /** `studyProtocol` elements of the project document (`xnat:datatypeProtocol`, ...), kept as sent. */
   studyProtocols?: StoredElement[];
+}
+
+/**
+ * A custom user group tagged with a project (`xdat:userGroup`, ID `{project}_{name}`). XNAT gives
+ * project edit rights to the group displayed as "Owners" only; on data a custom group has what its
+ * permissions say, approximated here by the default role with the same data rights.
+ */
+export interface ProjectGroup {
+  id: string;
+  displayname: string;
+  rights: Exclude<ProjectRole, 'owner'>;
+  members: string[];
 }
 
 /** An XML element kept as it was submitted (schema parts the sandbox stores but does not model). */

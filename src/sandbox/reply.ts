@@ -46,6 +46,8 @@ export interface SandboxState {
   hooks: SandboxHooks;
   /** The user anonymous requests act as when guest access is on (`requireLogin=false`). */
   guest: SandboxUser | undefined;
+  /** The site preference `restrictUserListAccessToAdmins`. */
+  restrictUserList: boolean;
 }
 
 export interface RequestContext {

@@ -50,6 +50,14 @@ import {
 } from './prearchive-files.js';
 import { Router, type Method, type Route } from './router.js';
 import { changeProjectUsers, listProjectUsers, listUsers } from './users.js';
+import {
+  getProfile,
+  getUserRoles,
+  getUsername,
+  listActiveUsers,
+  listUserLogins,
+  listUserProfiles,
+} from './xapi-users.js';
 import { getSchema, listSchemas } from './schemas/xsd.js';
 import {
   deleteSavedSearch,
@@ -70,10 +78,8 @@ import {
   getBuildInfoProperty,
   getJsession,
   getPlugin,
-  getProfile,
   getSiteId,
   getUptime,
-  getUsername,
   homePage,
   listPlugins,
   loginPage,
@@ -306,8 +312,12 @@ export const xapiRoutes = new Router([
   { method: 'GET', pattern: 'siteConfig/buildInfo/{property}', open: true, handler: getBuildInfoProperty },
   { method: 'GET', pattern: 'siteConfig/siteId', open: true, handler: getSiteId },
   get('siteConfig/uptime', getUptime),
+  get('users', listUserLogins),
   get('users/username', getUsername),
   get('users/profile', getProfile),
+  get('users/profiles', listUserProfiles),
+  get('users/active', listActiveUsers),
+  get('users/{username}/roles', getUserRoles),
   get('plugins', listPlugins),
   get('plugins/{plugin}', getPlugin),
   get('schemas', listSchemas),

@@ -18,6 +18,7 @@ import {
 import type {
   Accessibility,
   Demographics,
+  ProjectGroup,
   ProjectRole,
   SandboxArchive,
   SandboxUser,
@@ -138,6 +139,8 @@ export interface ProjectSpec {
   pi: [string, string];
   accessibility: Accessibility;
   users: Record<string, ProjectRole>;
+  /** Custom groups: name (the ID's suffix) → display name, data rights and members. */
+  groups?: Record<string, Omit<ProjectGroup, 'id'>>;
   insertDate: string;
   aliases?: string[];
   fields?: Record<string, string>;
@@ -224,6 +227,9 @@ export function project(spec: ProjectSpec): StoredProject {
     aliases: spec.aliases ?? [],
     fields: spec.fields ?? {},
     users: spec.users,
+    ...(spec.groups
+      ? { groups: Object.entries(spec.groups).map(([name, g]) => ({ id: `${spec.id}_${name}`, ...g })) }
+      : {}),
     quarantineCode: 0,
     prearchiveCode: 4,
     insertDate: spec.insertDate,

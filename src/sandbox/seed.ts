@@ -103,6 +103,8 @@ const PET_AMYLOID: ProjectSpec = {
   pi: ['Robert', 'Lindqvist'],
   accessibility: 'public',
   users: { bob: 'owner', alice: 'member' },
+  // A custom group: the project is public, so carol reads nothing she could not read before.
+  groups: { readers: { displayname: 'Image Readers', rights: 'collaborator', members: ['carol'] } },
   insertDate: '2021-06-14 14:03:27.902',
   customVariables: {
     'xnat:subjectData': [

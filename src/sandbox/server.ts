@@ -43,6 +43,11 @@ export interface SandboxOptions {
    * without credentials acts as the `guest` user, who reads public projects. Default false: 401.
    */
   guestAccess?: boolean;
+  /**
+   * XNAT's `restrictUserListAccessToAdmins` site preference (default false, as in XNAT): when on,
+   * only site admins may list the site's users (`/data/users`, `/xapi/users`).
+   */
+  restrictUserList?: boolean;
   /** Request log, one line per request, never with credentials. */
   log?: (line: string) => void;
   /**
@@ -291,6 +296,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     storage: await ArchiveStorage.create(options.archiveDir),
     hooks: {},
     guest: options.guestAccess ? guestUser(archive) : undefined,
+    restrictUserList: options.restrictUserList ?? false,
   };
   const log = options.log;
 

@@ -137,25 +137,12 @@ export function getUptime(ctx: AuthedContext): Reply {
   const hours = Math.floor(seconds / 3600);
   seconds -= hours * 3600;
   const minutes = Math.floor(seconds / 60);
-  return jsonReply({ days, hours, minutes, seconds: seconds - minutes * 60 });
-}
-
-export function getUsername(ctx: AuthedContext): Reply {
-  return textReply(200, ctx.user.login);
-}
-
-export function getProfile(ctx: AuthedContext): Reply {
-  const { user } = ctx;
+  // XnatAppInfo.getUptime: a map of strings.
   return jsonReply({
-    id: user.xdatUserId,
-    username: user.login,
-    firstName: user.firstname,
-    lastName: user.lastname,
-    email: user.email,
-    admin: user.admin,
-    enabled: user.enabled,
-    verified: true,
-    lastSuccessfulLogin: ctx.session?.created ?? null,
+    days: String(days),
+    hours: String(hours),
+    minutes: String(minutes),
+    seconds: String(seconds - minutes * 60),
   });
 }
 

@@ -1,13 +1,13 @@
 import * as z from 'zod';
 import { READ_ONLY, TOOLSETS, TOOLSET_SUMMARIES, defineTool } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
-import { ServerInfoOutput, renderFields, shapeServerInfo } from '../mcp/format.js';
+import { ServerInfoOutput, renderServerInfo, shapeServerInfo } from '../mcp/format-access.js';
 
 export const getServerInfo = defineTool({
   name: 'getServerInfo',
   title: 'XNAT server info',
   description:
-    'The XNAT URL, version and logged-in user (whose permissions apply). Use it to check the connection.',
+    'The XNAT URL, version and build, uptime, installed plugins, the logged-in user (whose permissions apply), whether they are a site admin, and when the XNAT session expires. Use it to check the connection and explain what XNAT allows.',
   toolset: 'core',
   inputSchema: {},
   outputSchema: ServerInfoOutput,
@@ -16,12 +16,7 @@ export const getServerInfo = defineTool({
   async handler(_args, { client, signal }) {
     return shapeServerInfo(await client.serverInfo({ signal }));
   },
-  render: (info) =>
-    renderFields([
-      ['XNAT', info.url],
-      ['version', info.buildNumber ? `${info.version} (build ${info.buildNumber})` : info.version],
-      ['user', info.user],
-    ]),
+  render: renderServerInfo,
 });
 
 const ToolsetsOutput = {

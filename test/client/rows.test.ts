@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { XnatProtocolError } from '../../src/client/errors.js';
+import { parseAuthUser, parseBuildInfo } from '../../src/client/rows-site.js';
 import {
   ExperimentSchema,
   ProjectSchema,
@@ -10,8 +11,6 @@ import {
 } from '../../src/client/models.js';
 import {
   experimentDetailFromItem,
-  parseAuthUser,
-  parseBuildInfo,
   parseItem,
   parseStatus,
   parseTable,
@@ -296,6 +295,8 @@ describe('small text formats and dates', () => {
     expect(parseBuildInfo(fixture('buildinfo.xnat-1.7.5.6.xnatpy.json'), edge)).toEqual({
       version: '1.7.5.6',
       buildNumber: '1651',
+      buildDate: 'Tue Aug 20 18:10:41 CDT 2019',
+      commit: '5696414138',
     });
     const cookies = JSON.parse(fixture('cookies.session.xnatpy.json')) as Record<string, string>;
     expect(parseSessionExpiration(cookies.SESSION_EXPIRATION_TIME)).toEqual({

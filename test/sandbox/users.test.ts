@@ -11,20 +11,56 @@ afterAll(async () => {
 });
 
 describe('user listings', () => {
-  it('lists enabled users for site admins at /data/users, by last name', async () => {
-    const response = await getAs(sb, 'admin', '/data/users?format=json');
-    expect(response.status).toBe(200);
-    const rows = await resultRows(response);
-    expect(Object.keys(rows[0] ?? {})).toEqual(['xdat_user_id', 'login', 'firstname', 'lastname', 'email']);
-    expect(rows.map((r) => r.login)).toEqual(expect.arrayContaining(['admin', 'alice', 'bob', 'eve']));
-    const lastnames = rows.map((r) => String(r.lastname));
-    expect(lastnames).toEqual([...lastnames].sort());
+  it('lists enabled users at /data/users by last name, to every user (restrictUserListAccessToAdmins is off by default)', async () => {
+    for (const login of ['admin', 'alice']) {
+      const response = await getAs(sb, login, '/data/users?format=json');
+      expect(response.status).toBe(200);
+      const rows = await resultRows(response);
+      expect(Object.keys(rows[0] ?? {})).toEqual(['xdat_user_id', 'login', 'firstname', 'lastname', 'email']);
+      expect(rows.map((r) => r.login)).toEqual(expect.arrayContaining(['admin', 'alice', 'bob', 'eve']));
+      const lastnames = rows.map((r) => String(r.lastname));
+      expect(lastnames).toEqual([...lastnames].sort());
+    }
   });
 
-  it('answers other users 403 with the table, as XNAT (xnatpy accepts both)', async () => {
-    const response = await getAs(sb, 'alice', '/data/users?format=json');
-    expect(response.status).toBe(403);
-    expect((await resultRows(response)).some((r) => r.login === 'alice')).toBe(true);
+  it('answers non-admins 403 with the table when the site restricts the list, as XNAT (xnatpy accepts both)', async () => {
+    const restricted = await startFixtureSandbox({ restrictUserList: true });
+    try {
+      const response = await getAs(restricted, 'alice', '/data/users?format=json');
+      expect(response.status).toBe(403);
+      expect((await resultRows(response)).some((r) => r.login === 'alice')).toBe(true);
+      expect((await getAs(restricted, 'admin', '/data/users?format=json')).status).toBe(200);
+      expect((await getAs(restricted, 'alice', '/xapi/users')).status).toBe(403);
+      expect((await getAs(restricted, 'alice', '/xapi/users/profiles')).status).toBe(403);
+    } finally {
+      await restricted.close();
+    }
+  });
+
+  it('serves the user XAPI: logins, profiles without secrets, and roles to the user themself or an admin', async () => {
+    const logins = (await (await getAs(sb, 'alice', '/xapi/users')).json()) as string[];
+    expect(logins).toEqual(expect.arrayContaining(['admin', 'alice', 'bob']));
+    const profiles = (await (await getAs(sb, 'alice', '/xapi/users/profiles')).json()) as Array<
+      Record<string, unknown>
+    >;
+    expect(profiles.find((p) => p.username === 'bob')).toMatchObject({ firstName: 'Bob', enabled: true });
+    for (const p of profiles) expect(Object.keys(p)).not.toEqual(expect.arrayContaining(['password']));
+    const own = (await (await getAs(sb, 'alice', '/xapi/users/profile')).json()) as Record<string, unknown>;
+    expect(own).toMatchObject({ username: 'alice', verified: true });
+    expect(own).not.toHaveProperty('admin');
+    expect(await (await getAs(sb, 'admin', '/xapi/users/admin/roles')).json()).toEqual(['Administrator']);
+    expect(await (await getAs(sb, 'alice', '/xapi/users/alice/roles')).json()).toEqual([]);
+    expect(await (await getAs(sb, 'admin', '/xapi/users/alice/roles')).json()).toEqual([]);
+    const denied = await getAs(sb, 'alice', '/xapi/users/admin/roles');
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toBe(''); // XAPI's InsufficientPrivilegesException: no body
+    expect((await getAs(sb, 'alice', '/xapi/users/active')).status).toBe(403);
+    const active = (await (await getAs(sb, 'admin', '/xapi/users/active')).json()) as Record<
+      string,
+      { sessions: string[]; count: number }
+    >;
+    expect(active.alice).toMatchObject({ count: expect.any(Number) });
+    expect(active.alice?.sessions).toHaveLength(active.alice?.count ?? -1);
   });
 
   it("lists a project's users with their group for owners and admins", async () => {
@@ -52,11 +88,32 @@ describe('user listings', () => {
     }
   });
 
+  it('lists custom groups with the default ones, by group ID descending', async () => {
+    const project = sb.archive.projects.get('PROT');
+    if (!project) throw new Error('no PROT');
+    project.groups = [{ id: 'PROT_qc', displayname: 'QC Raters', rights: 'collaborator', members: ['eve'] }];
+    try {
+      const rows = await resultRows(await getAs(sb, 'alice', '/data/projects/PROT/users?format=json'));
+      expect(rows.map((r) => [r.GROUP_ID, r.displayname, r.login])).toEqual([
+        ['PROT_qc', 'QC Raters', 'eve'],
+        ['PROT_owner', 'Owners', 'alice'],
+        ['PROT_collaborator', 'Collaborators', 'bob'],
+      ]);
+      // A custom group's members read the project's data; they may not list its users.
+      expect((await getAs(sb, 'eve', '/data/projects/PROT/users?format=json')).status).toBe(403);
+      expect((await getAs(sb, 'eve', '/data/projects/PROT/subjects?format=json')).status).toBe(200);
+    } finally {
+      delete project.groups;
+    }
+  });
+
   it('answers non-owners 403 and unknown projects 404', async () => {
     const collaborator = await getAs(sb, 'bob', '/data/projects/PROT/users?format=json');
     expect(collaborator.status).toBe(403);
     const missing = await getAs(sb, 'alice', '/data/projects/NOPE/users?format=json');
     expect(missing.status).toBe(404);
+    // Looked up as the caller: another user's private project is not found.
+    expect((await getAs(sb, 'alice', '/data/projects/EVEPRIV/users?format=json')).status).toBe(404);
     expect(await missing.text()).toContain('The project ID NOPE does not appear to be a valid project ID.');
   });
 });
@@ -87,6 +144,23 @@ describe('project membership changes (ProjectMemberResource)', () => {
     expect(removed.status).toBe(200);
     expect((await resultRows(removed)).some((r) => r.login === 'eve')).toBe(false);
     expect(await roleOf('OPEN', 'eve')).toBeUndefined();
+  });
+
+  it('moves a user between default and custom groups (one group of a project at a time)', async () => {
+    const project = sb.archive.projects.get('OPEN');
+    if (!project) throw new Error('no OPEN');
+    project.groups = [{ id: 'OPEN_qc', displayname: 'QC Raters', rights: 'collaborator', members: [] }];
+    try {
+      expect((await change('alice', 'PUT', 'OPEN/users/Members/eve')).status).toBe(200);
+      expect((await change('alice', 'PUT', 'OPEN/users/qc/eve')).status).toBe(200);
+      expect(await roleOf('OPEN', 'eve')).toBe('QC Raters');
+      const rows = await resultRows(await getAs(sb, 'admin', '/data/projects/OPEN/users?format=json'));
+      expect(rows.filter((r) => r.login === 'eve')).toHaveLength(1);
+      expect((await change('alice', 'DELETE', 'OPEN/users/QC%20Raters/eve')).status).toBe(200);
+      expect(await roleOf('OPEN', 'eve')).toBeUndefined();
+    } finally {
+      delete project.groups;
+    }
   });
 
   it('answers 404 for an unknown group, project or (removing) account, 403 to non-owners', async () => {

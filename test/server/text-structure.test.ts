@@ -73,6 +73,12 @@ function calls(): Record<string, Array<Record<string, unknown>>> {
     listPrearchive: [{}],
     managePrearchive: [{ session: prearchived, action: 'delete', dryRun: true }],
     importSession: [{ path: zip, project: P, dryRun: true }],
+    listProjectMembers: [{ project: 'PET_AMYLOID' }],
+    manageProjectMember: [
+      { action: 'add', project: 'PET_AMYLOID', login: 'dave', role: 'member' },
+      { action: 'remove', project: 'PET_AMYLOID', login: 'dave', dryRun: true },
+    ],
+    listUsers: [{}, { scope: 'me' }, { scope: 'active' }],
   };
 }
 
