@@ -1,4 +1,5 @@
 /** The tool catalogue, in the order tools/list shows them (stable order helps hosts' prompt caches). */
+import { exportBids } from './bids.js';
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
 import { enableToolsets, getServerInfo } from './core.js';
 import { getDicomHeader } from './dicom.js';
@@ -48,6 +49,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   listPrearchive,
   managePrearchive,
   importSession,
+  exportBids,
 ];
 
 export function isToolset(name: string): name is Toolset {

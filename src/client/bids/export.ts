@@ -6,6 +6,7 @@
  * DICOM header, and the dataset's own files. Every write lands whole or not at all; running the same
  * export again skips what is already there and identical, so an interrupted export resumes.
  */
+import { setMaxListeners } from 'node:events';
 import type { z } from 'zod';
 import { XnatBadRequestError, XnatNotFoundError } from '../errors.js';
 import { xnatPath, type RequestContext } from '../http.js';
@@ -25,6 +26,7 @@ import type { DownloadRequest, DownloadResult } from '../transfers/download.js';
 import { writeLocalFile } from '../transfers/download.js';
 import { SERVER_NAME, VERSION } from '../version.js';
 import {
+  compileMapping,
   BidsmapEntrySchema,
   Dcm2bidsConfigSchema,
   ExplicitRuleSchema,
@@ -44,7 +46,10 @@ export interface BidsContext extends RequestContext {
   getSubject(subject: string, opts: ObjectOptions): Promise<SubjectDetail>;
   iterateExperiments(q: ExperimentQuery & { signal?: AbortSignal }): AsyncIterable<Experiment>;
   getExperiment(experiment: string, opts: ObjectOptions): Promise<ExperimentDetail>;
-  listFiles(target: { experiment: string; project?: string }, signal?: AbortSignal): Promise<XnatFile[]>;
+  listFiles(
+    target: { experiment: string; scan: string; resource: string },
+    signal?: AbortSignal,
+  ): Promise<XnatFile[]>;
   dicomHeader(q: {
     experiment: string;
     project?: string;
@@ -209,12 +214,28 @@ async function chooseSessions(ctx: BidsContext, q: BidsPlanRequest): Promise<Exp
   );
 }
 
+/**
+ * A signal for the many requests of one export, following the caller's: each request listens for
+ * the abort, and a few dozen in flight are expected, not a leak.
+ */
+function exportSignal(outer: AbortSignal | undefined): AbortSignal | undefined {
+  if (outer === undefined) return undefined;
+  const inner = new AbortController();
+  setMaxListeners(100, inner.signal);
+  if (outer.aborted) inner.abort(outer.reason);
+  else outer.addEventListener('abort', () => inner.abort(outer.reason), { once: true });
+  return inner.signal;
+}
+
 /** Reads what the plan needs and makes it; nothing is written. */
-export async function planBidsExport(ctx: BidsContext, q: BidsPlanRequest): Promise<BidsPlanned> {
-  const { signal } = q;
-  const [project, { mapping, origin }, chosen] = await Promise.all([
+export async function planBidsExport(ctx: BidsContext, request: BidsPlanRequest): Promise<BidsPlanned> {
+  const signal = exportSignal(request.signal);
+  const q = { ...request, signal };
+  const { mapping, origin } = await resolveMapping(ctx, q);
+  // A map that cannot work fails before anything else is read.
+  compileMapping(mapping);
+  const [project, chosen] = await Promise.all([
     ctx.getProject(q.project, { signal }),
-    resolveMapping(ctx, q),
     chooseSessions(ctx, q),
   ]);
   const sessions = new Map<string, ExperimentDetail>();
@@ -223,14 +244,16 @@ export async function planBidsExport(ctx: BidsContext, q: BidsPlanRequest): Prom
     chosen,
     PARALLEL_READS,
     async (e) => {
-      const [detail, files] = await Promise.all([
-        ctx.getExperiment(e.id, { project: q.project, signal }),
-        ctx.listFiles({ experiment: e.id }, signal),
-      ]);
+      const detail = await ctx.getExperiment(e.id, { project: q.project, signal });
       sessions.set(e.id, detail);
+      // Only the NIFTI resources' files: a whole session's listing would carry every DICOM file.
+      const scans = detail.resources.filter((r) => r.category === 'scans' && r.label === 'NIFTI');
+      const lists = await Promise.all(
+        scans.map((r) => ctx.listFiles({ experiment: e.id, scan: r.categoryId, resource: 'NIFTI' }, signal)),
+      );
       niftiFiles.set(
         e.id,
-        files.filter((f) => f.resource === 'NIFTI' && f.scan !== undefined),
+        lists.flatMap((files, i) => files.map((f) => ({ ...f, scan: f.scan ?? scans[i]?.categoryId }))),
       );
     },
     signal,
@@ -277,8 +300,9 @@ const imageExtension = (file: XnatFile): string => (/\.gz$/i.test(file.path) ? '
 export async function exportBids(
   ctx: BidsContext,
   planned: BidsPlanned,
-  q: BidsExportRequest,
+  request: BidsExportRequest,
 ): Promise<BidsExportResult> {
+  const q = { ...request, signal: exportSignal(request.signal) };
   const { plan } = planned;
   const result: BidsExportResult = {
     written: [],

@@ -67,11 +67,13 @@ export function datasetFiles(input: DatasetInput): DatasetFile[] {
   const sessions = plan.sessions.filter((s) => exported.has(s.experiment));
   const subjectsWithData = new Set(sessions.map((s) => s.subject));
   const subjects = plan.subjects.filter((s) => subjectsWithData.has(s.label));
+  const pi = [project.piFirstname, project.piLastname].filter((n) => n.trim() !== '').join(' ');
   const files: DatasetFile[] = [
     json('dataset_description.json', {
       Name: input.name ?? (project.name || project.id),
       BIDSVersion: BIDS_VERSION,
       DatasetType: 'raw',
+      ...(pi ? { Authors: [pi] } : {}),
       GeneratedBy: [{ Name: input.generatedBy.name, Version: input.generatedBy.version }],
       SourceDatasets: [{ URL: `${input.siteUrl}/data/projects/${encodeURIComponent(project.id)}` }],
     }),
@@ -103,9 +105,20 @@ export function datasetFiles(input: DatasetInput): DatasetFile[] {
       };
     });
     const columns = ['session_id', 'acq_time', 'age', 'xnat_session', ...fieldNames];
-    files.push(tsv(`sub-${subject.bids}/sub-${subject.bids}_sessions.tsv`, columns, rows));
+    const stem = `sub-${subject.bids}/sub-${subject.bids}_sessions`;
+    files.push(tsv(`${stem}.tsv`, columns, rows), json(`${stem}.json`, sessionsDictionary(fieldNames)));
   }
   return files;
+}
+
+function sessionsDictionary(fields: string[]): Record<string, unknown> {
+  const dictionary: Record<string, unknown> = {
+    acq_time: { Description: 'Date and time the XNAT session started' },
+    age: { Description: 'Age in years at the session (from XNAT demographics)', Units: 'year' },
+    xnat_session: { Description: 'Label of the session in XNAT' },
+  };
+  for (const f of fields) dictionary[f] = { Description: `XNAT custom variable ${f} of the session` };
+  return dictionary;
 }
 
 function participants(subjects: BidsPlan['subjects'], input: DatasetInput): DatasetFile[] {
