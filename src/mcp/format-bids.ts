@@ -128,8 +128,13 @@ export function renderBidsExport(out: BidsExportShaped): string {
     renderFields([
       ['project', out.project],
       ['destination', out.destination],
+      ['mapping', out.mapping],
       ['subjects', out.subjectCount],
       ['sessions', out.sessionCount],
+      ['mapped scans', out.scanCount],
+      ['without NIfTI', out.withoutNiftiCount],
+      ['unmapped', out.unmappedCount],
+      ['collisions', out.collisionCount],
     ]),
     renderTable(
       ['path', 'experiment', 'scan', 'seriesDescription', 'nifti', 'rule'],
@@ -154,6 +159,12 @@ export function renderBidsExport(out: BidsExportShaped): string {
           out.collisions.map((c) => [c.path, c.scans.join(' '), c.reason]),
         )
       : '',
+    out.written && out.written.length > 0
+      ? renderTable(
+          ['written'],
+          out.written.map((w) => [w]),
+        )
+      : '',
     out.kept && out.kept.length > 0
       ? renderTable(
           ['kept', 'reason'],
@@ -162,6 +173,7 @@ export function renderBidsExport(out: BidsExportShaped): string {
       : '',
     renderFields([
       ['written', out.writtenCount],
+      ['kept', out.keptCount],
       ['left out', out.truncated ? JSON.stringify(out.truncated) : undefined],
     ]),
   );

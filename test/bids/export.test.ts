@@ -313,6 +313,19 @@ describe('exportBids', () => {
     });
   });
 
+  it('replaces a differing file only with overwrite, after confirmation', async () => {
+    expect(await failure({ subjects: SUBJECTS, destination: dest(), overwrite: true })).toMatch(/confirm/);
+    expect(readFileSync(join(dest(), 'README'), 'utf8')).toBe('edited by hand\n');
+    const { out } = await exportCall({
+      subjects: SUBJECTS,
+      destination: dest(),
+      overwrite: true,
+      confirm: 'overwrite',
+    });
+    expect(out.written).toContain('README');
+    expect(readFileSync(join(dest(), 'README'), 'utf8')).toMatch(/Exported from XNAT project BRAIN_MR/);
+  });
+
   it('refuses two maps at once, unknown subjects, bad BIDS names and folders outside the roots', async () => {
     expect(
       await failure({

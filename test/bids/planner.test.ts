@@ -121,6 +121,16 @@ describe('BIDS names', () => {
     expect(() => parseBidsName('color-red_T1w')).toThrow(/not a BIDS entity/);
     expect(() => parseBidsName('weird')).toThrow(/no BIDS datatype folder/);
     expect(parseBidsName('weird', 'anat')).toEqual({ datatype: 'anat', suffix: 'weird', entities: {} });
+    // Names become file names: nothing but letters and digits in a suffix.
+    expect(() => parseBidsName('../../evil', 'anat')).toThrow(/letters and digits only/);
+    expect(() =>
+      compileMapping({
+        source: 'dcm2bids',
+        config: {
+          descriptions: [{ datatype: 'anat', suffix: 'T1w/../x', criteria: { SeriesDescription: '*' } }],
+        },
+      }),
+    ).toThrow(/letters and digits only/);
   });
 });
 
@@ -261,6 +271,21 @@ describe('the plan', () => {
     expect(runs.collisions).toEqual([
       expect.objectContaining({ reason: 'the map gives these scans the same name, run included' }),
     ]);
+  });
+
+  it('reports a NIFTI resource holding several images instead of picking one', () => {
+    const s = session('BMR001', 'BMR001_MR1', ['2']);
+    const t1 = s.scans[1];
+    if (!t1) throw new Error('no T1');
+    t1.nifti.push(file('x_2_e2.nii.gz', '2'));
+    const plan = planBids([s], { mapping: demoBidsmap() });
+    expect(plan.scans.some((x) => x.scan === '2')).toBe(false);
+    expect(plan.unmapped).toContainEqual(
+      expect.objectContaining({
+        scan: '2',
+        reason: expect.stringMatching(/holds 2 images \(x_2\.nii\.gz, x_2_e2\.nii\.gz\)/),
+      }),
+    );
   });
 
   it('leaves out unusable scans unless asked, and keeps whole session labels when told', () => {

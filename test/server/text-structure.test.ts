@@ -73,6 +73,10 @@ function calls(): Record<string, Array<Record<string, unknown>>> {
     listPrearchive: [{}],
     managePrearchive: [{ session: prearchived, action: 'delete', dryRun: true }],
     importSession: [{ path: zip, project: P, dryRun: true }],
+    exportBids: [
+      { project: P, subjects: ['BMR001'], destination: 'bids', dryRun: true },
+      { project: P, subjects: ['BMR001'], destination: 'bids' },
+    ],
   };
 }
 

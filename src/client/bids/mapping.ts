@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { XnatBadRequestError } from '../errors.js';
-import { datatypeOf, DATATYPES, parseBidsName, parseEntities, type BidsName } from './names.js';
+import { checkSuffix, datatypeOf, DATATYPES, parseBidsName, parseEntities, type BidsName } from './names.js';
 
 /** What the mapping sees of a scan. */
 export interface BidsScanInfo {
@@ -137,6 +137,7 @@ function dcm2bidsMatcher(config: Dcm2bidsConfig): (scan: BidsScanInfo) => BidsMa
     if (!DATATYPES.includes(datatype)) {
       throw new XnatBadRequestError(`${where}: datatype "${datatype}" is not one of ${DATATYPES.join(', ')}`);
     }
+    checkSuffix(suffix, where);
     const custom = d.custom_entities ?? d.customLabels ?? [];
     const parts = (Array.isArray(custom) ? custom : [custom]).flatMap((c) => c.split('_')).filter((p) => p);
     const name: BidsName = { datatype, suffix, entities: parseEntities(parts, where) };

@@ -142,6 +142,7 @@ export function parseBidsName(bidsname: string, datatype?: string): BidsName {
       `"${bidsname}" is not a BIDS name: entities key-value joined by "_" and a suffix last, e.g. "task-rest_bold" or "T1w"`,
     );
   }
+  checkSuffix(last, bidsname);
   const known = datatypeOf(last);
   const folder = datatype ?? known?.datatype;
   if (folder === undefined || !DATATYPES.includes(folder)) {
@@ -150,6 +151,13 @@ export function parseBidsName(bidsname: string, datatype?: string): BidsName {
     );
   }
   return { datatype: folder, suffix: known?.suffix ?? last, entities: parseEntities(parts, bidsname) };
+}
+
+/** A suffix is letters and digits only (it ends up in a file name). */
+export function checkSuffix(suffix: string, context: string): void {
+  if (!/^[A-Za-z0-9]+$/.test(suffix)) {
+    throw new XnatBadRequestError(`"${context}": the suffix "${suffix}" must be letters and digits only`);
+  }
 }
 
 /** `key-value` pairs (or `["task-rest", ...]`) → entities; the key must be a BIDS entity. */

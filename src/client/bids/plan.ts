@@ -84,9 +84,16 @@ function sessionLabel(session: BidsSessionInput, style: 'strip-subject' | 'label
   return whole;
 }
 
-function sourceOf(files: XnatFile[]): BidsSource | undefined {
-  const image = files.find((f) => /\.nii(\.gz)?$/i.test(f.path));
+/** The NIfTI image of a scan and its companions; a reason when XNAT holds several images for it. */
+function sourceOf(files: XnatFile[]): BidsSource | { reason: string } | undefined {
+  const images = files.filter((f) => /\.nii(\.gz)?$/i.test(f.path));
+  const image = images[0];
   if (!image) return undefined;
+  if (images.length > 1) {
+    return {
+      reason: `its NIFTI resource holds ${images.length} images (${images.map((f) => f.path).join(', ')}), e.g. echoes or a split series: export them by hand`,
+    };
+  }
   const stem = image.path.replace(/\.nii(\.gz)?$/i, '');
   const beside = (ext: string) =>
     files.find((f) => f.path === `${stem}${ext}`) ?? files.filter((f) => f.path.endsWith(ext))[0];
@@ -144,6 +151,11 @@ export function planBids(sessions: readonly BidsSessionInput[], options: BidsPla
         plan.unmapped.push({ ...ref, reason: found.reason });
         continue;
       }
+      const source = sourceOf(scan.nifti);
+      if (source && 'reason' in source) {
+        plan.unmapped.push({ ...ref, reason: source.reason });
+        continue;
+      }
       const planned: BidsPlannedScan = {
         ...ref,
         ...found.name,
@@ -151,7 +163,6 @@ export function planBids(sessions: readonly BidsSessionInput[], options: BidsPla
         path: '',
         rule: found.rule,
       };
-      const source = sourceOf(scan.nifti);
       if (source) planned.source = source;
       inSession.push(planned);
     }
