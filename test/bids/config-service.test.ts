@@ -4,6 +4,7 @@
  * permission checks and `accept-not-found`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XnatClient } from '../../src/client/index.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { demoBasic, resultRows } from '../sandbox/fixture.js';
@@ -109,5 +110,33 @@ describe('configuration service', () => {
     );
     expect(await fallback.text()).toBe(body);
     expect((await as('admin', '/data/config/bids/bidsmap', { method: 'PUT' })).status).toBe(400);
+  });
+
+  it("is read by the client core: the site's map, then the project's, which wins for the same description", async () => {
+    const site = JSON.stringify([
+      { series_description: 'T1_MPRAGE_SAG_P2', bidsname: 'acq-site_T1w' },
+      { series_description: 'localizer', bidsname: 'acq-loc_T1w' },
+    ]);
+    const json = { 'Content-Type': 'application/json' };
+    const put = await as('admin', '/data/config/bids/bidsmap', {
+      method: 'PUT',
+      headers: json,
+      body: JSON.stringify({ contents: site }),
+    });
+    expect(put.status).toBe(200);
+    const client = new XnatClient({ url: sb.url, user: 'bob', password: 'bob123' });
+    try {
+      const brain = await client.readBidsmap('BRAIN_MR');
+      expect(brain?.origin).toBe('XNAT bidsmap of project BRAIN_MR and the site');
+      expect(brain?.entries.slice(0, 2)).toEqual(JSON.parse(site));
+      expect(brain?.entries).toContainEqual({ series_description: 't1_mprage_sag_p2', bidsname: 'T1w' });
+      const pet = await client.readBidsmap('PET_AMYLOID');
+      expect(pet).toEqual({ entries: JSON.parse(site), origin: 'XNAT bidsmap of the site' });
+      // Disabled site map, no project map: nothing to read.
+      expect((await as('admin', '/data/config/bids/bidsmap', { method: 'DELETE' })).status).toBe(200);
+      expect(await client.readBidsmap('PET_AMYLOID')).toBeUndefined();
+    } finally {
+      await client.close();
+    }
   });
 });
