@@ -56,6 +56,7 @@ import { CurrentUser, serverInfo } from './site.js';
 import * as curation from './curation/index.js';
 import * as prearchive from './prearchive.js';
 import { listResourceFiles } from './transfers/common.js';
+import type * as bids from './bids/index.js';
 // Uploads and downloads load on their first call (a short cold start for servers that never transfer).
 import type * as transfers from './transfers/index.js';
 
@@ -417,6 +418,24 @@ export class XnatClient {
     return dicom.dicomVariation(this.dicomContext(), q);
   }
 
+  /** XNAT's bidsmap (config `bids/bidsmap`) of the site and the project, merged; undefined when neither has one. */
+  async readBidsmap(project: string, opts: CallOptions = {}) {
+    const { readBidsmap } = await import('./bids/export.js');
+    return readBidsmap(this.reads, project, opts.signal);
+  }
+
+  /** The BIDS plan of a project's (chosen) sessions: every scan's path or why it has none; nothing written. */
+  async planBidsExport(q: bids.BidsPlanRequest): Promise<bids.BidsPlanned> {
+    const { planBidsExport } = await import('./bids/export.js');
+    return planBidsExport(this.bidsContext(), q);
+  }
+
+  /** Writes a planned BIDS export into a local folder (NIfTI, sidecars, dataset tables); resumable. */
+  async exportBids(planned: bids.BidsPlanned, q: bids.BidsExportRequest): Promise<bids.BidsExportResult> {
+    const { exportBids } = await import('./bids/export.js');
+    return exportBids(this.bidsContext(), planned, q);
+  }
+
   /** Ends the XNAT session and closes the connection pool. */
   async close(): Promise<void> {
     await this.session.close();
@@ -443,6 +462,20 @@ export class XnatClient {
       ...this.reads,
       getExperiment: (experiment, opts) => this.getExperiment(experiment, opts),
       listFiles: (target, signal) => this.listFiles(target, { signal }),
+    };
+  }
+
+  private bidsContext(): bids.BidsContext {
+    return {
+      ...this.reads,
+      siteUrl: this.url,
+      getProject: (project, opts) => this.getProject(project, opts),
+      getSubject: (subject, opts) => this.getSubject(subject, opts),
+      iterateExperiments: (q) => this.iterateExperiments(q),
+      getExperiment: (experiment, opts) => this.getExperiment(experiment, opts),
+      listFiles: (target, signal) => this.listFiles(target, { signal }),
+      dicomHeader: (q) => this.dicomHeader(q),
+      download: (q) => this.download(q),
     };
   }
 

@@ -72,6 +72,8 @@ export { SEARCH_OPERATORS, buildSearchXml } from './search.js';
 export type { SearchQuery, SearchCriterion, SearchCriteriaGroup, SearchOperator } from './search.js';
 export type { ExportFormat, ExportRequest, ExportResult } from './search-export.js';
 export type { SearchSpec, SearchOrder, SearchPage, SearchPageRequest, SearchStream } from './search-runs.js';
+// The export itself (export.ts) loads on first use through XnatClient; the planner is pure.
+export * from './bids/index.js';
 export { xnatPath, extractXnatMessage, DEFAULT_USER_AGENT } from './http.js';
 export type { ClientStats } from './http.js';
 export * from './errors.js';

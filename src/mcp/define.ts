@@ -32,6 +32,7 @@ export const TOOLSETS = [
   'qc',
   'prearchive',
   'access',
+  'bids',
 ] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
@@ -61,6 +62,7 @@ export const TOOLSET_SUMMARIES: Record<Toolset, string> = {
   qc: 'visual QC: rate scans, manual QC assessments, XNAT snapshots (writes)',
   prearchive: 'prearchive sessions, archiving, DICOM import',
   access: "project members and roles (add, change, remove), the site's users, the current user",
+  bids: 'export projects as BIDS datasets (plan first with dryRun)',
 };
 
 export interface ToolsetState {

@@ -269,6 +269,23 @@ export interface SandboxArchive {
   prearchive?: PrearchiveSession[];
   /** `xdat:stored_search` documents by ID (the sandbox starts an empty map when absent). */
   savedSearches?: Map<string, SearchDocument>;
+  /** The configuration service's entries by scope, tool and path (the sandbox starts an empty map when absent). */
+  configs?: Map<string, StoredConfig>;
+}
+
+/** One configuration of XNAT's config service (`xhbm_configuration`): every version kept, the last current. */
+export interface StoredConfig {
+  tool: string;
+  path: string;
+  /** Project ID for project scope; absent for site-wide configurations. */
+  project?: string;
+  versions: Array<{
+    contents: string;
+    user: string;
+    created: number;
+    reason: string;
+    status: 'enabled' | 'disabled';
+  }>;
 }
 
 /** XNAT's `PrearcUtils.PrearcStatus` names the sandbox produces. */

@@ -85,6 +85,7 @@ import {
   loginPage,
 } from './services.js';
 import { dicomDump } from './dicom-dump.js';
+import { deleteConfig, getConfig, putConfig } from './config.js';
 import {
   deleteAssessor,
   deleteExperiment,
@@ -105,6 +106,17 @@ const get = route('GET');
 const put = route('PUT');
 const post = route('POST');
 const del = route('DELETE');
+
+/** ConfigResource, site-wide (`config`) or per project (`projects/{project}/config`). */
+function configRoutes(base: string): Route[] {
+  return [
+    get(base, getConfig),
+    get(`${base}/{tool}`, getConfig),
+    get(`${base}/{tool}/{path+}`, getConfig),
+    put(`${base}/{tool}/{path+}`, putConfig),
+    del(`${base}/{tool}/{path+}`, deleteConfig),
+  ];
+}
 
 /** Sharing of a subject, experiment or assessor into other projects (`.../projects/{dest}`). */
 function shareRoutes(item: string): Route[] {
@@ -282,9 +294,11 @@ export const dataRoutes = new Router([
   get('projects/{project}/experiments', listExperiments),
   ...projectExperimentRoutes('projects/{project}/experiments/{experiment}'),
   ...resourceRoutes('projects/{project}'),
+  ...configRoutes('projects/{project}/config'),
   get('projects/{project}/{setting}', getProjectSetting),
 
   get('users', listUsers),
+  ...configRoutes('config'),
   get('subjects', listSubjects),
   ...subjectRoutes('subjects/{subject}'),
   get('experiments', listExperiments),

@@ -33,6 +33,7 @@ import type {
 import type { Artefact, HeadShape, PetUptake } from './phantom.js';
 import { nextExperimentId, nextSubjectId } from './records.js';
 import {
+  diffusionTables,
   imageTags,
   renderImage,
   seriesImages,
@@ -586,6 +587,9 @@ function niftiResource(
   const volume = () => seriesVolume(acquisition, who);
   const voxels = acquisition.rows * acquisition.columns * acquisition.slices * acquisition.volumes;
   const description = `${spec.label} ${protocol.seriesDescription}`;
+  const tables = diffusionTables(acquisition);
+  const text = (path: string, format: string, content: string, body: string) =>
+    storedFile({ path, format, content, lastModified: modified }, () => Buffer.from(body, 'utf8'));
   return ctx.builder.resource('NIFTI', 'NIFTI', 'NIFTI_RAW', [
     storedFile(
       { path: `${stem}.nii.gz`, format: 'NIFTI', content: 'NIFTI_RAW', lastModified: modified },
@@ -597,6 +601,12 @@ function niftiResource(
       { path: `${stem}.json`, format: 'JSON', content: 'BIDS_SIDECAR', lastModified: modified },
       () => Buffer.from(`${sidecar}\n`, 'utf8'),
     ),
+    ...(tables
+      ? [
+          text(`${stem}.bval`, 'BVAL', 'BIDS_BVAL', tables.bval),
+          text(`${stem}.bvec`, 'BVEC', 'BIDS_BVEC', tables.bvec),
+        ]
+      : []),
   ]);
 }
 

@@ -182,6 +182,30 @@ export function seriesVolume(a: Acquisition, who: SeriesSubject): NiftiVolume {
   };
 }
 
+/**
+ * A diffusion series' gradient tables as dcm2niix writes them (FSL `.bval`/`.bvec`): one column per
+ * volume, b=0 first, directions projected onto the image's voxel axes. Undefined for other series.
+ */
+export function diffusionTables(a: Acquisition): { bval: string; bvec: string } | undefined {
+  const b = a.mr?.bValue;
+  if (a.contrast !== 'DWI' || b === undefined) return undefined;
+  const { row, column, normal } = sliceGeometry(a, 0);
+  const volumes = Array.from({ length: a.volumes }, (_, v) => v);
+  const along = (axis: Vec3) =>
+    volumes
+      .map((v) => {
+        if (v === 0) return '0';
+        const g = gradientOf(v);
+        const value = g[0] * axis[0] + g[1] * axis[1] + g[2] * axis[2];
+        return String(Math.round(value * 1e6) / 1e6 || 0);
+      })
+      .join(' ');
+  return {
+    bval: `${volumes.map((v) => (v === 0 ? 0 : b)).join(' ')}\n`,
+    bvec: `${[row, column, normal].map(along).join('\n')}\n`,
+  };
+}
+
 /** A QC snapshot: the middle image of the first volume in the series' display window, shrunk `shrink` times. */
 export function snapshotImage(
   a: Acquisition,

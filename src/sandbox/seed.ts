@@ -7,6 +7,7 @@
  * This file describes what the archive holds; seed-builders.ts turns the descriptions into records.
  * Other engineers' tests rely on the users, project IDs and roles documented in the README.
  */
+import { storeConfig } from './config.js';
 import type { SandboxArchive, SandboxUser, StoredSubject } from './model.js';
 import { newExperiment } from './records.js';
 import { seedSavedSearches } from './saved-searches.js';
@@ -198,6 +199,7 @@ function seedBrainMr(builder: ArchiveBuilder, random: () => number): StoredSubje
     }),
   );
   builder.add(brain);
+  seedBidsmap(builder.archive, brain.insertDate);
   const subjects: StoredSubject[] = [];
   for (let i = 1; i <= 22; i++) {
     const label = i === 7 ? DEMO_UNICODE_SUBJECT_LABEL : `BMR${String(i).padStart(3, '0')}`;
@@ -235,7 +237,7 @@ function seedBrainMr(builder: ArchiveBuilder, random: () => number): StoredSubje
           operator: pick(random, ['J. Smith', 'M. Kowalski', 'T. Reyes']),
           coil: 'HeadNeck_64',
         },
-        niftiScans: v === 1 ? ['2', '4'] : i % 2 === 0 ? ['2'] : [],
+        niftiScans: v === 1 ? ['2', '4', '5'] : i % 2 === 0 ? ['2'] : [],
         snapshotScans: v === 1 ? ['2', '3'] : [],
         quality: brainQuality(i, v),
         // Patients' brains shrink: wider sulci and ventricles, more so at follow-up.
@@ -256,6 +258,31 @@ function seedBrainMr(builder: ArchiveBuilder, random: () => number): StoredSubje
     }),
   );
   return subjects;
+}
+
+/**
+ * BRAIN_MR's bidsmap in XNAT's config service (tool `bids`, path `bidsmap`), as XNAT's
+ * dcm2bids-session container reads it: series descriptions to BIDS names; the localizer is left out.
+ */
+function seedBidsmap(archive: SandboxArchive, insertDate: string): void {
+  const names: Array<[string, string]> = [
+    ['t1_mprage_sag_p2', 'T1w'],
+    ['t2_space_sag_p2', 'T2w'],
+    ['rfMRI_REST_AP', 'task-rest_dir-AP_bold'],
+    ['dMRI_b1000_dir3_AP', 'dir-AP_dwi'],
+    ['t2_tirm_tra_dark-fluid', 'FLAIR'],
+  ];
+  const contents = JSON.stringify(
+    names.map(([description, bidsname]) => ({ series_description: description, bidsname })),
+  );
+  storeConfig(archive, {
+    project: BRAIN_MR.id,
+    tool: 'bids',
+    path: 'bidsmap',
+    contents,
+    user: 'alice',
+    created: epochOf(insertDate) + 3_600_000,
+  });
 }
 
 /** One manual QC assessor, rated by the project owner three days after the session. */

@@ -1,5 +1,6 @@
 /** The tool catalogue, in the order tools/list shows them (stable order helps hosts' prompt caches). */
 import { listProjectMembers, listUsers, manageProjectMember } from './access.js';
+import { exportBids } from './bids.js';
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
 import { enableToolsets, getServerInfo } from './core.js';
 import { getDicomHeader } from './dicom.js';
@@ -52,6 +53,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   listProjectMembers,
   manageProjectMember,
   listUsers,
+  exportBids,
 ];
 
 export function isToolset(name: string): name is Toolset {

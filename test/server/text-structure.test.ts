@@ -79,6 +79,10 @@ function calls(): Record<string, Array<Record<string, unknown>>> {
       { action: 'remove', project: 'PET_AMYLOID', login: 'dave', dryRun: true },
     ],
     listUsers: [{}, { scope: 'me' }, { scope: 'active' }],
+    exportBids: [
+      { project: P, subjects: ['BMR001'], destination: 'bids', dryRun: true },
+      { project: P, subjects: ['BMR001'], destination: 'bids' },
+    ],
   };
 }
 

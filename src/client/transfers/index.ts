@@ -6,7 +6,7 @@ export { DEFAULT_CONCURRENCY, checkRemotePath, listResourceFiles, resourceParent
 export type { ResourceParent, TransferContext, TransferProgress } from './common.js';
 export { upload } from './upload.js';
 export type { UploadRequest, UploadResult } from './upload.js';
-export { download } from './download.js';
-export type { DownloadRequest, DownloadResult } from './download.js';
+export { download, writeLocalFile } from './download.js';
+export type { DownloadLayout, DownloadRequest, DownloadResult } from './download.js';
 export { listLocalFiles } from './local.js';
 export type { LocalFile } from './local.js';
