@@ -25,12 +25,16 @@ const UNSENDABLE =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Bounded, sendable text; `what` names it in the messages. */
+/**
+ * Bounded, sendable text; `what` names it in the messages. Emptiness is refused by a refinement, not
+ * `.min(1)`: the check is the same, but it stays out of tools/list, where 60-odd `minLength: 1` would
+ * cost the default listing ~900 characters and tell a model nothing it does not know.
+ */
 export function textParam(what: string, max: number = MAX_ID_LENGTH) {
   return z
     .string()
-    .min(1, `${what} must not be empty`)
     .max(max, `${what} is too long: at most ${max} characters`)
+    .refine((text) => text.length > 0, { message: `${what} must not be empty`, abort: true })
     .refine((text) => !UNSENDABLE.test(text), {
       message: `${what} contains a control character or an unpaired UTF-16 surrogate; pass plain text`,
     });

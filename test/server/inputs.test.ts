@@ -60,6 +60,9 @@ describe('ID parameters', () => {
     const { tools } = await connected.mcp.listTools();
     const listFiles = tools.find((t) => t.name === 'listFiles')!;
     const scan = (listFiles.inputSchema.properties as Record<string, Record<string, unknown>>).scan;
-    expect(scan).toMatchObject({ type: ['string', 'integer'], minLength: 1, maxLength: 255 });
+    expect(scan).toMatchObject({ type: ['string', 'integer'], maxLength: 255 });
+    // Emptiness is checked though tools/list does not spell it out (no minLength: 1).
+    const empty = await call(connected.mcp, 'listFiles', { experiment: '', scan: 2 });
+    expect(textOf(empty)).toMatch(/Experiment must be text \(or a whole number\), at most 255/);
   });
 });
