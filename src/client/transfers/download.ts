@@ -3,7 +3,7 @@
  * hidden temporary file next to its target and is renamed into place only when complete and verified
  * against XNAT's listed size and MD5; any failure or cancellation removes the temporary file.
  */
-import { link, lstat, mkdir, realpath, rename, unlink } from 'node:fs/promises';
+import { lstat, mkdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -33,8 +33,9 @@ import {
   isInside,
   openPartial,
   partialSink,
-  releasePartial,
+  placePartial,
   sweepPartials,
+  syncFolder,
   type Partial,
 } from './partials.js';
 
@@ -170,6 +171,8 @@ export async function download(ctx: TransferContext, q: DownloadRequest): Promis
         signal,
       ),
     )
+    // Each file's data was flushed before it took its name; the names are flushed once per folder.
+    .finally(() => Promise.all([...new Set(result.files.map((f) => dirname(f.localPath)))].map(syncFolder)))
     .catch((err: unknown) => {
       const kept = result.files.length;
       throw withSummary(
@@ -203,19 +206,11 @@ async function zipFirst(
   for (const group of zipGroups(absent)) {
     const zipped = await downloadZipped(ctx, group, {
       root,
+      destDir: q.destDir,
       overwrite: q.overwrite === true,
       concurrency,
       signal: q.signal,
       prepareFolder: (localPath) => prepareFolder(root, localPath, q.destDir),
-      openPartial: (target) => openPartial(root, q.destDir, target),
-      place: async (partial, target) => {
-        await checkBeforePlacing(root, q.destDir, partial, target);
-        const placed = await place(partial.path, target, q.overwrite === true);
-        if (placed) releasePartial(partial);
-        else await discardPartial(partial);
-        return placed;
-      },
-      discard: discardPartial,
       delivered,
     });
     for (const item of zipped) done.add(item);
@@ -300,10 +295,8 @@ async function fetchVerified(
           `${file.path} arrived with MD5 ${got.digest}, but XNAT lists ${file.digest}`,
         );
       }
-      await checkBeforePlacing(root, q.destDir, partial!, localPath);
-      const placed = await place(partial!.path, localPath, q.overwrite === true);
-      if (placed) releasePartial(partial!);
-      else await discardPartial(partial!);
+      await checkBeforePlacing(root, q.destDir, [{ partial: partial!, target: localPath }]);
+      const placed = await placePartial(partial!, localPath, q.overwrite === true);
       return placed ? got : undefined;
     } catch (err) {
       if (partial !== undefined) await discardPartial(partial);
@@ -366,34 +359,4 @@ async function fetchToFile(
     });
   }
   return { size: digesting.bytes, digest: digesting.digest() };
-}
-
-/**
- * Moves a verified download into place. Without overwrite a hard link refuses to replace a file that
- * appeared in the meantime (no clobbering race); file systems without hard links fall back to a check.
- */
-async function place(partial: string, target: string, overwrite: boolean): Promise<boolean> {
-  if (overwrite) {
-    await rename(partial, target);
-    return true;
-  }
-  try {
-    await link(partial, target);
-  } catch (err) {
-    const code = fsErrorCode(err);
-    if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV')
-      throw localFileError('write', target, err);
-    if (
-      await lstat(target).then(
-        () => true,
-        () => false,
-      )
-    )
-      return false;
-    await rename(partial, target);
-    return true;
-  }
-  await unlink(partial);
-  return true;
 }
