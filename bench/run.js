@@ -1,6 +1,7 @@
 // `npm run bench`: listing every experiment of a 50,000-experiment project against the sandbox over
 // loopback HTTP, several ways in the same run (these machines are noisy, so only ratios to the
-// baselines measured here mean anything):
+// baselines measured here mean anything). Every way asks for the same columns: those the client
+// core's Experiment model needs (EXPERIMENT_COLUMNS), so each moves the same bytes.
 //   curl    one GET of the project's experiment listing by curl (the baseline; a raw undici GET
 //           stands in when curl is missing)
 //   raw     the same GET by hand in this process, parsed with JSON.parse
@@ -19,7 +20,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { request } from 'undici';
 import { XnatClient } from '../dist/index.js';
+import { EXPERIMENT_COLUMNS } from '../dist/client/listings.js';
 import { createServer } from '../dist/server.js';
+import { target } from './targets.js';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -68,7 +71,7 @@ function sandboxMemory(sandbox) {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
-const COLUMNS = 'ID,label,date,xsiType,subject_label';
+const COLUMNS = EXPERIMENT_COLUMNS;
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const PYTHON = '/usr/bin/python3';
 const hasPyxnat = spawnSync(PYTHON, ['-c', 'import pyxnat']).status === 0;
@@ -201,6 +204,10 @@ for (const r of results) {
     `${pad(r.label, 36)}${pad(r.rows, 9)}${pad(Number.isNaN(r.requests) ? '-' : r.requests, 10)}${pad(r.ms.toFixed(0), 10)}${(r.ms / base.ms).toFixed(2)}`,
   );
 }
+const client = results.find((r) => r.label.startsWith('client core'));
+target('client core listing', client.ms / base.ms, 2, base.label.split(' (')[0]);
+const pyxnat = results.find((r) => r.label.startsWith('pyxnat'));
+if (pyxnat) target('client core listing vs pyxnat (faster)', client.ms / pyxnat.ms, 1, 'pyxnat');
 for (const r of results) {
   if (r.rows !== EXPERIMENTS) {
     console.error(`\n${r.label} returned ${r.rows} rows, expected ${EXPERIMENTS}`);
@@ -272,4 +279,8 @@ async function firstPages(sandbox) {
     `sandbox process memory (MiB): ${start.rss.toFixed(0)} resident, peak ${start.peak.toFixed(0)} before; ` +
       `peak ${afterFirst.peak.toFixed(0)} after three first pages; peak ${afterCount.peak.toFixed(0)} after one counted first page`,
   );
+  target('client core first page', rows[1][1] / clientBase, 2, 'a later page');
+  target('MCP first page', rows[4][1] / mcpBase, 2, 'a later page');
+  // Flat: uncounted first pages must not raise the sandbox's peak memory (5% allows for noise).
+  target('sandbox peak memory after first pages', afterFirst.peak / start.peak, 1.05, 'before');
 }
