@@ -10,7 +10,7 @@
 //   client  XnatClient.iterateExperiments (the client core, one request per page)
 //   tool    the searchExperiments MCP tool, paging with cursors through an in-memory MCP client
 // Then the first page of a new query beside a later page, through the client core and the tool,
-// with the sandbox process's peak memory around them (flat: no uncounted request grows with the archive).
+// with the sandbox process's peak memory around them (printed, no target: see bench/README.md).
 // Usage: npm run bench [-- --experiments N] [-- --repeat R]; `node --expose-gc bench/run.js
 // --experiments 200000 --first-pages-only` measures first pages alone (the listings take long there).
 // The MCP later page is the 11th page of 100 (the tool's largest), the first page asks for 100 too:
@@ -251,7 +251,10 @@ async function firstPages(sandbox) {
   // The same query each time (a label filter matching everything, as a model might ask), at offset
   // 0 and halfway through: a first page that counts would cost a full listing more.
   const q = { project: PROJECT, label: '*' };
-  // The sandbox's peak memory: what first pages add, then what one counted first page adds.
+  // The sandbox's peak memory: what first pages add beyond later pages (every page request filters
+  // the whole archive in the sandbox, so "before" follows three later pages), then what one counted
+  // first page adds.
+  for (let i = 0; i < 3; i++) await client.listExperiments({ ...q, offset: later });
   const start = sandboxMemory(sandbox);
   for (let i = 0; i < 3; i++) await client.listExperiments(q);
   const afterFirst = sandboxMemory(sandbox);
@@ -283,11 +286,12 @@ async function firstPages(sandbox) {
     ),
   );
   console.log(
-    `sandbox process memory (MiB): ${start.rss.toFixed(0)} resident, peak ${start.peak.toFixed(0)} before; ` +
+    `sandbox process memory (MiB): ${start.rss.toFixed(0)} resident, peak ${start.peak.toFixed(0)} after three later pages; ` +
       `peak ${afterFirst.peak.toFixed(0)} after three first pages; peak ${afterCount.peak.toFixed(0)} after one counted first page`,
   );
   target('client core first page', rows[1][1] / clientBase, 2, 'a later page');
   target('MCP first page', rows[4][1] / mcpBase, 2, 'a later page');
-  // Flat: uncounted first pages must not raise the sandbox's peak memory (5% allows for noise).
-  target('sandbox peak memory after first pages', afterFirst.peak / start.peak, 1.05, 'before');
+  // No target on the sandbox's peak memory: it rises with every page request, first or later (each
+  // filters the whole archive in memory; XNAT pages in SQL), so its high-water mark cannot tell
+  // first pages apart. Printed for the counted first page, the one request that adds a count.
 }
