@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { target } from './targets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const i = process.argv.indexOf('--repeat');
@@ -81,3 +82,9 @@ for (const [name, xs] of Object.entries(times)) {
     `${pad(label, 40)}${pad(tools[name], 7)}${pad(median(xs).toFixed(0), 11)}${(median(xs) / base).toFixed(2)}`,
   );
 }
+target(
+  'cold start to first tools/list',
+  median(times['xnat-mcp serve']) / base,
+  1.3,
+  'the minimal SDK server',
+);

@@ -1,6 +1,7 @@
 // `npm run bench`: listing every experiment of a 50,000-experiment project against the sandbox over
 // loopback HTTP, several ways in the same run (these machines are noisy, so only ratios to the
-// baselines measured here mean anything):
+// baselines measured here mean anything). Every way asks for the same columns: those the client
+// core's Experiment model needs (EXPERIMENT_COLUMNS), so each moves the same bytes.
 //   curl    one GET of the project's experiment listing by curl (the baseline; a raw undici GET
 //           stands in when curl is missing)
 //   raw     the same GET by hand in this process, parsed with JSON.parse
@@ -9,8 +10,11 @@
 //   client  XnatClient.iterateExperiments (the client core, one request per page)
 //   tool    the searchExperiments MCP tool, paging with cursors through an in-memory MCP client
 // Then the first page of a new query beside a later page, through the client core and the tool,
-// with the sandbox process's peak memory around them (flat: no uncounted request grows with the archive).
-// Usage: npm run bench [-- --experiments N] [-- --repeat R]
+// with the sandbox process's peak memory around them (printed, no target: see bench/README.md).
+// Usage: npm run bench [-- --experiments N] [-- --repeat R]; `node --expose-gc bench/run.js
+// --experiments 200000 --first-pages-only` measures first pages alone (the listings take long there).
+// The MCP later page is the 11th page of 100 (the tool's largest), the first page asks for 100 too:
+// each sandbox request filters the whole archive, so the offset changes little but the walk's length.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -19,7 +23,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { request } from 'undici';
 import { XnatClient } from '../dist/index.js';
+import { EXPERIMENT_COLUMNS } from '../dist/client/listings.js';
 import { createServer } from '../dist/server.js';
+import { target } from './targets.js';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,6 +33,7 @@ function arg(name, fallback) {
 }
 const EXPERIMENTS = arg('experiments', 50_000);
 const REPEAT = arg('repeat', 3);
+const FIRST_PAGES_ONLY = process.argv.includes('--first-pages-only');
 const USER = 'admin';
 const PASSWORD = 'admin';
 const PROJECT = 'BIG';
@@ -68,7 +75,7 @@ function sandboxMemory(sandbox) {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
-const COLUMNS = 'ID,label,date,xsiType,subject_label';
+const COLUMNS = EXPERIMENT_COLUMNS;
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const PYTHON = '/usr/bin/python3';
 const hasPyxnat = spawnSync(PYTHON, ['-c', 'import pyxnat']).status === 0;
@@ -182,34 +189,41 @@ async function selfTimed(label, fn) {
   return { label, ms: median(runs.map((r) => r.ms)), requests: NaN, rows: runs[0].rows };
 }
 
-const results = [];
-if (hasCurl) results.push(await selfTimed('curl GET (self-timed, baseline)', () => curlListing(sandbox)));
-results.push(
-  await measure(`raw HTTP GET + JSON.parse${hasCurl ? '' : ' (baseline)'}`, () => rawListing(sandbox)),
-);
-if (hasPyxnat) results.push(await selfTimed('pyxnat _get_json (self-timed)', () => pyxnatListing(sandbox)));
-results.push(await measure('client core iterateExperiments', () => clientListing(sandbox)));
-results.push(await measure('MCP searchExperiments (limit 100)', () => toolListing(sandbox)));
-
 const pad = (s, n) => String(s).padEnd(n);
-const base = results[0];
-console.log(
-  `${pad('listing every experiment', 36)}${pad('rows', 9)}${pad('requests', 10)}${pad('wall ms', 10)}× baseline`,
-);
-for (const r of results) {
-  console.log(
-    `${pad(r.label, 36)}${pad(r.rows, 9)}${pad(Number.isNaN(r.requests) ? '-' : r.requests, 10)}${pad(r.ms.toFixed(0), 10)}${(r.ms / base.ms).toFixed(2)}`,
-  );
-}
-for (const r of results) {
-  if (r.rows !== EXPERIMENTS) {
-    console.error(`\n${r.label} returned ${r.rows} rows, expected ${EXPERIMENTS}`);
-    process.exitCode = 1;
-  }
-}
-
+const results = [];
+if (!FIRST_PAGES_ONLY) await listings();
 await firstPages(sandbox);
 sandbox.child.kill('SIGTERM');
+
+async function listings() {
+  if (hasCurl) results.push(await selfTimed('curl GET (self-timed, baseline)', () => curlListing(sandbox)));
+  results.push(
+    await measure(`raw HTTP GET + JSON.parse${hasCurl ? '' : ' (baseline)'}`, () => rawListing(sandbox)),
+  );
+  if (hasPyxnat) results.push(await selfTimed('pyxnat _get_json (self-timed)', () => pyxnatListing(sandbox)));
+  results.push(await measure('client core iterateExperiments', () => clientListing(sandbox)));
+  results.push(await measure('MCP searchExperiments (limit 100)', () => toolListing(sandbox)));
+
+  const base = results[0];
+  console.log(
+    `${pad('listing every experiment', 36)}${pad('rows', 9)}${pad('requests', 10)}${pad('wall ms', 10)}× baseline`,
+  );
+  for (const r of results) {
+    console.log(
+      `${pad(r.label, 36)}${pad(r.rows, 9)}${pad(Number.isNaN(r.requests) ? '-' : r.requests, 10)}${pad(r.ms.toFixed(0), 10)}${(r.ms / base.ms).toFixed(2)}`,
+    );
+  }
+  const client = results.find((r) => r.label.startsWith('client core'));
+  target('client core listing', client.ms / base.ms, 2, base.label.split(' (')[0]);
+  const pyxnat = results.find((r) => r.label.startsWith('pyxnat'));
+  if (pyxnat) target('client core listing vs pyxnat (faster)', client.ms / pyxnat.ms, 1, 'pyxnat');
+  for (const r of results) {
+    if (r.rows !== EXPERIMENTS) {
+      console.error(`\n${r.label} returned ${r.rows} rows, expected ${EXPERIMENTS}`);
+      process.exitCode = 1;
+    }
+  }
+}
 
 /**
  * The first page of a new query beside a later page of it (the baseline), through the client core
@@ -237,7 +251,10 @@ async function firstPages(sandbox) {
   // The same query each time (a label filter matching everything, as a model might ask), at offset
   // 0 and halfway through: a first page that counts would cost a full listing more.
   const q = { project: PROJECT, label: '*' };
-  // The sandbox's peak memory: what first pages add, then what one counted first page adds.
+  // The sandbox's peak memory: what first pages add beyond later pages (every page request filters
+  // the whole archive in the sandbox, so "before" follows three later pages), then what one counted
+  // first page adds.
+  for (let i = 0; i < 3; i++) await client.listExperiments({ ...q, offset: later });
   const start = sandboxMemory(sandbox);
   for (let i = 0; i < 3; i++) await client.listExperiments(q);
   const afterFirst = sandboxMemory(sandbox);
@@ -248,10 +265,10 @@ async function firstPages(sandbox) {
     ['client core first page', await timed(() => client.listExperiments(q))],
     ['client core first page, count: true', await timed(() => client.listExperiments({ ...q, count: true }))],
   ];
-  const tool = (args) => mcp.callTool({ name: 'searchExperiments', arguments: { ...q, ...args } });
+  const tool = (args) =>
+    mcp.callTool({ name: 'searchExperiments', arguments: { ...q, limit: 100, ...args } });
   let cursor = (await tool({})).structuredContent.nextCursor;
-  for (let page = 1; page < later / 25; page++)
-    cursor = (await tool({ cursor })).structuredContent.nextCursor;
+  for (let page = 1; page < 10; page++) cursor = (await tool({ cursor })).structuredContent.nextCursor;
   rows.push(['MCP later page (cursor)', await timed(() => tool({ cursor }))]);
   rows.push(['MCP first page', await timed(() => tool({}))]);
   rows.push(['MCP first page, count: true', await timed(() => tool({ count: true }))]);
@@ -269,7 +286,12 @@ async function firstPages(sandbox) {
     ),
   );
   console.log(
-    `sandbox process memory (MiB): ${start.rss.toFixed(0)} resident, peak ${start.peak.toFixed(0)} before; ` +
+    `sandbox process memory (MiB): ${start.rss.toFixed(0)} resident, peak ${start.peak.toFixed(0)} after three later pages; ` +
       `peak ${afterFirst.peak.toFixed(0)} after three first pages; peak ${afterCount.peak.toFixed(0)} after one counted first page`,
   );
+  target('client core first page', rows[1][1] / clientBase, 2, 'a later page');
+  target('MCP first page', rows[4][1] / mcpBase, 2, 'a later page');
+  // No target on the sandbox's peak memory: it rises with every page request, first or later (each
+  // filters the whole archive in memory; XNAT pages in SQL), so its high-water mark cannot tell
+  // first pages apart. Printed for the counted first page, the one request that adds a count.
 }

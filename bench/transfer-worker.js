@@ -9,8 +9,12 @@ import { request } from 'undici';
 import { XnatClient } from '../dist/index.js';
 
 const mode = process.argv[2];
-/** For raw-upload/raw-download: `curl` or `undici` (a raw stream in this process). */
-const viaCurl = process.argv[3] === 'curl';
+/**
+ * For raw-upload/raw-download: `curl`, `curl-md5-sync` (download only: curl, then md5sum, then sync
+ * of the file: the work the client core does, by standard tools) or `undici` (a raw stream here).
+ */
+const variant = process.argv[3];
+const viaCurl = variant === 'curl' || variant === 'curl-md5-sync';
 const { BENCH_URL: url, BENCH_DIR: dir } = process.env;
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB);
 const FILES = Number(process.env.BENCH_FILES);
@@ -146,12 +150,25 @@ switch (mode) {
     const cookie = await rawJsession();
     const out = join(dir, 'raw-download.bin');
     await timed(
-      viaCurl ? 'curl download (baseline)' : 'raw undici stream download',
+      {
+        curl: 'curl download',
+        'curl-md5-sync': 'curl + md5sum + sync (baseline)',
+        undici: 'raw undici stream download',
+      }[variant],
       async () => {
         const uri = bigUri(experiment, 'BENCH_RAW');
         if (viaCurl) {
           const r = spawnSync('curl', ['-sS', '-f', '-H', `Cookie: ${cookie}`, '-o', out, uri]);
           if (r.status !== 0) throw new Error(`curl download failed: ${r.stderr}`);
+          if (variant === 'curl-md5-sync') {
+            for (const [command, ...args] of [
+              ['md5sum', out],
+              ['sync', out],
+            ]) {
+              const done = spawnSync(command, args);
+              if (done.status !== 0) throw new Error(`${command} failed: ${done.stderr}`);
+            }
+          }
         } else {
           const res = await request(uri, { headers: { cookie } });
           await pipeline(res.body, createWriteStream(out));
@@ -195,6 +212,31 @@ switch (mode) {
       true,
     );
     rmSync(out, { force: true });
+    break;
+  }
+  case 'many-zip-unzip': {
+    // For reference: the same files created by standard tools (curl, then unzip; no verification,
+    // no flush to disk): what the local file system alone costs for this many files.
+    const xnat = client();
+    const { experiment, scan } = await target(xnat);
+    await xnat.close();
+    const cookie = await rawJsession();
+    const out = join(dir, 'many-unzip.zip');
+    const destDir = join(dir, 'many-unzip');
+    await timed(
+      'curl + unzip (reference)',
+      async () => {
+        const uri = `${url}/data/experiments/${experiment}/scans/${scan}/resources/BENCH_MANY/files?format=zip`;
+        const r = spawnSync('curl', ['-sS', '-f', '-H', `Cookie: ${cookie}`, '-o', out, uri]);
+        if (r.status !== 0) throw new Error(`curl zip download failed: ${r.stderr}`);
+        const u = spawnSync('unzip', ['-q', '-o', '-d', destDir, out]);
+        if (u.status !== 0) throw new Error(`unzip failed: ${u.stderr}`);
+        return { files: FILES, requests: 1 };
+      },
+      true,
+    );
+    rmSync(out, { force: true });
+    rmSync(destDir, { recursive: true, force: true });
     break;
   }
   case 'many-sequential':

@@ -1,8 +1,10 @@
 // `npm run bench` (second part): file transfers against the sandbox over loopback HTTP.
 //   1 GiB upload and download through the client core, beside curl (or a raw undici stream when
-//   curl is missing) on the same sandbox in the same run, with each side's peak RSS;
+//   curl is missing) on the same sandbox in the same run, with each side's peak RSS; the download's
+//   target baseline is curl + md5sum + sync, the same work the client core does (fetch, hash, flush);
 //   a 2,000-file scan of 4 KiB files: the client core's zip path (one request, every file verified)
-//   and its per-file paths beside curl fetching the same resource zip.
+//   beside curl fetching the same resource zip (the target's baseline), curl + unzip (the files
+//   created by standard tools, for reference) and, once each, the per-file paths.
 // Every measurement runs in its own child process (bench/transfer-worker.js) so that peak RSS
 // belongs to that transfer alone; the sandbox runs in a child process of its own too.
 // Usage: npm run bench [-- --size-mib 1024] [-- --files 2000]
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { target } from './targets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli.js');
@@ -26,6 +29,9 @@ const SIZE_MIB = arg('size-mib', 1024);
 const SKIP_LARGE = process.argv.includes('--skip-large');
 const FILES = arg('files', 2000);
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
+const has = (command) => spawnSync(command, ['--help']).error === undefined;
+const hasCurlTools = hasCurl && has('md5sum') && has('sync');
+const hasUnzip = hasCurl && spawnSync('unzip', ['-v']).status === 0;
 
 function startSandbox() {
   const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0'], {
@@ -74,7 +80,8 @@ try {
       run('client-upload', env),
     ];
     const downloads = [
-      run('raw-download', env, baseline),
+      run('raw-download', env, hasCurlTools ? 'curl-md5-sync' : baseline),
+      ...(hasCurlTools ? [run('raw-download', env, 'curl')] : []),
       ...(hasCurl ? [run('raw-download', env, 'undici')] : []),
       run('client-download', env),
     ];
@@ -88,14 +95,30 @@ try {
         );
       }
     }
+    const clientDownload = downloads[downloads.length - 1];
+    target(
+      '1 GiB download',
+      clientDownload.ms / downloads[0].ms,
+      0.93,
+      hasCurlTools ? 'curl + md5sum + sync' : downloads[0].label,
+    );
+    // Flat memory: the transfers stream, so peak RSS is a small fraction of the file.
+    for (const r of [uploads[uploads.length - 1], clientDownload]) {
+      target(`${r.label} peak RSS`, (r.maxRssMiB * 1048576) / r.bytes, 0.25, 'the file size');
+    }
   }
 
   // Baseline: curl of the resource's zip when curl is there, else the client core one file at a time.
   // Each the median of three runs, interleaved (small transfers are noisy).
-  const modes = [...(hasCurl ? ['many-zip-curl'] : []), 'many-sequential', 'many-parallel', 'many-zip'];
+  // The per-file paths run once each (they take long and have no target).
+  const modes = [...(hasCurl ? ['many-zip-curl'] : []), 'many-zip', ...(hasUnzip ? ['many-zip-unzip'] : [])];
   const runs = new Map(modes.map((mode) => [mode, []]));
   for (let i = 0; i < 3; i++) for (const mode of modes) runs.get(mode).push(run(mode, env));
-  const many = modes.map((mode) => runs.get(mode).sort((a, b) => a.ms - b.ms)[1]);
+  const many = [
+    ...modes.map((mode) => runs.get(mode).sort((a, b) => a.ms - b.ms)[1]),
+    run('many-sequential', env),
+    run('many-parallel', env),
+  ];
   console.log(
     `\n${pad(`${FILES}-file scan download`, 40)}${pad('files/s', 9)}${pad('wall ms', 10)}${pad('requests', 14)}× baseline time`,
   );
@@ -104,6 +127,8 @@ try {
       `${pad(r.label, 40)}${pad((r.files / (r.ms / 1000)).toFixed(0), 9)}${pad(r.ms.toFixed(0), 10)}${pad(r.requests, 14)}${(r.ms / many[0].ms).toFixed(2)}`,
     );
   }
+  const zipped = many.find((r) => r.mode === 'many-zip');
+  if (hasCurl) target(`${FILES} small files by zip`, zipped.ms / many[0].ms, 3, many[0].label.split(' (')[0]);
 } finally {
   sandbox.child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

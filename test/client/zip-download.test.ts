@@ -160,6 +160,66 @@ describe('zipped downloads of many small files', () => {
   });
 });
 
+/** A server answering a session login, one resource zip and single files by name, recording each request. */
+async function zipServer(zip: Buffer, data: Map<string, Buffer>, seen: string[]): Promise<string> {
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    if (req.url === '/data/JSESSION') return res.writeHead(200).end(req.method === 'POST' ? 'ABC' : '');
+    if (req.url === '/data/experiments/E1/resources/11/files?format=zip') {
+      return res.writeHead(200, { 'content-type': 'application/zip' }).end(zip);
+    }
+    const name = /\/files\/([^?]+)$/.exec(req.url ?? '')?.[1];
+    const body = name === undefined ? undefined : data.get(name);
+    if (body === undefined) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function listingOf(data: Map<string, Buffer>): XnatFile[] {
+  return [...data].map(([name, bytes]) => ({
+    name,
+    path: name,
+    resource: 'R',
+    size: bytes.length,
+    digest: md5(bytes),
+    format: '',
+    content: '',
+    uri: `/data/experiments/E1/resources/11/files/${name}`,
+  }));
+}
+
+describe('zips of more files than one batch places at once', () => {
+  it('place every file of a 600-entry zip in one request, verified, with no partial file left', async () => {
+    const names = Array.from({ length: 600 }, (_, i) => `f${String(i).padStart(3, '0')}.dcm`);
+    const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
+    const zip = createZip(
+      names.map((name) => ({
+        name: `S1/resources/R/files/${name}`,
+        data: data.get(name)!,
+        modified: Date.now(),
+      })),
+    );
+    const seen: string[] = [];
+    const xnat = new XnatClient({ url: await zipServer(zip, data, seen), user: 'alice', password: 'x' });
+    const destDir = mkdtempSync(join(work, 'batches-'));
+    try {
+      const result = await xnat.download({ files: listingOf(data), destDir, layout: 'flat' });
+      expect(result.files).toHaveLength(600);
+      expect(result.files.every((f) => f.checksum === 'match')).toBe(true);
+    } finally {
+      await xnat.close();
+    }
+    expect(seen.filter((line) => line.startsWith('GET /data/experiments/'))).toEqual([
+      'GET /data/experiments/E1/resources/11/files?format=zip',
+    ]);
+    expect(tree(destDir)).toEqual(names);
+    for (const name of names) expect(readFileSync(join(destDir, name))).toEqual(data.get(name));
+  });
+});
+
 /** A zip from the sandbox's writer with entry `index`'s central record marked as a Unix symbolic link. */
 function withLink(zip: Buffer, index: number): Buffer {
   let seen = 0;
@@ -178,16 +238,7 @@ describe('zips that do not deliver a file intact', () => {
   it('never write an escaping or linked entry and fetch the files it should have held one by one', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `f${i}.dcm`);
     const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
-    const listing: XnatFile[] = names.map((name) => ({
-      name,
-      path: name,
-      resource: 'R',
-      size: data.get(name)!.length,
-      digest: md5(data.get(name)!),
-      format: '',
-      content: '',
-      uri: `/data/experiments/E1/resources/11/files/${name}`,
-    }));
+    const listing = listingOf(data);
     const entries = names.map((name) => ({
       name: `S1/resources/R/files/${name}`,
       data: data.get(name)!,
@@ -203,20 +254,7 @@ describe('zips that do not deliver a file intact', () => {
     });
     const zip = withLink(createZip(entries), 1);
     const seen: string[] = [];
-    const server = createServer((req, res) => {
-      seen.push(`${req.method} ${req.url}`);
-      if (req.url === '/data/JSESSION') return res.writeHead(200).end(req.method === 'POST' ? 'ABC' : '');
-      if (req.url === '/data/experiments/E1/resources/11/files?format=zip') {
-        return res.writeHead(200, { 'content-type': 'application/zip' }).end(zip);
-      }
-      const name = /\/files\/([^?]+)$/.exec(req.url ?? '')?.[1];
-      const body = name === undefined ? undefined : data.get(name);
-      if (body === undefined) return res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
-    });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = await zipServer(zip, data, seen);
     const xnat = new XnatClient({ url, user: 'alice', password: 'x' });
     const destDir = mkdtempSync(join(work, 'odd-zip-'));
     try {

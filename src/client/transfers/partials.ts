@@ -5,9 +5,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readdir, readlink, realpath, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  open,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { XnatLocalFileError, localFileError } from '../errors.js';
+import { XnatLocalFileError, fsErrorCode, localFileError } from '../errors.js';
 
 const MARKER = '.xnat-mcp-partial-';
 /** Only names this module makes: `.<file name>.xnat-mcp-partial-<12 hex digits>`. */
@@ -74,12 +84,18 @@ async function realLocation(handle: FileHandle, path: string): Promise<string> {
  * the file or along its folders (`O_NOFOLLOW`, `O_EXCL`, the chain checked), and then verifies where
  * the opened file really is, so a folder swapped in between cannot take the download out of the root.
  */
-export async function openPartial(root: string, destDir: string, target: string): Promise<Partial> {
+export async function openPartial(
+  root: string,
+  destDir: string,
+  target: string,
+  /** The folder chain was just checked by `checkFolder` (batches check each folder once). */
+  folderChecked = false,
+): Promise<Partial> {
   const folder = dirname(target);
   const path = join(folder, `.${basename(target)}${MARKER}${randomBytes(6).toString('hex')}`);
   let handle: FileHandle | undefined;
   try {
-    await checkFolderChain(root, destDir, folder, target);
+    if (!folderChecked) await checkFolderChain(root, destDir, folder, target);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
     handle = await open(path, flags, 0o644);
     const realPath = await realLocation(handle, path);
@@ -109,25 +125,97 @@ export async function discardPartial(partial: Partial): Promise<void> {
   }
 }
 
+/** Checks that `folder` (where `target` goes) is still inside the destination, with no link along it. */
+export async function checkFolder(
+  root: string,
+  destDir: string,
+  folder: string,
+  target: string,
+): Promise<void> {
+  await checkFolderChain(root, destDir, folder, target);
+  if (!within(root, await realpath(folder))) throw leftRoot(target, destDir);
+}
+
+/** A verified temporary file and where it goes. */
+export interface Placement {
+  partial: Partial;
+  target: string;
+}
+
 /**
- * Verifies, right before the move into place, that the temporary file is still ours and its folder
- * still inside the root (Node has no renameat, so this is checked by path, just in time).
+ * Verifies, right before the move into place, that temporary files are on disk, still ours and
+ * their folders still inside the root (Node has no renameat, so this is checked by path, just in
+ * time), then closes them. Many files are checked together: their data is flushed by overlapping
+ * fdatasyncs rather than one after another, and each folder is checked once.
  */
 export async function checkBeforePlacing(
   root: string,
   destDir: string,
-  partial: Partial,
-  target: string,
+  items: readonly Placement[],
 ): Promise<void> {
-  // On disk before it is visible under its final name.
-  await partial.handle.sync();
-  await checkFolderChain(root, destDir, dirname(target), target);
-  const folder = await realpath(dirname(target));
-  const now = await lstat(partial.path).catch(() => undefined);
-  if (!within(root, folder) || now === undefined || now.dev !== partial.dev || now.ino !== partial.ino) {
-    throw leftRoot(target, destDir);
+  // On disk before any is visible under its final name.
+  await Promise.all(items.map(({ partial }) => partial.handle.datasync()));
+  const folders = new Map(items.map(({ target }) => [dirname(target), target]));
+  for (const [folder, target] of folders) await checkFolder(root, destDir, folder, target);
+  await Promise.all(
+    items.map(async ({ partial, target }) => {
+      const now = await lstat(partial.path).catch(() => undefined);
+      if (now === undefined || now.dev !== partial.dev || now.ino !== partial.ino)
+        throw leftRoot(target, destDir);
+    }),
+  );
+  await Promise.all(items.map(({ partial }) => partial.handle.close()));
+}
+
+/**
+ * Moves a checked temporary file into place (or removes it); false when a file appeared at the
+ * target meanwhile and was kept. Without overwrite a hard link refuses to replace a file that
+ * appeared in the meantime (no clobbering race); file systems without hard links fall back to a check.
+ */
+export async function placePartial(partial: Partial, target: string, overwrite: boolean): Promise<boolean> {
+  const placed = await moveIntoPlace(partial.path, target, overwrite);
+  if (placed) releasePartial(partial);
+  else await discardPartial(partial);
+  return placed;
+}
+
+async function moveIntoPlace(partial: string, target: string, overwrite: boolean): Promise<boolean> {
+  if (overwrite) {
+    await rename(partial, target);
+    return true;
   }
-  await partial.handle.close();
+  try {
+    await link(partial, target);
+  } catch (err) {
+    const code = fsErrorCode(err);
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV')
+      throw localFileError('write', target, err);
+    if (
+      await lstat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return false;
+    await rename(partial, target);
+    return true;
+  }
+  await unlink(partial);
+  return true;
+}
+
+/**
+ * Flushes a folder's entries, so that files moved into it keep their names after a power loss.
+ * Best effort: some platforms (Windows) cannot open or flush a folder.
+ */
+export async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0)).catch(() => undefined);
+  if (handle === undefined) return;
+  await handle
+    .sync()
+    .catch(() => undefined)
+    .finally(() => handle.close().catch(() => undefined));
 }
 
 /**

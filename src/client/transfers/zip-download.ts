@@ -1,12 +1,17 @@
 /**
  * Resources of many small files come down as XNAT's zip of the resource (`files?format=zip`), one
- * request instead of one per file. The zip streams into a hidden temporary file whose size is
- * bounded; its central directory names the entries, and each entry whose name ends in a listed
- * file's `resources/<label>/files/<path>` is inflated (bounded by the listed size) into that file's
- * own temporary file, checked against the listed size, its CRC-32 and the listed MD5, and moved into
- * place exactly as a single download is. Entry names never become paths: a file lands where the
- * listing puts it, so no entry can escape the folder, and links or other odd entries are not
- * extracted. Whatever the zip does not deliver intact is left to the per-file download.
+ * request instead of one per file. The zip is held in memory when small, else streamed into a
+ * hidden temporary file; either way its size is bounded. Its central directory names the entries,
+ * and each entry whose name ends in a listed file's `resources/<label>/files/<path>` is inflated
+ * (bounded by the listed size), checked against the listed size, its CRC-32 and the listed MD5,
+ * and written to that file's own temporary file. Files are placed in batches: the batch's data is
+ * flushed to disk together (overlapping fdatasyncs, not one after another), each folder is checked
+ * against the root once, then every file is moved into place; the folders' entries are flushed
+ * once at the end of the download. So each file appears complete or not at all, even after a power
+ * loss (which may lose the names of the last files placed: a re-run fetches those again).
+ * Entry names never become paths: a file lands where the listing puts it, so no entry can escape
+ * the folder, and links or other odd entries are not extracted. Whatever the zip does not deliver
+ * intact is left to the per-file download.
  * This reader shares nothing with the sandbox's zip writer, so each checks the other.
  */
 import { createHash } from 'node:crypto';
@@ -19,7 +24,15 @@ import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { XnatCancelledError, XnatLocalFileError, XnatProtocolError, localFileError } from '../errors.js';
 import type { XnatFile } from '../models.js';
 import { Digesting, runPool, type TransferContext } from './common.js';
-import { partialSink, type Partial } from './partials.js';
+import {
+  checkBeforePlacing,
+  checkFolder,
+  discardPartial,
+  openPartial,
+  partialSink,
+  placePartial,
+  type Partial,
+} from './partials.js';
 
 /** A planned download the zip may deliver. */
 export interface ZipCandidate {
@@ -29,21 +42,22 @@ export interface ZipCandidate {
 
 /** What the zip path borrows from the per-file download, so both place files the same way. */
 export interface ZipDownloadOptions {
+  /** `destDir` resolved. */
   root: string;
+  destDir: string;
   overwrite: boolean;
   concurrency: number;
   signal: AbortSignal | undefined;
   prepareFolder(localPath: string): Promise<void>;
-  /** A temporary file for `target`, opened inside the root with no link followed (partials.ts). */
-  openPartial(target: string): Promise<Partial>;
-  /** Re-checks the root and moves the file into place; false when a local file appeared meanwhile and was kept. */
-  place(partial: Partial, target: string): Promise<boolean>;
-  discard(partial: Partial): Promise<void>;
   /** A file delivered: its size and MD5, or undefined when a local file was kept instead. */
   delivered(item: ZipCandidate, got: { size: number; digest: string } | undefined): void;
 }
 
 const EXTRACT_CONCURRENCY = 16;
+/** Files verified, flushed and placed together. */
+const BATCH = 256;
+/** Zips up to this size are held in memory: reading entries back then costs no system calls. */
+const IN_MEMORY_ZIP = 64 << 20;
 /** A resource is fetched as a zip from this many files on, when they are small on average. */
 export const ZIP_MIN_FILES = 16;
 const ZIP_MAX_MEAN_SIZE = 1 << 20;
@@ -108,46 +122,134 @@ export async function downloadZipped(
 ): Promise<Set<ZipCandidate>> {
   const done = new Set<ZipCandidate>();
   const resource = resourcePathOf(group[0]!.file.uri)!;
-  let zipFile: Partial | undefined;
+  let zip: ZipSource | undefined;
   try {
-    zipFile = await o.openPartial(join(o.root, 'resource.zip'));
-    const zipPath = zipFile.path;
-    if (!(await fetchZip(ctx, resource, zipFile, zipBound(group), o.signal))) return done;
-    const handle = await open(zipPath, 'r');
-    try {
-      const entries = await centralDirectory(handle);
-      if (entries === undefined) return done;
-      const matched = matchEntries(entries, group);
-      // Each folder is checked and created once, not once per file.
-      const folders = new Map<string, Promise<void>>();
-      const prepareFolder = (localPath: string): Promise<void> => {
-        const folder = dirname(localPath);
-        let ready = folders.get(folder);
-        if (ready === undefined) folders.set(folder, (ready = o.prepareFolder(localPath)));
-        return ready;
-      };
-      const options = { ...o, prepareFolder };
-      await runPool(
-        [...matched],
-        // Extraction is local disk work (each file synced before its rename), not XNAT connections:
-        // more at once overlaps the syncs.
-        Math.max(o.concurrency, EXTRACT_CONCURRENCY),
-        async ([item, entry]) => {
-          if (await extract(handle, zipPath, entry, item, options)) done.add(item);
-        },
-        o.signal,
-      );
-    } finally {
-      await handle.close();
+    zip = await fetchZip(ctx, resource, zipBound(group), o);
+    if (zip === undefined) return done;
+    const entries = await centralDirectory(zip);
+    if (entries === undefined) return done;
+    const matched = [...matchEntries(entries, group)];
+    // Each folder is checked and created once, not once per file.
+    const folders = new Map<string, Promise<void>>();
+    const prepareFolder = (localPath: string): Promise<void> => {
+      const folder = dirname(localPath);
+      let ready = folders.get(folder);
+      if (ready === undefined) folders.set(folder, (ready = o.prepareFolder(localPath)));
+      return ready;
+    };
+    for (let at = 0; at < matched.length; at += BATCH) {
+      const batch = matched.slice(at, at + BATCH);
+      await Promise.all(batch.map(([item]) => prepareFolder(item.localPath)));
+      for (const delivered of await extractBatch(zip, batch, o)) done.add(delivered);
     }
   } catch (err) {
     if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
     if (err instanceof XnatLocalFileError || err instanceof XnatCancelledError) throw err;
     // Anything else (XNAT without zips, a broken zip): the per-file download takes over.
   } finally {
-    if (zipFile !== undefined) await o.discard(zipFile);
+    await zip?.close();
   }
   return done;
+}
+
+/** An entry inflated, verified and written to its temporary file, not yet in place. */
+interface Staged {
+  item: ZipCandidate;
+  partial: Partial;
+  size: number;
+  digest: string;
+}
+
+/**
+ * One batch: each entry verified into its temporary file, then all flushed and checked together,
+ * then moved into place. Returns the files delivered; temporary files not placed are removed.
+ */
+async function extractBatch(
+  zip: ZipSource,
+  batch: ReadonlyArray<readonly [ZipCandidate, Entry]>,
+  o: ZipDownloadOptions,
+): Promise<ZipCandidate[]> {
+  const staged = new Map<ZipCandidate, Staged>();
+  const settled = new Set<Staged>();
+  try {
+    // The folders were checked once for the whole batch: each open needs no check of its own.
+    const checked = new Set(batch.map(([item]) => dirname(item.localPath)));
+    for (const folder of checked) await checkFolder(o.root, o.destDir, folder, join(folder, '.'));
+    await runPool(
+      batch,
+      // Local disk work, not XNAT connections: more at once overlaps the system calls.
+      Math.max(o.concurrency, EXTRACT_CONCURRENCY),
+      async ([item, entry]) => {
+        const got = await extract(zip, entry, item, o, (partial) =>
+          staged.set(item, { item, partial, size: 0, digest: '' }),
+        );
+        if (got !== undefined) Object.assign(staged.get(item)!, got);
+      },
+      o.signal,
+    );
+    // An empty digest: the entry did not verify (its temporary file is removed below).
+    const verified = [...staged.values()].filter((s) => s.digest !== '');
+    await checkBeforePlacing(
+      o.root,
+      o.destDir,
+      verified.map(({ partial, item }) => ({ partial, target: item.localPath })),
+    );
+    const delivered: ZipCandidate[] = [];
+    await runPool(
+      verified,
+      EXTRACT_CONCURRENCY,
+      async (s) => {
+        settled.add(s);
+        const placed = await placePartial(s.partial, s.item.localPath, o.overwrite);
+        o.delivered(s.item, placed ? { size: s.size, digest: s.digest } : undefined);
+        delivered.push(s.item);
+      },
+      o.signal,
+    );
+    return delivered;
+  } finally {
+    await Promise.all(
+      [...staged.values()].filter((s) => !settled.has(s)).map((s) => discardPartial(s.partial)),
+    );
+  }
+}
+
+/** The zip: in memory, or in a temporary file when large. */
+interface ZipSource {
+  size: number;
+  read(position: number, length: number): Promise<Buffer>;
+  /** The bytes from `start` on, `length` of them, as a stream. */
+  stream(start: number, length: number): Readable;
+  close(): Promise<void>;
+}
+
+function memoryZip(data: Buffer): ZipSource {
+  return {
+    size: data.length,
+    read: (position, length) => Promise.resolve(data.subarray(position, position + length)),
+    stream: (start, length) => Readable.from([data.subarray(start, start + length)]),
+    close: () => Promise.resolve(),
+  };
+}
+
+async function fileZip(partial: Partial): Promise<ZipSource> {
+  const handle: FileHandle = await open(partial.path, 'r');
+  const { size } = await handle.stat();
+  return {
+    size,
+    read: async (position, length) => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      return buffer.subarray(0, bytesRead);
+    },
+    // A zero-length range cannot be expressed as a read stream: an empty entry reads nothing.
+    stream: (start, length) =>
+      length === 0 ? Readable.from([]) : createReadStream(partial.path, { start, end: start + length - 1 }),
+    close: async () => {
+      await handle.close();
+      await discardPartial(partial);
+    },
+  };
 }
 
 /** The most a zip of the group may weigh: stored data plus generous headers per entry. */
@@ -158,14 +260,14 @@ function zipBound(group: readonly ZipCandidate[]): number {
   return 2 * (data + headers) + (1 << 20);
 }
 
-/** Streams the zip into its temporary file; false when XNAT sent none or more than `bound` bytes. */
+/** Fetches the zip (at most `bound` bytes), into memory when that is small; undefined when XNAT sent none. */
 async function fetchZip(
   ctx: TransferContext,
   resource: string,
-  zipFile: Partial,
   bound: number,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
+  o: ZipDownloadOptions,
+): Promise<ZipSource | undefined> {
+  const { signal } = o;
   const path = `${resource}/files`;
   const res = await ctx.request({
     method: 'GET',
@@ -174,7 +276,7 @@ async function fetchZip(
     streamResponse: true,
     signal,
   });
-  if (res.stream === undefined) return false;
+  if (res.stream === undefined) return undefined;
   let bytes = 0;
   const limit = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
@@ -183,29 +285,37 @@ async function fetchZip(
       else callback(null, chunk);
     },
   });
+  if (bound <= IN_MEMORY_ZIP) {
+    const chunks: Buffer[] = [];
+    await pipeline(
+      res.stream,
+      limit,
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) chunks.push(chunk);
+      },
+      { signal },
+    );
+    return memoryZip(Buffer.concat(chunks));
+  }
+  const zipFile = await openPartial(o.root, o.destDir, join(o.root, 'resource.zip'));
   let localFailure: unknown;
   const out = partialSink(zipFile, (err) => (localFailure = err));
   try {
     await pipeline(res.stream, limit, out, { signal });
+    return await fileZip(zipFile);
   } catch (err) {
+    await discardPartial(zipFile);
     if (localFailure !== undefined) throw localFileError('write', zipFile.path, localFailure);
     throw err;
   }
-  return true;
-}
-
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, position);
-  return buffer.subarray(0, bytesRead);
 }
 
 /** The zip's entries from its central directory; undefined for what this reader does not take. */
-async function centralDirectory(handle: FileHandle): Promise<Entry[] | undefined> {
-  const { size } = await handle.stat();
+async function centralDirectory(zip: ZipSource): Promise<Entry[] | undefined> {
+  const { size } = zip;
   if (size < EOCD_SIZE) return undefined;
   const tailLength = Math.min(size, EOCD_SIZE + MAX_COMMENT);
-  const tail = await readAt(handle, size - tailLength, tailLength);
+  const tail = await zip.read(size - tailLength, tailLength);
   let eocd = -1;
   for (let i = tail.length - EOCD_SIZE; i >= 0 && eocd < 0; i--) {
     if (tail.readUInt32LE(i) === EOCD_SIGNATURE) eocd = i;
@@ -218,7 +328,7 @@ async function centralDirectory(handle: FileHandle): Promise<Entry[] | undefined
   if (count === 0xffff || cdOffset === 0xffffffff || cdOffset + cdSize > size - tailLength + eocd) {
     return undefined;
   }
-  const cd = await readAt(handle, cdOffset, cdSize);
+  const cd = await zip.read(cdOffset, cdSize);
   const entries: Entry[] = [];
   for (let at = 0, record = 0; record < count; record++) {
     if (at + 46 > cd.length || cd.readUInt32LE(at) !== CENTRAL_SIGNATURE) return undefined;
@@ -280,69 +390,62 @@ class Bounded extends Transform {
   }
 }
 
-/** One entry into its file's temporary file, verified, then into place; false when it did not verify. */
+/**
+ * One entry verified into its file's temporary file (handed to `opened` as soon as it exists);
+ * undefined when it did not verify (nothing is then left of it).
+ */
 async function extract(
-  handle: FileHandle,
-  zipPath: string,
+  zip: ZipSource,
   entry: Entry,
   item: ZipCandidate,
   o: ZipDownloadOptions,
-): Promise<boolean> {
-  const local = await readAt(handle, entry.localOffset, 30);
-  if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) return false;
+  opened: (partial: Partial) => void,
+): Promise<{ size: number; digest: string } | undefined> {
+  const local = await zip.read(entry.localOffset, 30);
+  if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) return undefined;
   const start = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-  await o.prepareFolder(item.localPath);
   if (entry.compressedSize <= SMALL_ENTRY && item.file.size <= SMALL_ENTRY) {
-    return extractSmall(handle, start, entry, item, o);
+    return extractSmall(zip, start, entry, item, o, opened);
   }
-  const partial = await o.openPartial(item.localPath);
-  let settled = false;
+  const partial = await openPartial(o.root, o.destDir, item.localPath, true);
+  opened(partial);
   const bounded = new Bounded(item.file.size);
   const digesting = new Digesting(() => undefined);
   let localFailure: unknown;
   const out = partialSink(partial, (err) => (localFailure = err));
   try {
-    // A zero-length range cannot be expressed as a read stream: an empty entry reads nothing.
-    const source =
-      entry.compressedSize === 0
-        ? Readable.from([])
-        : createReadStream(zipPath, { start, end: start + entry.compressedSize - 1 });
+    const source = zip.stream(start, entry.compressedSize);
     if (entry.method === DEFLATED) {
       await pipeline(source, createInflateRaw(), bounded, digesting, out, { signal: o.signal });
     } else {
       await pipeline(source, bounded, digesting, out, { signal: o.signal });
     }
-    const digest = digesting.digest();
-    const intact =
-      bounded.bytes === item.file.size &&
-      bounded.crc === entry.crc &&
-      (item.file.digest === '' || digest === item.file.digest);
-    if (!intact) return false;
-    const placed = await o.place(partial, item.localPath);
-    settled = true;
-    o.delivered(item, placed ? { size: bounded.bytes, digest } : undefined);
-    return true;
   } catch (err) {
     if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
     if (localFailure !== undefined) throw localFileError('write', partial.path, localFailure);
     if (err instanceof XnatLocalFileError) throw err;
-    return false;
-  } finally {
-    if (!settled) await o.discard(partial);
+    return undefined;
   }
+  const digest = digesting.digest();
+  const intact =
+    bounded.bytes === item.file.size &&
+    bounded.crc === entry.crc &&
+    (item.file.digest === '' || digest === item.file.digest);
+  return intact ? { size: bounded.bytes, digest } : undefined;
 }
 
 /** Entries up to this size are read, checked and written whole: streams cost more than the bytes. */
 const SMALL_ENTRY = 1 << 20;
 
 async function extractSmall(
-  handle: FileHandle,
+  zip: ZipSource,
   start: number,
   entry: Entry,
   item: ZipCandidate,
   o: ZipDownloadOptions,
-): Promise<boolean> {
-  const stored = await readAt(handle, start, entry.compressedSize);
+  opened: (partial: Partial) => void,
+): Promise<{ size: number; digest: string } | undefined> {
+  const stored = await zip.read(start, entry.compressedSize);
   let data: Buffer;
   try {
     // Bounded: inflating past the listed size fails rather than filling memory.
@@ -351,7 +454,7 @@ async function extractSmall(
         ? inflateRawSync(stored, { maxOutputLength: Math.max(1, item.file.size) })
         : stored;
   } catch {
-    return false;
+    return undefined;
   }
   const digest = createHash('md5').update(data).digest('hex');
   const intact =
@@ -359,20 +462,13 @@ async function extractSmall(
     data.length === item.file.size &&
     crc32(data) === entry.crc &&
     (item.file.digest === '' || digest === item.file.digest);
-  if (!intact) return false;
+  if (!intact) return undefined;
   if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
   // Opened only once the entry verified, inside the root with no link followed (partials.ts).
-  const partial = await o.openPartial(item.localPath);
-  let placed: boolean;
-  try {
-    await partial.handle.writeFile(data).catch((err: unknown) => {
-      throw localFileError('write', partial.path, err);
-    });
-    placed = await o.place(partial, item.localPath);
-  } catch (err) {
-    await o.discard(partial);
-    throw err;
-  }
-  o.delivered(item, placed ? { size: data.length, digest } : undefined);
-  return true;
+  const partial = await openPartial(o.root, o.destDir, item.localPath, true);
+  opened(partial);
+  await partial.handle.writeFile(data).catch((err: unknown) => {
+    throw localFileError('write', partial.path, err);
+  });
+  return { size: data.length, digest };
 }
