@@ -15,6 +15,7 @@ import {
 } from './files.js';
 import { importService } from './importer.js';
 import { getSessionDir } from './session-dir.js';
+import { containerRoutes, workflowRoutes } from './containers/routes.js';
 import { getSnapshot, getThumbnail } from './snapshots.js';
 import {
   getExperiment,
@@ -279,6 +280,7 @@ export const dataRoutes = new Router([
   get('projects/{project}/{setting}', getProjectSetting),
 
   get('users', listUsers),
+  ...workflowRoutes,
   get('subjects', listSubjects),
   ...subjectRoutes('subjects/{subject}'),
   get('experiments', listExperiments),
@@ -314,6 +316,7 @@ export const xapiRoutes = new Router([
   get('schemas/{schema}', getSchema),
   get('schemas/{namespace}/{schema}', getSchema),
   ...snapshotRoutes(),
+  ...containerRoutes(),
 ]);
 
 export const webRoutes = new Router([
