@@ -8,6 +8,16 @@ export type { XnatClientOptions } from './client.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
+export type {
+  Job,
+  JobEvent,
+  LaunchPreview,
+  LaunchResult,
+  Pipeline,
+  PipelineDetail,
+  PipelineInput,
+  Workflow,
+} from './containers/index.js';
 export { MAX_COMPARED_FILES, dicomField } from './dicom.js';
 export type { DicomRequest } from './dicom.js';
 export {

@@ -85,7 +85,7 @@ function protocolError(edge: Edge, what: string, cause?: unknown): XnatProtocolE
   return new XnatProtocolError(`XNAT sent ${what}`, { method: edge.method, path: edge.path, cause });
 }
 
-function validate<T>(schema: z.ZodType<T>, value: unknown, edge: Edge, what: string): T {
+export function validate<T>(schema: z.ZodType<T>, value: unknown, edge: Edge, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
