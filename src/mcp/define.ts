@@ -31,6 +31,7 @@ export const TOOLSETS = [
   'imaging',
   'qc',
   'prearchive',
+  'processing',
 ] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
@@ -59,6 +60,7 @@ export const TOOLSET_SUMMARIES: Record<Toolset, string> = {
   imaging: 'DICOM headers, scan images',
   qc: 'visual QC: rate scans, manual QC assessments, XNAT snapshots (writes)',
   prearchive: 'prearchive sessions, archiving, DICOM import',
+  processing: 'container service pipelines: find, launch on sessions, watch jobs, kill (writes)',
 };
 
 export interface ToolsetState {

@@ -1,0 +1,566 @@
+/**
+ * Processing through XNAT's container service: which pipelines can run on sessions (with their
+ * inputs explained), launching one on many sessions, watching the jobs, and killing one. XNAT's
+ * launch endpoint checks almost nothing (an unknown wrapper answers "success"), so launchPipeline
+ * checks wrapper, project, enablement and inputs, and resolves every target, before it launches.
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import type { ExperimentDetail, Job, Pipeline, PipelineDetail, XnatClient } from '../client/index.js';
+import { defineTool, READ_ONLY, writeAnnotations, type ToolContext } from '../mcp/define.js';
+import { ToolInputError } from '../mcp/errors.js';
+import {
+  JobStatusOutput,
+  KillOutput,
+  LaunchOutput,
+  PipelinesOutput,
+  logTail,
+  renderJobs,
+  renderLaunch,
+  renderPipelines,
+  shapeJob,
+  shapeOutputFiles,
+  shapePipeline,
+  type JobOut,
+  type LaunchTarget,
+} from '../mcp/format-processing.js';
+import { renderFields, sections } from '../mcp/format.js';
+import { idParam, projectParam } from '../mcp/params.js';
+import { projectTarget } from '../mcp/targets.js';
+import { defineWriteTool } from '../mcp/write.js';
+
+const MAX_TARGETS = 200;
+const MAX_WAIT_SECONDS = 300;
+/** How often a waiting call asks XNAT again. */
+const POLL_MS = 1000;
+
+const experimentsParam = z
+  .array(idParam('Experiment'))
+  .min(1)
+  .max(MAX_TARGETS)
+  .describe('Sessions: accession IDs, or labels in `project`');
+
+const pipelineParam = z
+  .union([z.number().int().positive(), z.string().min(1).max(255)])
+  .describe('Wrapper ID or name, from findPipelines');
+
+async function sessionsOf(
+  client: XnatClient,
+  project: string,
+  experiments: readonly string[],
+  signal: AbortSignal,
+): Promise<ExperimentDetail[]> {
+  const found: ExperimentDetail[] = [];
+  for (const experiment of new Set(experiments)) {
+    found.push(await client.getExperiment(experiment, { project, signal }));
+  }
+  return found;
+}
+
+/** Distinct session types of a project's experiments (one request a page). */
+async function projectTypes(client: XnatClient, project: string, signal: AbortSignal): Promise<string[]> {
+  const types = new Set<string>();
+  for await (const e of client.iterateExperiments({ project, signal })) types.add(e.xsiType);
+  return [...types];
+}
+
+/** Pipelines per type, merged by wrapper: which types (and sessions) each applies to. */
+async function pipelinesFor(
+  client: XnatClient,
+  project: string,
+  byType: Map<string, string[] | undefined>,
+  signal: AbortSignal,
+): Promise<Array<{ pipeline: Pipeline; types: string[]; sessions: string[] | undefined }>> {
+  const merged = new Map<number, { pipeline: Pipeline; types: string[]; sessions: string[] | undefined }>();
+  for (const [type, sessions] of byType) {
+    for (const pipeline of await client.listPipelines(project, type, { signal })) {
+      const entry = merged.get(pipeline.wrapperId) ?? {
+        pipeline,
+        types: [],
+        sessions: sessions ? [] : undefined,
+      };
+      entry.types.push(type);
+      if (sessions && entry.sessions) entry.sessions.push(...sessions);
+      merged.set(pipeline.wrapperId, entry);
+    }
+  }
+  return [...merged.values()];
+}
+
+export const findPipelines = defineTool({
+  name: 'findPipelines',
+  title: 'Find pipelines that can run on XNAT sessions',
+  description:
+    "Container service pipelines (command wrappers) that can run on the given sessions, or on the project's session types: whether the project enabled each, what it writes, and its inputs explained (target, derived by XNAT, or parameters you may set with their defaults and choices). Launch with launchPipeline.",
+  toolset: 'processing',
+  inputSchema: {
+    project: projectParam,
+    experiments: experimentsParam.optional(),
+  },
+  outputSchema: PipelinesOutput,
+  annotations: READ_ONLY,
+  writes: false,
+  async handler(args, { client, signal }) {
+    const byType = new Map<string, string[] | undefined>();
+    if (args.experiments) {
+      for (const s of await sessionsOf(client, args.project, args.experiments, signal)) {
+        byType.set(s.xsiType, [...(byType.get(s.xsiType) ?? []), s.label]);
+      }
+    } else {
+      for (const type of await projectTypes(client, args.project, signal)) byType.set(type, undefined);
+    }
+    const [found, details] = await Promise.all([
+      pipelinesFor(client, args.project, byType, signal),
+      client.listPipelineDetails({ signal }),
+    ]);
+    const pipelines = found.map(({ pipeline, types, sessions }) =>
+      shapePipeline(
+        pipeline,
+        details.find((d) => d.wrapperId === pipeline.wrapperId),
+        types,
+        sessions,
+      ),
+    );
+    const enabled = pipelines.filter((p) => p.enabled).length;
+    const about = args.experiments
+      ? `${args.experiments.length} session(s)`
+      : `the session types of ${args.project}`;
+    return {
+      project: args.project,
+      pipelines,
+      summary:
+        pipelines.length === 0
+          ? `No pipeline can run on ${about}.`
+          : `${pipelines.length} pipeline(s) can run on ${about}; ${enabled} enabled in ${args.project}.`,
+    };
+  },
+  render: renderPipelines,
+  target: (args) => projectTarget(args.project),
+});
+
+interface LaunchPlan {
+  project: string;
+  pipeline: Pipeline;
+  inputs: Record<string, string>;
+  sessions: ExperimentDetail[];
+  /** Dry run: XNAT's resolved inputs per session. */
+  previews: Map<string, Record<string, string>>;
+  digest: string;
+}
+
+/** The pipeline named (ID or name) among those for the sessions' types, checked for enablement. */
+async function checkedPipeline(
+  client: XnatClient,
+  project: string,
+  wanted: number | string,
+  sessions: ExperimentDetail[],
+  signal: AbortSignal,
+): Promise<Pipeline> {
+  let chosen: Pipeline | undefined;
+  for (const type of new Set(sessions.map((s) => s.xsiType))) {
+    const available = await client.listPipelines(project, type, { signal });
+    const match = available.find((p) => p.wrapperId === Number(wanted) || p.wrapper === String(wanted));
+    if (!match) {
+      const names = available.map((p) => `${p.wrapper} (${p.wrapperId})`).join(', ') || 'none';
+      throw new ToolInputError(
+        `No pipeline "${wanted}" can run on ${type} sessions in ${project}; available: ${names}. Nothing was launched.`,
+      );
+    }
+    if (!match.enabled) {
+      throw new ToolInputError(
+        `Pipeline ${match.wrapper} (${match.wrapperId}) is not enabled in project ${project}: a project owner enables it in the project's settings (Processing), then try again. Nothing was launched.`,
+      );
+    }
+    chosen = match;
+  }
+  if (!chosen) throw new ToolInputError('No session to launch on');
+  return chosen;
+}
+
+/** Inputs: only the pipeline's parameters, values among its choices, required ones present. */
+function checkedInputs(detail: PipelineDetail | undefined, inputs: Record<string, string>): void {
+  const parameters = detail?.inputs.filter((i) => i.role === 'parameter') ?? [];
+  for (const [name, value] of Object.entries(inputs)) {
+    const input = parameters.find((i) => i.name === name);
+    if (!input) {
+      const names = parameters.map((i) => i.name).join(', ') || 'none';
+      throw new ToolInputError(
+        `"${name}" is not an input you can set on this pipeline; its parameters: ${names}`,
+      );
+    }
+    if (input.choices && !input.choices.includes(value)) {
+      throw new ToolInputError(`Input ${name} must be one of ${input.choices.join(', ')} (got "${value}")`);
+    }
+    if (input.type === 'number' && !Number.isFinite(Number(value))) {
+      throw new ToolInputError(`Input ${name} must be a number (got "${value}")`);
+    }
+  }
+  for (const input of parameters) {
+    if (input.required && input.default === undefined && inputs[input.name] === undefined) {
+      throw new ToolInputError(`Input ${input.name} is required: ${input.description}`);
+    }
+  }
+}
+
+const targetValue = (session: ExperimentDetail): string => `/archive/experiments/${session.id}`;
+
+export const launchPipeline = defineWriteTool({
+  name: 'launchPipeline',
+  title: 'Launch an XNAT pipeline on sessions',
+  description:
+    "Launches a container service pipeline (from findPipelines) on one or many sessions of a project. Checks the pipeline, the project, that the project enabled it and the inputs before launching anything; dryRun: true shows the inputs XNAT resolves for each session. Needs the user's confirmation once for the whole set. Returns one job handle per session (workflow ID, and the container ID once XNAT created it): watch them with getJobStatus.",
+  toolset: 'processing',
+  inputSchema: {
+    project: projectParam,
+    pipeline: pipelineParam,
+    experiments: experimentsParam,
+    inputs: z
+      .record(z.string().max(255), z.string().max(1024))
+      .optional()
+      .describe('Parameter values by input name (findPipelines lists them); defaults apply to the rest'),
+  },
+  outputSchema: LaunchOutput,
+  annotations: writeAnnotations({ destructive: false, idempotent: false }),
+  async resolve(args, { client, signal }) {
+    const sessions = await sessionsOf(client, args.project, args.experiments, signal);
+    return { sessions };
+  },
+  projects: (_target, args) => [{ project: args.project, action: `launch pipeline ${args.pipeline}` }],
+  async plan({ sessions }, args, { client, signal }): Promise<LaunchPlan> {
+    const pipeline = await checkedPipeline(client, args.project, args.pipeline, sessions, signal);
+    const details = await client.listPipelineDetails({ signal });
+    const inputs = args.inputs ?? {};
+    checkedInputs(
+      details.find((d) => d.wrapperId === pipeline.wrapperId),
+      inputs,
+    );
+    // Every target resolved before anything is launched: the launch endpoint would not say.
+    const previews = new Map<string, Record<string, string>>();
+    for (const session of sessions) {
+      const preview = await client.previewLaunch(
+        args.project,
+        pipeline.wrapperId,
+        { ...inputs, [pipeline.rootInput]: targetValue(session) },
+        { signal },
+      );
+      previews.set(session.id, preview.inputs);
+    }
+    const digest = createHash('sha256')
+      .update(JSON.stringify([pipeline.wrapperId, inputs, sessions.map((s) => s.id).sort()]))
+      .digest('hex')
+      .slice(0, 6);
+    return { project: args.project, pipeline, inputs, sessions, previews, digest };
+  },
+  guard: {
+    preview: (plan) => ({
+      project: plan.project,
+      wrapperId: plan.pipeline.wrapperId,
+      wrapper: plan.pipeline.wrapper,
+      dryRun: true,
+      targets: plan.sessions.map((s) => ({
+        experiment: s.id,
+        label: s.label,
+        inputs: plan.previews.get(s.id) ?? {},
+      })),
+      summary: `Would launch ${plan.pipeline.wrapper} on ${plan.sessions.length} session(s) of ${plan.project}.`,
+    }),
+    confirmation: (plan) => ({
+      action: `launch ${plan.pipeline.wrapper} on`,
+      target: `${plan.sessions.length} session(s) of ${plan.project} (${plan.sessions
+        .map((s) => s.label)
+        .slice(0, 10)
+        .join(', ')}${plan.sessions.length > 10 ? ', …' : ''})`,
+      expected: `launch-${plan.sessions.length}-${plan.digest}`,
+    }),
+  },
+  async act(plan, _args, { client, signal }) {
+    const targets: LaunchTarget[] = [];
+    for (const session of plan.sessions) {
+      try {
+        const result = await client.launchPipeline({
+          project: plan.project,
+          wrapperId: plan.pipeline.wrapperId,
+          rootInput: plan.pipeline.rootInput,
+          inputs: { ...plan.inputs, [plan.pipeline.rootInput]: targetValue(session) },
+          signal,
+        });
+        targets.push({
+          experiment: session.id,
+          label: session.label,
+          ...(result.workflowId ? { workflowId: result.workflowId } : {}),
+          status: result.status === 'success' ? 'Queued' : 'Failed',
+          ...(result.message && result.status !== 'success' ? { error: result.message } : {}),
+        });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        targets.push({
+          experiment: session.id,
+          label: session.label,
+          status: 'Failed',
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    // Containers appear once XNAT resolved the launch: link those already there.
+    const jobs = await client.listJobs({ project: plan.project, signal }).catch(() => [] as Job[]);
+    for (const t of targets) {
+      const job = jobs.find((j) => t.workflowId !== undefined && j.workflowId === t.workflowId);
+      if (job) Object.assign(t, { containerId: job.id, status: job.status });
+    }
+    return targets;
+  },
+  audit: (plan, targets) => ({
+    object: `pipeline ${plan.pipeline.wrapper} (${plan.pipeline.wrapperId})`,
+    detail: `project=${plan.project} launched=${targets.filter((t) => t.status !== 'Failed').length}/${targets.length} workflows=${targets.map((t) => t.workflowId ?? '-').join(',')}`,
+  }),
+  summarise: (plan, targets) => {
+    const failed = targets.filter((t) => t.status === 'Failed').length;
+    const ids = targets.flatMap((t) => (t.workflowId ? [t.workflowId] : []));
+    return {
+      project: plan.project,
+      wrapperId: plan.pipeline.wrapperId,
+      wrapper: plan.pipeline.wrapper,
+      targets,
+      launched: targets.length - failed,
+      failed,
+      summary: `Launched ${plan.pipeline.wrapper} on ${targets.length - failed} of ${targets.length} session(s) of ${plan.project}${failed ? ` (${failed} failed)` : ''}. Watch with getJobStatus workflows=[${ids.join(', ')}] (wait up to ${MAX_WAIT_SECONDS} s a call).`,
+    };
+  },
+  render: renderLaunch,
+  target: (args) => projectTarget(args.project),
+});
+
+/** A job handle: a container when XNAT created one, else its workflow (queued or failed before start). */
+interface Tracked {
+  workflowId?: string | undefined;
+  job?: Job | undefined;
+  pending?: { status: string; details: string } | undefined;
+}
+
+async function track(
+  client: XnatClient,
+  args: { workflows?: string[] | undefined; containers?: string[] | undefined; project?: string | undefined },
+  signal: AbortSignal,
+): Promise<Tracked[]> {
+  const tracked: Tracked[] = [];
+  if (args.workflows && args.workflows.length > 0) {
+    const jobs = await client.listJobs({ project: args.project, signal });
+    for (const workflowId of args.workflows) {
+      const job = jobs.find((j) => j.workflowId === workflowId);
+      if (job) {
+        tracked.push({ workflowId, job });
+        continue;
+      }
+      const workflow = await client.getWorkflow(workflowId, { signal });
+      tracked.push({ workflowId, pending: { status: workflow.status, details: workflow.details } });
+    }
+  }
+  for (const id of args.containers ?? []) tracked.push({ job: await client.getJob(id, { signal }) });
+  if (!args.workflows && !args.containers && args.project) {
+    for (const job of await client.listJobs({ project: args.project, running: true, signal }))
+      tracked.push({ job });
+  }
+  return tracked;
+}
+
+const isDone = (t: Tracked): boolean =>
+  t.job ? t.job.finished : (t.pending?.status ?? '').startsWith('Failed');
+
+/** Waits a bounded time (never past a cancellation), with a progress notification at each poll. */
+async function watch(
+  ctx: ToolContext,
+  args: Parameters<typeof track>[1],
+  seconds: number,
+): Promise<{ tracked: Tracked[]; waited: 'no' | 'finished' | 'timeout' | 'cancelled' }> {
+  const { client, signal, progress } = ctx;
+  let tracked = await track(client, args, signal);
+  if (seconds <= 0) return { tracked, waited: 'no' };
+  const deadline = Date.now() + seconds * 1000;
+  let polls = 0;
+  while (!tracked.every(isDone)) {
+    const done = tracked.filter(isDone).length;
+    await progress({
+      progress: ++polls,
+      message: `${done}/${tracked.length} job(s) finished; ${tracked
+        .filter((t) => !isDone(t))
+        .map((t) => t.job?.status ?? t.pending?.status ?? '?')
+        .join(', ')}`,
+    });
+    if (Date.now() >= deadline) return { tracked, waited: 'timeout' };
+    const stopped = await sleep(Math.min(POLL_MS, deadline - Date.now()), signal);
+    if (stopped) {
+      const handles = tracked.map((t) => t.workflowId ?? t.job?.id).join(', ');
+      const message = `Stopped waiting (cancelled); the jobs keep running in XNAT: poll again with getJobStatus (${handles}).`;
+      ctx.log.info(message);
+      await progress({ progress: polls + 1, message });
+      return { tracked, waited: 'cancelled' };
+    }
+    tracked = await track(client, args, signal);
+  }
+  return { tracked, waited: 'finished' };
+}
+
+/** Resolves true when the signal stopped the sleep. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(false);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `/archive/experiments/E[/scans/S]/resources/R` → where the output resource is. */
+function outputPlace(uri: string): { experiment: string; scan?: string; resource: string } | undefined {
+  const m = /\/experiments\/([^/]+)(?:\/scans\/([^/]+))?\/resources\/([^/]+)$/.exec(uri);
+  if (!m) return undefined;
+  return { experiment: m[1]!, ...(m[2] ? { scan: m[2] } : {}), resource: m[3]! };
+}
+
+async function describeJob(ctx: ToolContext, t: Tracked, logLines: number): Promise<JobOut> {
+  const { client, signal } = ctx;
+  if (!t.job) {
+    return {
+      ...(t.workflowId ? { workflowId: t.workflowId } : {}),
+      status: t.pending?.status ?? 'Queued',
+      finished: isDone(t),
+      ...(t.pending?.details ? { details: t.pending.details } : {}),
+    };
+  }
+  const job = t.job;
+  const extra: Partial<JobOut> = {};
+  if (job.finished && !job.succeeded) {
+    extra.stderrTail = logTail(await client.jobLog(job.id, 'stderr', { signal }), logLines);
+  }
+  if (job.succeeded) {
+    const outputs: NonNullable<JobOut['outputs']> = [];
+    for (const output of job.outputs) {
+      const place = outputPlace(output.uri);
+      if (!place) continue;
+      const files = await client.listFiles(
+        {
+          experiment: place.experiment,
+          ...(place.scan ? { scan: place.scan } : {}),
+          resource: output.label || place.resource,
+        },
+        { signal },
+      );
+      outputs.push({
+        resource: output.label,
+        ...(place.scan ? { scan: place.scan } : {}),
+        experiment: place.experiment,
+        files: shapeOutputFiles(files),
+      });
+    }
+    extra.outputs = outputs;
+  }
+  return shapeJob(job, extra);
+}
+
+export const getJobStatus = defineTool({
+  name: 'getJobStatus',
+  title: 'Status of XNAT container jobs',
+  description:
+    "Status of pipeline jobs: by workflow IDs (launchPipeline's handles), by container IDs, or a project's running jobs. Failed jobs come with the tail of stderr, finished ones with the resources and files they wrote (download with downloadFiles). wait: seconds to wait for them to finish, with progress notifications; after that, call again. Cancelling a waiting call stops the waiting, never the jobs (killJob stops a job).",
+  toolset: 'processing',
+  inputSchema: {
+    workflows: z
+      .array(idParam('Workflow ID'))
+      .max(MAX_TARGETS)
+      .optional()
+      .describe('Workflow IDs from launchPipeline'),
+    containers: z.array(idParam('Container ID')).max(MAX_TARGETS).optional().describe('Container (job) IDs'),
+    project: projectParam.optional().describe("Without IDs: this project's running jobs"),
+    wait: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_WAIT_SECONDS)
+      .default(0)
+      .describe('Seconds to wait for the jobs to finish (0: answer now)'),
+    logLines: z.number().int().min(1).max(200).default(20).describe('Lines of stderr shown for a failed job'),
+  },
+  outputSchema: JobStatusOutput,
+  annotations: READ_ONLY,
+  writes: false,
+  async handler(args, ctx) {
+    if (!args.workflows && !args.containers && !args.project) {
+      throw new ToolInputError('Name the jobs (workflows or containers) or a project for its running jobs');
+    }
+    const { tracked, waited } = await watch(ctx, args, args.wait);
+    const jobs: JobOut[] = [];
+    if (waited !== 'cancelled') for (const t of tracked) jobs.push(await describeJob(ctx, t, args.logLines));
+    const done = tracked.filter(isDone).length;
+    const failed = jobs.filter((j) => j.finished && j.succeeded === false).length;
+    const note =
+      waited === 'cancelled'
+        ? 'Stopped waiting (cancelled); the jobs keep running in XNAT.'
+        : waited === 'timeout'
+          ? 'Still running: call again to keep waiting.'
+          : '';
+    return {
+      jobs,
+      waited,
+      summary: sections(
+        tracked.length === 0
+          ? 'No job.'
+          : `${done}/${tracked.length} job(s) finished${failed ? `, ${failed} failed` : ''}.`,
+        note,
+      ),
+    };
+  },
+  render: renderJobs,
+  target: (args) => ({
+    what: `Job(s) ${[...(args.workflows ?? []), ...(args.containers ?? [])].join(', ') || `of ${args.project ?? ''}`}`,
+    nextStep: 'use getJobStatus with project for its running jobs, or the handles launchPipeline returned',
+  }),
+});
+
+export const killJob = defineWriteTool({
+  name: 'killJob',
+  title: 'Kill an XNAT container job',
+  description:
+    "Stops a running pipeline job (container ID from getJobStatus or launchPipeline). Needs the user's confirmation; its outputs are not uploaded. A finished job cannot be killed.",
+  toolset: 'processing',
+  inputSchema: { container: idParam('Container ID').describe('Container (job) ID') },
+  outputSchema: KillOutput,
+  annotations: writeAnnotations({ destructive: true, idempotent: true }),
+  async resolve(args, { client, signal }) {
+    const job = await client.getJob(args.container, { signal });
+    if (job.finished)
+      throw new ToolInputError(`Job ${job.id} already finished (${job.status}); nothing to kill`);
+    return job;
+  },
+  projects: (job) => [{ project: job.project, action: `kill job ${job.id}` }],
+  guard: {
+    preview: (job) => ({
+      containerId: job.id,
+      dryRun: true,
+      status: job.status,
+      summary: `Would kill job ${job.id} (${job.status}, on ${job.target}).`,
+    }),
+    confirmation: (job) => ({
+      action: 'kill',
+      target: `job ${job.id} (${job.status}, on ${job.target})`,
+      expected: job.id,
+    }),
+  },
+  async act(job, _args, { client, signal }) {
+    const dockerId = await client.killJob(job.id, { signal });
+    return { dockerId, after: await client.getJob(job.id, { signal }) };
+  },
+  audit: (job) => ({ object: `container ${job.id}`, detail: `project=${job.project} target=${job.target}` }),
+  summarise: (job, { dockerId, after }) => ({
+    containerId: job.id,
+    dockerId,
+    status: after.status,
+    summary: `Killed job ${job.id}: now ${after.status}. Its outputs were not uploaded.`,
+  }),
+  render: (out) => sections(out.summary, renderFields([['docker id', out.dockerId]])),
+});
