@@ -308,7 +308,7 @@ export const setQuarantine = defineWriteTool({
   name: 'setQuarantine',
   title: 'Quarantine or activate an XNAT experiment',
   description:
-    "Quarantines an experiment (or one of its assessors) or releases it, and reports the status read back from XNAT. Needs the user's confirmation (see `confirm`); dryRun: true only reports the current status.",
+    "Quarantines an experiment (or one of its assessors) or releases it, and reports the status read back from XNAT; or many experiments (cohort). Needs the user's confirmation (see `confirm`); dryRun: true only reports the current status.",
   toolset: 'curate',
   inputSchema: {
     experiment: experimentParam,
@@ -385,6 +385,19 @@ export const setQuarantine = defineWriteTool({
     dryRun: false,
     summary: `${target.summary}: now ${status}.`,
   }),
+  cohort: {
+    kind: () => 'experiment',
+    names: ['experiment'],
+    item: (id, args) => ({ ...args, experiment: id }),
+    verb: quarantineAction,
+    identify: ({ target, previousStatus }, args) => ({
+      id: target.id,
+      label: target.label,
+      project: target.project,
+      summary: `${previousStatus} → ${args.quarantined ? 'quarantine' : 'active'}`,
+    }),
+    detail: (_, { status }) => `now ${status}`,
+  },
   render: (out) =>
     out.dryRun
       ? `Dry run: ${out.summary} (status now ${out.status})`

@@ -1,0 +1,392 @@
+/**
+ * Cohorts: one writing call over many targets, named as a list of IDs or as a search (the query
+ * tools' criteria, parsed by query.ts). The write pipeline (write.ts) runs a cohort through the
+ * same steps as a single target; this module holds the parts that are the same for every tool,
+ * and for any other caller that acts on many objects (e.g. launching a container per session):
+ *
+ * - `cohortParam`: the input (`targets` or `search`, `concurrency`, `onError`, `listFrom`).
+ * - `resolveCohortTargets`: the IDs (with label and project when a search gives them) of a list or
+ *   a search; a search is one streamed XNAT request, never one per row.
+ * - `cohortDigest` and `cohortConfirmation`: the set's identity. The digest is the first 12 hex of
+ *   the sha256 of the sorted distinct IDs; the confirmation names the count and digest, and the
+ *   `confirm` value a client echoes is `<count>:<digest>`, so agreement to one set never covers
+ *   another (a changed search answer needs a new confirmation).
+ * - `mapBounded`: reads over the set with bounded concurrency (the first failure fails the call).
+ * - `runCohort`: the acting loop: bounded concurrency, each item started at most once, per-item
+ *   outcome, `onError: 'stop'` starts nothing new after the first failure (in-flight items finish,
+ *   the rest are reported `notStarted`), progress notifications.
+ * - `CohortOutputSchema`, `cohortPreview`, `cohortResult`, `renderCohort`: the bounded output.
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import type { ToolContext } from './define.js';
+import { redactSecrets, ToolInputError } from './errors.js';
+import { renderFields, renderTable, sections, truncateText } from './format.js';
+import { idParam } from './params.js';
+import type { SendProgress } from './progress.js';
+import { searchInput, searchSpec, type SearchArgs } from './query.js';
+
+/** The most targets one call acts on: each is read once before anything changes. */
+export const MAX_COHORT = 5000;
+export const DEFAULT_CONCURRENCY = 4;
+export const MAX_CONCURRENCY = 16;
+/** Targets a dry run lists per page (`listFrom` pages on; the digest always covers all). */
+export const LIST_PAGE = 100;
+/** Per-item results listed in full; beyond, failures and unstarted items come first. */
+export const MAX_LISTED_RESULTS = 200;
+
+const cohortSearch = z
+  .object({
+    xsiType: searchInput.xsiType.describe('Type searched, e.g. xnat:mrSessionData'),
+    savedSearch: searchInput.savedSearch,
+    where: searchInput.where.describe("Criteria as searchArchive's where"),
+    match: searchInput.match,
+  })
+  .describe('Targets: the rows of a search (as searchArchive)');
+
+export const cohortParam = z
+  .object({
+    targets: z
+      .array(idParam('Target'))
+      .min(1)
+      .max(MAX_COHORT)
+      .optional()
+      .describe('Accession IDs (or labels with project)'),
+    search: cohortSearch.optional(),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CONCURRENCY)
+      .default(DEFAULT_CONCURRENCY)
+      .describe('Targets acted on at once'),
+    onError: z.enum(['stop', 'continue']).default('stop').describe('stop: start nothing new after a failure'),
+    listFrom: z.number().int().min(0).default(0).describe('Dry run: first target listed'),
+  })
+  .describe(
+    'Many targets at once, instead of one: a list or a search. One dry run lists them; one confirmation for the set',
+  );
+
+export type CohortInput = z.output<typeof cohortParam>;
+export type CohortKind = 'subject' | 'experiment';
+
+/** One target of a cohort as known before acting. */
+export interface CohortTarget {
+  id: string;
+  label?: string | undefined;
+  project?: string | undefined;
+  /** What would be done to it (dry run). */
+  summary?: string | undefined;
+}
+
+export type CohortOutcome = 'done' | 'failed' | 'notStarted';
+
+export interface CohortItemResult extends CohortTarget {
+  outcome: CohortOutcome;
+  /** What was done (e.g. `now quarantine`). */
+  detail?: string | undefined;
+  error?: string | undefined;
+}
+
+function checkSource(input: CohortInput): void {
+  if ((input.targets === undefined) === (input.search === undefined)) {
+    throw new ToolInputError(
+      'A cohort is either targets (a list of IDs) or search, not both and not neither.',
+    );
+  }
+}
+
+/** First 12 hex of the sha256 of the sorted distinct IDs: the same set, in any order, has the same digest. */
+export function cohortDigest(ids: readonly string[]): string {
+  const sorted = [...new Set(ids)].sort();
+  return createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 12);
+}
+
+/** What a cohort's agreement asks (see safety.ts confirm): `<verb> <count> <noun>s (set <digest>)`; echo `<count>:<digest>`. */
+export function cohortConfirmation(
+  verb: string,
+  noun: string,
+  ids: readonly string[],
+): { action: string; target: string; expected: string } {
+  const count = new Set(ids).size;
+  const digest = cohortDigest(ids);
+  return {
+    action: verb,
+    target: `${count} ${noun}${count === 1 ? '' : 's'} (set ${digest})`,
+    expected: `${count}:${digest}`,
+  };
+}
+
+/** Candidate display fields for a target's accession ID, label and project, by kind (first found wins). */
+const ID_FIELDS: Record<CohortKind, { id: string[]; label: string[] }> = {
+  subject: { id: ['SUBJECT_ID', 'SUBJECTID'], label: ['SUBJECT_LABEL'] },
+  experiment: { id: ['SESSION_ID', 'EXPT_ID'], label: ['LABEL'] },
+};
+
+async function searchedTargets(
+  search: z.output<typeof cohortSearch>,
+  kind: CohortKind,
+  ctx: Pick<ToolContext, 'client' | 'signal'>,
+): Promise<CohortTarget[]> {
+  const args: SearchArgs = search;
+  const want = ID_FIELDS[kind];
+  let keys: (columns: readonly string[]) => Array<string | undefined>;
+  let fields: string[] = [];
+  if (search.xsiType !== undefined) {
+    const available = new Set((await ctx.client.searchFields(search.xsiType, ctx)).map((f) => f.fieldId));
+    const id = want.id.find((f) => available.has(f));
+    if (id === undefined) {
+      throw new ToolInputError(
+        `A search for ${kind}s must be of a ${kind} type (${search.xsiType} has no ${want.id.join(' or ')} field); search e.g. ${kind === 'subject' ? 'xnat:subjectData' : 'xnat:mrSessionData'}.`,
+      );
+    }
+    const label = want.label.find((f) => available.has(f));
+    const project = available.has('PROJECT') ? 'PROJECT' : undefined;
+    fields = [id, label, project].filter((f) => f !== undefined);
+    // A built search answers its columns in the order asked.
+    keys = (columns) =>
+      [id, label, project].map((f) => (f === undefined ? undefined : columns[fields.indexOf(f)]));
+  } else {
+    // A saved search's columns are found by their keys (the field ID, lower-cased).
+    const find = (columns: readonly string[], ids: readonly string[]) =>
+      columns.find((c) => ids.some((i) => c.toLowerCase() === i.toLowerCase()));
+    keys = (columns) => [find(columns, want.id), find(columns, want.label), find(columns, ['PROJECT'])];
+  }
+  const stream = await ctx.client.streamSearch(searchSpec(args, fields), { signal: ctx.signal });
+  const [idKey, labelKey, projectKey] = keys(stream.columns);
+  if (idKey === undefined) {
+    await stream.rows.return(undefined);
+    throw new ToolInputError(
+      `The saved search has no ${want.id.join(' or ')} column (${stream.columns.join(', ')}); search with xsiType and where instead.`,
+    );
+  }
+  const targets: CohortTarget[] = [];
+  for await (const row of stream.rows) {
+    const id = row[idKey] ?? '';
+    if (id === '') continue;
+    if (targets.length >= MAX_COHORT) {
+      await stream.rows.return(undefined);
+      throw new ToolInputError(
+        `The search finds more than ${MAX_COHORT} ${kind}s, more than one call acts on; narrow it (e.g. by PROJECT or DATE) and act in parts.`,
+      );
+    }
+    targets.push({
+      id,
+      ...(labelKey && row[labelKey] ? { label: row[labelKey] } : {}),
+      ...(projectKey && row[projectKey] ? { project: row[projectKey] } : {}),
+    });
+  }
+  return targets;
+}
+
+/**
+ * The targets of a cohort, in the order given (a list) or found (a search), duplicates removed.
+ * List entries are passed on as given (an ID, or a label that the tool resolves with `project`).
+ */
+export async function resolveCohortTargets(
+  input: CohortInput,
+  kind: CohortKind,
+  ctx: Pick<ToolContext, 'client' | 'signal'>,
+): Promise<CohortTarget[]> {
+  checkSource(input);
+  const all =
+    input.targets !== undefined
+      ? input.targets.map((id) => ({ id }))
+      : await searchedTargets(input.search ?? { match: 'all' }, kind, ctx);
+  const seen = new Set<string>();
+  const targets = all.filter((t) => !seen.has(t.id) && seen.add(t.id) !== undefined);
+  if (targets.length === 0) {
+    throw new ToolInputError(`The search finds no ${kind}s: nothing to do. Nothing was changed.`);
+  }
+  return targets;
+}
+
+/** `fn` over `items`, at most `concurrency` at once, results in order; the first failure rejects (nothing new starts). */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+  signal?: AbortSignal,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  async function worker(): Promise<void> {
+    while (!failed && next < items.length) {
+      signal?.throwIfAborted();
+      const index = next++;
+      try {
+        results[index] = await fn(items[index] as T, index);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  }
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
+}
+
+export interface RunCohortOptions {
+  concurrency: number;
+  onError: 'stop' | 'continue';
+  signal: AbortSignal;
+  /** Progress of the call; `progressBase` is added to the items finished (earlier phases). */
+  progress?: SendProgress | undefined;
+  progressBase?: number;
+  progressTotal?: number;
+  /** Names the work in progress messages, e.g. `quarantine`. */
+  verb: string;
+}
+
+const errorText = (err: unknown): string =>
+  truncateText(redactSecrets(err instanceof Error ? err.message : String(err)), 300);
+
+/**
+ * Acts on each item at most once, `concurrency` at a time, in order. A failure is the item's
+ * outcome; with `onError: 'stop'` nothing new starts after it (running items finish) and the rest
+ * are `notStarted`. A cancelled call likewise starts nothing new. `work` returns the item's detail.
+ */
+export async function runCohort<T>(
+  items: readonly T[],
+  identify: (item: T) => CohortTarget,
+  work: (item: T, signal: AbortSignal) => Promise<string | undefined>,
+  opts: RunCohortOptions,
+): Promise<CohortItemResult[]> {
+  const results: CohortItemResult[] = items.map((item) => {
+    const { summary: _summary, ...target } = identify(item);
+    return { ...target, outcome: 'notStarted' };
+  });
+  let next = 0;
+  let finished = 0;
+  let failures = 0;
+  let stopped = false;
+  const base = opts.progressBase ?? 0;
+  const total = opts.progressTotal ?? base + items.length;
+  async function worker(): Promise<void> {
+    while (!stopped && !opts.signal.aborted && next < items.length) {
+      const index = next++;
+      const result = results[index] as CohortItemResult;
+      try {
+        const detail = await work(items[index] as T, opts.signal);
+        result.outcome = 'done';
+        if (detail !== undefined) result.detail = detail;
+      } catch (err) {
+        result.outcome = 'failed';
+        result.error = errorText(err);
+        failures += 1;
+        if (opts.onError === 'stop') stopped = true;
+      }
+      finished += 1;
+      void opts.progress?.({
+        progress: base + finished,
+        total,
+        message: `${opts.verb}: ${finished}/${items.length} finished${failures > 0 ? `, ${failures} failed` : ''}`,
+      });
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, items.length) }, worker));
+  return results;
+}
+
+const ItemSchema = z.object({
+  id: z.string(),
+  label: z.string().optional(),
+  project: z.string().optional(),
+  summary: z.string().optional(),
+  outcome: z.enum(['done', 'failed', 'notStarted']).optional(),
+  detail: z.string().optional(),
+  error: z.string().optional(),
+});
+
+/** A cohort call's structured result: a dry run's page of targets, or every item's outcome. */
+export const CohortOutputSchema = z.object({
+  action: z.string(),
+  count: z.number(),
+  digest: z.string(),
+  dryRun: z.boolean(),
+  confirm: z.string().optional().describe('Dry run: the confirm value for this set, once the user agreed'),
+  onError: z.enum(['stop', 'continue']).optional(),
+  done: z.number().optional(),
+  failed: z.number().optional(),
+  notStarted: z.number().optional(),
+  items: z.array(ItemSchema),
+  listedFrom: z.number().optional(),
+  nextListFrom: z.number().optional(),
+  unlisted: z.number().optional().describe('Items left out of the list (all done)'),
+});
+export type CohortOutput = z.infer<typeof CohortOutputSchema>;
+
+/** A dry run: the count, digest and confirm value of the whole set, and one page of its targets. */
+export function cohortPreview(
+  action: string,
+  targets: readonly CohortTarget[],
+  confirm: string,
+  listFrom: number,
+): CohortOutput {
+  const page = targets.slice(listFrom, listFrom + LIST_PAGE);
+  const next = listFrom + page.length;
+  return {
+    action,
+    count: targets.length,
+    digest: cohortDigest(targets.map((t) => t.id)),
+    dryRun: true,
+    confirm,
+    items: page.map((t) => ({ ...t })),
+    listedFrom: listFrom,
+    ...(next < targets.length ? { nextListFrom: next } : {}),
+  };
+}
+
+/** A run: counts of each outcome and the items (all of them up to MAX_LISTED_RESULTS, else the unsuccessful first). */
+export function cohortResult(
+  action: string,
+  results: readonly CohortItemResult[],
+  onError: 'stop' | 'continue',
+): CohortOutput {
+  const count = (o: CohortOutcome) => results.filter((r) => r.outcome === o).length;
+  const listed =
+    results.length <= MAX_LISTED_RESULTS
+      ? results
+      : [
+          ...results.filter((r) => r.outcome !== 'done'),
+          ...results.filter((r) => r.outcome === 'done'),
+        ].slice(0, MAX_LISTED_RESULTS);
+  return {
+    action,
+    count: results.length,
+    digest: cohortDigest(results.map((r) => r.id)),
+    dryRun: false,
+    onError,
+    done: count('done'),
+    failed: count('failed'),
+    notStarted: count('notStarted'),
+    items: listed.map((r) => ({ ...r })),
+    ...(listed.length < results.length ? { unlisted: results.length - listed.length } : {}),
+  };
+}
+
+/** Compact text carrying every field of a cohort output. */
+export function renderCohort(out: CohortOutput): string {
+  const rows = out.items.map((i) => [
+    i.id,
+    i.label,
+    i.project,
+    out.dryRun ? i.summary : [i.outcome, i.detail, i.error].filter((x) => x !== undefined).join(': '),
+  ]);
+  const head = out.dryRun
+    ? `Dry run: ${out.action} ${out.count} targets (set ${out.digest}). Nothing was changed. After the user agreed, repeat without dryRun and with confirm: "${out.confirm ?? ''}".`
+    : `${out.action}: ${out.count} targets (set ${out.digest}): ${out.done ?? 0} done, ${out.failed ?? 0} failed, ${out.notStarted ?? 0} not started (onError ${out.onError ?? 'stop'}).`;
+  return sections(
+    head,
+    renderTable(['id', 'label', 'project', out.dryRun ? 'would' : 'outcome'], rows),
+    renderFields([
+      ['listed from', out.listedFrom],
+      ['more: pass listFrom', out.nextListFrom],
+      ['unlisted (done)', out.unlisted],
+    ]),
+  );
+}
