@@ -100,10 +100,8 @@ export const LaunchTargetSchema = z.object({
   experiment: z.string().describe('Accession ID'),
   label: z.string(),
   inputs: z.record(z.string(), z.string()).optional().describe('Dry run: the inputs XNAT resolved'),
-  workflowId: z.string().optional().describe('Launch: the workflow that tracks the job'),
-  containerId: z.string().optional().describe('The container (job) ID, once XNAT created it'),
+  workflowId: z.string().optional().describe('Launch: the workflow that tracks the job (getJobStatus)'),
   status: z.string().optional(),
-  error: z.string().optional(),
 });
 export type LaunchTarget = z.infer<typeof LaunchTargetSchema>;
 
@@ -114,7 +112,6 @@ export const LaunchOutput = {
   dryRun: z.boolean().optional(),
   targets: z.array(LaunchTargetSchema),
   launched: z.number().optional(),
-  failed: z.number().optional(),
   summary: z.string(),
 };
 
@@ -132,11 +129,11 @@ export function renderLaunch(out: {
             .map(([k, v]) => `${k}=${v}`)
             .join('; '),
         ]
-      : [t.label, t.experiment, t.workflowId ?? '', t.containerId ?? '', t.status ?? '', t.error ?? ''],
+      : [t.label, t.experiment, t.workflowId ?? '', t.status ?? ''],
   );
   const columns = out.dryRun
     ? ['label', 'experiment', 'resolved inputs']
-    : ['label', 'experiment', 'workflow', 'container', 'status', 'error'];
+    : ['label', 'experiment', 'workflow', 'status'];
   return sections(out.summary, rows.length > 0 ? renderTable(columns, rows) : '');
 }
 

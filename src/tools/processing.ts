@@ -4,7 +4,6 @@
  * launch endpoint checks almost nothing (an unknown wrapper answers "success"), so launchPipeline
  * checks wrapper, project, enablement and inputs, and resolves every target, before it launches.
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { ExperimentDetail, Job, Pipeline, PipelineDetail, XnatClient } from '../client/index.js';
 import { defineTool, READ_ONLY, writeAnnotations, type ToolContext } from '../mcp/define.js';
@@ -22,11 +21,10 @@ import {
   shapeOutputFiles,
   shapePipeline,
   type JobOut,
-  type LaunchTarget,
 } from '../mcp/format-processing.js';
 import { renderFields, sections } from '../mcp/format.js';
-import { idParam, projectParam } from '../mcp/params.js';
-import { projectTarget } from '../mcp/targets.js';
+import { experimentParam, idParam, projectParam } from '../mcp/params.js';
+import { experimentTarget, projectTarget } from '../mcp/targets.js';
 import { defineWriteTool } from '../mcp/write.js';
 
 const MAX_TARGETS = 200;
@@ -142,10 +140,9 @@ interface LaunchPlan {
   project: string;
   pipeline: Pipeline;
   inputs: Record<string, string>;
-  sessions: ExperimentDetail[];
-  /** Dry run: XNAT's resolved inputs per session. */
-  previews: Map<string, Record<string, string>>;
-  digest: string;
+  session: ExperimentDetail;
+  /** The inputs XNAT resolves for this session (its launch UI). */
+  resolved: Record<string, string>;
 }
 
 /** The pipeline named (ID or name) among those for the sessions' types, checked for enablement. */
@@ -204,16 +201,21 @@ function checkedInputs(detail: PipelineDetail | undefined, inputs: Record<string
 
 const targetValue = (session: ExperimentDetail): string => `/archive/experiments/${session.id}`;
 
+const renderInputs = (inputs: Record<string, string>): string =>
+  Object.entries(inputs)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
+
 export const launchPipeline = defineWriteTool({
   name: 'launchPipeline',
   title: 'Launch an XNAT pipeline on sessions',
   description:
-    "Launches a container service pipeline (from findPipelines) on one or many sessions of a project. Checks the pipeline, the project, that the project enabled it and the inputs before launching anything; dryRun: true shows the inputs XNAT resolves for each session. Needs the user's confirmation once for the whole set. Returns one job handle per session (workflow ID, and the container ID once XNAT created it): watch them with getJobStatus.",
+    "Launches a container service pipeline (from findPipelines) on a session, or on many (cohort: a list of sessions or a search, as searchArchive's criteria). Checks the pipeline, the project, that the project enabled it, the inputs, and resolves every session's inputs, before launching anything; dryRun: true shows the resolved inputs per session. Needs the user's confirmation, once for a whole cohort. Returns the workflow ID of each launch: watch them with getJobStatus, which links them to their containers.",
   toolset: 'processing',
   inputSchema: {
     project: projectParam,
     pipeline: pipelineParam,
-    experiments: experimentsParam,
+    experiment: experimentParam,
     inputs: z
       .record(z.string().max(255), z.string().max(1024))
       .optional()
@@ -221,35 +223,25 @@ export const launchPipeline = defineWriteTool({
   },
   outputSchema: LaunchOutput,
   annotations: writeAnnotations({ destructive: false, idempotent: false }),
-  async resolve(args, { client, signal }) {
-    const sessions = await sessionsOf(client, args.project, args.experiments, signal);
-    return { sessions };
-  },
-  projects: (_target, args) => [{ project: args.project, action: `launch pipeline ${args.pipeline}` }],
-  async plan({ sessions }, args, { client, signal }): Promise<LaunchPlan> {
-    const pipeline = await checkedPipeline(client, args.project, args.pipeline, sessions, signal);
+  resolve: (args, { client, signal }) =>
+    client.getExperiment(args.experiment, { project: args.project, signal }),
+  projects: (_session, args) => [{ project: args.project, action: `launch pipeline ${args.pipeline}` }],
+  async plan(session, args, { client, signal }): Promise<LaunchPlan> {
+    const pipeline = await checkedPipeline(client, args.project, args.pipeline, [session], signal);
     const details = await client.listPipelineDetails({ signal });
     const inputs = args.inputs ?? {};
     checkedInputs(
       details.find((d) => d.wrapperId === pipeline.wrapperId),
       inputs,
     );
-    // Every target resolved before anything is launched: the launch endpoint would not say.
-    const previews = new Map<string, Record<string, string>>();
-    for (const session of sessions) {
-      const preview = await client.previewLaunch(
-        args.project,
-        pipeline.wrapperId,
-        { ...inputs, [pipeline.rootInput]: targetValue(session) },
-        { signal },
-      );
-      previews.set(session.id, preview.inputs);
-    }
-    const digest = createHash('sha256')
-      .update(JSON.stringify([pipeline.wrapperId, inputs, sessions.map((s) => s.id).sort()]))
-      .digest('hex')
-      .slice(0, 6);
-    return { project: args.project, pipeline, inputs, sessions, previews, digest };
+    // The target resolved before anything is launched: the launch endpoint would not say.
+    const preview = await client.previewLaunch(
+      args.project,
+      pipeline.wrapperId,
+      { ...inputs, [pipeline.rootInput]: targetValue(session) },
+      { signal },
+    );
+    return { project: args.project, pipeline, inputs, session, resolved: preview.inputs };
   },
   guard: {
     preview: (plan) => ({
@@ -257,77 +249,64 @@ export const launchPipeline = defineWriteTool({
       wrapperId: plan.pipeline.wrapperId,
       wrapper: plan.pipeline.wrapper,
       dryRun: true,
-      targets: plan.sessions.map((s) => ({
-        experiment: s.id,
-        label: s.label,
-        inputs: plan.previews.get(s.id) ?? {},
-      })),
-      summary: `Would launch ${plan.pipeline.wrapper} on ${plan.sessions.length} session(s) of ${plan.project}.`,
+      targets: [{ experiment: plan.session.id, label: plan.session.label, inputs: plan.resolved }],
+      summary: `Would launch ${plan.pipeline.wrapper} on ${plan.session.label} (${plan.project}).`,
     }),
     confirmation: (plan) => ({
       action: `launch ${plan.pipeline.wrapper} on`,
-      target: `${plan.sessions.length} session(s) of ${plan.project} (${plan.sessions
-        .map((s) => s.label)
-        .slice(0, 10)
-        .join(', ')}${plan.sessions.length > 10 ? ', …' : ''})`,
-      expected: `launch-${plan.sessions.length}-${plan.digest}`,
+      target: `session ${plan.session.label} of ${plan.project}`,
+      expected: plan.session.id,
     }),
   },
   async act(plan, _args, { client, signal }) {
-    const targets: LaunchTarget[] = [];
-    for (const session of plan.sessions) {
-      try {
-        const result = await client.launchPipeline({
-          project: plan.project,
-          wrapperId: plan.pipeline.wrapperId,
-          rootInput: plan.pipeline.rootInput,
-          inputs: { ...plan.inputs, [plan.pipeline.rootInput]: targetValue(session) },
-          signal,
-        });
-        targets.push({
-          experiment: session.id,
-          label: session.label,
-          ...(result.workflowId ? { workflowId: result.workflowId } : {}),
-          status: result.status === 'success' ? 'Queued' : 'Failed',
-          ...(result.message && result.status !== 'success' ? { error: result.message } : {}),
-        });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        targets.push({
-          experiment: session.id,
-          label: session.label,
-          status: 'Failed',
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-    }
-    // Containers appear once XNAT resolved the launch: link those already there.
-    const jobs = await client.listJobs({ project: plan.project, signal }).catch(() => [] as Job[]);
-    for (const t of targets) {
-      const job = jobs.find((j) => t.workflowId !== undefined && j.workflowId === t.workflowId);
-      if (job) Object.assign(t, { containerId: job.id, status: job.status });
-    }
-    return targets;
-  },
-  audit: (plan, targets) => ({
-    object: `pipeline ${plan.pipeline.wrapper} (${plan.pipeline.wrapperId})`,
-    detail: `project=${plan.project} launched=${targets.filter((t) => t.status !== 'Failed').length}/${targets.length} workflows=${targets.map((t) => t.workflowId ?? '-').join(',')}`,
-  }),
-  summarise: (plan, targets) => {
-    const failed = targets.filter((t) => t.status === 'Failed').length;
-    const ids = targets.flatMap((t) => (t.workflowId ? [t.workflowId] : []));
-    return {
+    const result = await client.launchPipeline({
       project: plan.project,
       wrapperId: plan.pipeline.wrapperId,
-      wrapper: plan.pipeline.wrapper,
-      targets,
-      launched: targets.length - failed,
-      failed,
-      summary: `Launched ${plan.pipeline.wrapper} on ${targets.length - failed} of ${targets.length} session(s) of ${plan.project}${failed ? ` (${failed} failed)` : ''}. Watch with getJobStatus workflows=[${ids.join(', ')}] (wait up to ${MAX_WAIT_SECONDS} s a call).`,
-    };
+      rootInput: plan.pipeline.rootInput,
+      inputs: { ...plan.inputs, [plan.pipeline.rootInput]: targetValue(plan.session) },
+      signal,
+    });
+    if (result.status !== 'success') {
+      throw new ToolInputError(
+        `XNAT did not launch ${plan.pipeline.wrapper} on ${plan.session.label}: ${result.message ?? 'no reason given'}`,
+      );
+    }
+    return result;
+  },
+  audit: (plan, result) => ({
+    object: `experiment ${plan.session.id}`,
+    detail: `pipeline=${plan.pipeline.wrapper} workflow=${result.workflowId ?? 'To be assigned'}`,
+  }),
+  summarise: (plan, result) => ({
+    project: plan.project,
+    wrapperId: plan.pipeline.wrapperId,
+    wrapper: plan.pipeline.wrapper,
+    targets: [
+      {
+        experiment: plan.session.id,
+        label: plan.session.label,
+        ...(result.workflowId ? { workflowId: result.workflowId } : {}),
+        status: 'Queued',
+      },
+    ],
+    launched: 1,
+    summary: `Launched ${plan.pipeline.wrapper} on ${plan.session.label} (${plan.project}): workflow ${result.workflowId ?? 'to be assigned'}. Watch with getJobStatus.`,
+  }),
+  cohort: {
+    kind: () => 'experiment',
+    names: ['experiment'],
+    item: (id, args) => ({ ...args, experiment: id }),
+    verb: (args) => `launch ${args.pipeline} on`,
+    identify: (plan) => ({
+      id: plan.session.id,
+      label: plan.session.label,
+      project: plan.project,
+      summary: renderInputs(plan.resolved),
+    }),
+    detail: (_plan, result) => `workflow ${result.workflowId ?? 'to be assigned'}`,
   },
   render: renderLaunch,
-  target: (args) => projectTarget(args.project),
+  target: (args) => experimentTarget(args.experiment, args.project),
 });
 
 /** A job handle: a container when XNAT created one, else its workflow (queued or failed before start). */

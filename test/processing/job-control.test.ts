@@ -60,7 +60,7 @@ beforeAll(async () => {
   const launched = (await confirmed('launchPipeline', {
     project: 'BRAIN_MR',
     pipeline: 'dcm2niix-session',
-    experiments: [session.label],
+    experiment: session.label,
   })) as { targets: Array<{ workflowId: string }> };
   workflowId = launched.targets[0]!.workflowId;
   // XNAT creates the container after resolving the launch: poll until it runs.

@@ -26,9 +26,25 @@ const run = promisify(execFile);
 const PYTHON = await pyxnatPython();
 const SCRIPT = fileURLToPath(new URL('./pyxnat_outputs.py', import.meta.url));
 
+interface CohortOut {
+  count: number;
+  dryRun: boolean;
+  confirm?: string;
+  done?: number;
+  failed?: number;
+  items: Array<{
+    id: string;
+    label?: string;
+    project?: string;
+    summary?: string;
+    outcome?: string;
+    detail?: string;
+  }>;
+}
 interface LaunchOut {
   dryRun?: boolean;
   wrapper: string;
+  cohort?: CohortOut;
   targets: Array<{
     experiment: string;
     label: string;
@@ -163,24 +179,37 @@ describe('processing tools', () => {
     );
   });
 
-  it('dry run resolves the inputs per session and launches nothing', async () => {
+  it('dry run resolves the inputs per session, for a list or a search, and launches nothing', async () => {
     const before = launchPosts().length;
     const out = await ok<LaunchOut>('launchPipeline', {
       project: 'BRAIN_MR',
       pipeline: 'dcm2niix-session',
-      experiments: sessions.map((s) => s.label),
+      cohort: { targets: sessions.map((s) => s.label) },
       inputs: { compress: 'y' },
       dryRun: true,
     });
-    expect(out.dryRun).toBe(true);
-    expect(out.targets).toHaveLength(5);
-    for (const t of out.targets) {
-      expect(t.inputs).toMatchObject({
-        session: `/archive/experiments/${t.experiment}`,
-        bids: 'y',
-        compress: 'y',
-      });
+    expect(out.cohort).toMatchObject({
+      dryRun: true,
+      count: 5,
+      confirm: expect.stringMatching(/^5:[0-9a-f]{12}$/),
+    });
+    for (const item of out.cohort!.items) {
+      expect(item.summary).toContain(`session=/archive/experiments/${item.id}`);
+      expect(item.summary).toContain('bids=y');
+      expect(item.summary).toContain('filename=%s_%d');
     }
+    const searched = await ok<LaunchOut>('launchPipeline', {
+      project: 'BRAIN_MR',
+      pipeline: 'dcm2niix-session',
+      cohort: {
+        search: { xsiType: 'xnat:mrSessionData', where: ['PROJECT = BRAIN_MR', 'LABEL LIKE BMR00*'] },
+      },
+      dryRun: true,
+    });
+    expect(searched.cohort!.count).toBeGreaterThan(1);
+    expect(
+      searched.cohort!.items.every((i) => i.label?.startsWith('BMR00') && i.project === 'BRAIN_MR'),
+    ).toBe(true);
     expect(launchPosts().length).toBe(before);
     expect(await xnat.listJobs({ project: 'BRAIN_MR' })).toHaveLength(0);
   });
@@ -189,11 +218,11 @@ describe('processing tools', () => {
     const launched = await launchConfirmed({
       project: 'BRAIN_MR',
       pipeline: 'dcm2niix-session',
-      experiments: sessions.map((s) => s.label),
+      cohort: { targets: sessions.map((s) => s.label) },
     });
-    expect(launched.launched).toBe(5);
-    const workflows = launched.targets.map((t) => t.workflowId);
-    expect(workflows.every((w) => typeof w === 'string' && w !== '')).toBe(true);
+    expect(launched.cohort).toMatchObject({ count: 5, done: 5, failed: 0 });
+    const workflows = launched.cohort!.items.map((i) => /^workflow (\d+)$/.exec(i.detail ?? '')?.[1]);
+    expect(workflows.every((w) => w !== undefined)).toBe(true);
 
     const messages: string[] = [];
     const status = await ok<StatusOut>('getJobStatus', { workflows, wait: 160 }, (p) =>
@@ -272,7 +301,7 @@ describe('processing tools', () => {
     const launched = await launchConfirmed({
       project: 'BRAIN_MR',
       pipeline: 'recon-all-session',
-      experiments: [sessions[0]!.label],
+      experiment: sessions[0]!.label,
     });
     const status = await ok<StatusOut>('getJobStatus', {
       workflows: [launched.targets[0]!.workflowId],
@@ -287,11 +316,11 @@ describe('processing tools', () => {
 
   it('refuses an unknown or disabled pipeline and unknown inputs before any request to the launch endpoint', async () => {
     const before = launchPosts().length;
-    const experiments = [sessions[1]!.label];
+    const experiment = sessions[1]!.label;
     const unknown = await callTool('launchPipeline', {
       project: 'BRAIN_MR',
       pipeline: 999,
-      experiments,
+      experiment,
       confirm: 'x',
     });
     expect(unknown.isError).toBe(true);
@@ -299,14 +328,15 @@ describe('processing tools', () => {
     const disabled = await callTool('launchPipeline', {
       project: 'BRAIN_MR',
       pipeline: 'mriqc-session',
-      experiments,
+      cohort: { targets: sessions.map((s) => s.label) },
+      confirm: 'x',
     });
     expect(disabled.isError).toBe(true);
     expect(textOf(disabled)).toMatch(/not enabled in project BRAIN_MR/);
     const badInput = await callTool('launchPipeline', {
       project: 'BRAIN_MR',
       pipeline: 'dcm2niix-session',
-      experiments,
+      experiment,
       inputs: { bids: 'maybe' },
     });
     expect(badInput.isError).toBe(true);
