@@ -89,7 +89,7 @@ export const findPipelines = defineTool({
   name: 'findPipelines',
   title: 'Find pipelines that can run on XNAT sessions',
   description:
-    "Container service pipelines (command wrappers) that can run on the given sessions, or on the project's session types: whether the project enabled each, what it writes, and its inputs explained (target, derived by XNAT, or parameters you may set with their defaults and choices). Launch with launchPipeline.",
+    "Pipelines (container service wrappers) that can run on the given sessions or on a project's sessions. For each: whether the project enabled it, what it writes, and its inputs explained (target, derived by XNAT, or parameters you may set with their defaults and choices). Launch with launchPipeline.",
   toolset: 'processing',
   inputSchema: {
     project: projectParam,
@@ -505,7 +505,7 @@ export const killJob = defineWriteTool({
   name: 'killJob',
   title: 'Kill an XNAT container job',
   description:
-    "Stops a running pipeline job (container ID from getJobStatus or launchPipeline). Needs the user's confirmation; its outputs are not uploaded. A finished job cannot be killed.",
+    "Stops a running pipeline job (container ID from getJobStatus). Needs the user's confirmation; its outputs are not uploaded. A finished job cannot be killed.",
   toolset: 'processing',
   inputSchema: { container: idParam('Container ID').describe('Container (job) ID') },
   outputSchema: KillOutput,
