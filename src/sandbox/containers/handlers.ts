@@ -9,7 +9,7 @@ import { SandboxHttpError } from '../errors.js';
 import { findExperimentIn, findProject, visibleProject } from '../lookup.js';
 import type { StoredExperiment, StoredProject } from '../model.js';
 import { emptyReply, jsonReply, textReply, type AuthedContext, type Reply } from '../reply.js';
-import { isSubtype } from '../types.js';
+import { experimentKind, isSubtype } from '../types.js';
 import type { Command, Wrapper } from './commands.js';
 import {
   isFinalized,
@@ -149,7 +149,10 @@ function findSession(
   const key = parts[parts.length - 1] ?? '';
   const session =
     findExperimentIn(ctx.state.archive, project.id, key) ?? ctx.state.archive.experiments.get(key);
-  return session && canReadItem(ctx.state.archive, session, ctx.user) ? session : undefined;
+  // A Session input resolves only to an image session.
+  const usable =
+    session && experimentKind(session) === 'session' && canReadItem(ctx.state.archive, session, ctx.user);
+  return usable ? session : undefined;
 }
 
 /** LaunchUi: meta, the (empty) server constraints, input trees and the values resolved for them. */
