@@ -67,6 +67,26 @@ export const cohortParam = z
     'Many targets at once, instead of one: a list or a search. One dry run lists them; one confirmation for the set',
   );
 
+/**
+ * `cohortParam` as writing tools of the default toolsets list it: tools/list travels with every
+ * model request, and the full schema in each of them would cost ~3,000 characters a tool. The
+ * description carries the shape; `parseCohort` checks it with the full schema.
+ */
+export const compactCohortParam = z
+  .record(z.string(), z.unknown())
+  .optional()
+  .describe(
+    'Many targets: {targets:[IDs]} or {search:{xsiType,where,match}} as searchArchive; concurrency (4), onError stop|continue. One confirm for all',
+  );
+
+/** Checks a cohort passed through `compactCohortParam`; bad input is a ToolInputError naming what is wrong. */
+export function parseCohort(value: unknown): CohortInput {
+  const parsed = cohortParam.safeParse(value);
+  if (!parsed.success)
+    throw new ToolInputError(`cohort: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
+  return parsed.data;
+}
+
 export type CohortInput = z.output<typeof cohortParam>;
 export type CohortKind = 'subject' | 'experiment';
 
@@ -117,11 +137,18 @@ export function cohortConfirmation(
   };
 }
 
-/** Candidate display fields for a target's accession ID, label and project, by kind (first found wins). */
-const ID_FIELDS: Record<CohortKind, { id: string[]; label: string[] }> = {
-  subject: { id: ['SUBJECT_ID', 'SUBJECTID'], label: ['SUBJECT_LABEL'] },
-  experiment: { id: ['SESSION_ID', 'EXPT_ID'], label: ['LABEL'] },
+/** Column keys of a saved search's ID, label and project, by kind (its display fields, lower-cased). */
+const SAVED_COLUMNS: Record<CohortKind, { id: string[]; label: string[] }> = {
+  subject: { id: ['subject_id', 'subjectid'], label: ['subject_label', 'label'] },
+  experiment: { id: ['session_id', 'expt_id'], label: ['label'] },
 };
+
+/** Whether a searched type holds targets of `kind`: subjects, or experiments (sessions, assessors; not scans). */
+function holds(xsiType: string, kind: CohortKind): boolean {
+  const type = xsiType.toLowerCase();
+  if (kind === 'subject') return type === 'xnat:subjectdata';
+  return !/^xdat:|:(subjectdata|projectdata)$|scandata$/.test(type);
+}
 
 async function searchedTargets(
   search: z.output<typeof cohortSearch>,
@@ -129,31 +156,21 @@ async function searchedTargets(
   ctx: Pick<ToolContext, 'client' | 'signal'>,
 ): Promise<CohortTarget[]> {
   const args: SearchArgs = search;
-  const want = ID_FIELDS[kind];
-  let keys: (columns: readonly string[]) => Array<string | undefined>;
-  let fields: string[] = [];
-  if (search.xsiType !== undefined) {
-    const available = new Set((await ctx.client.searchFields(search.xsiType, ctx)).map((f) => f.fieldId));
-    const id = want.id.find((f) => available.has(f));
-    if (id === undefined) {
-      throw new ToolInputError(
-        `A search for ${kind}s must be of a ${kind} type (${search.xsiType} has no ${want.id.join(' or ')} field); search e.g. ${kind === 'subject' ? 'xnat:subjectData' : 'xnat:mrSessionData'}.`,
-      );
-    }
-    const label = want.label.find((f) => available.has(f));
-    const project = available.has('PROJECT') ? 'PROJECT' : undefined;
-    fields = [id, label, project].filter((f) => f !== undefined);
-    // A built search answers its columns in the order asked.
-    keys = (columns) =>
-      [id, label, project].map((f) => (f === undefined ? undefined : columns[fields.indexOf(f)]));
-  } else {
-    // A saved search's columns are found by their keys (the field ID, lower-cased).
-    const find = (columns: readonly string[], ids: readonly string[]) =>
-      columns.find((c) => ids.some((i) => c.toLowerCase() === i.toLowerCase()));
-    keys = (columns) => [find(columns, want.id), find(columns, want.label), find(columns, ['PROJECT'])];
+  const root = search.xsiType;
+  if (root !== undefined && !holds(root, kind)) {
+    throw new ToolInputError(
+      `A cohort of ${kind}s needs a search of ${kind}s, not of ${root}: e.g. of ${kind === 'subject' ? 'xnat:subjectData' : 'xnat:mrSessionData'}, with criteria on related types.`,
+    );
   }
+  // Schema paths name the ID, label and project of any type; a built search answers them in order.
+  const fields = root === undefined ? [] : ['ID', 'label', 'project'].map((f) => `${root}/${f}`);
   const stream = await ctx.client.streamSearch(searchSpec(args, fields), { signal: ctx.signal });
-  const [idKey, labelKey, projectKey] = keys(stream.columns);
+  const find = (ids: readonly string[]) => stream.columns.find((c) => ids.includes(c.toLowerCase()));
+  const want = SAVED_COLUMNS[kind];
+  const [idKey, labelKey, projectKey] =
+    root === undefined
+      ? [find(want.id), find(want.label), find(['project'])]
+      : [stream.columns[0], stream.columns[1], stream.columns[2]];
   if (idKey === undefined) {
     await stream.rows.return(undefined);
     throw new ToolInputError(
@@ -320,6 +337,12 @@ export const CohortOutputSchema = z.object({
 });
 export type CohortOutput = z.infer<typeof CohortOutputSchema>;
 
+/** `CohortOutputSchema` as writing tools list it (see `compactCohortParam`); results are shaped by cohortPreview/cohortResult. */
+export const compactCohortOutput = z
+  .record(z.string(), z.unknown())
+  .optional()
+  .describe('count, digest, confirm, done, failed, notStarted, items (id, label, outcome, error)');
+
 /** A dry run: the count, digest and confirm value of the whole set, and one page of its targets. */
 export function cohortPreview(
   action: string,
@@ -385,7 +408,7 @@ export function renderCohort(out: CohortOutput): string {
     renderTable(['id', 'label', 'project', out.dryRun ? 'would' : 'outcome'], rows),
     renderFields([
       ['listed from', out.listedFrom],
-      ['more: pass listFrom', out.nextListFrom],
+      ['more: pass cohort.listFrom', out.nextListFrom],
       ['unlisted (done)', out.unlisted],
     ]),
   );

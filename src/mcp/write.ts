@@ -25,15 +25,17 @@ import {
 } from './define.js';
 import {
   cohortConfirmation,
-  cohortParam,
   cohortPreview,
   cohortResult,
-  CohortOutputSchema,
+  compactCohortOutput,
+  compactCohortParam,
+  parseCohort,
   mapBounded,
   renderCohort,
   resolveCohortTargets,
   runCohort,
   type CohortInput,
+  type CohortOutput,
   type CohortKind,
   type CohortTarget,
 } from './cohort.js';
@@ -211,26 +213,27 @@ function defineCohortTool<I extends z.ZodRawShape, O extends z.ZodRawShape, T, P
   );
   const output = {
     ...Object.fromEntries(Object.entries(outputSchema).map(([k, s]) => [k, (s as z.ZodType).optional()])),
-    cohort: CohortOutputSchema.optional(),
+    cohort: compactCohortOutput,
   };
   return defineTool<z.ZodRawShape, z.ZodRawShape>({
     ...tool,
-    inputSchema: { ...inputSchema, ...relaxed, cohort: cohortParam.optional(), ...GUARD_INPUT },
+    inputSchema: { ...inputSchema, ...relaxed, cohort: compactCohortParam, ...GUARD_INPUT },
     outputSchema: output,
     writes: true,
     async handler(input, ctx) {
       const {
         confirm,
         dryRun,
-        cohort: set,
+        cohort: raw,
         ...rest
       } = input as ToolInput<I> & {
         confirm?: string;
         dryRun?: boolean;
-        cohort?: CohortInput;
+        cohort?: unknown;
       };
       const args = rest as ToolInput<I>;
-      if (set !== undefined) {
+      if (raw !== undefined) {
+        const set = parseCohort(raw);
         const named = cohort.names.filter((name) => (args as Record<string, unknown>)[name] !== undefined);
         if (named.length > 0) {
           throw new ToolInputError(
@@ -264,9 +267,7 @@ function defineCohortTool<I extends z.ZodRawShape, O extends z.ZodRawShape, T, P
     // What a cohort is about is in each item's outcome, not in the call's one-target parameters.
     target: (args) => (args.cohort === undefined ? tool.target?.(args as ToolInput<I>) : undefined),
     render: (out) =>
-      out.cohort !== undefined
-        ? renderCohort(out.cohort as z.infer<typeof CohortOutputSchema>)
-        : render(out as ToolOutput<O>),
+      out.cohort !== undefined ? renderCohort(out.cohort as CohortOutput) : render(out as ToolOutput<O>),
   }) as unknown as ToolDefinition<z.ZodRawShape, O>;
 }
 

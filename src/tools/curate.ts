@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { UPDATABLE_FIELDS, type ObjectDescription } from '../client/index.js';
+import type { CohortKind } from '../mcp/cohort.js';
 import { writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {
@@ -177,6 +178,12 @@ export const createExperiment = defineWriteTool({
   target: (args) => subjectTarget(args.subject, args.project),
 });
 
+/** Cohorts are of subjects or experiments: their IDs are site-wide, a search finds them. */
+function cohortKind(kind: string, verb: string): CohortKind {
+  if (kind === 'subject' || kind === 'experiment') return kind;
+  throw new ToolInputError(`A cohort is of subjects or experiments; ${verb} a ${kind} one at a time.`);
+}
+
 const refInput = {
   project: optionalProjectParam,
   subject: subjectParam.optional(),
@@ -221,6 +228,23 @@ export const updateFields = defineWriteTool({
     detail: `fields=${changes.map((c) => c.field).join(',')}`,
   }),
   summarise: (target, { changes }, { kind }) => ({ kind, id: target.id, project: target.project, changes }),
+  cohort: {
+    kind: (args) => cohortKind(args.kind, 'update'),
+    names: ['subject', 'experiment'],
+    item: (id, args) => {
+      if (args.label !== undefined) throw new ToolInputError('A cohort cannot be renamed: leave out label.');
+      return { ...args, [args.kind]: id };
+    },
+    verb: () => 'update fields of',
+    identify: (target, args) => ({
+      id: target.id,
+      label: target.label,
+      project: target.project,
+      summary: `set ${[...Object.keys(args.standard ?? {}), ...Object.keys(args.fields ?? {})].join(', ')}`,
+    }),
+    detail: (_, { changes }) =>
+      changes.map((c) => `${c.field}: ${c.old} → ${c.new}`).join('; ') || 'unchanged',
+  },
   render: (out) =>
     sections(
       `Updated ${out.kind} ${out.id}${out.project ? ` in project ${out.project}` : ''}:`,
@@ -288,6 +312,23 @@ export const shareObject = defineWriteTool({
     detail: `${args.action} project=${args.targetProject}${args.label ? ` label=${args.label}` : ''}${args.primary ? ' primary=true' : ''}`,
   }),
   summarise: (target, result, args) => ({ kind: args.kind, id: target.id, label: target.label, ...result }),
+  cohort: {
+    kind: (args) => args.kind,
+    names: ['id'],
+    item: (id, args) => {
+      if (args.label !== undefined) throw new ToolInputError('A cohort keeps its labels: leave out label.');
+      return { ...args, id };
+    },
+    verb: (args) => `${args.action} (project ${args.targetProject})`,
+    identify: (target, args) => ({
+      id: target.id,
+      label: target.label,
+      project: target.project,
+      summary: `${args.action} with ${args.targetProject}`,
+    }),
+    detail: (_, result) =>
+      `owned by ${result.owningProject}; shared into ${result.shares.map((s) => s.project).join(', ') || 'none'}`,
+  },
   render: (out) =>
     sections(
       `${out.kind} ${out.label ?? ''} (${out.id}): owned by ${out.owningProject}`,
@@ -308,7 +349,7 @@ export const setQuarantine = defineWriteTool({
   name: 'setQuarantine',
   title: 'Quarantine or activate an XNAT experiment',
   description:
-    "Quarantines an experiment (or one of its assessors) or releases it, and reports the status read back from XNAT; or many experiments (cohort). Needs the user's confirmation (see `confirm`); dryRun: true only reports the current status.",
+    "Quarantines an experiment (or one of its assessors) or releases it, and reports the status read back from XNAT. Needs the user's confirmation (see `confirm`); dryRun: true only reports the current status.",
   toolset: 'curate',
   inputSchema: {
     experiment: experimentParam,
@@ -465,6 +506,19 @@ export const deleteObject = defineWriteTool({
     dryRun: false,
     summary: `Deleted ${target.summary}.`,
   }),
+  cohort: {
+    kind: (args) => cohortKind(args.kind, 'delete'),
+    names: ['subject', 'experiment'],
+    item: (id, args) => ({ ...args, [args.kind]: id }),
+    verb: () => 'delete',
+    identify: (target) => ({
+      id: target.id,
+      label: target.label,
+      project: target.project,
+      summary: 'delete',
+    }),
+    detail: () => 'deleted',
+  },
   render: (out) => (out.dryRun ? `Dry run: ${out.summary} Nothing was deleted.` : out.summary),
   target: (args) => objectTarget(args.kind, args),
 });

@@ -151,6 +151,28 @@ export const recordQc = defineWriteTool({
       summary: `Recorded ${summary}`,
     };
   },
+  cohort: {
+    kind: () => 'experiment',
+    names: ['experiment'],
+    item: (id, args) => {
+      if (args.label !== undefined) {
+        throw new ToolInputError('Each session of a cohort gets its own <session>_QC: leave out label.');
+      }
+      return { ...args, experiment: id };
+    },
+    verb: (args) =>
+      args.action === 'rateScan' ? `rate scan ${args.scan ?? ''} of` : 'add a manual QC assessment to',
+    identify: ({ session, summary }) => ({
+      id: session.id,
+      label: session.label,
+      project: session.owningProject,
+      summary,
+    }),
+    detail: (_, result) =>
+      result.assessment
+        ? `assessment ${result.assessment.id}`
+        : result.changes?.map((c) => `${c.field}=${c.new}`).join(', '),
+  },
   render: (out) =>
     sections(
       `${out.summary} [${out.action}; experiment ${out.experiment}, project ${out.project}]`,
