@@ -145,6 +145,19 @@ interface LaunchPlan {
   resolved: Record<string, string>;
 }
 
+/**
+ * Reads every target of one call shares (a cohort plans each session on its own): asked once per
+ * call, keyed by the call's signal, forgotten with it.
+ */
+const callMemo = new WeakMap<AbortSignal, Map<string, Promise<unknown>>>();
+function perCall<T>(signal: AbortSignal, key: string, read: () => Promise<T>): Promise<T> {
+  let memo = callMemo.get(signal);
+  if (!memo) callMemo.set(signal, (memo = new Map()));
+  let found = memo.get(key) as Promise<T> | undefined;
+  if (!found) memo.set(key, (found = read()));
+  return found;
+}
+
 /** The pipeline named (ID or name) among those for the sessions' types, checked for enablement. */
 async function checkedPipeline(
   client: XnatClient,
@@ -155,7 +168,9 @@ async function checkedPipeline(
 ): Promise<Pipeline> {
   let chosen: Pipeline | undefined;
   for (const type of new Set(sessions.map((s) => s.xsiType))) {
-    const available = await client.listPipelines(project, type, { signal });
+    const available = await perCall(signal, `pipelines ${project} ${type}`, () =>
+      client.listPipelines(project, type, { signal }),
+    );
     const match = available.find((p) => p.wrapperId === Number(wanted) || p.wrapper === String(wanted));
     if (!match) {
       const names = available.map((p) => `${p.wrapper} (${p.wrapperId})`).join(', ') || 'none';
@@ -228,7 +243,7 @@ export const launchPipeline = defineWriteTool({
   projects: (_session, args) => [{ project: args.project, action: `launch pipeline ${args.pipeline}` }],
   async plan(session, args, { client, signal }): Promise<LaunchPlan> {
     const pipeline = await checkedPipeline(client, args.project, args.pipeline, [session], signal);
-    const details = await client.listPipelineDetails({ signal });
+    const details = await perCall(signal, 'details', () => client.listPipelineDetails({ signal }));
     const inputs = args.inputs ?? {};
     checkedInputs(
       details.find((d) => d.wrapperId === pipeline.wrapperId),
