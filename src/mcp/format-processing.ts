@@ -78,12 +78,13 @@ export function renderPipelines(out: { project: string; pipelines: PipelineOut[]
         ]
           .filter((s) => s !== '')
           .join(', ');
-        return `  - ${i.name} (${i.role}, ${extra}): ${i.description}`;
+        return `  - ${i.name} (${i.role}, ${i.type}, ${extra}): ${i.description}`;
       })
       .join('\n');
     return sections(
       `${p.wrapper} [wrapper ${p.wrapperId}] ${p.enabled ? 'enabled' : 'NOT enabled in this project'}: ${p.description}`,
       renderFields([
+        ['command', p.command],
         ['image', p.image],
         ['runs on', p.appliesTo.join(', ')],
         ['sessions', p.sessions?.join(', ')],
@@ -116,6 +117,7 @@ export const LaunchOutput = {
 };
 
 export function renderLaunch(out: {
+  wrapperId: number;
   targets: LaunchTarget[];
   summary: string;
   dryRun?: boolean | undefined;
@@ -134,7 +136,11 @@ export function renderLaunch(out: {
   const columns = out.dryRun
     ? ['label', 'experiment', 'resolved inputs']
     : ['label', 'experiment', 'workflow', 'status'];
-  return sections(out.summary, rows.length > 0 ? renderTable(columns, rows) : '');
+  return sections(
+    out.summary,
+    `wrapper ID: ${out.wrapperId}`,
+    rows.length > 0 ? renderTable(columns, rows) : '',
+  );
 }
 
 const OutputFileSchema = z.object({ name: z.string(), size: z.number(), uri: z.string() });
@@ -144,7 +150,6 @@ export const JobSchema = z.object({
   status: z.string(),
   finished: z.boolean(),
   succeeded: z.boolean().optional(),
-  wrapper: z.string().optional(),
   project: z.string().optional(),
   target: z.string().optional().describe('What it runs on'),
   exitCode: z.string().optional(),
@@ -204,24 +209,36 @@ export function shapeOutputFiles(files: XnatFile[]): Array<{ name: string; size:
   return files.map((f) => ({ name: f.name, size: f.size, uri: f.uri }));
 }
 
-export function renderJobs(out: { jobs: JobOut[]; summary: string }): string {
+export function renderJobs(out: { jobs: JobOut[]; waited: string; summary: string }): string {
   const table = renderTable(
-    ['container', 'workflow', 'status', 'target', 'exit'],
-    out.jobs.map((j) => [j.containerId, j.workflowId, j.status, j.target, j.exitCode]),
+    ['container', 'workflow', 'status', 'project', 'target', 'exit', 'since'],
+    out.jobs.map((j) => [
+      j.containerId,
+      j.workflowId,
+      j.status,
+      j.project,
+      j.target,
+      j.exitCode,
+      j.statusTime,
+    ]),
   );
   const details = out.jobs.flatMap((j) => {
     const id = `container ${j.containerId ?? '-'} / workflow ${j.workflowId ?? '-'}`;
     const parts: string[] = [];
+    if (j.history && j.history.length > 0) parts.push(`${id} history: ${j.history.join('; ')}`);
     if (j.details) parts.push(`${id}: ${j.details}`);
     if (j.stderrTail) parts.push(`${id} stderr (tail):\n${j.stderrTail}`);
     for (const o of j.outputs ?? []) {
       parts.push(
-        `${id} output ${o.resource}${o.scan ? ` of scan ${o.scan}` : ''}: ${o.files.map((f) => `${f.name} (${f.size} B)`).join(', ')}`,
+        `${id} output ${o.resource} of ${o.experiment}${o.scan ? ` scan ${o.scan}` : ''}:\n${renderTable(
+          ['file', 'size', 'uri'],
+          o.files.map((f) => [f.name, f.size, f.uri]),
+        )}`,
       );
     }
     return parts;
   });
-  return sections(out.summary, out.jobs.length > 0 ? table : '', ...details);
+  return sections(`${out.summary} (waited: ${out.waited})`, out.jobs.length > 0 ? table : '', ...details);
 }
 
 export const KillOutput = {
