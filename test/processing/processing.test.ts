@@ -174,6 +174,13 @@ describe('processing tools', () => {
       ]),
     );
     expect(byName.get('mriqc-session')?.enabled).toBe(false);
+    // Without sessions: the pipelines for the project's session types.
+    const project = await ok<{
+      pipelines: Array<{ wrapper: string; appliesTo: string[]; sessions?: string[] }>;
+    }>('findPipelines', { project: 'BRAIN_MR' });
+    const dcm2niix = project.pipelines.find((p) => p.wrapper === 'dcm2niix-session');
+    expect(dcm2niix?.appliesTo).toContain('xnat:mrSessionData');
+    expect(dcm2niix?.sessions).toBeUndefined();
     expect(byName.get('recon-all-session')?.inputs).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'session-label', role: 'derived' })]),
     );
