@@ -369,6 +369,11 @@ async function watch(
   const { client, signal, progress } = ctx;
   let tracked = await track(client, args, signal);
   if (seconds <= 0) return { tracked, waited: 'no' };
+  // A project's running jobs are those running now: follow them, not whichever run later.
+  const followed =
+    args.workflows || args.containers
+      ? args
+      : { containers: tracked.flatMap((t) => (t.job ? [t.job.id] : [])) };
   const deadline = Date.now() + seconds * 1000;
   let polls = 0;
   while (!tracked.every(isDone)) {
@@ -389,7 +394,7 @@ async function watch(
       await progress({ progress: polls + 1, message });
       return { tracked, waited: 'cancelled' };
     }
-    tracked = await track(client, args, signal);
+    tracked = await track(client, followed, signal);
   }
   return { tracked, waited: 'finished' };
 }

@@ -139,4 +139,42 @@ describe('job control', () => {
     expect(again.isError).toBe(true);
     expect(textOf(again)).toMatch(/already finished \(Killed\)/);
   });
+
+  it("waiting on a project's running jobs follows them until they finish", async () => {
+    const launched = await xnat.launchPipeline({
+      project: 'BRAIN_MR',
+      wrapperId: 3,
+      rootInput: 'session',
+      inputs: { session: `/archive/experiments/${session.id}` },
+    });
+    let id = '';
+    while (id === '') {
+      const job = (await xnat.listJobs({ project: 'BRAIN_MR', running: true })).find(
+        (j) => j.workflowId === launched.workflowId && j.status === 'Running',
+      );
+      id = job?.id ?? '';
+      if (id === '') await pause(50);
+    }
+    let killed: Promise<string> | undefined;
+    const waiting = mcp.callTool(
+      { name: 'getJobStatus', arguments: { project: 'BRAIN_MR', wait: 120 } },
+      undefined,
+      {
+        timeout: 120_000,
+        // Once the call is waiting, the job ends (killed): the call then reports it, finished.
+        onprogress: () => {
+          killed ??= xnat.killJob(id);
+        },
+      },
+    );
+    const out = (await waiting).structuredContent as {
+      waited: string;
+      jobs: Array<{ containerId: string; status: string; finished: boolean }>;
+    };
+    await killed;
+    expect(out.waited).toBe('finished');
+    expect(out.jobs).toEqual([
+      expect.objectContaining({ containerId: id, status: 'Killed', finished: true }),
+    ]);
+  });
 });
