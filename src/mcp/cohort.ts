@@ -4,7 +4,11 @@
  * same steps as a single target; this module holds the parts that are the same for every tool,
  * and for any other caller that acts on many objects (e.g. launching a container per session):
  *
- * - `cohortParam`: the input (`targets` or `search`, `concurrency`, `onError`, `listFrom`).
+ * The simplest reuse is a `cohort` section in a `defineWriteTool` spec (write.ts: `CohortSpec`); the
+ * parts below serve callers that run their own steps.
+ *
+ * - `cohortParam`: the input (`targets` or `search`, `concurrency`, `onError`, `listFrom`);
+ *   `compactCohortParam` + `parseCohort` list it in one line (tools of the default toolsets).
  * - `resolveCohortTargets`: the IDs (with label and project when a search gives them) of a list or
  *   a search; a search is one streamed XNAT request, never one per row.
  * - `cohortDigest` and `cohortConfirmation`: the set's identity. The digest is the first 12 hex of
@@ -15,13 +19,14 @@
  * - `runCohort`: the acting loop: bounded concurrency, each item started at most once, per-item
  *   outcome, `onError: 'stop'` starts nothing new after the first failure (in-flight items finish,
  *   the rest are reported `notStarted`), progress notifications.
- * - `CohortOutputSchema`, `cohortPreview`, `cohortResult`, `renderCohort`: the bounded output.
+ * - `CohortOutputSchema` (listed compactly: `compactCohortOutput`), `cohortPreview`,
+ *   `cohortResult`, `renderCohort`: the output, bounded to the result budget.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { ToolContext } from './define.js';
 import { redactSecrets, ToolInputError } from './errors.js';
-import { renderFields, renderTable, sections, truncateText } from './format.js';
+import { RESULT_CHAR_BUDGET, renderFields, renderTable, sections, truncateText } from './format.js';
 import { idParam } from './params.js';
 import type { SendProgress } from './progress.js';
 import { searchInput, searchSpec, type SearchArgs } from './query.js';
@@ -32,8 +37,12 @@ export const DEFAULT_CONCURRENCY = 4;
 export const MAX_CONCURRENCY = 16;
 /** Targets a dry run lists per page (`listFrom` pages on; the digest always covers all). */
 export const LIST_PAGE = 100;
-/** Per-item results listed in full; beyond, failures and unstarted items come first. */
+/** Per-item results listed at most; beyond, failures and unstarted items come first. */
 export const MAX_LISTED_RESULTS = 200;
+/** The listed items' share of a result (format.ts's budget; the text repeats them more briefly). */
+const ITEMS_CHAR_BUDGET = RESULT_CHAR_BUDGET / 3;
+/** A listed item's summary, detail or error. */
+const ITEM_TEXT_MAX = 300;
 
 const cohortSearch = z
   .object({
@@ -171,15 +180,17 @@ async function searchedTargets(
     root === undefined
       ? [find(want.id), find(want.label), find(['project'])]
       : [stream.columns[0], stream.columns[1], stream.columns[2]];
-  if (idKey === undefined) {
+  // A saved search showing labels and projects but no IDs: each label is looked up in its project.
+  const byLabel = idKey === undefined && labelKey !== undefined && projectKey !== undefined;
+  if (idKey === undefined && !byLabel) {
     await stream.rows.return(undefined);
     throw new ToolInputError(
-      `The saved search has no ${want.id.join(' or ')} column (${stream.columns.join(', ')}); search with xsiType and where instead.`,
+      `The saved search shows neither ${want.id.join(' or ')} nor label and project (${stream.columns.join(', ')}); search with xsiType and where instead.`,
     );
   }
   const targets: CohortTarget[] = [];
   for await (const row of stream.rows) {
-    const id = row[idKey] ?? '';
+    const id = row[idKey ?? labelKey ?? ''] ?? '';
     if (id === '') continue;
     if (targets.length >= MAX_COHORT) {
       await stream.rows.return(undefined);
@@ -193,6 +204,19 @@ async function searchedTargets(
       ...(projectKey && row[projectKey] ? { project: row[projectKey] } : {}),
     });
   }
+  if (!byLabel) return targets;
+  return mapBounded(
+    targets,
+    DEFAULT_CONCURRENCY,
+    async (t) => {
+      const found = await ctx.client.describeObject(
+        { kind, project: t.project, [kind]: t.label },
+        { signal: ctx.signal },
+      );
+      return { id: found.id, label: found.label, project: found.project };
+    },
+    ctx.signal,
+  );
   return targets;
 }
 
@@ -260,7 +284,7 @@ export interface RunCohortOptions {
 }
 
 const errorText = (err: unknown): string =>
-  truncateText(redactSecrets(err instanceof Error ? err.message : String(err)), 300);
+  truncateText(redactSecrets(err instanceof Error ? err.message : String(err)), ITEM_TEXT_MAX);
 
 /**
  * Acts on each item at most once, `concurrency` at a time, in order. A failure is the item's
@@ -333,7 +357,7 @@ export const CohortOutputSchema = z.object({
   items: z.array(ItemSchema),
   listedFrom: z.number().optional(),
   nextListFrom: z.number().optional(),
-  unlisted: z.number().optional().describe('Items left out of the list (all done)'),
+  unlisted: z.number().optional().describe('Items left out of the list (unsuccessful ones are listed first)'),
 });
 export type CohortOutput = z.infer<typeof CohortOutputSchema>;
 
@@ -343,6 +367,23 @@ export const compactCohortOutput = z
   .optional()
   .describe('count, digest, confirm, done, failed, notStarted, items (id, label, outcome, error)');
 
+/** The leading items whose JSON fits ITEMS_CHAR_BUDGET, their texts bounded. */
+function fitItems(items: ReadonlyArray<CohortItemResult | CohortTarget>): CohortOutput['items'] {
+  const fitted: CohortOutput['items'] = [];
+  let used = 0;
+  for (const item of items) {
+    const bounded = Object.fromEntries(
+      Object.entries(item)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, typeof v === 'string' ? truncateText(v, ITEM_TEXT_MAX) : v]),
+    ) as CohortOutput['items'][number];
+    used += JSON.stringify(bounded).length;
+    if (used > ITEMS_CHAR_BUDGET && fitted.length > 0) break;
+    fitted.push(bounded);
+  }
+  return fitted;
+}
+
 /** A dry run: the count, digest and confirm value of the whole set, and one page of its targets. */
 export function cohortPreview(
   action: string,
@@ -350,7 +391,7 @@ export function cohortPreview(
   confirm: string,
   listFrom: number,
 ): CohortOutput {
-  const page = targets.slice(listFrom, listFrom + LIST_PAGE);
+  const page = fitItems(targets.slice(listFrom, listFrom + LIST_PAGE));
   const next = listFrom + page.length;
   return {
     action,
@@ -358,26 +399,24 @@ export function cohortPreview(
     digest: cohortDigest(targets.map((t) => t.id)),
     dryRun: true,
     confirm,
-    items: page.map((t) => ({ ...t })),
+    items: page,
     listedFrom: listFrom,
     ...(next < targets.length ? { nextListFrom: next } : {}),
   };
 }
 
-/** A run: counts of each outcome and the items (all of them up to MAX_LISTED_RESULTS, else the unsuccessful first). */
+/** A run: counts of each outcome and the items, in order while they fit, else failed, then not started, then done. */
 export function cohortResult(
   action: string,
   results: readonly CohortItemResult[],
   onError: 'stop' | 'continue',
 ): CohortOutput {
   const count = (o: CohortOutcome) => results.filter((r) => r.outcome === o).length;
-  const listed =
-    results.length <= MAX_LISTED_RESULTS
-      ? results
-      : [
-          ...results.filter((r) => r.outcome !== 'done'),
-          ...results.filter((r) => r.outcome === 'done'),
-        ].slice(0, MAX_LISTED_RESULTS);
+  let listed = fitItems(results.slice(0, MAX_LISTED_RESULTS));
+  if (listed.length < results.length) {
+    const of = (o: CohortOutcome) => results.filter((r) => r.outcome === o);
+    listed = fitItems([...of('failed'), ...of('notStarted'), ...of('done')].slice(0, MAX_LISTED_RESULTS));
+  }
   return {
     action,
     count: results.length,
@@ -387,7 +426,7 @@ export function cohortResult(
     done: count('done'),
     failed: count('failed'),
     notStarted: count('notStarted'),
-    items: listed.map((r) => ({ ...r })),
+    items: listed,
     ...(listed.length < results.length ? { unlisted: results.length - listed.length } : {}),
   };
 }
@@ -409,7 +448,7 @@ export function renderCohort(out: CohortOutput): string {
     renderFields([
       ['listed from', out.listedFrom],
       ['more: pass cohort.listFrom', out.nextListFrom],
-      ['unlisted (done)', out.unlisted],
+      ['unlisted', out.unlisted],
     ]),
   );
 }

@@ -35,8 +35,8 @@ import {
   resolveCohortTargets,
   runCohort,
   type CohortInput,
-  type CohortOutput,
   type CohortKind,
+  type CohortOutput,
   type CohortTarget,
 } from './cohort.js';
 import { ToolInputError } from './errors.js';
@@ -240,12 +240,7 @@ function defineCohortTool<I extends z.ZodRawShape, O extends z.ZodRawShape, T, P
             `Pass either ${named.join(', ')} (one target) or cohort (many), not both.`,
           );
         }
-        const kind = cohort.kind(args);
-        const targets = await resolveCohortTargets(set, kind, ctx);
-        const calls = targets.map((t) => cohort.item(t.id, args));
-        return {
-          cohort: await runCohortCall(steps, cohort, tool.name, calls, args, set, kind, confirm, dryRun, ctx),
-        };
+        return { cohort: await runCohortCall(steps, cohort, tool.name, { args, set, confirm, dryRun }, ctx) };
       }
       const missing = required.filter((name) => (args as Record<string, unknown>)[name] === undefined);
       if (missing.length > 0) {
@@ -276,14 +271,16 @@ async function runCohortCall<I extends z.ZodRawShape, T, P, R>(
   steps: Steps<I, T, P, R>,
   cohort: CohortSpec<I, P, R>,
   name: string,
-  calls: Array<ToolInput<I>>,
-  args: ToolInput<I>,
-  set: CohortInput,
-  kind: CohortKind,
-  confirm: string | undefined,
-  dryRun: boolean | undefined,
+  {
+    args,
+    set,
+    confirm,
+    dryRun,
+  }: { args: ToolInput<I>; set: CohortInput; confirm?: string; dryRun?: boolean },
   ctx: ToolContext,
-) {
+): Promise<CohortOutput> {
+  const kind = cohort.kind(args);
+  const calls = (await resolveCohortTargets(set, kind, ctx)).map((t) => cohort.item(t.id, args));
   const total = calls.length * 2;
   let resolvedCount = 0;
   const verb = cohort.verb(args);
@@ -351,7 +348,7 @@ async function runCohortCall<I extends z.ZodRawShape, T, P, R>(
       signal: ctx.signal,
       progress: ctx.progress,
       progressBase: calls.length,
-      progressTotal: total,
+      progressTotal: calls.length + items.length,
       verb,
     },
   );

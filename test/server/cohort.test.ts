@@ -15,7 +15,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { XnatClient } from '../../src/client/index.js';
-import { cohortDigest, type CohortOutput } from '../../src/mcp/cohort.js';
+import { cohortDigest, mapBounded, type CohortOutput } from '../../src/mcp/cohort.js';
 import type { ServerOptions } from '../../src/server.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { generateArchive } from '../../src/sandbox/testing.js';
@@ -76,12 +76,12 @@ afterEach(async () => {
   puts.clear();
   onPut = async () => undefined;
   // Every test starts from an all-active project.
-  for (const s of sessions) {
+  await mapBounded(sessions, 8, async (s) => {
     if ((await xnat.getExperimentStatus(s.id)) === 'quarantine')
       await xnat.setQuarantine({ experiment: s.id, quarantined: false });
-  }
+  });
   puts.clear();
-});
+}, 120_000);
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
@@ -146,7 +146,8 @@ const first = (n: number) => sessions.slice(0, n).map((s) => s.id);
 const statusOf = (id: string) => xnat.getExperimentStatus(id);
 const putCounts = (ids: readonly string[]) => ids.map((id) => puts.get(id) ?? 0);
 
-describe('cohort writes', () => {
+// Each case walks 100 sessions over HTTP through two processes' worth of work on a shared machine.
+describe('cohort writes', { timeout: 120_000 }, () => {
   it('a dry run lists the set by pages and names its count, digest and the confirm value; nothing changes', async () => {
     const { mcp } = await connect();
     const ids = first(100);
@@ -187,6 +188,14 @@ describe('cohort writes', () => {
       new Set(sessions.map((s) => s.id)),
     );
     expect(rest.nextListFrom).toBeUndefined();
+    // A saved search (here the type's default listing, every session) names its targets by its columns.
+    const saved = await cohortOf(mcp, 'setQuarantine', {
+      quarantined: true,
+      cohort: { search: { savedSearch: '@xnat:mrSessionData' } },
+      dryRun: true,
+    });
+    expect(saved.count).toBe(sessions.length + 1);
+    expect(saved.items[0]?.project).toBeDefined();
     expect([...puts.values()]).toEqual([]);
   });
 
@@ -345,6 +354,17 @@ describe('cohort writes', () => {
     expect(subjects.items[0]?.detail).toContain('→ Boston');
     const subject = await xnat.getSubject(subjects.items[0]?.id ?? '');
     expect(subject.fields.site).toBe('Boston');
+
+    // One target, and a tool without a preview of its own: a dry run shows it as a set of one.
+    const one = await cohortOf(mcp, 'updateFields', {
+      kind: 'subject',
+      subject: subjects.items[0]?.id,
+      fields: { site: 'Paris' },
+      dryRun: true,
+    });
+    expect(one).toMatchObject({ count: 1, dryRun: true, items: [{ id: subjects.items[0]?.id }] });
+    expect(one.confirm).toBeUndefined();
+    expect((await xnat.getSubject(subjects.items[0]?.id ?? '')).fields.site).toBe('Boston');
 
     const ids = first(5);
     const shared = await cohortOf(mcp, 'shareObject', {
