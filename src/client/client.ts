@@ -7,6 +7,7 @@
 import * as access from './access.js';
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
+import * as containers from './containers/index.js';
 import * as dicom from './dicom.js';
 import * as files from './files.js';
 import * as imaging from './imaging/index.js';
@@ -218,6 +219,71 @@ export class XnatClient {
    */
   async scanSnapshot(q: imaging.SnapshotQuery): Promise<imaging.Snapshot> {
     return imaging.scanSnapshot(this.fileContext(), q);
+  }
+
+  /** Pipelines (container service wrappers) that can run on items of `xsiType` in the project, with whether it enabled them. */
+  async listPipelines(
+    project: string,
+    xsiType: string,
+    opts: CallOptions = {},
+  ): Promise<containers.Pipeline[]> {
+    return containers.listPipelines(this.reads, project, xsiType, opts.signal);
+  }
+
+  /** Every installed pipeline with its inputs explained (one request). */
+  async listPipelineDetails(opts: CallOptions = {}): Promise<containers.PipelineDetail[]> {
+    return containers.listPipelineDetails(this.reads, opts.signal);
+  }
+
+  async pipelineEnabled(
+    project: string,
+    wrapperId: number,
+    opts: CallOptions = {},
+  ): Promise<{ site: boolean; project: boolean }> {
+    return containers.pipelineEnabled(this.reads, project, wrapperId, opts.signal);
+  }
+
+  /** The inputs XNAT would resolve for a launch (nothing is launched). */
+  async previewLaunch(
+    project: string,
+    wrapperId: number,
+    inputs: Record<string, string>,
+    opts: CallOptions = {},
+  ): Promise<containers.LaunchPreview> {
+    return containers.previewLaunch(this.reads, project, wrapperId, inputs, opts.signal);
+  }
+
+  /** One launch; XNAT checks almost nothing here, so check the pipeline first (listPipelines). */
+  async launchPipeline(q: {
+    project: string;
+    wrapperId: number;
+    rootInput: string;
+    inputs: Record<string, string>;
+    signal?: AbortSignal | undefined;
+  }): Promise<containers.LaunchResult> {
+    return containers.launch(this.writes, q);
+  }
+
+  async listJobs(
+    q: { project?: string | undefined; running?: boolean | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<containers.Job[]> {
+    return containers.listJobs(this.reads, q);
+  }
+
+  async getJob(id: string, opts: CallOptions = {}): Promise<containers.Job> {
+    return containers.getJob(this.reads, id, opts.signal);
+  }
+
+  async jobLog(id: string, stream: 'stdout' | 'stderr', opts: CallOptions = {}): Promise<string> {
+    return containers.jobLog(this.reads, id, stream, opts.signal);
+  }
+
+  async killJob(id: string, opts: CallOptions = {}): Promise<string> {
+    return containers.killJob(this.writes, id, opts.signal);
+  }
+
+  async getWorkflow(id: string, opts: CallOptions = {}): Promise<containers.Workflow> {
+    return containers.getWorkflow(this.reads, id, opts.signal);
   }
 
   async listAssessors(experiment: string, opts: ObjectOptions = {}): Promise<Assessor[]> {

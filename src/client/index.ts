@@ -10,6 +10,16 @@ export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';
 export { ADMINISTRATOR_ROLE, isInGroup } from './access.js';
 export type { MemberChange } from './access.js';
+export type {
+  Job,
+  JobEvent,
+  LaunchPreview,
+  LaunchResult,
+  Pipeline,
+  PipelineDetail,
+  PipelineInput,
+  Workflow,
+} from './containers/index.js';
 export { MAX_COMPARED_FILES, dicomField } from './dicom.js';
 export type { DicomRequest } from './dicom.js';
 export {

@@ -33,6 +33,7 @@ export const TOOLSETS = [
   'prearchive',
   'access',
   'bids',
+  'processing',
 ] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
@@ -63,6 +64,7 @@ export const TOOLSET_SUMMARIES: Record<Toolset, string> = {
   prearchive: 'prearchive sessions, archiving, DICOM import',
   access: "project members and roles (add, change, remove), the site's users, the current user",
   bids: 'export projects as BIDS datasets (plan first with dryRun)',
+  processing: 'container service pipelines: find, launch on sessions, watch jobs, kill (writes)',
 };
 
 export interface ToolsetState {

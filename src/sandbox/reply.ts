@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { SessionStore, Session } from './auth.js';
+import type { ContainerService } from './containers/service.js';
 import type { SandboxHooks } from './hooks.js';
 import type { SandboxArchive, SandboxUser } from './model.js';
 import type { ArchiveStorage } from './storage.js';
@@ -44,6 +45,8 @@ export interface SandboxState {
   storage: ArchiveStorage;
   /** Test tooling's taps (none outside tests). */
   hooks: SandboxHooks;
+  /** The container service: commands, enabled wrappers, launched containers and their workflows. */
+  containers: ContainerService;
   /** The user anonymous requests act as when guest access is on (`requireLogin=false`). */
   guest: SandboxUser | undefined;
   /** The site preference `restrictUserListAccessToAdmins`. */

@@ -15,6 +15,7 @@ import {
 } from './files.js';
 import { importService } from './importer.js';
 import { getSessionDir } from './session-dir.js';
+import { containerRoutes, workflowRoutes } from './containers/routes.js';
 import { getSnapshot, getThumbnail } from './snapshots.js';
 import {
   getExperiment,
@@ -299,6 +300,7 @@ export const dataRoutes = new Router([
 
   get('users', listUsers),
   ...configRoutes('config'),
+  ...workflowRoutes,
   get('subjects', listSubjects),
   ...subjectRoutes('subjects/{subject}'),
   get('experiments', listExperiments),
@@ -338,6 +340,7 @@ export const xapiRoutes = new Router([
   get('schemas/{schema}', getSchema),
   get('schemas/{namespace}/{schema}', getSchema),
   ...snapshotRoutes(),
+  ...containerRoutes(),
 ]);
 
 export const webRoutes = new Router([

@@ -17,6 +17,7 @@ import {
   type Session,
 } from './auth.js';
 import { SandboxHttpError } from './errors.js';
+import { ContainerService, DEFAULT_TIMINGS, type ContainerTimings } from './containers/service.js';
 import { ConnectionCut, type SandboxHooks } from './hooks.js';
 import type { SandboxArchive, SandboxUser } from './model.js';
 import { restletErrorPage, tomcatErrorPage, xapiErrorPage } from './pages.js';
@@ -55,6 +56,8 @@ export interface SandboxOptions {
    * removed on close (default: the OS temp directory).
    */
   archiveDir?: string;
+  /** How long container launches stay queued, created and running (default: a few seconds in all). */
+  containerTimings?: Partial<ContainerTimings>;
 }
 
 export interface RunningSandbox {
@@ -297,6 +300,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     hooks: {},
     guest: options.guestAccess ? guestUser(archive) : undefined,
     restrictUserList: options.restrictUserList ?? false,
+    containers: new ContainerService(archive, { ...DEFAULT_TIMINGS, ...options.containerTimings }),
   };
   const log = options.log;
 
@@ -362,6 +366,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     },
     archiveDir: state.storage.dir,
     close: async () => {
+      state.containers.close();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();

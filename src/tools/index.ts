@@ -16,6 +16,7 @@ import {
 import { DEFAULT_TOOLSETS, TOOLSETS, type AnyToolDefinition, type Toolset } from '../mcp/define.js';
 import { getScanImage, getScanSnapshot } from './imaging.js';
 import { importSession, listPrearchive, managePrearchive } from './prearchive.js';
+import { findPipelines, getJobStatus, killJob, launchPipeline } from './processing.js';
 import { describeSearchable, exportSearch, searchArchive } from './query.js';
 import { searchExperiments, searchSubjects } from './search.js';
 import { downloadFiles, uploadResource } from './transfer.js';
@@ -54,6 +55,10 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   manageProjectMember,
   listUsers,
   exportBids,
+  findPipelines,
+  launchPipeline,
+  getJobStatus,
+  killJob,
 ];
 
 export function isToolset(name: string): name is Toolset {

@@ -21,6 +21,8 @@ let admin: Connected;
 let root: string;
 let zip: string;
 let prearchived: string;
+let workflow: string;
+let container: string;
 
 const P = 'BRAIN_MR';
 const SESSION = 'BMR001_MR1';
@@ -83,6 +85,13 @@ function calls(): Record<string, Array<Record<string, unknown>>> {
       { project: P, subjects: ['BMR001'], destination: 'bids', dryRun: true },
       { project: P, subjects: ['BMR001'], destination: 'bids' },
     ],
+    findPipelines: [{ project: P, experiments: [SESSION] }],
+    launchPipeline: [
+      { project: P, pipeline: 'dcm2niix-session', experiment: SESSION, dryRun: true },
+      { project: P, pipeline: 'dcm2niix-session', cohort: { targets: [SESSION] }, dryRun: true },
+    ],
+    getJobStatus: [{ workflows: [workflow] }, { project: P }],
+    killJob: [{ container, dryRun: true }],
   };
 }
 
@@ -103,7 +112,8 @@ function leaves(value: unknown, path: string, out: Array<[string, string]>): voi
 const flat = (text: string): string => text.replace(/[\t\r\n]+/g, ' ');
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ archive: createDemoArchive() });
+  // Launched jobs stay running for the whole test (getJobStatus and killJob see a running one).
+  sandbox = await startSandbox({ archive: createDemoArchive(), containerTimings: { runningMs: 600_000 } });
   root = realpathSync(mkdtempSync(join(tmpdir(), 'xnat-text-')));
   mkdirSync(join(root, 'notes'));
   writeFileSync(join(root, 'notes', 'a.txt'), 'hello\n');
@@ -112,6 +122,22 @@ beforeAll(async () => {
   await callOk(admin.mcp, 'importSession', { path: zip, project: P, destination: 'prearchive' });
   const listed = await callOk<ListOut<{ url: string }>>(admin.mcp, 'listPrearchive', { project: P });
   prearchived = listed.items[0]?.url ?? '';
+  const session = await admin.xnat.getExperiment(SESSION, { project: P });
+  const launched = await admin.xnat.launchPipeline({
+    project: P,
+    wrapperId: 3,
+    rootInput: 'session',
+    inputs: { session: `/archive/experiments/${session.id}` },
+  });
+  workflow = launched.workflowId ?? '';
+  for (;;) {
+    const job = (await admin.xnat.listJobs({ project: P })).find((j) => j.workflowId === workflow);
+    if (job?.status === 'Running') {
+      container = job.id;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 });
 
 /** A one-series DICOM study, zipped, in the allowed root. */
