@@ -42,6 +42,11 @@ Usage:
   xnat-mcp check [options]        verify configuration and connection; print XNAT version and user
   xnat-mcp demo [--stdio]         embedded XNAT sandbox (demo archive, user alice) + MCP server
   xnat-mcp sandbox [options]      run only the XNAT sandbox (see xnat-mcp sandbox --help)
+  xnat-mcp nginx-config --instance <id>=<host:port>... [--listen <addr>] [--server-name <name>]
+                      [--run-dir <dir>]
+                                  print nginx's config for several --http processes (each started
+                                  with its --instance-id): sessions routed to their process;
+                                  --run-dir: a whole nginx.conf for an unprivileged nginx
 
 Server options:
   --http                 serve Streamable HTTP at /mcp instead of stdio
@@ -58,6 +63,8 @@ Server options:
                          (default http:// + the request's Host; env XNAT_MCP_PUBLIC_URL)
   --instance-id <id>     this process's name behind a load balancer: session IDs start with
                          '<id>.' so the balancer can route on them (env XNAT_MCP_INSTANCE_ID)
+  --allowed-host <name>  another name clients may use in Host/Origin (a reverse proxy's public
+                         name); repeatable (env XNAT_MCP_ALLOWED_HOSTS, comma-separated)
   --toolsets <a,b>       toolsets to enable: ${TOOLSETS.join(', ')}
                          (default ${DEFAULT_TOOLSETS.join(', ')}; env XNAT_MCP_TOOLSETS;
                          enableToolsets switches more on at run time)
@@ -100,6 +107,11 @@ function parseCli(argv: string[]) {
         team: { type: 'boolean' },
         'public-url': { type: 'string' },
         'instance-id': { type: 'string' },
+        'allowed-host': { type: 'string', multiple: true },
+        instance: { type: 'string', multiple: true },
+        listen: { type: 'string' },
+        'server-name': { type: 'string' },
+        'run-dir': { type: 'string' },
         toolsets: { type: 'string' },
         'read-only': { type: 'boolean' },
         projects: { type: 'string' },
@@ -198,10 +210,11 @@ function teamFrom(
   env: NodeJS.ProcessEnv,
   http: boolean,
   xnat: () => TeamXnatSettings,
-): Pick<HttpOptions, 'team' | 'instanceId'> {
+): Pick<HttpOptions, 'team' | 'instanceId' | 'allowedHosts'> {
   const team = values.team === true || isTrue(env.XNAT_MCP_TEAM);
   const publicUrl = values['public-url'] ?? env.XNAT_MCP_PUBLIC_URL;
   const instanceId = values['instance-id'] ?? env.XNAT_MCP_INSTANCE_ID;
+  const allowedHosts = values['allowed-host'] ?? splitList(env.XNAT_MCP_ALLOWED_HOSTS, ',');
   // Over stdio there is one user, the one who started the server: nothing to sign in.
   if (team && !http) throw new UsageError('--team needs Streamable HTTP (--http)');
   if (publicUrl !== undefined && !/^https?:\/\/[^/]+/i.test(publicUrl)) {
@@ -212,6 +225,7 @@ function teamFrom(
   return {
     ...(team ? { team: { xnat: xnat(), ...(publicUrl ? { publicUrl } : {}) } } : {}),
     ...(instanceId ? { instanceId } : {}),
+    ...(allowedHosts && allowedHosts.length > 0 ? { allowedHosts } : {}),
   };
 }
 
@@ -449,6 +463,20 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
   }
 }
 
+async function nginxConfig(values: CliValues): Promise<string> {
+  const { renderNginxConfig } = await import('./transports/nginx.js');
+  const instances = (values.instance ?? []).map((spec) => {
+    const eq = spec.indexOf('=');
+    return { id: spec.slice(0, eq < 0 ? 0 : eq), address: spec.slice(eq + 1) };
+  });
+  return renderNginxConfig({
+    instances,
+    listen: values.listen ?? '80',
+    ...(values['server-name'] ? { serverName: values['server-name'] } : {}),
+    ...(values['run-dir'] ? { runDir: values['run-dir'] } : {}),
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   // The sandbox has its own options; hand them over untouched.
   if (argv[0] === 'sandbox') {
@@ -476,9 +504,12 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await demo(values, log);
       return 0;
+    case 'nginx-config':
+      out(await nginxConfig(values));
+      return 0;
     default:
       throw new UsageError(
-        `Unknown command '${command}'; commands: serve, check, demo, sandbox (see xnat-mcp --help)`,
+        `Unknown command '${command}'; commands: serve, check, demo, sandbox, nginx-config (see xnat-mcp --help)`,
       );
   }
 }

@@ -434,6 +434,8 @@ export async function startHttpServer(
     }
     if (!guards.token(req, res)) return;
     if (path === '/healthz' && req.method === 'GET') {
+      // Leak checks: a process started with node --expose-gc collects garbage first when asked.
+      if (/[?&]gc=1(&|$)/.test(req.url ?? '')) (globalThis as { gc?: () => void }).gc?.();
       const memory = process.memoryUsage();
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(
