@@ -213,6 +213,23 @@ describe('team mode', () => {
     expect(aliceLink).not.toMatch(/alice/i);
   });
 
+  it('asks again after the user declined to open the sign-in page', async () => {
+    let answers = 0;
+    const undecided = await connect(() => undefined);
+    undecided.client.setRequestHandler(ElicitRequestSchema, (request) => {
+      undecided.elicitations.push(request.params as ElicitRequestURLParams);
+      return { action: answers++ === 0 ? 'decline' : 'cancel' };
+    });
+    const declined = await call(undecided, 'listProjects');
+    expect(declined.isError).toBe(true);
+    expect(text(declined)).toMatch(/declined.*Not signed in to XNAT/s);
+    await call(undecided, 'listProjects');
+    expect(undecided.elicitations).toHaveLength(2);
+    // The same link both times: it is still the way in.
+    expect(undecided.elicitations[1]?.url).toBe(undecided.elicitations[0]?.url);
+    await undecided.client.close();
+  });
+
   it('tells a client without URL elicitation which page to open; carol signs in there with an alias token', async () => {
     carol = await connect();
     const refused = await call(carol, 'listProjects');
@@ -303,6 +320,30 @@ describe('team mode', () => {
       await late.client.close();
     } finally {
       await shortLived.close();
+    }
+  });
+
+  it('keeps nothing of abandoned sessions: their links go with them', async () => {
+    const churned = await startHttpServer(
+      { log: logger },
+      {},
+      { port: 0, streamGraceMs: 20, team: { xnat: { url: proxyUrl() } } },
+    );
+    try {
+      for (let round = 0; round < 3; round++) {
+        const sessions = await Promise.all(Array.from({ length: 10 }, () => connect(undefined, churned)));
+        for (const session of sessions) expect((await call(session, 'listProjects')).isError).toBe(true);
+        expect(churned.pendingLinks()).toBe(10);
+        // Closed without DELETE, as most clients leave.
+        await Promise.all(sessions.map((s) => s.client.close()));
+        for (let i = 0; i < 200 && churned.sessionCount() > 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        expect(churned.sessionCount()).toBe(0);
+        expect(churned.pendingLinks()).toBe(0);
+      }
+    } finally {
+      await churned.close();
     }
   });
 

@@ -86,7 +86,12 @@ export function gateUntilSignedIn(
         )
         .then((result) => result.action === 'accept')
         .catch(() => false);
-      consent = { link, accepted };
+      const asked = { link, accepted };
+      // A user who declined (or did not answer) is asked again by the next call.
+      void accepted.then((yes) => {
+        if (!yes && consent === asked) consent = undefined;
+      });
+      consent = asked;
     }
     return consent.accepted;
   };
