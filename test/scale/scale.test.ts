@@ -126,7 +126,7 @@ beforeAll(async () => {
   for (const instance of await Promise.all(INSTANCES.map(startInstance)))
     instances.set(instance.id, instance);
   await startNginx();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   nginx?.kill('SIGTERM');
@@ -210,8 +210,8 @@ async function health(
 
 async function untilNoSessions(instance: Instance): Promise<void> {
   // Each closes when its stream has been gone for the grace time (10 s).
-  for (let i = 0; i < 600 && (await health(instance)).sessions > 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 1200 && (await health(instance)).sessions > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
   expect((await health(instance)).sessions).toBe(0);
 }
@@ -310,7 +310,8 @@ describe.skipIf(!haveNginx)('three processes behind nginx', () => {
     const loaded = [...sandbox.archive.subjects.values()].filter((s) => s.label.startsWith('LOAD_'));
     expect(writes.size).toBe((CLIENTS * CALLS) / WRITE_EVERY);
     expect(loaded.map((s) => s.label).sort()).toEqual([...writes].sort());
-  }, 180_000);
+    // Bounds for a machine shared with other work: a quiet two-core machine needs a fraction of them.
+  }, 600_000);
 
   it('keeps each process at the same memory after 1,000 sessions opened and abandoned', async () => {
     const alive = [...instances.values()].filter(
@@ -330,5 +331,5 @@ describe.skipIf(!haveNginx)('three processes behind nginx', () => {
       // ~500 sessions each: a leak of even 20 KiB per session would show.
       expect(grown, `instance ${instance.id} heap grew by ${grown} bytes`).toBeLessThan(8 * 1024 * 1024);
     }
-  }, 120_000);
+  }, 600_000);
 });
