@@ -373,6 +373,39 @@ async function handleMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerRe
   sendJsonRpcError(res, 405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' });
 }
 
+/** `/healthz`: liveness, this process's instance and load, for a balancer or an operator. */
+function sendHealth(
+  req: IncomingMessage,
+  res: ServerResponse,
+  endpoint: Endpoint,
+  instanceId: string | undefined,
+): void {
+  // Leak checks: a process started with node --expose-gc collects garbage first when asked.
+  if (/[?&]gc=1(&|$)/.test(req.url ?? '')) (globalThis as { gc?: () => void }).gc?.();
+  const memory = process.memoryUsage();
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(
+    JSON.stringify({
+      status: 'ok',
+      ...(instanceId === undefined ? {} : { instance: instanceId }),
+      sessions: endpoint.sessions.size,
+      ...(endpoint.team === undefined ? {} : { signInLinks: endpoint.team.pendingLinks }),
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+    }),
+  );
+}
+
+/** The instance ID as the session-ID prefix (`a.`), or empty; a bad ID stops the server. */
+function sessionIdPrefix(instanceId: string | undefined): string {
+  if (instanceId === undefined) return '';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(instanceId)) {
+    throw new XnatConfigError(
+      `The instance ID must be 1 to 32 letters, digits, '-' or '_' (got '${instanceId}'): it starts every session ID, for a load balancer to route on`,
+    );
+  }
+  return `${instanceId}.`;
+}
+
 export async function startHttpServer(
   deps: HttpDeps,
   serverOptions: ServerOptions,
@@ -389,12 +422,7 @@ export async function startHttpServer(
   // Fail at startup, not on the first initialize, if the toolsets are wrong.
   if (serverOptions.toolsets !== undefined) parseToolsets(serverOptions.toolsets);
   const instanceId = options.instanceId === '' ? undefined : options.instanceId;
-  if (instanceId !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(instanceId)) {
-    throw new XnatConfigError(
-      `The instance ID must be 1 to 32 letters, digits, '-' or '_' (got '${instanceId}'): it starts every session ID, for a load balancer to route on`,
-    );
-  }
-  const idPrefix = instanceId === undefined ? '' : `${instanceId}.`;
+  const idPrefix = sessionIdPrefix(instanceId);
   const team = options.team === undefined ? undefined : new TeamMode(options.team, log, idPrefix);
   if (team === undefined && deps.client === undefined) {
     throw new XnatConfigError('The HTTP server needs an XNAT client, or team mode (each session signs in)');
@@ -434,19 +462,7 @@ export async function startHttpServer(
     }
     if (!guards.token(req, res)) return;
     if (path === '/healthz' && req.method === 'GET') {
-      // Leak checks: a process started with node --expose-gc collects garbage first when asked.
-      if (/[?&]gc=1(&|$)/.test(req.url ?? '')) (globalThis as { gc?: () => void }).gc?.();
-      const memory = process.memoryUsage();
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(
-        JSON.stringify({
-          status: 'ok',
-          ...(instanceId === undefined ? {} : { instance: instanceId }),
-          sessions: sessions.size,
-          ...(team === undefined ? {} : { signInLinks: team.pendingLinks }),
-          memory: { rss: memory.rss, heapUsed: memory.heapUsed },
-        }),
-      );
+      sendHealth(req, res, endpoint, instanceId);
       return;
     }
     if (path !== MCP_PATH) {

@@ -43,116 +43,50 @@ export function gateUntilSignedIn(
 ): void {
   const deliver = transport.onmessage;
   if (deliver === undefined) throw new Error('connect the server to the transport before gating it');
-  const send = (message: JSONRPCMessage): void => {
-    // The request's stream may be gone (the client gave up waiting): nothing left to answer.
-    transport.send(message).catch(() => undefined);
-  };
-  const reply = (id: RequestId, result: Record<string, unknown>): void =>
-    send({ jsonrpc: '2.0', id, result });
-  const fail = (id: RequestId, code: number, message: string, data?: unknown): void =>
-    send({ jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } });
-  const minutes = Math.round(options.pages.linkTtlMs / 60_000);
-  let consent: { link: ConnectLink; accepted: Promise<boolean> } | undefined;
-
-  const linkFor = (extra: Extra): { link: ConnectLink; url: string } => {
-    const host = extra?.requestInfo?.headers.host;
-    const link =
-      options.pages.current(session) ??
-      options.pages.create(session, server.getClientVersion()?.name ?? 'an MCP client');
-    return { link, url: `${options.baseUrl(Array.isArray(host) ? host[0] : host)}${CONNECT_PATH}${link.id}` };
-  };
-  const canOpenUrls = (): boolean => server.getClientCapabilities()?.elicitation?.url !== undefined;
-
-  /** One elicitation per link, however many calls wait on it. */
-  const askToOpen = (link: ConnectLink, url: string, relatedRequestId: RequestId): Promise<boolean> => {
-    if (consent?.link !== link) {
-      link.onSignedIn = () => {
-        // On the waiting call's stream; if that call is gone, on the session's own stream.
-        server
-          .createElicitationCompletionNotifier(link.elicitationId, { relatedRequestId })()
-          .catch(() => server.createElicitationCompletionNotifier(link.elicitationId)())
-          .catch(() => undefined);
-        void server.sendResourceListChanged().catch(() => undefined);
-      };
-      const accepted = server
-        .elicitInput(
-          {
-            mode: 'url',
-            elicitationId: link.elicitationId,
-            url,
-            message: `Sign in to XNAT (${session.xnatUrl}) in your browser, so that this session works as you.`,
-          },
-          { relatedRequestId, timeout: Math.max(1000, link.expiresAt - Date.now()) },
-        )
-        .then((result) => result.action === 'accept')
-        .catch(() => false);
-      const asked = { link, accepted };
-      // A user who declined (or did not answer) is asked again by the next call.
-      void accepted.then((yes) => {
-        if (!yes && consent === asked) consent = undefined;
-      });
-      consent = asked;
-    }
-    return consent.accepted;
-  };
-
-  const callTool = async (request: JSONRPCRequest, extra: Extra): Promise<void> => {
-    const { link, url } = linkFor(extra);
-    if (!canOpenUrls()) {
-      reply(request.id, { isError: true, content: [{ type: 'text', text: signInText(url, minutes) }] });
+  const gate = new SignInGate(session, server, transport, options, deliver);
+  transport.onmessage = (message, extra) => {
+    if (session.signedIn || !isJSONRPCRequest(message) || !NEEDS_XNAT.has(message.method)) {
+      deliver(message, extra);
       return;
     }
-    const accepted = await askToOpen(link, url, request.id);
-    if (accepted) {
-      const token = request.params?._meta?.progressToken;
-      let step = 0;
-      const ticker =
-        token === undefined
-          ? undefined
-          : setInterval(() => {
-              void server
-                .notification(
-                  {
-                    method: 'notifications/progress',
-                    params: {
-                      progressToken: token,
-                      progress: ++step,
-                      message: 'Waiting for the sign-in to XNAT in the browser',
-                    },
-                  },
-                  { relatedRequestId: request.id },
-                )
-                .catch(() => undefined);
-            }, PROGRESS_EVERY_MS);
-      const signedIn = await session.waitForSignIn(link.expiresAt).finally(() => clearInterval(ticker));
-      if (signedIn) {
-        deliver(request, extra);
-        return;
-      }
-    }
-    const why = accepted ? 'The sign-in link expired before anyone signed in.' : 'The sign-in was declined.';
-    reply(request.id, {
-      isError: true,
-      content: [{ type: 'text', text: `${why} ${signInText(url, minutes)}` }],
+    gate.hold(message, extra).catch((err: unknown) => {
+      options.log.error(`Team gate failed: ${err instanceof Error ? err.message : String(err)}`);
     });
   };
+}
 
-  const hold = async (request: JSONRPCRequest, extra: Extra): Promise<void> => {
+class SignInGate {
+  /** The elicitation of the current link, shared by every call waiting on it. */
+  private consent: { link: ConnectLink; accepted: Promise<boolean> } | undefined;
+  private readonly minutes: number;
+
+  constructor(
+    private readonly session: TeamSession,
+    private readonly server: Server,
+    private readonly transport: Transport,
+    private readonly options: GateOptions,
+    private readonly deliver: Deliver,
+  ) {
+    this.minutes = Math.round(options.pages.linkTtlMs / 60_000);
+  }
+
+  /** Answers a request that needs XNAT in a signed-out session. */
+  async hold(request: JSONRPCRequest, extra: Extra): Promise<void> {
     switch (request.method) {
       case 'tools/call':
-        await callTool(request, extra);
+        await this.callTool(request, extra);
         return;
       case 'resources/list':
-        reply(request.id, { resources: [] });
+        this.reply(request.id, { resources: [] });
         return;
       case 'completion/complete':
-        reply(request.id, { completion: { values: [], hasMore: false } });
+        this.reply(request.id, { completion: { values: [], hasMore: false } });
         return;
       default: {
-        const { link, url } = linkFor(extra);
-        const text = signInText(url, minutes);
-        if (canOpenUrls()) {
-          fail(request.id, URL_ELICITATION_REQUIRED, text, {
+        const { link, url } = this.linkFor(extra);
+        const text = signInText(url, this.minutes);
+        if (this.canOpenUrls()) {
+          this.fail(request.id, URL_ELICITATION_REQUIRED, text, {
             elicitations: [
               {
                 mode: 'url',
@@ -163,21 +97,122 @@ export function gateUntilSignedIn(
             ],
           });
         } else {
-          fail(request.id, ErrorCode.InvalidRequest, text);
+          this.fail(request.id, ErrorCode.InvalidRequest, text);
         }
       }
     }
-  };
+  }
 
-  transport.onmessage = (message, extra) => {
-    if (session.signedIn || !isJSONRPCRequest(message) || !NEEDS_XNAT.has(message.method)) {
-      deliver(message, extra);
+  private async callTool(request: JSONRPCRequest, extra: Extra): Promise<void> {
+    const { link, url } = this.linkFor(extra);
+    if (!this.canOpenUrls()) {
+      this.reply(request.id, {
+        isError: true,
+        content: [{ type: 'text', text: signInText(url, this.minutes) }],
+      });
       return;
     }
-    hold(message, extra).catch((err: unknown) => {
-      options.log.error(`Team gate failed: ${err instanceof Error ? err.message : String(err)}`);
+    const accepted = await this.askToOpen(link, url, request.id);
+    if (accepted && (await this.waitForSignIn(link, request))) {
+      this.deliver(request, extra);
+      return;
+    }
+    const why = accepted ? 'The sign-in link expired before anyone signed in.' : 'The sign-in was declined.';
+    this.reply(request.id, {
+      isError: true,
+      content: [{ type: 'text', text: `${why} ${signInText(url, this.minutes)}` }],
     });
-  };
+  }
+
+  /** Waits for the sign-in, with progress now and then for clients that reset their timeout on it. */
+  private async waitForSignIn(link: ConnectLink, request: JSONRPCRequest): Promise<boolean> {
+    const token = request.params?._meta?.progressToken;
+    let step = 0;
+    const ticker =
+      token === undefined
+        ? undefined
+        : setInterval(() => {
+            void this.server
+              .notification(
+                {
+                  method: 'notifications/progress',
+                  params: {
+                    progressToken: token,
+                    progress: ++step,
+                    message: 'Waiting for the sign-in to XNAT in the browser',
+                  },
+                },
+                { relatedRequestId: request.id },
+              )
+              .catch(() => undefined);
+          }, PROGRESS_EVERY_MS);
+    try {
+      return await this.session.waitForSignIn(link.expiresAt);
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  /** One elicitation per link, however many calls wait on it. */
+  private askToOpen(link: ConnectLink, url: string, relatedRequestId: RequestId): Promise<boolean> {
+    if (this.consent?.link === link) return this.consent.accepted;
+    const { server } = this;
+    link.onSignedIn = () => {
+      // On the waiting call's stream; if that call is gone, on the session's own stream.
+      server
+        .createElicitationCompletionNotifier(link.elicitationId, { relatedRequestId })()
+        .catch(() => server.createElicitationCompletionNotifier(link.elicitationId)())
+        .catch(() => undefined);
+      void server.sendResourceListChanged().catch(() => undefined);
+    };
+    const accepted = server
+      .elicitInput(
+        {
+          mode: 'url',
+          elicitationId: link.elicitationId,
+          url,
+          message: `Sign in to XNAT (${this.session.xnatUrl}) in your browser, so that this session works as you.`,
+        },
+        { relatedRequestId, timeout: Math.max(1000, link.expiresAt - Date.now()) },
+      )
+      .then((result) => result.action === 'accept')
+      .catch(() => false);
+    const asked = { link, accepted };
+    // A user who declined (or did not answer) is asked again by the next call.
+    void accepted.then((yes) => {
+      if (!yes && this.consent === asked) this.consent = undefined;
+    });
+    this.consent = asked;
+    return accepted;
+  }
+
+  private linkFor(extra: Extra): { link: ConnectLink; url: string } {
+    const host = extra?.requestInfo?.headers.host;
+    const link =
+      this.options.pages.current(this.session) ??
+      this.options.pages.create(this.session, this.server.getClientVersion()?.name ?? 'an MCP client');
+    return {
+      link,
+      url: `${this.options.baseUrl(Array.isArray(host) ? host[0] : host)}${CONNECT_PATH}${link.id}`,
+    };
+  }
+
+  private canOpenUrls(): boolean {
+    return this.server.getClientCapabilities()?.elicitation?.url !== undefined;
+  }
+
+  /** The request's stream may be gone (the client gave up waiting): then there is nothing to answer. */
+  private send(message: JSONRPCMessage): void {
+    this.transport.send(message).catch(() => undefined);
+  }
+
+  private reply(id: RequestId, result: Record<string, unknown>): void {
+    this.send({ jsonrpc: '2.0', id, result });
+  }
+
+  private fail(id: RequestId, code: number, message: string, data?: unknown): void {
+    this.send({ jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } });
+  }
 }
 
 /** Requests that reach XNAT; everything else (initialize, tools/list, ping...) needs no sign-in. */
