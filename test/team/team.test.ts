@@ -264,6 +264,22 @@ describe('team mode', () => {
     expect(aliceWrite.isError).toBeFalsy();
   });
 
+  it('signs a session out when XNAT stops accepting its token, and asks again', async () => {
+    const erin = await connect();
+    const link = linkIn(text(await call(erin, 'listProjects')));
+    expect((await signInAt(link, 'bob', 'bob123')).status).toBe(200);
+    expect((await call(erin, 'listProjects')).isError).toBeFalsy();
+    // Bob's token for this session is disabled and XNAT forgets its sessions (a restart, a revocation).
+    for (const token of sandbox.archive.tokens) if (token.login === 'bob') token.enabled = false;
+    sandbox.expireSessions();
+    const refused = await call(erin, 'listProjects');
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/no longer accepts this session's sign-in/);
+    const again = await call(erin, 'listProjects');
+    expect(text(again)).toMatch(/Not signed in to XNAT/);
+    expect(linkIn(text(again))).not.toBe(link);
+  });
+
   it('refuses a session that never signed in', async () => {
     const stranger = await connect();
     const result = await call(stranger, 'listProjects');
@@ -364,6 +380,7 @@ describe('team mode', () => {
       'alice123',
       'carol123',
       'dave123',
+      'bob123',
       ...sandbox.archive.tokens.flatMap((t) => [t.alias, t.secret]),
       ...xnatSessionIds,
     ];

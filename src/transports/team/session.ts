@@ -7,6 +7,7 @@
 import {
   XnatAuthenticationError,
   XnatClient,
+  XnatConfigError,
   XnatError,
   type AliasToken,
   type XnatClientOptions,
@@ -98,6 +99,21 @@ export class TeamSession {
     });
   }
 
+  /**
+   * XNAT stopped accepting the session's token (revoked, expired, user disabled): the session is
+   * signed out, so that its next call asks the user to sign in again.
+   */
+  signOut(): void {
+    const { client } = this;
+    if (client === undefined) return;
+    this.client = undefined;
+    this.alias = undefined;
+    this.log.info(
+      `MCP session signed out: XNAT no longer accepts the sign-in of ${this.login ?? 'its user'}`,
+    );
+    void client.close().catch(() => undefined);
+  }
+
   /** Revokes the session's alias token and logs out of XNAT (best effort, once). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -137,7 +153,24 @@ export function sessionClient(session: TeamSession): XnatClient {
         throw new XnatAuthenticationError('Not signed in to XNAT: sign in first');
       }
       const value: unknown = Reflect.get(client, property, client);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(client) : value;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(client, args);
+        return result instanceof Promise ? result.catch((err: unknown) => signedOutOn(err, session)) : result;
+      };
     },
   });
+}
+
+/**
+ * An authentication failure after sign-in signs the session out. XNAT's message (naming the token)
+ * is not passed on; a configuration error, because the session's configuration (its sign-in) is
+ * what must be redone, and its message is what the user reads.
+ */
+function signedOutOn(err: unknown, session: TeamSession): never {
+  if (!(err instanceof XnatAuthenticationError) || !session.signedIn) throw err;
+  session.signOut();
+  throw new XnatConfigError(
+    "XNAT no longer accepts this session's sign-in (its token was revoked or expired, or the account changed): repeat the call to sign in again",
+  );
 }
