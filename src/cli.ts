@@ -5,13 +5,21 @@ import { homedir } from 'node:os';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { XnatClient, XnatConfigError, XnatError, resolveConfig, type XnatConfig } from './client/index.js';
+import {
+  XnatClient,
+  XnatConfigError,
+  XnatError,
+  normalizeXnatUrl,
+  resolveConfig,
+  type XnatConfig,
+} from './client/index.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
 // The sandbox and the HTTP transport load only for the commands that use them (a short cold start).
 import type { HttpOptions, RunningHttpServer } from './transports/http.js';
+import type { TeamXnatSettings } from './transports/team/index.js';
 import { RunningCalls } from './mcp/calls.js';
 import { createStderrLogger, parseLogLevel, type Logger } from './mcp/logger.js';
 import { serveStdio } from './transports/stdio.js';
@@ -34,6 +42,11 @@ Usage:
   xnat-mcp check [options]        verify configuration and connection; print XNAT version and user
   xnat-mcp demo [--stdio]         embedded XNAT sandbox (demo archive, user alice) + MCP server
   xnat-mcp sandbox [options]      run only the XNAT sandbox (see xnat-mcp sandbox --help)
+  xnat-mcp nginx-config --instance <id>=<host:port>... [--listen <addr>] [--server-name <name>]
+                      [--run-dir <dir>]
+                                  print nginx's config for several --http processes (each started
+                                  with its --instance-id): sessions routed to their process;
+                                  --run-dir: a whole nginx.conf for an unprivileged nginx
 
 Server options:
   --http                 serve Streamable HTTP at /mcp instead of stdio
@@ -43,6 +56,15 @@ Server options:
                          env XNAT_MCP_MAX_SESSIONS)
   --session-idle <s>     close HTTP sessions idle this many seconds (default ${DEFAULT_SESSION_IDLE_SECONDS};
                          env XNAT_MCP_SESSION_IDLE_SECONDS)
+  --team                 with --http: every MCP session signs in to XNAT as its own user, in the
+                         browser (a link the server sends); needs only the XNAT URL, never
+                         credentials (env XNAT_MCP_TEAM=true)
+  --public-url <url>     this server's address as browsers reach it, for team sign-in links
+                         (default http:// + the request's Host; env XNAT_MCP_PUBLIC_URL)
+  --instance-id <id>     this process's name behind a load balancer: session IDs start with
+                         '<id>.' so the balancer can route on them (env XNAT_MCP_INSTANCE_ID)
+  --allowed-host <name>  another name clients may use in Host/Origin (a reverse proxy's public
+                         name); repeatable (env XNAT_MCP_ALLOWED_HOSTS, comma-separated)
   --toolsets <a,b>       toolsets to enable: ${TOOLSETS.join(', ')}
                          (default ${DEFAULT_TOOLSETS.join(', ')}; env XNAT_MCP_TOOLSETS;
                          enableToolsets switches more on at run time)
@@ -82,6 +104,14 @@ function parseCli(argv: string[]) {
         port: { type: 'string' },
         'max-sessions': { type: 'string' },
         'session-idle': { type: 'string' },
+        team: { type: 'boolean' },
+        'public-url': { type: 'string' },
+        'instance-id': { type: 'string' },
+        'allowed-host': { type: 'string', multiple: true },
+        instance: { type: 'string', multiple: true },
+        listen: { type: 'string' },
+        'server-name': { type: 'string' },
+        'run-dir': { type: 'string' },
         toolsets: { type: 'string' },
         'read-only': { type: 'boolean' },
         projects: { type: 'string' },
@@ -174,6 +204,52 @@ function sessionLimitsFrom(
   };
 }
 
+/** Team mode and load-balancer settings of the HTTP transport, from flags or environment. */
+function teamFrom(
+  values: CliValues,
+  env: NodeJS.ProcessEnv,
+  http: boolean,
+  xnat: () => TeamXnatSettings,
+): Pick<HttpOptions, 'team' | 'instanceId' | 'allowedHosts'> {
+  const team = values.team === true || isTrue(env.XNAT_MCP_TEAM);
+  const publicUrl = values['public-url'] ?? env.XNAT_MCP_PUBLIC_URL;
+  const instanceId = values['instance-id'] ?? env.XNAT_MCP_INSTANCE_ID;
+  const allowedHosts = values['allowed-host'] ?? splitList(env.XNAT_MCP_ALLOWED_HOSTS, ',');
+  // Over stdio there is one user, the one who started the server: nothing to sign in.
+  if (team && !http) throw new UsageError('--team needs Streamable HTTP (--http)');
+  if (publicUrl !== undefined && !/^https?:\/\/[^/]+/i.test(publicUrl)) {
+    throw new UsageError(
+      `--public-url must be an http(s) URL such as https://mcp.example.org (got '${publicUrl}')`,
+    );
+  }
+  return {
+    ...(team ? { team: { xnat: xnat(), ...(publicUrl ? { publicUrl } : {}) } } : {}),
+    ...(instanceId ? { instanceId } : {}),
+    ...(allowedHosts && allowedHosts.length > 0 ? { allowedHosts } : {}),
+  };
+}
+
+/** What every team user's client shares: XNAT's URL and TLS settings. Credentials are never read. */
+function teamXnatFrom(values: CliValues, env: NodeJS.ProcessEnv, log: Logger): TeamXnatSettings {
+  const raw = values.url ?? env.XNAT_URL ?? env.XNAT_HOST;
+  if (raw === undefined || raw.trim() === '') {
+    throw new XnatConfigError(
+      'XNAT URL is not set: set XNAT_URL (or pass --url); team mode needs no credentials',
+    );
+  }
+  const { url } = normalizeXnatUrl(raw, values.url !== undefined ? 'flag --url' : 'env XNAT_URL');
+  if (values.user ?? values.password ?? env.XNAT_USER ?? env.XNAT_PASSWORD) {
+    log.warning('Team mode ignores XNAT_USER/XNAT_PASSWORD: every session signs in as its own user');
+  }
+  const caFile = values['ca-file'] ?? env.XNAT_CA_FILE;
+  return {
+    url,
+    ...(caFile ? { caFile } : {}),
+    ...(values.insecure === true || isTrue(env.XNAT_INSECURE) ? { insecure: true } : {}),
+    log: (line) => log.debug(line),
+  };
+}
+
 function configFromFlags(values: CliValues): XnatConfig {
   return resolveConfig({
     flags: {
@@ -231,9 +307,10 @@ function untilAborted(signal: AbortSignal): Promise<void> {
  * The end of serving: calls were cancelled when their servers closed; give them a moment to remove
  * their temporary files, then log out of XNAT. Both bounded, so a stalled XNAT cannot hold the exit.
  */
-async function finish(calls: RunningCalls, client: XnatClient, log: Logger): Promise<void> {
+async function finish(calls: RunningCalls, client: XnatClient | undefined, log: Logger): Promise<void> {
   await calls.settled(STOP_GRACE_MS);
   if (calls.size > 0) log.warning(`${calls.size} call(s) did not finish cleaning up in time`);
+  if (client === undefined) return;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
   await Promise.race([client.close().catch(() => undefined), late]);
@@ -249,7 +326,11 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   warnIfNoTools(options, log);
   const port = portFrom(values);
   const limits = sessionLimitsFrom(values, process.env);
-  const client = clientFor(configFromFlags(values), log);
+  const team = teamFrom(values, process.env, values.http === true, () =>
+    teamXnatFrom(values, process.env, log),
+  );
+  // In team mode no session uses the operator's account: there is none to configure.
+  const client = team.team === undefined ? clientFor(configFromFlags(values), log) : undefined;
   const calls = new RunningCalls();
   const stop = stopOnSignal(log);
   try {
@@ -260,10 +341,11 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
         port,
         token: process.env.XNAT_MCP_HTTP_TOKEN,
         ...limits,
+        ...team,
       });
       await untilAborted(stop);
       await http.close();
-    } else {
+    } else if (client !== undefined) {
       await serveStdio({ client, log, calls }, options, stop);
     }
   } finally {
@@ -317,6 +399,10 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
     import('./sandbox/seed.js'),
   ]);
   const sandbox = await startSandbox({ archive: createDemoArchive() });
+  const team = teamFrom(values, process.env, values.stdio !== true, () => ({
+    url: sandbox.url,
+    log: (line) => log.debug(line),
+  }));
   // A realistic non-admin user, so permissions (private projects, quarantine) show as they would.
   const client = new XnatClient({
     url: sandbox.url,
@@ -339,6 +425,7 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
           port: p,
           token: process.env.XNAT_MCP_HTTP_TOKEN,
           ...limits,
+          ...team,
         }),
       port,
     );
@@ -358,7 +445,9 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
         `  ${JSON.stringify(stdioConfig)}`,
         '  (once xnat-mcp is published on npm: "command": "npx", "args": ["-y", "xnat-mcp", "demo", "--stdio"])',
         '',
-        `XNAT sandbox: ${sandbox.url}  (the MCP server is logged in as ${DEMO_USER})`,
+        team.team === undefined
+          ? `XNAT sandbox: ${sandbox.url}  (the MCP server is logged in as ${DEMO_USER})`
+          : `XNAT sandbox: ${sandbox.url}  (team mode: each MCP session signs in on a page the server links to)`,
         '  users: admin/admin (site admin), alice/alice123 (owner BRAIN_MR, member PET_AMYLOID),',
         '         bob/bob123 (member BRAIN_MR, owner PET_AMYLOID), carol/carol123 (owner of private PEDS_DTI),',
         '         dave/dave123 (no project roles)',
@@ -372,6 +461,20 @@ async function demo(values: CliValues, log: Logger): Promise<void> {
     await finish(calls, client, log);
     await sandbox.close();
   }
+}
+
+async function nginxConfig(values: CliValues): Promise<string> {
+  const { renderNginxConfig } = await import('./transports/nginx.js');
+  const instances = (values.instance ?? []).map((spec) => {
+    const eq = spec.indexOf('=');
+    return { id: spec.slice(0, eq < 0 ? 0 : eq), address: spec.slice(eq + 1) };
+  });
+  return renderNginxConfig({
+    instances,
+    listen: values.listen ?? '80',
+    ...(values['server-name'] ? { serverName: values['server-name'] } : {}),
+    ...(values['run-dir'] ? { runDir: values['run-dir'] } : {}),
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -401,9 +504,12 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await demo(values, log);
       return 0;
+    case 'nginx-config':
+      out(await nginxConfig(values));
+      return 0;
     default:
       throw new UsageError(
-        `Unknown command '${command}'; commands: serve, check, demo, sandbox (see xnat-mcp --help)`,
+        `Unknown command '${command}'; commands: serve, check, demo, sandbox, nginx-config (see xnat-mcp --help)`,
       );
   }
 }

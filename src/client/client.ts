@@ -54,6 +54,7 @@ import * as searchExport from './search-export.js';
 import * as searchRuns from './search-runs.js';
 import { XnatSession } from './session.js';
 import { CurrentUser, serverInfo } from './site.js';
+import * as tokens from './tokens.js';
 import * as curation from './curation/index.js';
 import * as prearchive from './prearchive.js';
 import { listResourceFiles } from './transfers/common.js';
@@ -500,6 +501,16 @@ export class XnatClient {
   async exportBids(planned: bids.BidsPlanned, q: bids.BidsExportRequest): Promise<bids.BidsExportResult> {
     const { exportBids } = await import('./bids/export.js');
     return exportBids(this.bidsContext(), planned, q);
+  }
+
+  /** A new alias token for this client's login (to hold in place of a password; see tokens.ts). */
+  async issueAliasToken(opts: CallOptions = {}): Promise<tokens.AliasToken> {
+    return tokens.issueAliasToken(this.reads, opts.signal);
+  }
+
+  /** Disables one of this login's alias tokens. */
+  async invalidateAliasToken(alias: string, opts: CallOptions = {}): Promise<void> {
+    return tokens.invalidateAliasToken(this.reads, alias, opts.signal);
   }
 
   /** Ends the XNAT session and closes the connection pool. */

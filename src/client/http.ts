@@ -116,6 +116,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * Builds a path from raw segments, encoding each one completely so an ID or label containing
  * `/`, `?`, `#`, `%`, spaces or non-ASCII text can never change the URL's structure.
  */
+/** A path as request logs show it: an alias token's alias and secret never appear in a log line. */
+function loggablePath(path: string): string {
+  return path.replace(/(\/services\/tokens\/[^/]+)\/(?!user\/).*/, '$1/***');
+}
+
 export function xnatPath(...segments: string[]): string {
   return segments
     .map((segment) => {
@@ -398,7 +403,7 @@ export class HttpClient {
       const contentType = headerValues(response.headers['content-type'])[0] ?? '';
       const location = headerValues(response.headers.location)[0];
       const looksLikeHtml = /^\s*<(!doctype html|html)/i.test(text);
-      this.options.log?.(`${method} ${path} ${response.statusCode} ${Date.now() - started}ms`);
+      this.options.log?.(`${method} ${loggablePath(path)} ${response.statusCode} ${Date.now() - started}ms`);
       return {
         status: response.statusCode,
         contentType,
@@ -409,7 +414,7 @@ export class HttpClient {
         ...(streaming ? { stream: response.body } : {}),
       };
     } catch (err) {
-      this.options.log?.(`${method} ${path} failed ${Date.now() - started}ms`);
+      this.options.log?.(`${method} ${loggablePath(path)} failed ${Date.now() - started}ms`);
       if (signal?.aborted) throw cancelled(method, path);
       const code = errorCode(err);
       if (code && TIMEOUT_ERROR_CODES.has(code)) {

@@ -5,6 +5,7 @@ export { parseNetrc, netrcLookup } from './netrc.js';
 export type { Netrc, NetrcEntry } from './netrc.js';
 export { XnatClient } from './client.js';
 export type { XnatClientOptions } from './client.js';
+export type { AliasToken } from './tokens.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';

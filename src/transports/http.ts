@@ -1,8 +1,10 @@
 /**
  * Streamable HTTP at `/mcp` on node:http, with stateful sessions (one McpServer per MCP session,
- * all from the same factory and sharing one XnatClient). Guards, in order: Host and Origin must
- * name this machine (DNS-rebinding protection), then the optional bearer token. Binding beyond
- * loopback requires the token.
+ * all from the same factory and sharing one XnatClient, or in team mode each with its own user's).
+ * Guards, in order: Host and Origin must name this machine (DNS-rebinding protection), then the
+ * optional bearer token (not asked of the browser on team mode's connect page). Binding beyond
+ * loopback requires the token. Behind a load balancer each process has an instance ID that starts
+ * every session ID it issues, so the balancer can route a session's requests to it (deploy/).
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,9 +13,11 @@ import { hostname as machineHostname, networkInterfaces } from 'node:os';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { XnatConfigError } from '../client/index.js';
+import { XnatConfigError, type XnatClient } from '../client/index.js';
 import { silentLogger, type Logger } from '../mcp/logger.js';
 import { createServer, parseToolsets, type ServerDeps, type ServerOptions } from '../server.js';
+import { CONNECT_PATH, TeamMode, type TeamOptions } from './team/index.js';
+import type { TeamSession } from './team/session.js';
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 export const DEFAULT_HTTP_PORT = 3333;
@@ -42,6 +46,10 @@ export interface HttpOptions {
   maxSessions?: number;
   /** How long a client has to reopen its closed GET stream before its session is closed; default 10 s. */
   streamGraceMs?: number;
+  /** Team mode: each session signs in to XNAT as its own user (`--team`); deps.client is then unused. */
+  team?: TeamOptions;
+  /** This process's name behind a load balancer (`--instance-id`): session IDs start with `<id>.`. */
+  instanceId?: string;
 }
 
 export interface RunningHttpServer {
@@ -53,6 +61,8 @@ export interface RunningHttpServer {
   sessionCount(): number;
   /** Number of open standalone GET (SSE) streams. */
   streamCount(): number;
+  /** Number of team-mode sign-in links not used yet (0 outside team mode). */
+  pendingLinks(): number;
   close(): Promise<void>;
 }
 
@@ -159,51 +169,53 @@ async function serveInSession(
   await session.transport.handleRequest(req, res, body);
 }
 
-/** Host and Origin must name this machine (DNS rebinding), then the bearer token if one is set. */
-function requestGuard(
-  allowedNames: ReadonlySet<string>,
-  token: string | undefined,
-): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return (req, res) => {
-    const hostHeader = req.headers.host;
-    const hostName = hostHeader === undefined ? undefined : hostnameOf(hostHeader, false);
-    if (hostName === undefined || !allowedNames.has(hostName)) {
-      sendJsonRpcError(res, 403, -32000, `Forbidden: Host '${hostHeader ?? ''}' is not allowed`);
-      return false;
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined) {
-      const originName = hostnameOf(origin, true);
-      if (originName === undefined || !allowedNames.has(originName)) {
-        sendJsonRpcError(res, 403, -32000, `Forbidden: Origin '${origin}' is not allowed`);
+interface Guards {
+  /** Host and Origin must name this machine (DNS rebinding). */
+  origin(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The bearer token, if one is set. */
+  token(req: IncomingMessage, res: ServerResponse): boolean;
+}
+
+function requestGuards(allowedNames: ReadonlySet<string>, token: string | undefined): Guards {
+  return {
+    origin(req, res) {
+      const hostHeader = req.headers.host;
+      const hostName = hostHeader === undefined ? undefined : hostnameOf(hostHeader, false);
+      if (hostName === undefined || !allowedNames.has(hostName)) {
+        sendJsonRpcError(res, 403, -32000, `Forbidden: Host '${hostHeader ?? ''}' is not allowed`);
         return false;
       }
-    }
-    if (token !== undefined) {
+      const origin = req.headers.origin;
+      if (origin !== undefined) {
+        const originName = hostnameOf(origin, true);
+        if (originName === undefined || !allowedNames.has(originName)) {
+          sendJsonRpcError(res, 403, -32000, `Forbidden: Origin '${origin}' is not allowed`);
+          return false;
+        }
+      }
+      return true;
+    },
+    token(req, res) {
+      if (token === undefined) return true;
       const header = req.headers.authorization ?? '';
       const match = /^Bearer\s+(.+)$/i.exec(header);
-      if (match?.[1] === undefined || !tokenMatches(match[1].trim(), token)) {
-        const challenge =
-          match === null ? 'Bearer realm="xnat-mcp"' : 'Bearer realm="xnat-mcp", error="invalid_token"';
-        sendJsonRpcError(
-          res,
-          401,
-          -32001,
-          'Unauthorized: send "Authorization: Bearer <XNAT_MCP_HTTP_TOKEN>"',
-          {
-            'www-authenticate': challenge,
-          },
-        );
-        return false;
-      }
-    }
-    return true;
+      if (match?.[1] !== undefined && tokenMatches(match[1].trim(), token)) return true;
+      const challenge =
+        match === null ? 'Bearer realm="xnat-mcp"' : 'Bearer realm="xnat-mcp", error="invalid_token"';
+      sendJsonRpcError(res, 401, -32001, 'Unauthorized: send "Authorization: Bearer <XNAT_MCP_HTTP_TOKEN>"', {
+        'www-authenticate': challenge,
+      });
+      return false;
+    },
   };
 }
 
+/** The server factory's inputs; the shared client is absent in team mode, where each session has its own. */
+export type HttpDeps = Omit<ServerDeps, 'client'> & { client?: XnatClient | undefined };
+
 /** What the MCP endpoint serves from: the factory's inputs, the open sessions and their limits. */
 interface Endpoint {
-  deps: ServerDeps;
+  deps: HttpDeps;
   serverOptions: ServerOptions;
   sessions: Map<string, Session>;
   log: Logger;
@@ -211,6 +223,9 @@ interface Endpoint {
   streamGraceMs: number;
   /** Initializations under way, counted against maxSessions before their session exists. */
   pending: number;
+  /** Starts every session ID (`<instance>.`), or empty. */
+  idPrefix: string;
+  team: TeamMode | undefined;
   closeSession(id: string): Promise<void>;
 }
 
@@ -302,16 +317,25 @@ async function openSession(
   res: ServerResponse,
   body: unknown,
 ): Promise<void> {
-  const { sessions, log } = endpoint;
-  const server = createServer(endpoint.deps, endpoint.serverOptions);
+  const { sessions, log, team } = endpoint;
+  let identity: TeamSession | undefined;
+  let client = endpoint.deps.client;
+  if (team !== undefined) {
+    const opened = team.openSession();
+    identity = opened.session;
+    client = opened.client;
+  }
+  // startHttpServer checked that there is a shared client when there is no team mode.
+  const server = createServer({ ...endpoint.deps, client: client! }, endpoint.serverOptions);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-    sessionIdGenerator: () => randomUUID(),
+    sessionIdGenerator: () => `${endpoint.idPrefix}${randomUUID()}`,
     onsessioninitialized: (id) => {
       sessions.set(id, { transport, server, lastSeen: Date.now(), open: 0, streams: 0 });
       log.debug(`MCP session opened (${sessions.size} open)`);
     },
   });
   transport.onclose = () => {
+    if (identity !== undefined) team?.endSession(identity);
     const id = transport.sessionId;
     if (id !== undefined && sessions.delete(id)) {
       log.debug(`MCP session closed (${sessions.size} open)`);
@@ -319,6 +343,7 @@ async function openSession(
     }
   };
   await server.connect(transport);
+  if (identity !== undefined) team?.gate(identity, server.server, transport);
   await transport.handleRequest(req, res, body);
 }
 
@@ -348,8 +373,41 @@ async function handleMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerRe
   sendJsonRpcError(res, 405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' });
 }
 
+/** `/healthz`: liveness, this process's instance and load, for a balancer or an operator. */
+function sendHealth(
+  req: IncomingMessage,
+  res: ServerResponse,
+  endpoint: Endpoint,
+  instanceId: string | undefined,
+): void {
+  // Leak checks: a process started with node --expose-gc collects garbage first when asked.
+  if (/[?&]gc=1(&|$)/.test(req.url ?? '')) (globalThis as { gc?: () => void }).gc?.();
+  const memory = process.memoryUsage();
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(
+    JSON.stringify({
+      status: 'ok',
+      ...(instanceId === undefined ? {} : { instance: instanceId }),
+      sessions: endpoint.sessions.size,
+      ...(endpoint.team === undefined ? {} : { signInLinks: endpoint.team.pendingLinks }),
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+    }),
+  );
+}
+
+/** The instance ID as the session-ID prefix (`a.`), or empty; a bad ID stops the server. */
+function sessionIdPrefix(instanceId: string | undefined): string {
+  if (instanceId === undefined) return '';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(instanceId)) {
+    throw new XnatConfigError(
+      `The instance ID must be 1 to 32 letters, digits, '-' or '_' (got '${instanceId}'): it starts every session ID, for a load balancer to route on`,
+    );
+  }
+  return `${instanceId}.`;
+}
+
 export async function startHttpServer(
-  deps: ServerDeps,
+  deps: HttpDeps,
   serverOptions: ServerOptions,
   options: HttpOptions = {},
 ): Promise<RunningHttpServer> {
@@ -363,8 +421,14 @@ export async function startHttpServer(
   }
   // Fail at startup, not on the first initialize, if the toolsets are wrong.
   if (serverOptions.toolsets !== undefined) parseToolsets(serverOptions.toolsets);
+  const instanceId = options.instanceId === '' ? undefined : options.instanceId;
+  const idPrefix = sessionIdPrefix(instanceId);
+  const team = options.team === undefined ? undefined : new TeamMode(options.team, log, idPrefix);
+  if (team === undefined && deps.client === undefined) {
+    throw new XnatConfigError('The HTTP server needs an XNAT client, or team mode (each session signs in)');
+  }
 
-  const guard = requestGuard(acceptedHostNames(host, options.allowedHosts ?? []), token);
+  const guards = requestGuards(acceptedHostNames(host, options.allowedHosts ?? []), token);
   const sessions = new Map<string, Session>();
   const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_SECONDS * 1000;
 
@@ -383,15 +447,22 @@ export async function startHttpServer(
     maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
     streamGraceMs: options.streamGraceMs ?? DEFAULT_STREAM_GRACE_MS,
     pending: 0,
+    idPrefix,
+    team,
     closeSession,
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (!guard(req, res)) return;
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!guards.origin(req, res)) return;
+    // The browser signing in has no MCP token: the one-time link and its CSRF token guard the page.
+    if (team !== undefined && path.startsWith(CONNECT_PATH)) {
+      await team.handleConnect(req, res, path);
+      return;
+    }
+    if (!guards.token(req, res)) return;
     if (path === '/healthz' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', sessions: sessions.size }));
+      sendHealth(req, res, endpoint, instanceId);
       return;
     }
     if (path !== MCP_PATH) {
@@ -429,7 +500,9 @@ export async function startHttpServer(
   const address = http.address() as AddressInfo;
   const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   const url = `http://${isWildcard(host) ? '127.0.0.1' : urlHost}:${address.port}${MCP_PATH}`;
-  log.info(`MCP server listening on ${url}${token === undefined ? '' : ' (bearer token required)'}`);
+  log.info(
+    `MCP server listening on ${url}${token === undefined ? '' : ' (bearer token required)'}${team === undefined ? '' : ' in team mode (each session signs in to XNAT as its user)'}${instanceId === undefined ? '' : ` as instance ${instanceId}`}`,
+  );
 
   return {
     url,
@@ -437,9 +510,11 @@ export async function startHttpServer(
     port: address.port,
     sessionCount: () => sessions.size,
     streamCount: () => [...sessions.values()].reduce((sum, s) => sum + s.streams, 0),
+    pendingLinks: () => team?.pendingLinks ?? 0,
     async close() {
       clearInterval(sweeper);
       await Promise.all([...sessions.keys()].map(closeSession));
+      await team?.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         // Open SSE streams would otherwise keep close() waiting.
