@@ -119,7 +119,7 @@ describe('signals', () => {
     expect(readdirSync(dest)).toEqual([]);
     expect(requestLog.filter((l) => l.startsWith('DELETE /data/JSESSION')).length).toBe(logoutsBefore + 1);
     sandbox.faults.clear();
-  }, 15_000);
+  }, 60_000);
 
   it('SIGTERM mid-upload cancels it: the process exits and XNAT keeps nothing of it', async () => {
     const root = mkdtempSync(join(work, 'up-'));
@@ -145,7 +145,7 @@ describe('signals', () => {
     const project = archive.projects.get('BRAIN_MR');
     const files = project?.resources.find((r) => r.label === 'SIGTERM_UP')?.files ?? [];
     expect(files).toEqual([]);
-  }, 15_000);
+  }, 60_000);
 
   it('SIGKILL leaves a partial file that the next download into that folder sweeps', async () => {
     const root = mkdtempSync(join(work, 'kill-'));
@@ -166,5 +166,5 @@ describe('signals', () => {
     expect(readdirSync(dest)).toEqual([target.file.path.split('/').pop()]);
     await second.mcp.close();
     await second.exited;
-  }, 15_000);
+  }, 60_000);
 });
