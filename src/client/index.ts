@@ -1,6 +1,12 @@
 /** The XNAT client core: configuration, the client, search documents, models and errors (no MCP). */
-export { resolveConfig, normalizeXnatUrl, DEFAULT_TIMEOUT_MS } from './config.js';
-export type { XnatConfig, ConfigInput, NormalizedUrl } from './config.js';
+export {
+  resolveConfig,
+  resolveServers,
+  normalizeXnatUrl,
+  DEFAULT_SERVER,
+  DEFAULT_TIMEOUT_MS,
+} from './config.js';
+export type { XnatConfig, ConfigInput, NormalizedUrl, ServerProfile } from './config.js';
 export { parseNetrc, netrcLookup } from './netrc.js';
 export type { Netrc, NetrcEntry } from './netrc.js';
 export { XnatClient } from './client.js';
