@@ -5,11 +5,19 @@ import { homedir } from 'node:os';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { XnatClient, XnatConfigError, XnatError, resolveConfig, type XnatConfig } from './client/index.js';
+import {
+  XnatClient,
+  XnatConfigError,
+  XnatError,
+  resolveConfig,
+  resolveServers,
+  type XnatConfig,
+} from './client/index.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
+import { serverDirectory, type ServerDirectory } from './mcp/servers.js';
 // The sandbox and the HTTP transport load only for the commands that use them (a short cold start).
 import type { HttpOptions, RunningHttpServer } from './transports/http.js';
 import { RunningCalls } from './mcp/calls.js';
@@ -53,7 +61,9 @@ Server options:
                          (env XNAT_MCP_ROOTS, '${delimiter}'-separated; default the working directory;
                          the MCP client's roots replace these when it lists some)
 
-XNAT connection (flags > environment > env file > ~/.netrc):
+XNAT connection (flags > environment > env file > ~/.netrc); more servers, by name, with
+XNAT_MCP_SERVERS=main=https://a,backup=https://b and XNAT_<NAME>_USER / XNAT_<NAME>_PASSWORD
+(or ~/.netrc by host); the single server above, when set, is the first, named 'default':
   --url <url>            XNAT base URL (XNAT_URL)
   --user <login>         login or alias token (XNAT_USER)
   --password <secret>    password or token secret (XNAT_PASSWORD)
@@ -174,8 +184,8 @@ function sessionLimitsFrom(
   };
 }
 
-function configFromFlags(values: CliValues): XnatConfig {
-  return resolveConfig({
+function configInput(values: CliValues): Parameters<typeof resolveConfig>[0] {
+  return {
     flags: {
       url: values.url,
       user: values.user,
@@ -187,7 +197,25 @@ function configFromFlags(values: CliValues): XnatConfig {
     env: process.env,
     cwd: process.cwd(),
     homeDir: homedir(),
-  });
+  };
+}
+
+function configFromFlags(values: CliValues): XnatConfig {
+  return resolveConfig(configInput(values));
+}
+
+/**
+ * Every configured XNAT server (XNAT_MCP_SERVERS, else the single one as `default`): the first one's
+ * client now, the others' on first use.
+ */
+function serversFromFlags(values: CliValues, log: Logger): { client: XnatClient; servers: ServerDirectory } {
+  const [first, ...others] = resolveServers(configInput(values));
+  const client = clientFor(first!.config, log);
+  const servers = serverDirectory([
+    { name: first!.name, url: first!.config.url, client },
+    ...others.map((p) => ({ name: p.name, url: p.config.url, create: () => clientFor(p.config, log) })),
+  ]);
+  return { client, servers };
 }
 
 function describeSources(config: XnatConfig): string {
@@ -249,13 +277,13 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   warnIfNoTools(options, log);
   const port = portFrom(values);
   const limits = sessionLimitsFrom(values, process.env);
-  const client = clientFor(configFromFlags(values), log);
+  const { client, servers } = serversFromFlags(values, log);
   const calls = new RunningCalls();
   const stop = stopOnSignal(log);
   try {
     if (values.http) {
       const { startHttpServer } = await import('./transports/http.js');
-      const http = await startHttpServer({ client, log, calls }, options, {
+      const http = await startHttpServer({ client, servers, log, calls }, options, {
         host: values.host,
         port,
         token: process.env.XNAT_MCP_HTTP_TOKEN,
@@ -264,10 +292,11 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
       await untilAborted(stop);
       await http.close();
     } else {
-      await serveStdio({ client, log, calls }, options, stop);
+      await serveStdio({ client, servers, log, calls }, options, stop);
     }
   } finally {
     await finish(calls, client, log);
+    await servers.close();
   }
 }
 

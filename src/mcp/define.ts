@@ -20,6 +20,7 @@ import { describeToolError, type ErrorTarget } from './errors.js';
 import { boundStrings, fitBudget, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
+import { singleServer, type ServerDirectory } from './servers.js';
 
 export const TOOLSETS = [
   'core',
@@ -105,6 +106,8 @@ export function writeAnnotations(hints: { destructive: boolean; idempotent: bool
 /** What a handler gets besides its arguments. Nothing per session: the same client serves all. */
 export interface ToolContext {
   client: XnatClient;
+  /** Every configured XNAT server by name (`client` is the default one's). */
+  servers: ServerDirectory;
   signal: AbortSignal;
   log: Logger;
   /** Sends notifications/progress when the caller passed a progressToken; otherwise a no-op. Never throws. */
@@ -157,6 +160,8 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
 
 export interface ToolDeps {
   client: XnatClient;
+  /** The named servers (XNAT_MCP_SERVERS); default: `client` alone, as `default`. */
+  servers?: ServerDirectory | undefined;
   log: Logger;
   safety?: SafetyOptions;
   /** Where running calls are counted, so that a shutdown can wait for their cleanup. */
@@ -284,6 +289,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
         const images: ImageContent[] = [];
         const output = await tool.handler(args, {
           client: deps.client,
+          servers: deps.servers ?? singleServer(deps.client),
           signal: extra.signal,
           log: deps.log,
           progress,
