@@ -7,6 +7,7 @@
 import * as access from './access.js';
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
+import * as copy from './copy.js';
 import * as dicom from './dicom.js';
 import * as files from './files.js';
 import * as imaging from './imaging/index.js';
@@ -415,6 +416,19 @@ export class XnatClient {
   /** Which DICOM header elements differ across a scan's files (a sample of at most MAX_COMPARED_FILES). */
   async dicomVariation(q: dicom.DicomRequest): Promise<DicomVariation> {
     return dicom.dicomVariation(this.dicomContext(), q);
+  }
+
+  /**
+   * Plans copying subjects or experiments from this XNAT to `to` (another client, or this one for a
+   * copy between projects): what the target lacks, holds, or holds differently. Changes nothing.
+   */
+  async planCopy(to: XnatClient, q: copy.CopyRequest): Promise<copy.PlannedCopy> {
+    return copy.planCopy(this.curationContext(), to.curationContext(), q);
+  }
+
+  /** Acts on a plan of planCopy: creates what is missing, streams files server to server, verifies them. */
+  async runCopy(to: XnatClient, planned: copy.PlannedCopy, q: copy.CopyRequest): Promise<copy.CopyResult> {
+    return copy.runCopy(this.curationContext(), to.curationContext(), planned.work, q);
   }
 
   /** Ends the XNAT session and closes the connection pool. */

@@ -11,6 +11,17 @@ export { parseNetrc, netrcLookup } from './netrc.js';
 export type { Netrc, NetrcEntry } from './netrc.js';
 export { XnatClient } from './client.js';
 export type { XnatClientOptions } from './client.js';
+export { describePlan } from './copy.js';
+export type {
+  CopyItem,
+  CopyOutcome,
+  CopyPlan,
+  CopyProgress,
+  CopyRequest,
+  CopyResult,
+  OnExisting,
+  PlannedCopy,
+} from './copy.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';

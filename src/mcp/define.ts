@@ -33,6 +33,7 @@ export const TOOLSETS = [
   'qc',
   'prearchive',
   'access',
+  'copy',
 ] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
@@ -62,6 +63,7 @@ export const TOOLSET_SUMMARIES: Record<Toolset, string> = {
   qc: 'visual QC: rate scans, manual QC assessments, XNAT snapshots (writes)',
   prearchive: 'prearchive sessions, archiving, DICOM import',
   access: "project members and roles (add, change, remove), the site's users, the current user",
+  copy: 'copy subjects and experiments between XNAT servers or projects (writes)',
 };
 
 export interface ToolsetState {

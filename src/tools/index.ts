@@ -1,6 +1,7 @@
 /** The tool catalogue, in the order tools/list shows them (stable order helps hosts' prompt caches). */
 import { listProjectMembers, listUsers, manageProjectMember } from './access.js';
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
+import { copyData } from './copy.js';
 import { enableToolsets, getServerInfo } from './core.js';
 import { getDicomHeader } from './dicom.js';
 import { recordQc } from './qc.js';
@@ -52,6 +53,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   listProjectMembers,
   manageProjectMember,
   listUsers,
+  copyData,
 ];
 
 export function isToolset(name: string): name is Toolset {
