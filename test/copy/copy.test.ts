@@ -132,6 +132,26 @@ describe('copyData between two sandboxes', () => {
     expect(targetWrites.length).toBe(before);
   });
 
+  it('takes its targets from a search on the source server (the cohort module), subjects with their experiments', async () => {
+    const plan = await callOk<CopyShaped>(mcp, 'copyData', {
+      from: 'main',
+      to: 'backup',
+      kind: 'subject',
+      cohort: { search: { xsiType: 'xnat:subjectData', where: ['SUBJECT_LABEL LIKE BMR002*'] } },
+      sourceProject: SOURCE_PROJECT,
+      targetProject: TARGET_PROJECT,
+      dryRun: true,
+    });
+    const subject = await sourceClient.getSubject('BMR002', { project: SOURCE_PROJECT });
+    expect(plan.items.map((i) => `${i.subject}/${i.experiment}`).sort()).toEqual(
+      subject.experiments
+        .filter((e) => e.project === SOURCE_PROJECT)
+        .map((e) => `BMR002/${e.label}`)
+        .sort(),
+    );
+    expect(plan.items.every((i) => i.action === 'create')).toBe(true);
+  });
+
   it('an interrupted copy is a conflict by default, and resumed with merge completes without duplicates', async () => {
     // Interrupt through the client core: abort once a few files have arrived.
     const backup = servers.client('backup');
