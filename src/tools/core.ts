@@ -8,7 +8,7 @@ export const getServerInfo = defineTool({
   name: 'getServerInfo',
   title: 'XNAT server info',
   description:
-    'The XNAT URL, version and build, uptime, installed plugins, the logged-in user (whose permissions apply), whether they are a site admin, and when the XNAT session expires, the names and URLs of the configured servers. Use it to check the connection and explain what XNAT allows.',
+    "The XNAT URL, version and build, uptime, installed plugins, the logged-in user (whose permissions apply), whether they are a site admin, when the XNAT session expires, and the configured servers' names and URLs. Use it to check the connection and explain what XNAT allows.",
   toolset: 'core',
   inputSchema: { server: serverParam },
   outputSchema: ServerInfoOutput,
