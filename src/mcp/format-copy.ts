@@ -102,11 +102,14 @@ export function renderCopy(out: CopyShaped): string {
   const lines = [`${out.summary}`, `from ${endText(out.from)} to ${endText(out.to)}`];
   for (const i of out.items) {
     const name = i.experiment ? `${i.subject}/${i.experiment}` : i.subject;
-    const files = `${i.filesToCopy} files to copy (${mib(i.bytesToCopy)}), ${i.filesSame} same, ${i.filesDifferent} different`;
-    const done = i.copied ? `; copied ${i.copied.files}, verified ${i.copied.verified}` : '';
+    const files = `${i.filesToCopy} files to copy (${i.bytesToCopy} bytes), ${i.filesSame} same, ${i.filesDifferent} different`;
+    const done = i.copied
+      ? `; copied ${i.copied.files} files (${i.copied.bytes} bytes), verified ${i.copied.verified}${i.targetId ? `, now ${i.targetId}` : ''}`
+      : '';
     const scans = i.scansToCreate.length > 0 ? `; new scans ${i.scansToCreate.join(',')}` : '';
+    const skipped = i.notCopied ? `; not copied: ${i.notCopied.join(', ')}` : '';
     lines.push(
-      `- ${name}: ${i.action}${i.reason ? ` (${i.reason})` : ''}; ${files}${scans}${done}${i.error ? `; FAILED: ${i.error}` : ''}`,
+      `- ${name}: ${i.action}${i.reason ? ` (${i.reason})` : ''}; ${files}${scans}${skipped}${done}${i.error ? `; FAILED: ${i.error}` : ''}`,
     );
   }
   if (out.truncated) lines.push(`(${out.truncated.items ?? 0} more items not listed)`);
