@@ -67,7 +67,7 @@ export interface CopyItem {
   reason?: string | undefined;
   scansToCreate: string[];
   files: { toCopy: number; bytes: number; same: number; different: number };
-  /** Resources not copied (reconstructions, assessors), named. */
+  /** What is not copied: assessors, and resources of reconstructions and assessors, named. */
   notCopied: string[];
 }
 
@@ -205,6 +205,8 @@ async function planItem(
   const targetScans = new Set((targetExperiment?.scans ?? []).map((s) => s.id));
   item.scansToCreate = experiment.scans.filter((s) => !targetScans.has(s.id)).map((s) => s.id);
   const resources: PlannedResource[] = [];
+  // Assessors (QC, derived data) are experiments of their own: named, not copied.
+  item.notCopied.push(...experiment.assessors.map((a) => `assessor ${a.label}`));
   for (const r of experiment.resources) {
     if (!SUPPORTED_CATEGORIES.has(r.category)) {
       item.notCopied.push(`${r.category}${r.categoryId ? ` ${r.categoryId}` : ''}/${r.label}`);
