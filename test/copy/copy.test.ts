@@ -4,6 +4,9 @@
  * pyxnat identically; an interrupted copy resumes without duplicates; a second copy changes nothing.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -215,6 +218,37 @@ describe('copyData between two sandboxes', () => {
     const skipped = await copyConfirmed({ ...copyArgs, onExisting: 'skip' });
     expect(skipped.items[0]!.action).toBe('skip');
     expect(targetWrites.slice(before)).toEqual([]);
+  });
+
+  it('merge replaces a file the target holds with other bytes, and verifies it', async () => {
+    const backup = servers.client('backup');
+    const copied = await backup.getExperiment(SESSION, { project: TARGET_PROJECT });
+    const [victim] = await backup.listFiles({ experiment: copied.id, scan: '1', resource: 'DICOM' });
+    const dir = mkdtempSync(join(tmpdir(), 'xnat-copy-'));
+    const local = join(dir, 'other.dcm');
+    writeFileSync(local, 'not the original bytes');
+    try {
+      await backup.upload({
+        parent: { experiment: copied.id, scan: '1' },
+        resource: 'DICOM',
+        files: [{ localPath: local, remotePath: victim!.path }],
+        overwrite: true,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const plan = await callOk<CopyShaped>(mcp, 'copyData', {
+      ...copyArgs,
+      onExisting: 'merge',
+      dryRun: true,
+    });
+    expect(plan.items[0]).toMatchObject({ action: 'merge', filesToCopy: 1, filesDifferent: 1 });
+    const merged = await copyConfirmed({ ...copyArgs, onExisting: 'merge' });
+    expect(merged.items[0]!.copied).toEqual({ files: 1, bytes: victim!.size, verified: 1 });
+    const [now] = (await backup.listFiles({ experiment: copied.id, scan: '1', resource: 'DICOM' })).filter(
+      (f) => f.path === victim!.path,
+    );
+    expect({ size: now!.size, digest: now!.digest }).toEqual({ size: victim!.size, digest: victim!.digest });
   });
 
   it('refuses a target project outside the allow-list before reading anything', async () => {
