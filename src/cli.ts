@@ -296,7 +296,11 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
     }
   } finally {
     await finish(calls, client, log);
-    await servers.close();
+    // The other servers' logouts, bounded like the default's: a stalled XNAT cannot hold the exit.
+    await Promise.race([
+      servers.close(),
+      new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref()),
+    ]);
   }
 }
 
