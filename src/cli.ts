@@ -11,12 +11,14 @@ import {
   XnatError,
   normalizeXnatUrl,
   resolveConfig,
+  resolveServers,
   type XnatConfig,
 } from './client/index.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, selectTools } from './tools/index.js';
 import { splitList } from './mcp/safety.js';
+import { serverDirectory, type ServerDirectory } from './mcp/servers.js';
 // The sandbox and the HTTP transport load only for the commands that use them (a short cold start).
 import type { HttpOptions, RunningHttpServer } from './transports/http.js';
 import type { TeamXnatSettings } from './transports/team/index.js';
@@ -75,7 +77,9 @@ Server options:
                          (env XNAT_MCP_ROOTS, '${delimiter}'-separated; default the working directory;
                          the MCP client's roots replace these when it lists some)
 
-XNAT connection (flags > environment > env file > ~/.netrc):
+XNAT connection (flags > environment > env file > ~/.netrc); more servers, by name, with
+XNAT_MCP_SERVERS=main=https://a,backup=https://b and XNAT_<NAME>_USER / XNAT_<NAME>_PASSWORD
+(or ~/.netrc by host); the single server above, when set, is the first, named 'default':
   --url <url>            XNAT base URL (XNAT_URL)
   --user <login>         login or alias token (XNAT_USER)
   --password <secret>    password or token secret (XNAT_PASSWORD)
@@ -250,8 +254,8 @@ function teamXnatFrom(values: CliValues, env: NodeJS.ProcessEnv, log: Logger): T
   };
 }
 
-function configFromFlags(values: CliValues): XnatConfig {
-  return resolveConfig({
+function configInput(values: CliValues): Parameters<typeof resolveConfig>[0] {
+  return {
     flags: {
       url: values.url,
       user: values.user,
@@ -263,7 +267,25 @@ function configFromFlags(values: CliValues): XnatConfig {
     env: process.env,
     cwd: process.cwd(),
     homeDir: homedir(),
-  });
+  };
+}
+
+function configFromFlags(values: CliValues): XnatConfig {
+  return resolveConfig(configInput(values));
+}
+
+/**
+ * Every configured XNAT server (XNAT_MCP_SERVERS, else the single one as `default`): the first one's
+ * client now, the others' on first use.
+ */
+function serversFromFlags(values: CliValues, log: Logger): { client: XnatClient; servers: ServerDirectory } {
+  const [first, ...others] = resolveServers(configInput(values));
+  const client = clientFor(first!.config, log);
+  const servers = serverDirectory([
+    { name: first!.name, url: first!.config.url, client },
+    ...others.map((p) => ({ name: p.name, url: p.config.url, create: () => clientFor(p.config, log) })),
+  ]);
+  return { client, servers };
 }
 
 function describeSources(config: XnatConfig): string {
@@ -329,14 +351,16 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   const team = teamFrom(values, process.env, values.http === true, () =>
     teamXnatFrom(values, process.env, log),
   );
-  // In team mode no session uses the operator's account: there is none to configure.
-  const client = team.team === undefined ? clientFor(configFromFlags(values), log) : undefined;
+  // In team mode no session uses the operator's accounts: there are none to configure.
+  const named = team.team === undefined ? serversFromFlags(values, log) : undefined;
+  const client = named?.client;
+  const servers = named?.servers;
   const calls = new RunningCalls();
   const stop = stopOnSignal(log);
   try {
     if (values.http) {
       const { startHttpServer } = await import('./transports/http.js');
-      const http = await startHttpServer({ client, log, calls }, options, {
+      const http = await startHttpServer({ client, servers, log, calls }, options, {
         host: values.host,
         port,
         token: process.env.XNAT_MCP_HTTP_TOKEN,
@@ -346,10 +370,15 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
       await untilAborted(stop);
       await http.close();
     } else if (client !== undefined) {
-      await serveStdio({ client, log, calls }, options, stop);
+      await serveStdio({ client, servers, log, calls }, options, stop);
     }
   } finally {
     await finish(calls, client, log);
+    // The other servers' logouts, bounded like the default's: a stalled XNAT cannot hold the exit.
+    await Promise.race([
+      servers?.close(),
+      new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref()),
+    ]);
   }
 }
 

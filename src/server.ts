@@ -10,6 +10,7 @@ import type { RunningCalls } from './mcp/calls.js';
 import { registerTools, type ToolRegistration, type ToolsetControl } from './mcp/define.js';
 import { MAX_STRING, RESULT_TOKEN_BUDGET } from './mcp/format.js';
 import { silentLogger, type Logger } from './mcp/logger.js';
+import type { ServerDirectory } from './mcp/servers.js';
 import { SERVER_NAME, VERSION } from './version.js';
 
 export interface ServerOptions {
@@ -25,6 +26,8 @@ export interface ServerOptions {
 
 export interface ServerDeps {
   client: XnatClient;
+  /** Every configured XNAT server by name, `client` being the default's (default: `client` alone). */
+  servers?: ServerDirectory | undefined;
   log?: Logger;
   /** Counts running tool calls (the CLI waits for them to clean up when it stops). */
   calls?: RunningCalls;
@@ -100,6 +103,7 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Mcp
   };
   const registration: ToolRegistration = registerTools(server, tools, {
     client: deps.client,
+    servers: deps.servers,
     log,
     safety: { projects: options.projects, roots: options.roots },
     calls: deps.calls,

@@ -8,6 +8,7 @@ import * as access from './access.js';
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
 import * as containers from './containers/index.js';
+import * as copy from './copy.js';
 import * as dicom from './dicom.js';
 import * as files from './files.js';
 import * as imaging from './imaging/index.js';
@@ -511,6 +512,19 @@ export class XnatClient {
   /** Disables one of this login's alias tokens. */
   async invalidateAliasToken(alias: string, opts: CallOptions = {}): Promise<void> {
     return tokens.invalidateAliasToken(this.reads, alias, opts.signal);
+  }
+
+  /**
+   * Plans copying subjects or experiments from this XNAT to `to` (another client, or this one for a
+   * copy between projects): what the target lacks, holds, or holds differently. Changes nothing.
+   */
+  async planCopy(to: XnatClient, q: copy.CopyRequest): Promise<copy.PlannedCopy> {
+    return copy.planCopy(this.curationContext(), to.curationContext(), q);
+  }
+
+  /** Acts on a plan of planCopy: creates what is missing, streams files server to server, verifies them. */
+  async runCopy(to: XnatClient, planned: copy.PlannedCopy, q: copy.CopyRequest): Promise<copy.CopyResult> {
+    return copy.runCopy(this.curationContext(), to.curationContext(), planned.work, q);
   }
 
   /** Ends the XNAT session and closes the connection pool. */

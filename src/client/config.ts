@@ -156,27 +156,32 @@ function parseTimeout(value: Sourced): number {
   return n;
 }
 
-/** Resolves the client configuration; throws XnatConfigError with one actionable line. */
-export function resolveConfig(input: ConfigInput = {}): XnatConfig {
-  const env = input.env ?? process.env;
-  const cwd = input.cwd ?? process.cwd();
-  const flags = input.flags ?? {};
-  const envLayer: Layer = { vars: env, describe: (name) => `env ${name}` };
-  const fileLayer = loadEnvFile(input, env, cwd);
-  const layers = fileLayer ? [envLayer, fileLayer] : [envLayer];
+/** How the error messages name the settings of one server's credentials. */
+interface CredentialNames {
+  user: string;
+  password: string;
+  /** The command-line flags also set them (only the default server's). */
+  flags: boolean;
+}
 
-  const flag = (value: string | undefined, name: string): Sourced | undefined =>
-    value !== undefined && value.trim() !== ''
-      ? { value: value.trim(), source: `flag --${name}` }
-      : undefined;
+const DEFAULT_NAMES: CredentialNames = { user: 'XNAT_USER', password: 'XNAT_PASSWORD', flags: true };
 
-  const rawUrl = flag(flags.url, 'url') ?? pick(layers, 'XNAT_URL', 'XNAT_HOST');
-  if (!rawUrl)
-    throw new XnatConfigError('XNAT URL is not set: set XNAT_URL (or pass --url, or add it to an env file)');
-  const normalized = normalizeXnatUrl(rawUrl.value, rawUrl.source);
-
-  let user = flag(flags.user, 'user') ?? pick(layers, 'XNAT_USER');
-  let password = flag(flags.password, 'password') ?? pick(layers, 'XNAT_PASSWORD', 'XNAT_PASS');
+/**
+ * Completes a user and password from the URL's `user:pass@` and then `~/.netrc` by host; throws the
+ * one-line error naming what to set.
+ */
+function resolveCredentials(
+  given: { user: Sourced | undefined; password: Sourced | undefined },
+  where: {
+    rawUrl: Sourced;
+    normalized: NormalizedUrl;
+    env: NodeJS.ProcessEnv;
+    homeDir: string | undefined;
+    names: CredentialNames;
+  },
+): { user: Sourced; password: Sourced } {
+  let { user, password } = given;
+  const { rawUrl, normalized, env, names } = where;
   if (!user && normalized.user !== undefined)
     user = { value: normalized.user, source: `${rawUrl.source} (user@)` };
   if (!password && normalized.password !== undefined) {
@@ -184,7 +189,7 @@ export function resolveConfig(input: ConfigInput = {}): XnatConfig {
   }
 
   const host = new URL(normalized.url);
-  const netrcPath = env.NETRC?.trim() || resolve(input.homeDir ?? homedir(), '.netrc');
+  const netrcPath = env.NETRC?.trim() || resolve(where.homeDir ?? homedir(), '.netrc');
   if ((!user || !password) && existsSync(netrcPath)) {
     let text: string;
     try {
@@ -203,21 +208,33 @@ export function resolveConfig(input: ConfigInput = {}): XnatConfig {
 
   if (!user && !password) {
     throw new XnatConfigError(
-      `XNAT credentials are not set: set XNAT_USER and XNAT_PASSWORD (or pass --user/--password, or add "machine ${host.hostname} login <user> password <password>" to ${netrcPath})`,
+      `XNAT credentials are not set: set ${names.user} and ${names.password} (or ${names.flags ? 'pass --user/--password, or ' : ''}add "machine ${host.hostname} login <user> password <password>" to ${netrcPath})`,
     );
   }
   if (!user) {
     throw new XnatConfigError(
-      `XNAT user is not set: set XNAT_USER (or pass --user, or add a login to the "machine ${host.hostname}" entry of ${netrcPath})`,
+      `XNAT user is not set: set ${names.user} (or ${names.flags ? 'pass --user, or ' : ''}add a login to the "machine ${host.hostname}" entry of ${netrcPath})`,
     );
   }
   if (!password) {
     throw new XnatConfigError(
-      `XNAT password is not set for user ${user.value}: set XNAT_PASSWORD (or pass --password, or add a password to the "machine ${host.hostname}" entry of ${netrcPath})`,
+      `XNAT password is not set for user ${user.value}: set ${names.password} (or ${names.flags ? 'pass --password, or ' : ''}add a password to the "machine ${host.hostname}" entry of ${netrcPath})`,
     );
   }
+  return { user, password };
+}
 
-  const caFile = flag(flags.caFile, 'ca-file') ?? pick(layers, 'XNAT_CA_FILE');
+/** TLS and timeout settings: the same for every server. */
+function resolveSharedSettings(
+  input: ConfigInput,
+  layers: Layer[],
+  cwd: string,
+): { caFile: string | undefined; insecure: boolean; timeoutMs: number } {
+  const flags = input.flags ?? {};
+  const caFile =
+    (flags.caFile !== undefined && flags.caFile.trim() !== ''
+      ? { value: flags.caFile.trim(), source: 'flag --ca-file' }
+      : undefined) ?? pick(layers, 'XNAT_CA_FILE');
   let caPath: string | undefined;
   if (caFile) {
     caPath = isAbsolute(caFile.value) ? caFile.value : resolve(cwd, caFile.value);
@@ -241,6 +258,38 @@ export function resolveConfig(input: ConfigInput = {}): XnatConfig {
     if (timeoutSource) timeoutMs = parseTimeout(timeoutSource);
   }
 
+  return { caFile: caPath, insecure, timeoutMs };
+}
+
+/** Resolves the client configuration; throws XnatConfigError with one actionable line. */
+export function resolveConfig(input: ConfigInput = {}): XnatConfig {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const flags = input.flags ?? {};
+  const envLayer: Layer = { vars: env, describe: (name) => `env ${name}` };
+  const fileLayer = loadEnvFile(input, env, cwd);
+  const layers = fileLayer ? [envLayer, fileLayer] : [envLayer];
+
+  const flag = (value: string | undefined, name: string): Sourced | undefined =>
+    value !== undefined && value.trim() !== ''
+      ? { value: value.trim(), source: `flag --${name}` }
+      : undefined;
+
+  const rawUrl = flag(flags.url, 'url') ?? pick(layers, 'XNAT_URL', 'XNAT_HOST');
+  if (!rawUrl)
+    throw new XnatConfigError('XNAT URL is not set: set XNAT_URL (or pass --url, or add it to an env file)');
+  const normalized = normalizeXnatUrl(rawUrl.value, rawUrl.source);
+
+  const { user, password } = resolveCredentials(
+    {
+      user: flag(flags.user, 'user') ?? pick(layers, 'XNAT_USER'),
+      password: flag(flags.password, 'password') ?? pick(layers, 'XNAT_PASSWORD', 'XNAT_PASS'),
+    },
+    { rawUrl, normalized, env, homeDir: input.homeDir, names: DEFAULT_NAMES },
+  );
+
+  const { caFile: caPath, insecure, timeoutMs } = resolveSharedSettings(input, layers, cwd);
+
   return {
     url: normalized.url,
     user: user.value,
@@ -250,4 +299,87 @@ export function resolveConfig(input: ConfigInput = {}): XnatConfig {
     timeoutMs,
     source: { url: rawUrl.source, user: user.source, password: password.source },
   };
+}
+
+/** One named XNAT server of the configuration. */
+export interface ServerProfile {
+  name: string;
+  config: XnatConfig;
+}
+
+/** The name of the server configured the single-server way (flags, XNAT_URL). */
+export const DEFAULT_SERVER = 'default';
+
+const PROFILE_NAME = /^[a-z][a-z0-9_-]{0,31}$/i;
+
+/** `XNAT_<NAME>_`: the prefix of a named server's own settings (`main` → `XNAT_MAIN_USER`). */
+function profilePrefix(name: string): string {
+  return `XNAT_${name.toUpperCase().replace(/-/g, '_')}_`;
+}
+
+/**
+ * Every XNAT server of the configuration, the first being the default: the single server of the flags
+ * or XNAT_URL as `default` (when set), then the named servers of `XNAT_MCP_SERVERS`
+ * (`main=https://a,backup=https://b`), each with its credentials from `XNAT_<NAME>_USER` and
+ * `XNAT_<NAME>_PASSWORD` (environment, then env file), the URL's `user:pass@`, or `~/.netrc` by host.
+ * Timeouts, CA file and TLS settings are shared.
+ */
+export function resolveServers(input: ConfigInput = {}): ServerProfile[] {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const envLayer: Layer = { vars: env, describe: (name) => `env ${name}` };
+  const fileLayer = loadEnvFile(input, env, cwd);
+  const layers = fileLayer ? [envLayer, fileLayer] : [envLayer];
+  const list = pick(layers, 'XNAT_MCP_SERVERS');
+  if (list === undefined) return [{ name: DEFAULT_SERVER, config: resolveConfig(input) }];
+
+  const hasSingle =
+    (input.flags?.url ?? '').trim() !== '' || pick(layers, 'XNAT_URL', 'XNAT_HOST') !== undefined;
+  const profiles: ServerProfile[] = hasSingle ? [{ name: DEFAULT_SERVER, config: resolveConfig(input) }] : [];
+  const shared = profiles[0]?.config;
+  const entries = list.value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (entries.length === 0)
+    throw new XnatConfigError(`${list.source} names no server: use name=url,name=url`);
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+    if (!PROFILE_NAME.test(name)) {
+      throw new XnatConfigError(
+        `${list.source}: each server is name=url with a name of letters, digits, - or _ (got "${eq > 0 ? name : 'no name'}")`,
+      );
+    }
+    if (profiles.some((p) => p.name.toLowerCase() === name.toLowerCase())) {
+      throw new XnatConfigError(`${list.source} names the server "${name}" twice`);
+    }
+    const rawUrl = { value: entry.slice(eq + 1).trim(), source: `${list.source} (${name})` };
+    const normalized = normalizeXnatUrl(rawUrl.value, rawUrl.source);
+    const prefix = profilePrefix(name);
+    const { user, password } = resolveCredentials(
+      { user: pick(layers, `${prefix}USER`), password: pick(layers, `${prefix}PASSWORD`, `${prefix}PASS`) },
+      {
+        rawUrl,
+        normalized,
+        env,
+        homeDir: input.homeDir,
+        names: { user: `${prefix}USER`, password: `${prefix}PASSWORD`, flags: false },
+      },
+    );
+    const settings = shared ?? resolveSharedSettings(input, layers, cwd);
+    profiles.push({
+      name,
+      config: {
+        url: normalized.url,
+        user: user.value,
+        password: password.value,
+        ...(settings.caFile !== undefined ? { caFile: settings.caFile } : {}),
+        ...(settings.insecure ? { insecure: true } : {}),
+        timeoutMs: settings.timeoutMs,
+        source: { url: rawUrl.source, user: user.source, password: password.source },
+      },
+    });
+  }
+  return profiles;
 }

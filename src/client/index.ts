@@ -1,11 +1,28 @@
 /** The XNAT client core: configuration, the client, search documents, models and errors (no MCP). */
-export { resolveConfig, normalizeXnatUrl, DEFAULT_TIMEOUT_MS } from './config.js';
-export type { XnatConfig, ConfigInput, NormalizedUrl } from './config.js';
+export {
+  resolveConfig,
+  resolveServers,
+  normalizeXnatUrl,
+  DEFAULT_SERVER,
+  DEFAULT_TIMEOUT_MS,
+} from './config.js';
+export type { XnatConfig, ConfigInput, NormalizedUrl, ServerProfile } from './config.js';
 export { parseNetrc, netrcLookup } from './netrc.js';
 export type { Netrc, NetrcEntry } from './netrc.js';
 export { XnatClient } from './client.js';
 export type { XnatClientOptions } from './client.js';
 export type { AliasToken } from './tokens.js';
+export { describePlan } from './copy.js';
+export type {
+  CopyItem,
+  CopyOutcome,
+  CopyPlan,
+  CopyProgress,
+  CopyRequest,
+  CopyResult,
+  OnExisting,
+  PlannedCopy,
+} from './copy.js';
 export { DEFAULT_PAGE_SIZE } from './listings.js';
 export type { PageRequest, SubjectQuery, ExperimentQuery } from './listings.js';
 export type { FileTarget } from './files.js';

@@ -20,6 +20,7 @@ import { describeToolError, type ErrorTarget } from './errors.js';
 import { boundStrings, fitBudget, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
+import { singleServer, type ServerDirectory } from './servers.js';
 
 export const TOOLSETS = [
   'core',
@@ -34,6 +35,7 @@ export const TOOLSETS = [
   'access',
   'bids',
   'processing',
+  'copy',
 ] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
@@ -65,6 +67,7 @@ export const TOOLSET_SUMMARIES: Record<Toolset, string> = {
   access: "project members and roles (add, change, remove), the site's users, the current user",
   bids: 'export projects as BIDS datasets (plan first with dryRun)',
   processing: 'container service pipelines: find, launch on sessions, watch jobs, kill (writes)',
+  copy: 'copy subjects and experiments between XNAT servers or projects (writes)',
 };
 
 export interface ToolsetState {
@@ -109,6 +112,8 @@ export function writeAnnotations(hints: { destructive: boolean; idempotent: bool
 /** What a handler gets besides its arguments. Nothing per session: the same client serves all. */
 export interface ToolContext {
   client: XnatClient;
+  /** Every configured XNAT server by name (`client` is the default one's). */
+  servers: ServerDirectory;
   signal: AbortSignal;
   log: Logger;
   /** Sends notifications/progress when the caller passed a progressToken; otherwise a no-op. Never throws. */
@@ -161,6 +166,8 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
 
 export interface ToolDeps {
   client: XnatClient;
+  /** The named servers (XNAT_MCP_SERVERS); default: `client` alone, as `default`. */
+  servers?: ServerDirectory | undefined;
   log: Logger;
   safety?: SafetyOptions;
   /** Where running calls are counted, so that a shutdown can wait for their cleanup. */
@@ -288,6 +295,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
         const images: ImageContent[] = [];
         const output = await tool.handler(args, {
           client: deps.client,
+          servers: deps.servers ?? singleServer(deps.client),
           signal: extra.signal,
           log: deps.log,
           progress,

@@ -37,6 +37,7 @@ export const ServerInfoOutput = {
   pluginCount: z.number().int().optional(),
   sessionIdleTimeoutSeconds: z.number().int().optional(),
   sessionExpiresAt: z.string().optional().describe('When the XNAT session ends if unused (ISO 8601)'),
+  servers: z.array(z.object({ name: z.string(), url: z.string() })).optional(),
 };
 type ServerInfoShaped = z.infer<z.ZodObject<typeof ServerInfoOutput>>;
 
@@ -82,6 +83,7 @@ export function renderServerInfo(info: ServerInfoShaped): string {
         ? undefined
         : `ends ${info.sessionExpiresAt} if idle (idle timeout ${info.sessionIdleTimeoutSeconds ?? '?'} s; renewed by use)`,
     ],
+    ['servers', info.servers?.map((s) => `${s.name} ${s.url}`).join(', ')],
   ]);
 }
 

@@ -101,3 +101,8 @@ export const confirmParam = z
   .describe('Only once the user agreed: the value asked for');
 
 export const dryRunParam = z.boolean().default(false).describe('true: only report what would happen');
+
+/** Which configured XNAT server a call talks to (XNAT_MCP_SERVERS), by name. */
+export const serverParam = textParam('Server name', 64)
+  .optional()
+  .describe('XNAT server name (default the first)');

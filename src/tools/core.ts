@@ -1,20 +1,23 @@
 import * as z from 'zod';
 import { READ_ONLY, TOOLSETS, TOOLSET_SUMMARIES, defineTool } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
+import { serverParam } from '../mcp/params.js';
 import { ServerInfoOutput, renderServerInfo, shapeServerInfo } from '../mcp/format-access.js';
 
 export const getServerInfo = defineTool({
   name: 'getServerInfo',
   title: 'XNAT server info',
   description:
-    'The XNAT URL, version and build, uptime, installed plugins, the logged-in user (whose permissions apply), whether they are a site admin, and when the XNAT session expires. Use it to check the connection and explain what XNAT allows.',
+    'The XNAT URL, version, build, uptime, plugins, the logged-in user (whose permissions apply), site-admin status, session expiry and the configured servers. Use it to check the connection and explain what XNAT allows.',
   toolset: 'core',
-  inputSchema: {},
+  inputSchema: { server: serverParam },
   outputSchema: ServerInfoOutput,
   annotations: READ_ONLY,
   writes: false,
-  async handler(_args, { client, signal }) {
-    return shapeServerInfo(await client.serverInfo({ signal }));
+  async handler({ server }, { servers, signal }) {
+    const info = await servers.client(server).serverInfo({ signal });
+    const all = servers.list();
+    return { ...shapeServerInfo(info), ...(all.length > 1 ? { servers: all } : {}) };
   },
   render: renderServerInfo,
 });

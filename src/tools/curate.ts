@@ -454,7 +454,7 @@ export const deleteObject = defineWriteTool({
   name: 'deleteObject',
   title: 'Delete an XNAT object',
   description:
-    "Deletes a subject, experiment, scan, assessor, resource or file, with everything inside. Cannot be undone; needs the user's confirmation (see `confirm`); try dryRun: true first. Scans and assessors need their experiment, resources their parent, files their resource. Through a project it is only shared into, nothing is deleted: use shareObject to unshare.",
+    "Deletes a subject, experiment, scan, assessor, resource or file, with everything inside. Cannot be undone: needs the user's confirmation (`confirm`); try dryRun first. Scans and assessors need their experiment, resources their parent, files their resource. Via a project it is only shared into, nothing is deleted: unshare with shareObject.",
   toolset: 'curate',
   inputSchema: {
     kind: z

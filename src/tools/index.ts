@@ -2,6 +2,7 @@
 import { listProjectMembers, listUsers, manageProjectMember } from './access.js';
 import { exportBids } from './bids.js';
 import { getExperiment, getProject, getSubject, listFiles, listProjects } from './browse.js';
+import { copyData } from './copy.js';
 import { enableToolsets, getServerInfo } from './core.js';
 import { getDicomHeader } from './dicom.js';
 import { recordQc } from './qc.js';
@@ -59,6 +60,7 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   launchPipeline,
   getJobStatus,
   killJob,
+  copyData,
 ];
 
 export function isToolset(name: string): name is Toolset {

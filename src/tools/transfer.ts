@@ -71,7 +71,7 @@ export const uploadResource = defineWriteTool({
   name: 'uploadResource',
   title: 'Upload files into an XNAT resource',
   description:
-    "Uploads local files and folders (recursively) from the allowed directories, or one zip for XNAT to extract, into a resource of a project, subject, experiment, scan or assessor. Existing remote files are conflicts unless overwrite: true (needs the user's confirmation, see `confirm`). Sizes and MD5s are checked afterwards. dryRun: true shows the plan.",
+    'Uploads local files and folders (recursively) from the allowed directories, or one zip for XNAT to extract, into a resource of a project, subject, experiment, scan or assessor. Existing remote files are conflicts unless overwrite: true (needs confirmation). Sizes and MD5s are checked afterwards; dryRun shows the plan.',
   toolset: 'transfer',
   inputSchema: {
     ...parentInput,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, type ConfigInput } from '../../src/client/config.js';
+import { resolveConfig, resolveServers, type ConfigInput } from '../../src/client/config.js';
 import { XnatConfigError } from '../../src/client/errors.js';
 
 function tempDir(files: Record<string, string> = {}): string {
@@ -209,5 +209,79 @@ describe('resolveConfig precedence', () => {
       resolveConfig({ env: { XNAT_URL: 'https://u:hunter2@[bad', XNAT_USER: 'u' }, cwd: tempDir() }),
     );
     expect(bad.message).not.toContain('hunter2');
+  });
+});
+
+describe('resolveServers', () => {
+  it('keeps the single-server configuration as the one server "default"', () => {
+    const servers = resolveServers({
+      env: { XNAT_URL: 'https://a.example.org', XNAT_USER: 'u', XNAT_PASSWORD: 'p' },
+      cwd: tempDir(),
+      homeDir: tempDir(),
+    });
+    expect(servers).toHaveLength(1);
+    expect(servers[0]).toMatchObject({
+      name: 'default',
+      config: { url: 'https://a.example.org', user: 'u' },
+    });
+  });
+
+  it('reads named servers with credentials per server from env, env file and netrc', () => {
+    const home = tempDir({ '.netrc': 'machine c.example.org login nu password np\n' });
+    const cwd = tempDir({ '.env': 'XNAT_BACKUP_USER=fu\nXNAT_BACKUP_PASSWORD=fp\n' });
+    const servers = resolveServers({
+      env: {
+        XNAT_URL: 'https://a.example.org',
+        XNAT_USER: 'u',
+        XNAT_PASSWORD: 'p',
+        XNAT_MCP_SERVERS:
+          'main=https://b.example.org/xnat/, backup=b2.example.org,third-one=https://c.example.org',
+        XNAT_MAIN_USER: 'mu',
+        XNAT_MAIN_PASS: 'mp',
+        XNAT_TIMEOUT_MS: '5000',
+      },
+      cwd,
+      homeDir: home,
+    });
+    expect(servers.map((s) => [s.name, s.config.url, s.config.user, s.config.password])).toEqual([
+      ['default', 'https://a.example.org', 'u', 'p'],
+      ['main', 'https://b.example.org/xnat', 'mu', 'mp'],
+      ['backup', 'https://b2.example.org', 'fu', 'fp'],
+      ['third-one', 'https://c.example.org', 'nu', 'np'],
+    ]);
+    expect(servers.every((s) => s.config.timeoutMs === 5000)).toBe(true);
+    expect(servers[1]!.config.source).toEqual({
+      url: 'env XNAT_MCP_SERVERS (main)',
+      user: 'env XNAT_MAIN_USER',
+      password: 'env XNAT_MAIN_PASS',
+    });
+    expect(servers[3]!.config.source.password).toContain('netrc');
+  });
+
+  it('needs no single server when named ones are given; the first is the default', () => {
+    const servers = resolveServers({
+      env: { XNAT_MCP_SERVERS: 'one=https://x:y@one.example.org' },
+      cwd: tempDir(),
+      homeDir: tempDir(),
+    });
+    expect(servers.map((s) => s.name)).toEqual(['one']);
+    expect(servers[0]!.config).toMatchObject({ url: 'https://one.example.org', user: 'x', password: 'y' });
+  });
+
+  it('rejects bad names, doubles and missing credentials with the setting to fix, never a secret', () => {
+    const base = { cwd: tempDir(), homeDir: tempDir() };
+    expect(
+      configError(() => resolveServers({ ...base, env: { XNAT_MCP_SERVERS: 'https://a' } })).message,
+    ).toMatch(/name=url/);
+    expect(
+      configError(() =>
+        resolveServers({ ...base, env: { XNAT_MCP_SERVERS: 'a=https://x:s3cret@a,A=https://x:s3cret@b' } }),
+      ).message,
+    ).toMatch(/twice/);
+    const missing = configError(() =>
+      resolveServers({ ...base, env: { XNAT_MCP_SERVERS: 'lab=https://lab.example.org' } }),
+    );
+    expect(missing.message).toMatch(/XNAT_LAB_USER and XNAT_LAB_PASSWORD/);
+    expect(missing.message).not.toMatch(/--user/);
   });
 });

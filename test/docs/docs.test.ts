@@ -72,7 +72,9 @@ describe('README tool table', () => {
     expect(run.code).toBe(0);
     const written = await readFile(empty, 'utf8');
     expect(written).toBe(`# Tools\n\n${readme.slice(start, end)}${readme.slice(end)}`);
-    expect(written).toMatch(/\| `core` +\| `getServerInfo \{\}` +\| XNAT server info +\| read-only +\|/);
+    expect(written).toMatch(
+      /\| `core` +\| `getServerInfo \{server\?\}` +\| XNAT server info +\| read-only +\|/,
+    );
     expect(written).toMatch(/\| `curate` +\| `deleteObject \{kind, [^}]*\}` +\| [^|]+\| destructive +\|/);
 
     const none = join(dir, 'none.md');

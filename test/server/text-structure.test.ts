@@ -14,6 +14,7 @@ import { mrDicom } from '../fixtures/mr-dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
+import { cohortDigest } from '../../src/mcp/cohort.js';
 import { ADMIN, call, callOk, connectInMemory, textOf, type Connected, type ListOut } from './helpers.js';
 
 let sandbox: RunningSandbox;
@@ -26,6 +27,8 @@ let container: string;
 
 const P = 'BRAIN_MR';
 const SESSION = 'BMR001_MR1';
+/** copyData's confirmation of one experiment (BMR002_MR1 of the demo archive): its count and set digest. */
+const copyDigest = cohortDigest(['XNAT_E00004']);
 
 /** One or more calls per tool: the arguments that make it return a representative result. */
 function calls(): Record<string, Array<Record<string, unknown>>> {
@@ -92,6 +95,10 @@ function calls(): Record<string, Array<Record<string, unknown>>> {
     ],
     getJobStatus: [{ workflows: [workflow] }, { project: P }],
     killJob: [{ container, dryRun: true }],
+    copyData: [
+      { ids: ['BMR002_MR1'], sourceProject: P, targetProject: 'PET_AMYLOID', dryRun: true },
+      { ids: ['BMR002_MR1'], sourceProject: P, targetProject: 'PET_AMYLOID', confirm: `1:${copyDigest}` },
+    ],
   };
 }
 

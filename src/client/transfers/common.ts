@@ -118,7 +118,7 @@ export async function listResourceFiles(
 }
 
 export async function listAt(
-  ctx: TransferContext,
+  ctx: RequestContext,
   resourcePath: string[],
   signal: AbortSignal | undefined,
 ): Promise<XnatFile[] | undefined> {
