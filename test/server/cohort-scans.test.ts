@@ -157,6 +157,47 @@ describe('cohorts of scans', { timeout: 120_000 }, () => {
     expect(progress.at(-1)).toBe(2 * sessions.length);
   });
 
+  it('a saved search of scans names them by its scan ID and session ID columns', async () => {
+    const field = (id: string, n: number) =>
+      `<xdat:search_field><xdat:element_name>xnat:mrScanData</xdat:element_name><xdat:field_ID>${id}</xdat:field_ID><xdat:sequence>${n}</xdat:sequence><xdat:header>${id}</xdat:header></xdat:search_field>`;
+    const document = `<?xml version="1.0" encoding="UTF-8"?>
+<xdat:bundle ID="t1_scans" allow-diff-columns="0" secure="0" brief-description="T1 scans" xmlns:xdat="http://nrg.wustl.edu/security" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<xdat:root_element_name>xnat:mrScanData</xdat:root_element_name>
+${field('IMAGE_SESSION_ID', 0)}${field('ID', 1)}${field('TYPE', 2)}
+<xdat:search_where method="AND"><xdat:criteria override_value_formatting="0"><xdat:schema_field>xnat:mrScanData.TYPE</xdat:schema_field><xdat:comparison_type>=</xdat:comparison_type><xdat:value>T1w_MPR</xdat:value></xdat:criteria></xdat:search_where>
+</xdat:bundle>`;
+    const stored = await fetch(`${sandbox.url}/data/search/saved/t1_scans`, {
+      method: 'PUT',
+      headers: { authorization, 'content-type': 'text/xml' },
+      body: document,
+    });
+    expect(stored.ok).toBe(true);
+    const { mcp } = await connect();
+    // Site-wide: the T1 scan of the other project too.
+    const t1 = [...pairs(sessions, T1), elsewhere];
+    const preview = await cohortOf(mcp, 'updateFields', {
+      kind: 'scan',
+      standard: { note: 'seen' },
+      cohort: { search: { savedSearch: 't1_scans' } },
+      dryRun: true,
+    });
+    expect(preview).toMatchObject({ count: t1.length, digest: cohortDigest(t1) });
+    expect(preview.items.find((i) => i.id === t1[0])).toMatchObject({
+      project: PROJECT,
+      label: 't1_mprage_sag_p2',
+      summary: 'set note',
+    });
+    // A saved search of sessions shows no scan IDs: refused with what to do instead.
+    const sessionsSaved = await callTool(mcp, 'updateFields', {
+      kind: 'scan',
+      standard: { note: 'seen' },
+      cohort: { search: { savedSearch: '@xnat:mrSessionData' } },
+      dryRun: true,
+    });
+    expect(textOf(sessionsSaved.result)).toMatch(/saved search shows not both the scan ID/);
+    expect(puts.size).toBe(0);
+  });
+
   it.skipIf(PYTHON === undefined)('pyxnat reads back the quality a cohort rating set', async () => {
     const { mcp } = await connect({}, 'accept');
     const [session] = sessions.slice(-1);
