@@ -256,7 +256,6 @@ async function searchedTargets(
     },
     ctx.signal,
   );
-  return targets;
 }
 
 /**
