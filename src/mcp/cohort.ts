@@ -10,7 +10,9 @@
  * - `cohortParam`: the input (`targets` or `search`, `concurrency`, `onError`, `listFrom`);
  *   `compactCohortParam` + `parseCohort` list it in one line (tools of the default toolsets).
  * - `resolveCohortTargets`: the IDs (with label and project when a search gives them) of a list or
- *   a search; a search is one streamed XNAT request, never one per row.
+ *   a search; a search is one streamed XNAT request, never one per row. A scan is named
+ *   `<experiment>/<scan>` (`scanTargetId`, `splitScanTarget`): scan IDs are unique only in their
+ *   session; a search of a scan type gives both from each row.
  * - `cohortDigest` and `cohortConfirmation`: the set's identity. The digest is the first 12 hex of
  *   the sha256 of the sorted distinct IDs; the confirmation names the count and digest, and the
  *   `confirm` value a client echoes is `<count>:<digest>`, so agreement to one set never covers
@@ -60,7 +62,7 @@ export const cohortParam = z
       .min(1)
       .max(MAX_COHORT)
       .optional()
-      .describe('Accession IDs (or labels with project)'),
+      .describe('Accession IDs (or labels with project); scans as <experiment>/<scan>'),
     search: cohortSearch.optional(),
     concurrency: z
       .number()
@@ -85,7 +87,7 @@ export const compactCohortParam = z
   .record(z.string(), z.unknown())
   .optional()
   .describe(
-    'Many targets: {targets:[IDs]} or {search:{xsiType,where,match}} as searchArchive; concurrency (4), onError stop|continue. One confirm for all',
+    'Many targets: {targets:[IDs|expID/scanID]} or {search:{xsiType,where,match}} as searchArchive; concurrency, onError stop|continue. One confirm',
   );
 
 /** Checks a cohort passed through `compactCohortParam`; bad input is a ToolInputError naming what is wrong. */
@@ -97,7 +99,7 @@ export function parseCohort(value: unknown): CohortInput {
 }
 
 export type CohortInput = z.output<typeof cohortParam>;
-export type CohortKind = 'subject' | 'experiment';
+export type CohortKind = 'subject' | 'experiment' | 'scan';
 
 /** One target of a cohort as known before acting. */
 export interface CohortTarget {
@@ -125,6 +127,22 @@ function checkSource(input: CohortInput): void {
   }
 }
 
+/** A scan's target ID: `<experiment>/<scan>` (an experiment ID or label never holds a `/`, nor a scan ID). */
+export const scanTargetId = (experiment: string, scan: string): string => `${experiment}/${scan}`;
+
+/** The experiment and scan of a scan's target ID; anything else is a ToolInputError saying the form. */
+export function splitScanTarget(id: string): { experiment: string; scan: string } {
+  const slash = id.indexOf('/');
+  const experiment = id.slice(0, slash);
+  const scan = id.slice(slash + 1);
+  if (slash <= 0 || scan === '' || scan.includes('/')) {
+    throw new ToolInputError(
+      `A scan target is "<experiment>/<scan>" (e.g. XNAT_E00001/2), not "${id}". Nothing was changed.`,
+    );
+  }
+  return { experiment, scan };
+}
+
 /** First 12 hex of the sha256 of the sorted distinct IDs: the same set, in any order, has the same digest. */
 export function cohortDigest(ids: readonly string[]): string {
   const sorted = [...new Set(ids)].sort();
@@ -146,16 +164,34 @@ export function cohortConfirmation(
   };
 }
 
-/** Column keys of a saved search's ID, label and project, by kind (its display fields, lower-cased). */
+/**
+ * Column keys of a saved search's ID, label and project, by kind (its display fields, lower-cased);
+ * for a scan the second is its session's ID (its target ID is `<session>/<scan>`).
+ */
 const SAVED_COLUMNS: Record<CohortKind, { id: string[]; label: string[] }> = {
   subject: { id: ['subject_id', 'subjectid'], label: ['subject_label', 'label'] },
   experiment: { id: ['session_id', 'expt_id'], label: ['label'] },
+  scan: { id: ['id'], label: ['image_session_id'] },
 };
 
-/** Whether a searched type holds targets of `kind`: subjects, or experiments (sessions, assessors; not scans). */
+/** Schema paths a built search shows, in order: ID, then label (a scan: its session's ID), then project. */
+const SEARCHED_PATHS: Record<CohortKind, string[]> = {
+  subject: ['ID', 'label', 'project'],
+  experiment: ['ID', 'label', 'project'],
+  scan: ['ID', 'image_session_ID'],
+};
+
+const EXAMPLE_TYPE: Record<CohortKind, string> = {
+  subject: 'xnat:subjectData',
+  experiment: 'xnat:mrSessionData',
+  scan: 'xnat:mrScanData',
+};
+
+/** Whether a searched type holds targets of `kind`: subjects, experiments (sessions, assessors) or scans. */
 function holds(xsiType: string, kind: CohortKind): boolean {
   const type = xsiType.toLowerCase();
   if (kind === 'subject') return type === 'xnat:subjectdata';
+  if (kind === 'scan') return type.endsWith('scandata');
   return !/^xdat:|:(subjectdata|projectdata)$|scandata$/.test(type);
 }
 
@@ -168,11 +204,11 @@ async function searchedTargets(
   const root = search.xsiType;
   if (root !== undefined && !holds(root, kind)) {
     throw new ToolInputError(
-      `A cohort of ${kind}s needs a search of ${kind}s, not of ${root}: e.g. of ${kind === 'subject' ? 'xnat:subjectData' : 'xnat:mrSessionData'}, with criteria on related types.`,
+      `A cohort of ${kind}s needs a search of ${kind}s, not of ${root}: e.g. of ${EXAMPLE_TYPE[kind]}, with criteria on related types.`,
     );
   }
   // Schema paths name the ID, label and project of any type; a built search answers them in order.
-  const fields = root === undefined ? [] : ['ID', 'label', 'project'].map((f) => `${root}/${f}`);
+  const fields = root === undefined ? [] : SEARCHED_PATHS[kind].map((f) => `${root}/${f}`);
   const stream = await ctx.client.streamSearch(searchSpec(args, fields), { signal: ctx.signal });
   const find = (ids: readonly string[]) => stream.columns.find((c) => ids.includes(c.toLowerCase()));
   const want = SAVED_COLUMNS[kind];
@@ -181,17 +217,20 @@ async function searchedTargets(
       ? [find(want.id), find(want.label), find(['project'])]
       : [stream.columns[0], stream.columns[1], stream.columns[2]];
   // A saved search showing labels and projects but no IDs: each label is looked up in its project.
-  const byLabel = idKey === undefined && labelKey !== undefined && projectKey !== undefined;
-  if (idKey === undefined && !byLabel) {
+  const scans = kind === 'scan';
+  const byLabel = !scans && idKey === undefined && labelKey !== undefined && projectKey !== undefined;
+  if (idKey === undefined ? !byLabel : scans && labelKey === undefined) {
     await stream.rows.return(undefined);
     throw new ToolInputError(
-      `The saved search shows neither ${want.id.join(' or ')} nor label and project (${stream.columns.join(', ')}); search with xsiType and where instead.`,
+      `The saved search shows ${scans ? 'not both the scan ID and its image_session_id' : `neither ${want.id.join(' or ')} nor label and project`} (${stream.columns.join(', ')}); search with xsiType and where instead.`,
     );
   }
   const targets: CohortTarget[] = [];
   for await (const row of stream.rows) {
-    const id = row[idKey ?? labelKey ?? ''] ?? '';
-    if (id === '') continue;
+    const own = row[idKey ?? labelKey ?? ''] ?? '';
+    const session = scans ? (row[labelKey ?? ''] ?? '') : undefined;
+    if (own === '' || session === '') continue;
+    const id = session === undefined ? own : scanTargetId(session, own);
     if (targets.length >= MAX_COHORT) {
       await stream.rows.return(undefined);
       throw new ToolInputError(
@@ -200,7 +239,7 @@ async function searchedTargets(
     }
     targets.push({
       id,
-      ...(labelKey && row[labelKey] ? { label: row[labelKey] } : {}),
+      ...(labelKey && row[labelKey] && !scans ? { label: row[labelKey] } : {}),
       ...(projectKey && row[projectKey] ? { project: row[projectKey] } : {}),
     });
   }
@@ -217,7 +256,6 @@ async function searchedTargets(
     },
     ctx.signal,
   );
-  return targets;
 }
 
 /**
@@ -230,6 +268,8 @@ export async function resolveCohortTargets(
   ctx: Pick<ToolContext, 'client' | 'signal'>,
 ): Promise<CohortTarget[]> {
   checkSource(input);
+  // A malformed scan target is refused before anything is read.
+  if (kind === 'scan') input.targets?.forEach(splitScanTarget);
   const all =
     input.targets !== undefined
       ? input.targets.map((id) => ({ id }))

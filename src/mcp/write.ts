@@ -79,7 +79,7 @@ export interface CohortSpec<I extends z.ZodRawShape, P, R> {
   kind(args: ToolInput<I>): CohortKind;
   /** The parameters that name one target: optional in the schema, required without `cohort`. */
   names: ReadonlyArray<keyof I & string>;
-  /** The arguments of one target's call, given its ID from the list or the search. */
+  /** The arguments of one target's call, given its ID from the list or the search (a scan's: `<experiment>/<scan>`). */
   item(id: string, args: ToolInput<I>): ToolInput<I>;
   /** The confirmation's verb, e.g. `quarantine`. */
   verb(args: ToolInput<I>): string;

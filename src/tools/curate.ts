@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { UPDATABLE_FIELDS, type ObjectDescription } from '../client/index.js';
-import type { CohortKind } from '../mcp/cohort.js';
+import { scanTargetId, splitScanTarget, type CohortKind } from '../mcp/cohort.js';
 import { writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {
@@ -178,11 +178,24 @@ export const createExperiment = defineWriteTool({
   target: (args) => subjectTarget(args.subject, args.project),
 });
 
-/** Cohorts are of subjects or experiments: their IDs are site-wide, a search finds them. */
+/** Cohorts are of subjects, experiments (IDs site-wide) or scans (`<experiment>/<scan>`): a list or a search names them. */
 function cohortKind(kind: string, verb: string): CohortKind {
-  if (kind === 'subject' || kind === 'experiment') return kind;
-  throw new ToolInputError(`A cohort is of subjects or experiments; ${verb} a ${kind} one at a time.`);
+  if (kind === 'subject' || kind === 'experiment' || kind === 'scan') return kind;
+  throw new ToolInputError(`A cohort is of subjects, experiments or scans; ${verb} ${kind}s one at a time.`);
 }
+
+/** One cohort target's call: its ID (a scan's: experiment and scan) in the parameters of its kind. */
+function cohortItem<A extends { kind: string }>(id: string, args: A): A {
+  return args.kind === 'scan' ? { ...args, ...splitScanTarget(id) } : { ...args, [args.kind]: id };
+}
+
+/** A described object's ID in a cohort: a scan's names its experiment too (scan IDs are unique only there). */
+const cohortId = (t: ObjectDescription): string =>
+  t.kind === 'scan' ? scanTargetId(t.experiment ?? '', t.id) : t.id;
+
+/** A described object as its audit line names it. */
+const auditObject = (t: ObjectDescription): string =>
+  t.kind === 'scan' ? `scan ${t.id} of ${t.experiment ?? ''}` : `${t.kind} ${t.id}`;
 
 const refInput = {
   project: optionalProjectParam,
@@ -223,21 +236,21 @@ export const updateFields = defineWriteTool({
   projects: (target) => [{ project: target.project, action: `update ${target.summary}` }],
   act: (_, { kind, label, standard, fields, ...ref }, { client, signal }) =>
     client.updateFields({ kind, ...ref }, { label, standard, fields }, { signal }),
-  audit: (target, { changes }, { kind }) => ({
-    object: `${kind} ${target.id}`,
+  audit: (target, { changes }) => ({
+    object: auditObject(target),
     detail: `fields=${changes.map((c) => c.field).join(',')}`,
   }),
   summarise: (target, { changes }, { kind }) => ({ kind, id: target.id, project: target.project, changes }),
   cohort: {
     kind: (args) => cohortKind(args.kind, 'update'),
-    names: ['subject', 'experiment'],
+    names: ['subject', 'experiment', 'scan'],
     item: (id, args) => {
       if (args.label !== undefined) throw new ToolInputError('A cohort cannot be renamed: leave out label.');
-      return { ...args, [args.kind]: id };
+      return cohortItem(id, args);
     },
     verb: () => 'update fields of',
     identify: (target, args) => ({
-      id: target.id,
+      id: cohortId(target),
       label: target.label,
       project: target.project,
       summary: `set ${[...Object.keys(args.standard ?? {}), ...Object.keys(args.fields ?? {})].join(', ')}`,
@@ -496,8 +509,8 @@ export const deleteObject = defineWriteTool({
     confirmation: (target) => ({ action: 'delete', target: target.summary, expected: target.id }),
   },
   act: (_, ref, { client, signal }) => client.deleteObject(ref, { signal }),
-  audit: (target, _, { kind }) => ({
-    object: `${kind} ${target.id}`,
+  audit: (target) => ({
+    object: auditObject(target),
     detail: target.project ? `project=${target.project}` : undefined,
   }),
   summarise: (target, _, { kind }) => ({
@@ -508,11 +521,11 @@ export const deleteObject = defineWriteTool({
   }),
   cohort: {
     kind: (args) => cohortKind(args.kind, 'delete'),
-    names: ['subject', 'experiment'],
-    item: (id, args) => ({ ...args, [args.kind]: id }),
+    names: ['subject', 'experiment', 'scan'],
+    item: cohortItem,
     verb: () => 'delete',
     identify: (target) => ({
-      id: target.id,
+      id: cohortId(target),
       label: target.label,
       project: target.project,
       summary: 'delete',

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { ExperimentDetail } from '../client/index.js';
+import { scanTargetId, splitScanTarget } from '../mcp/cohort.js';
 import { writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import { renderFields, renderTable, sections, truncateText } from '../mcp/format.js';
@@ -46,6 +47,10 @@ interface QcPlan {
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 
+/** A cohort of rateScan without `scan` is of scans (`<experiment>/<scan>`); with it, of sessions (that scan in each). */
+const ratesScans = (args: { action: string; scan?: string | undefined }): boolean =>
+  args.action === 'rateScan' && args.scan === undefined;
+
 export const recordQc = defineWriteTool({
   name: 'recordQc',
   title: 'Record visual QC of an XNAT session',
@@ -56,7 +61,11 @@ export const recordQc = defineWriteTool({
     action: z.enum(['rateScan', 'createQcAssessment']).describe('What to record'),
     experiment: experimentParam,
     project: optionalProjectParam,
-    scan: z.string().min(1).optional().describe('rateScan: scan ID'),
+    scan: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('rateScan: scan ID (leave out for a cohort of <experiment>/<scan> targets)'),
     quality: z.enum(QUALITY).optional().describe('rateScan: the rating'),
     note: z.string().max(2000).optional().describe('rateScan: scan note; createQcAssessment: comments'),
     pass: z.boolean().optional().describe('createQcAssessment: overall verdict'),
@@ -184,22 +193,30 @@ export const recordQc = defineWriteTool({
     };
   },
   cohort: {
-    kind: () => 'experiment',
+    kind: (args) => (ratesScans(args) ? 'scan' : 'experiment'),
     names: ['experiment'],
     item: (id, args) => {
       if (args.label !== undefined) {
         throw new ToolInputError('Each session of a cohort gets its own <session>_QC: leave out label.');
       }
-      return { ...args, experiment: id };
+      return ratesScans(args) ? { ...args, ...splitScanTarget(id) } : { ...args, experiment: id };
     },
     verb: (args) =>
-      args.action === 'rateScan' ? `rate scan ${args.scan ?? ''} of` : 'add a manual QC assessment to',
-    identify: ({ session, summary }) => ({
-      id: session.id,
-      label: session.label,
-      project: session.owningProject,
-      summary,
-    }),
+      args.action !== 'rateScan'
+        ? 'add a manual QC assessment to'
+        : ratesScans(args)
+          ? `set quality ${args.quality ?? ''} of`
+          : `rate scan ${args.scan ?? ''} of`,
+    // A rating changes a scan: the item is named by its experiment and scan, and shows the scan's type.
+    identify: ({ session, summary }, args) => {
+      const type = session.scans.find((s) => s.id === args.scan)?.type;
+      return {
+        id: args.scan === undefined ? session.id : scanTargetId(session.id, args.scan),
+        label: session.label,
+        project: session.owningProject,
+        summary: type ? `${summary} [${type}]` : summary,
+      };
+    },
     detail: (_, result) =>
       result.assessment
         ? `assessment ${result.assessment.id}`

@@ -5,21 +5,13 @@
  * every session written at most once (counted at the sandbox); a changed set needs a new
  * confirmation; the allow-list refuses a set touching another project before anything changes.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  type CallToolResult,
-  type ElicitRequest,
-} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { XnatClient } from '../../src/client/index.js';
 import { cohortDigest, mapBounded, type CohortOutput } from '../../src/mcp/cohort.js';
 import type { ServerOptions } from '../../src/server.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { generateArchive } from '../../src/sandbox/testing.js';
-import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
+import { callTool, cohortOf, connectCohort, type CohortConnection } from './cohort-helpers.js';
 import { ADMIN, textOf } from './helpers.js';
 
 let sandbox: RunningSandbox;
@@ -89,57 +81,13 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-interface Connection {
-  mcp: Client;
-  audits: string[];
-  elicitations: ElicitRequest['params'][];
-}
-
-async function connect(options: ServerOptions = {}, elicit?: 'accept' | 'decline'): Promise<Connection> {
-  const server: RunningHttpServer = await startHttpServer(
-    { client: xnat },
-    { toolsets: ['curate', 'qc'], ...options },
-    { port: 0 },
-  );
-  const mcp = new Client(
-    { name: 'cohort-test', version: '0' },
-    { capabilities: elicit ? { elicitation: { form: {} } } : {} },
-  );
-  const connection: Connection = { mcp, audits: [], elicitations: [] };
-  if (elicit) {
-    mcp.setRequestHandler(ElicitRequestSchema, (request) => {
-      connection.elicitations.push(request.params);
-      return elicit === 'accept' ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
-    });
-  }
-  mcp.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-    if (n.params.logger === 'audit') connection.audits.push(String(n.params.data));
-  });
-  await mcp.connect(new StreamableHTTPClientTransport(new URL(server.url)));
-  await mcp.setLoggingLevel('info');
-  await mcp.listTools();
-  cleanups.push(async () => {
-    await mcp.close();
-    await server.close();
-  });
+async function connect(
+  options: ServerOptions = {},
+  elicit?: 'accept' | 'decline',
+): Promise<CohortConnection> {
+  const connection = await connectCohort(xnat, options, elicit);
+  cleanups.push(() => connection.close());
   return connection;
-}
-
-async function callTool(mcp: Client, name: string, args: Record<string, unknown>) {
-  const progress: number[] = [];
-  const result = (await mcp.callTool({ name, arguments: args }, undefined, {
-    onprogress: (p) => progress.push(p.progress),
-    timeout: 120_000,
-  })) as CallToolResult;
-  return { result, progress };
-}
-
-async function cohortOf(mcp: Client, name: string, args: Record<string, unknown>): Promise<CohortOutput> {
-  const { result } = await callTool(mcp, name, args);
-  if (result.isError) throw new Error(`${name} failed: ${textOf(result)}`);
-  const cohort = (result.structuredContent as { cohort?: CohortOutput }).cohort;
-  if (cohort === undefined) throw new Error(`${name} returned no cohort`);
-  return cohort;
 }
 
 const first = (n: number) => sessions.slice(0, n).map((s) => s.id);
@@ -398,8 +346,8 @@ describe('cohort writes', { timeout: 120_000 }, () => {
       cohort: { targets: ids },
     });
     expect(textOf(both.result)).toContain('not both');
-    const scans = await callTool(mcp, 'deleteObject', { kind: 'scan', cohort: { targets: ids } });
-    expect(textOf(scans.result)).toContain('one at a time');
+    const assessors = await callTool(mcp, 'deleteObject', { kind: 'assessor', cohort: { targets: ids } });
+    expect(textOf(assessors.result)).toContain('one at a time');
     const wrongType = await callTool(mcp, 'setQuarantine', {
       quarantined: true,
       cohort: { search: { xsiType: 'xnat:subjectData' } },

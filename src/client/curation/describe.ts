@@ -18,6 +18,8 @@ export interface ObjectDescription {
   kind: ObjectKind;
   id: string;
   label?: string | undefined;
+  /** A scan's or assessor's experiment (its accession ID): scan IDs are unique only within it. */
+  experiment?: string | undefined;
   /** The owning project (where the object's data lives). */
   project?: string | undefined;
   /** A subject/experiment addressed through a project it is only shared into: that project. */
@@ -107,6 +109,7 @@ async function describeScan(ctx: CurationContext, ref: Ref, signal: Signal): Pro
     kind: 'scan',
     id: scan.id,
     label: scan.seriesDescription || scan.type,
+    experiment: e.id,
     project: e.owningProject,
     summary: `scan ${scan.id} (${scan.type || 'no type'}${scan.seriesDescription ? `, ${scan.seriesDescription}` : ''}) of experiment ${e.label} (${e.id}) in project ${e.owningProject}: ${plural(scan.fileCount ?? 0, 'file')}`,
   };
@@ -120,6 +123,7 @@ async function describeAssessor(ctx: CurationContext, ref: Ref, signal: Signal):
     kind: 'assessor',
     id: a.id,
     label: a.label,
+    experiment: e.id,
     project: e.owningProject,
     summary: `assessor ${a.label} (${a.id}, ${a.xsiType}) of experiment ${e.label} (${e.id}) in project ${e.owningProject}`,
   };
