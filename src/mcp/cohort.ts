@@ -405,7 +405,7 @@ export type CohortOutput = z.infer<typeof CohortOutputSchema>;
 export const compactCohortOutput = z
   .record(z.string(), z.unknown())
   .optional()
-  .describe('count, digest, confirm, done, failed, notStarted, items (id, label, outcome, error)');
+  .describe('Many targets: count, digest, done/failed/notStarted, items');
 
 /** The leading items whose JSON fits ITEMS_CHAR_BUDGET, their texts bounded. */
 function fitItems(items: ReadonlyArray<CohortItemResult | CohortTarget>): CohortOutput['items'] {

@@ -148,7 +148,7 @@ export const getExperiment = defineTool({
   name: 'getExperiment',
   title: 'Get an XNAT experiment',
   description:
-    'One experiment (imaging session or other assessment): date, type, subject, custom fields, quarantine status, scans (with acquisition parameters), resources, assessors. Takes an accession ID, or label with `project` (from searchExperiments). Then listFiles with a scan ID or resource label.',
+    'One experiment (imaging session or other assessment): date, type, subject, custom fields, quarantine status, scans (with acquisition parameters), resources, assessors. Takes an accession ID, or label with `project`. Then listFiles with a scan ID or resource label.',
   toolset: 'browse',
   inputSchema: { experiment: experimentParam, project: optionalProjectParam },
   outputSchema: ExperimentDetailOutput,

@@ -362,7 +362,7 @@ export const setQuarantine = defineWriteTool({
   name: 'setQuarantine',
   title: 'Quarantine or activate an XNAT experiment',
   description:
-    "Quarantines an experiment (or one of its assessors) or releases it, and reports the status read back from XNAT. Needs the user's confirmation (see `confirm`); dryRun: true only reports the current status.",
+    "Quarantines an experiment (or one of its assessors) or releases it, and reports the status read back from XNAT. Needs the user's confirmation (`confirm`); dryRun only reports the current status.",
   toolset: 'curate',
   inputSchema: {
     experiment: experimentParam,

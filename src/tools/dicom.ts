@@ -11,9 +11,8 @@ export const getDicomHeader = defineTool({
   name: 'getDicomHeader',
   title: 'Read the DICOM header of a scan',
   description:
-    "DICOM header of a scan's file (tag, VR, name, value; sequence items name their parent), read by XNAT. " +
-    `The first file unless instance or file is given; compare: true lists which elements differ across the series (up to ${MAX_COMPARED_FILES} files). ` +
-    'Scan IDs from getExperiment.',
+    "DICOM header of a scan's file (tag, VR, name, value; sequence items name their parent), read by XNAT: " +
+    `the first file unless instance or file is given; compare: true lists the elements that differ across the series (up to ${MAX_COMPARED_FILES} files).`,
   toolset: 'imaging',
   inputSchema: {
     experiment: experimentParam,

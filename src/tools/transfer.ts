@@ -242,7 +242,7 @@ export const downloadFiles = defineWriteTool({
   name: 'downloadFiles',
   title: 'Download XNAT files to a local folder',
   description:
-    "Downloads an experiment, some scans (by ID or type), an assessor's files, a resource (of an experiment, project or subject) or one file into a local folder in the allowed directories. Files are kept only when size and MD5 match. Existing local files are skipped (so a repeated call resumes) unless overwrite: true.",
+    "Downloads an experiment, some scans (by ID or type), an assessor's files, a resource (of an experiment, project or subject) or one file into a local folder in the allowed directories. Files are kept only when size and MD5 match; existing ones are skipped (a repeat resumes) unless overwrite.",
   toolset: 'transfer',
   inputSchema: {
     project: parentInput.project,
