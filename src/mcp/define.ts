@@ -20,6 +20,7 @@ import { describeToolError, type ErrorTarget } from './errors.js';
 import { boundStrings, fitBudget, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
+import { serverParam } from './params.js';
 import { singleServer, type ServerDirectory } from './servers.js';
 
 export const TOOLSETS = [
@@ -270,19 +271,39 @@ function appToolMeta(ui: { resourceUri: string }): Record<string, unknown> {
   return { ui, [APP_RESOURCE_URI_KEY]: ui.resourceUri };
 }
 
+/**
+ * With several XNAT servers configured (XNAT_MCP_SERVERS) every tool takes an optional `server`
+ * naming the one it talks to; with one server nothing is added, so the usual listing keeps its size.
+ * Tools that already choose servers themselves (getServerInfo, copyData) are left as they are.
+ */
+function choosesServer(tool: AnyToolDefinition, deps: ToolDeps): boolean {
+  return (deps.servers?.list().length ?? 1) > 1 && !('server' in tool.inputSchema);
+}
+
+function withServerChoice(tool: AnyToolDefinition, deps: ToolDeps): AnyToolDefinition {
+  return choosesServer(tool, deps)
+    ? { ...tool, inputSchema: { ...tool.inputSchema, server: serverParam } }
+    : tool;
+}
+
 function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps): void {
+  const chooses = choosesServer(tool, deps);
   const config = {
     title: tool.title,
     description: tool.description,
-    inputSchema: tool.inputSchema,
+    inputSchema: chooses ? { ...tool.inputSchema, server: serverParam } : tool.inputSchema,
     outputSchema: tool.outputSchema,
     annotations: tool.annotations,
   };
-  const callback: ToolCallback<z.ZodRawShape> = (args, extra): Promise<CallToolResult> => {
+  const callback: ToolCallback<z.ZodRawShape> = (input, extra): Promise<CallToolResult> => {
+    const { server: serverName, ...own } = input as { server?: string };
+    const args = chooses ? own : input;
+    let client = deps.client;
     const call = (async (): Promise<CallToolResult> => {
       try {
+        if (chooses) client = deps.servers!.client(serverName);
         // Writes are audited with the XNAT login (one cached lookup), never the configured credential.
-        const user = tool.writes ? await deps.client.currentUser({ signal: extra.signal }) : 'unknown';
+        const user = tool.writes ? await client.currentUser({ signal: extra.signal }) : 'unknown';
         const safety = createSafety({
           options: deps.safety ?? {},
           server: server.server,
@@ -294,7 +315,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
         const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
         const images: ImageContent[] = [];
         const output = await tool.handler(args, {
-          client: deps.client,
+          client,
           servers: deps.servers ?? singleServer(deps.client),
           signal: extra.signal,
           log: deps.log,
@@ -318,7 +339,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
       } catch (err) {
         const text = describeToolError(err, {
           operation: tool.name,
-          url: deps.client.url,
+          url: client.url,
           target: tool.target?.(args),
           log: deps.log,
         });
@@ -350,7 +371,7 @@ export function registerTools(
     if (more.length === 0) return;
     for (const tool of more) {
       registerTool(server, tool, deps);
-      listed.push(listedTool(tool));
+      listed.push(listedTool(withServerChoice(tool, deps)));
     }
     // Replaces the SDK's tools/list handler (set by the first registration) with the compact one.
     server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
