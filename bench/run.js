@@ -2,10 +2,10 @@
 // loopback HTTP, several ways in the same run (these machines are noisy, so only ratios to the
 // baselines measured here mean anything). Every way asks for the same columns: those the client
 // core's Experiment model needs (EXPERIMENT_COLUMNS), so each moves the same bytes.
-//   curl    one GET of the project's experiment listing by curl (the baseline; a raw undici GET
-//           stands in when curl is missing)
-//   raw     the same GET by hand in this process, parsed with JSON.parse
-//   pyxnat  pyxnat's own listing reader (`Interface._get_json`, what its collections use), timed
+//   curl    one GET of the project's experiment listing by curl, as CSV like the client core asks
+//           (the baseline; a raw undici GET stands in when curl is missing)
+//   raw     the JSON GET by hand in this process, parsed with JSON.parse (context)
+//   pyxnat  pyxnat's own listing reader (`Interface._get_json`, what its collections use: CSV), timed
 //           inside Python from connecting to the parsed rows (Debian's /usr/bin/python3)
 //   client  XnatClient.iterateExperiments (the client core, one request per page)
 //   tool    the searchExperiments MCP tool, paging with cursors through an in-memory MCP client
@@ -92,13 +92,14 @@ async function curlListing(sandbox) {
       '\n%{time_total}',
       '-u',
       `${USER}:${PASSWORD}`,
-      `${sandbox.url}/data/projects/${PROJECT}/experiments?format=json&columns=${COLUMNS}`,
+      `${sandbox.url}/data/projects/${PROJECT}/experiments?format=csv&columns=${COLUMNS}`,
     ],
     { maxBuffer: 1 << 30, encoding: 'latin1' },
   );
-  // curl times itself (its process start is not the transfer); rows counted without parsing.
+  // curl times itself (its process start is not the transfer); rows counted without parsing (one
+  // line each after the header: the generated labels hold no line breaks).
   const nl = r.stdout.lastIndexOf('\n');
-  return { rows: r.stdout.slice(0, nl).split('"ID":').length - 1, ms: Number(r.stdout.slice(nl + 1)) * 1000 };
+  return { rows: r.stdout.slice(0, nl).split('\n').length - 2, ms: Number(r.stdout.slice(nl + 1)) * 1000 };
 }
 
 const PYXNAT_LISTING = `

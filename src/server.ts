@@ -33,11 +33,16 @@ export interface ServerDeps {
   calls?: RunningCalls;
 }
 
+/** `10000` → `10,000`, without toLocaleString: its first call loads ICU data (~10 ms at every start). */
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+}
+
 export const INSTRUCTIONS = [
   'Access to an XNAT imaging archive: projects contain subjects, subjects have experiments (imaging sessions), experiments have scans, resources and files.',
   'IDs: every subject and experiment has a site-wide accession ID (e.g. XNAT_S00001, XNAT_E00001) and a label that is unique only within a project. Tools take either the ID, or the label together with `project`. A subject or experiment shared into another project may have a different label there.',
   'Lists return {items, total, nextCursor}: pass nextCursor back as `cursor` with the same filters to get the next page; keep limits small.',
-  `Every result stays under ${RESULT_TOKEN_BUDGET.toLocaleString('en-US')} tokens: pages are cut short (truncated, use the cursor) and values over ${MAX_STRING} characters are shortened in the middle, marked "…[n characters cut]…".`,
+  `Every result stays under ${thousands(RESULT_TOKEN_BUDGET)} tokens: pages are cut short (truncated, use the cursor) and values over ${MAX_STRING} characters are shortened in the middle, marked "…[n characters cut]…".`,
   'Start with listProjects, then searchSubjects / searchExperiments, then getSubject / getExperiment / listFiles.',
 ].join('\n');
 

@@ -5,8 +5,9 @@
 import { XnatBadRequestError } from './errors.js';
 import { xnatPath, type QueryValue, type RequestContext } from './http.js';
 import type { Experiment, Page, Project, Subject } from './models.js';
-import { readTable } from './reads.js';
-import { toExperiment, toProject, toSubject, toXnatDate, type Row, type Table } from './rows.js';
+import { readCsvListing, readTable } from './reads.js';
+import { EXPERIMENT_CSV_COLUMNS } from './rows-csv.js';
+import { toExperiment, toProject, toSubject, toXnatDate, type Row } from './rows.js';
 
 export interface PageRequest {
   limit?: number;
@@ -111,51 +112,46 @@ export async function* iterateExperiments(
 ): AsyncIterable<Experiment> {
   const { path, filters } = experimentListing(q);
   // Large pages: each XNAT listing request has a fixed cost (a full query per page, about a fifth
-  // of a whole 50,000-row listing on the sandbox), while a 50,000-row page is ~15 MB of JSON and
-  // ~40 MB of rows (two at most: one consumed, one fetched). One row more than a page tells whether
-  // another page follows, so a listing that ends on a page boundary needs no empty last request.
+  // of a whole 50,000-row listing on the sandbox). One row more than a page tells whether another
+  // page follows, so a listing that ends on a page boundary needs no empty last request.
   const { limit } = checkPaging({ limit: q.pageSize ?? ITERATE_PAGE_SIZE });
-  // The next page is asked for while this one is consumed, so XNAT's query overlaps our work;
-  // a consumer that stops early cancels it.
-  const stop = new AbortController();
-  const signal = q.signal ? AbortSignal.any([q.signal, stop.signal]) : stop.signal;
-  const fetchPage = (offset: number): Promise<Table> => {
-    const table = readTable(
+  // Pages are read as CSV (half the bytes of JSON) and handed on as they arrive, so memory stays
+  // flat whatever the page size; a consumer that stops early cancels the request.
+  let firstId: string | undefined;
+  for (let offset = 0; ; offset += limit) {
+    const pages = readCsvListing(
       ctx,
       path,
       { ...filters, columns: EXPERIMENT_COLUMNS, limit: limit + 1, offset },
-      signal,
+      q.signal,
+      EXPERIMENT_CSV_COLUMNS,
     );
-    // Handled when awaited; until then a failure must not count as an unhandled rejection.
-    table.catch(() => undefined);
-    return table;
-  };
-  let pending: Promise<Table> | undefined = fetchPage(0);
-  let firstId: string | undefined;
-  try {
-    for (let offset = 0; pending !== undefined; offset += limit) {
-      const table: Table = await pending;
-      pending = undefined;
-      // An XNAT that ignores limit/offset sends every row each time (with `totalRecords`, which it
-      // omits when paging): a page longer than asked for or an answer with `totalRecords` is the
-      // whole listing, and so is a later page starting with the first page's first row.
-      const unpaged = table.totalRecords !== undefined || table.rows.length > limit + 1;
-      if (offset > 0 && table.rows[0] !== undefined && toExperiment(table.rows[0]).id === firstId) {
-        // The whole listing again: what the earlier pages did not yield is its tail.
-        for (const row of table.rows.slice(offset)) yield toExperiment(row, q.project);
-        return;
+    // An XNAT that ignores limit/offset sends every row each time: a page longer than asked for is
+    // the whole listing, and so is a later page starting with the first page's first row (then
+    // what the earlier pages did not yield is its tail).
+    let index = 0;
+    let whole = false;
+    let skip = 0;
+    let lookahead: Experiment | undefined;
+    for await (const table of pages) {
+      // `totalRecords` (JSON answers only) comes with unpaged answers alone.
+      if (table.totalRecords !== undefined) whole = true;
+      for (const row of table.rows) {
+        const experiment = toExperiment(row, q.project);
+        if (index === 0) {
+          if (offset > 0 && experiment.id === firstId) [whole, skip] = [true, offset];
+          firstId ??= experiment.id;
+        }
+        if (index === limit) lookahead = experiment;
+        else if (index > limit && !whole) {
+          whole = true;
+          if (lookahead !== undefined) yield lookahead;
+        }
+        if ((index < limit || whole) && index >= skip) yield experiment;
+        index++;
       }
-      const more = !unpaged && table.rows.length > limit;
-      const rows = more ? table.rows.slice(0, limit) : table.rows;
-      firstId ??= rows[0] === undefined ? undefined : toExperiment(rows[0]).id;
-      if (more) pending = fetchPage(offset + limit);
-      for (const row of rows) yield toExperiment(row, q.project);
     }
-  } finally {
-    if (pending !== undefined) {
-      stop.abort();
-      await pending.catch(() => undefined);
-    }
+    if (whole || index <= limit) return;
   }
 }
 

@@ -2,8 +2,10 @@
  * The plumbing every read shares: a GET that asks the /data API for JSON, a listing table or an item
  * document parsed through rows.ts, an optional listing row, and "not found" errors that say what to do.
  */
+import { csvBatches } from './csv.js';
 import { XnatError, XnatNotFoundError } from './errors.js';
 import type { HttpRequest, QueryValue, RequestContext } from './http.js';
+import { checkCsvHeader, csvRows } from './rows-csv.js';
 import { parseItem, parseTable, type ItemNode, type Row, type Table } from './rows.js';
 
 /** Options of a read of one object: a subject or experiment label resolves only inside a project. */
@@ -61,6 +63,63 @@ export async function readTable(
   } catch (err) {
     throw notFound !== undefined ? withHint(err, notFound) : err;
   }
+}
+
+/**
+ * A large listing read as CSV: half the bytes of its JSON, parsed as it arrives (no whole-body
+ * string) and handed on a batch of rows at a time (as tables), so rows live only until the caller
+ * has mapped them. The header is checked once for the `required` columns. CSV carries no `totalRecords`.
+ * A JSON answer is read as JSON; any other (XNAT's login page served with 200, a proxy's page) is
+ * asked for again as JSON, whose path recognises the login page and renews an expired session.
+ */
+export async function* readCsvListing(
+  ctx: RequestContext,
+  path: string,
+  query: Record<string, QueryValue>,
+  signal: AbortSignal | undefined,
+  required: Parameters<typeof checkCsvHeader>[1],
+): AsyncGenerator<Table> {
+  const edge = { method: 'GET', path };
+  const res = await ctx.request({
+    method: 'GET',
+    path,
+    query: { ...query, format: 'csv' },
+    expect: 'text',
+    streamResponse: true,
+    signal,
+  });
+  const stream = res.stream;
+  if (!/^text\/csv\b/i.test(res.contentType)) {
+    // An XNAT (or proxy) that answers JSON whatever was asked: read that answer as it is.
+    if (/\bjson\b/i.test(res.contentType)) {
+      yield parseTable(stream ? await text(stream) : res.body, edge);
+      return;
+    }
+    stream?.destroy();
+    yield await readTable(ctx, path, query, signal);
+    return;
+  }
+  let header: string[] | undefined;
+  let count = 0;
+  try {
+    for await (const batch of csvBatches(stream ?? res.body)) {
+      if (header === undefined) {
+        header = batch.shift() ?? [];
+        checkCsvHeader(header, required, edge);
+      }
+      const rows = csvRows(header, batch, count, edge);
+      count += rows.length;
+      yield { rows };
+    }
+  } finally {
+    stream?.destroy();
+  }
+}
+
+async function text(stream: AsyncIterable<unknown>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export async function readItem(

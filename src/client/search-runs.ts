@@ -5,10 +5,10 @@
  * A search is a built `xdat:bundle` or a saved search, whose stored document is posted as is.
  */
 import { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
 import type { XMLParser } from 'fast-xml-parser';
 import { XnatBadRequestError, XnatNotFoundError } from './errors.js';
 import { xnatPath, type RequestContext } from './http.js';
+import { csvRecords } from './csv.js';
 import { checkPaging } from './listings.js';
 import type { SavedSearch, SearchResult } from './models.js';
 import { getBody, readTable, withHint } from './reads.js';
@@ -213,55 +213,4 @@ export async function streamSearch(
     }
   }
   return { columns, rows: rows() };
-}
-
-/** RFC 4180 records from a stream of text: quoted cells may hold commas, quotes and line breaks. */
-export async function* csvRecords(source: Readable | string): AsyncGenerator<string[]> {
-  let record: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let afterQuote = false;
-  let pendingCr = false;
-  const chunks: AsyncIterable<unknown> | string[] = typeof source === 'string' ? [source] : source;
-  for await (const chunk of chunks) {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
-    for (const ch of text) {
-      if (quoted) {
-        if (ch === '"') {
-          quoted = false;
-          afterQuote = true;
-        } else cell += ch;
-        continue;
-      }
-      if (pendingCr && ch === '\n') {
-        pendingCr = false;
-        continue;
-      }
-      pendingCr = false;
-      if (ch === '"') {
-        // A doubled quote inside a quoted cell: the quote itself.
-        if (afterQuote) cell += '"';
-        quoted = true;
-        afterQuote = false;
-      } else if (ch === ',') {
-        record.push(cell);
-        cell = '';
-        afterQuote = false;
-      } else if (ch === '\n' || ch === '\r') {
-        record.push(cell);
-        yield record;
-        record = [];
-        cell = '';
-        afterQuote = false;
-        pendingCr = ch === '\r';
-      } else {
-        cell += ch;
-        afterQuote = false;
-      }
-    }
-  }
-  if (cell !== '' || record.length > 0) {
-    record.push(cell);
-    yield record;
-  }
 }

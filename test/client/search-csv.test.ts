@@ -1,7 +1,7 @@
-/** The streamed CSV reader of search answers: RFC 4180 quoting across chunk boundaries. */
+/** The streamed CSV reader of search answers and listings: RFC 4180 quoting across chunk boundaries. */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { csvRecords } from '../../src/client/search-runs.js';
+import { csvRecords } from '../../src/client/csv.js';
 
 async function records(chunks: string[]): Promise<string[][]> {
   const out: string[][] = [];
@@ -35,5 +35,30 @@ describe('csvRecords', () => {
     const out: string[][] = [];
     for await (const record of csvRecords(stream)) out.push(record);
     expect(out).toEqual([['label'], ['Müller-Ø'], ['Z']]);
+  });
+
+  it('decodes UTF-8 bytes split anywhere, as an HTTP body arrives (no stream encoding set)', async () => {
+    const text = 'ID,label\nE1,"Müller, ""Ø"" 日本"\nE2,naïve\n';
+    const expected = [
+      ['ID', 'label'],
+      ['E1', 'Müller, "Ø" 日本'],
+      ['E2', 'naïve'],
+    ];
+    const bytes = Buffer.from(text);
+    for (let i = 1; i < bytes.length; i++) {
+      const out: string[][] = [];
+      for await (const record of csvRecords(Readable.from([bytes.subarray(0, i), bytes.subarray(i)]))) {
+        out.push(record);
+      }
+      expect(out).toEqual(expected);
+    }
+  });
+
+  it('skips blank lines and keeps empty cells, first and last', async () => {
+    expect(await records(['a,b,c\n\n,x,\n\r\n"",,""\n'])).toEqual([
+      ['a', 'b', 'c'],
+      ['', 'x', ''],
+      ['', '', ''],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The serve path loads only what answering `tools/list` needs: the sandbox, the HTTP transport, the
- * transfer modules, undici and the XML builder load when a command or a call first uses them. The
+ * transfer modules, undici, the XML builder and the DICOM pixel decoders load when a command or a call first uses them. The
  * built CLI runs as a host starts it, with a module-load hook that names every module it loads.
  */
 import { spawn } from 'node:child_process';
@@ -63,7 +63,7 @@ describe('cold start', () => {
     expect(loaded.some((url) => url.endsWith('/dist/cli.js'))).toBe(true);
     expect(loaded.some((url) => url.includes('/node_modules/@modelcontextprotocol/sdk/'))).toBe(true);
     const unneeded = loaded.filter((url) =>
-      /\/dist\/sandbox\/|\/dist\/transports\/http\.js|\/transfers\/(upload|download|zip-download)\.js|\/node_modules\/(undici|fast-xml-parser|@modelcontextprotocol\/ext-apps)\//.test(
+      /\/dist\/sandbox\/|\/dist\/transports\/http\.js|\/transfers\/(upload|download|zip-download)\.js|\/node_modules\/(undici|fast-xml-parser|@modelcontextprotocol\/ext-apps|dcmjs-imaging)\//.test(
         url,
       ),
     );

@@ -4,11 +4,9 @@
  * pipeline applies the modality LUT (RescaleSlope/Intercept), the window, MONOCHROME1 inversion,
  * signed and float pixels, and colour conversion (RGB, YBR_*, palette) before handing back RGBA.
  */
-import imaging from 'dcmjs-imaging';
+import type Imaging from 'dcmjs-imaging';
 import { XnatBadRequestError } from '../errors.js';
 import type { Raster } from './raster.js';
-
-const { DicomImage, NativePixelDecoder, WindowLevel } = imaging;
 
 /** Transfer syntaxes dcmjs-imaging decodes, by UID. */
 export const SUPPORTED_SYNTAXES: Readonly<Record<string, string>> = {
@@ -37,21 +35,26 @@ export interface Window {
   width: number;
 }
 
-let decoders: Promise<void> | undefined;
+let decoders: Promise<typeof Imaging> | undefined;
 
-/** Loads the WebAssembly decoders once per process (about 100 ms). */
-function initDecoders(): Promise<void> {
-  decoders ??= NativePixelDecoder.initializeAsync({ logNativeDecodersMessages: false }).catch(
-    (err: unknown) => {
+/**
+ * Loads dcmjs-imaging and its WebAssembly decoders once per process, on the first render: loading
+ * the library alone takes about 100 ms, which every server start would pay before tools/list.
+ */
+function initDecoders(): Promise<typeof Imaging> {
+  decoders ??= import('dcmjs-imaging')
+    .then(async ({ default: imaging }) => {
+      // Their warnings about odd files go to the console, which on stdio would corrupt the protocol.
+      imaging.log.setLevel('silent');
+      await imaging.NativePixelDecoder.initializeAsync({ logNativeDecodersMessages: false });
+      return imaging;
+    })
+    .catch((err: unknown) => {
       decoders = undefined;
       throw err;
-    },
-  );
+    });
   return decoders;
 }
-
-// Their warnings about odd files go to the console, which on stdio would corrupt the protocol.
-imaging.log.setLevel('silent');
 
 export function checkSyntax(uid: string, what: string): void {
   if (SUPPORTED_SYNTAXES[uid] === undefined) {
@@ -69,7 +72,7 @@ export interface DecodedFile {
 
 /** Parses one whole DICOM file; rendering happens per frame. */
 export async function decodeDicom(bytes: Buffer, what: string): Promise<DecodedFile> {
-  await initDecoders();
+  const { DicomImage, WindowLevel } = await initDecoders();
   let image: InstanceType<typeof DicomImage>;
   try {
     image = new DicomImage(
