@@ -3,17 +3,15 @@
 // uploading it again to the other server, in the same run, with each side's peak RSS.
 // Each measurement runs in its own child process (this file with a mode) so peak RSS is its own.
 // Usage: node bench/copy.js [--size-mib 1024] [--files 4]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XnatClient } from '../dist/index.js';
+import { startSandbox } from './sandbox-process.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'dist', 'cli.js');
 const self = fileURLToPath(import.meta.url);
 const ADMIN = { user: 'admin', password: 'admin' };
 const PROJECT = 'BRAIN_MR';
@@ -152,16 +150,6 @@ const modes = {
     return { ...result, maxRssMiB: peakRss() };
   },
 };
-
-function startSandbox() {
-  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`sandbox exited with code ${code}`)));
-    createInterface({ input: child.stdout }).once('line', (url) => resolve({ url: url.trim(), child }));
-  });
-}
 
 function runMode(mode, env) {
   const r = spawnSync(process.execPath, [self, '--mode', mode], {

@@ -4,15 +4,14 @@
 // memory, against a server built by our one factory. Every measurement runs in a process of its own
 // (this file again, with `worker <mode>`), so each peak RSS is that measurement's alone.
 // Usage: npm run bench [-- --slices 200]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSandbox } from './sandbox-process.js';
 
 const here = fileURLToPath(import.meta.url);
-const cli = join(dirname(here), '..', 'dist', 'cli.js');
 const USER = 'admin';
 const PASSWORD = 'admin';
 const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
@@ -151,16 +150,6 @@ function run(mode, env) {
   });
   if (r.status !== 0) throw new Error(`${mode} failed (exit ${r.status}): ${r.stdout}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
-}
-
-function startSandbox() {
-  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`sandbox exited with code ${code}`)));
-    createInterface({ input: child.stdout }).once('line', (url) => resolve({ url: url.trim(), child }));
-  });
 }
 
 async function main() {

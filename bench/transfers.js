@@ -8,16 +8,15 @@
 // Every measurement runs in its own child process (bench/transfer-worker.js) so that peak RSS
 // belongs to that transfer alone; the sandbox runs in a child process of its own too.
 // Usage: npm run bench [-- --size-mib 1024] [-- --files 2000]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { target } from './targets.js';
+import { startSandbox } from './sandbox-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'dist', 'cli.js');
 const worker = join(here, 'transfer-worker.js');
 
 function arg(name, fallback) {
@@ -32,16 +31,6 @@ const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const has = (command) => spawnSync(command, ['--help']).error === undefined;
 const hasCurlTools = hasCurl && has('md5sum') && has('sync');
 const hasUnzip = hasCurl && spawnSync('unzip', ['-v']).status === 0;
-
-function startSandbox() {
-  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`sandbox exited with code ${code}`)));
-    createInterface({ input: child.stdout }).once('line', (url) => resolve({ url: url.trim(), child }));
-  });
-}
 
 function run(mode, env, variant = '') {
   const result = spawnSync(process.execPath, ['--expose-gc', worker, mode, variant], {
