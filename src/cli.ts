@@ -5,15 +5,10 @@ import { homedir } from 'node:os';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  XnatClient,
-  XnatConfigError,
-  XnatError,
-  normalizeXnatUrl,
-  resolveConfig,
-  resolveServers,
-  type XnatConfig,
-} from './client/index.js';
+// Straight from their modules: the client barrel loads every module of the client core.
+import { XnatClient } from './client/client.js';
+import { normalizeXnatUrl, resolveConfig, resolveServers, type XnatConfig } from './client/config.js';
+import { XnatConfigError, XnatError } from './client/errors.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, selectTools } from './tools/index.js';

@@ -3,7 +3,8 @@
  * calls it with the same shared XnatClient; nothing here or in the tools keeps per-session state.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { XnatConfigError, type XnatClient } from './client/index.js';
+import type { XnatClient } from './client/client.js';
+import { XnatConfigError } from './client/errors.js';
 import { registerPrompts, registerResources } from './resources/index.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, isToolset, selectTools, type Toolset } from './tools/index.js';
 import type { RunningCalls } from './mcp/calls.js';

@@ -4,14 +4,16 @@
  * search, curation, transfers, prearchive), each of which takes only the narrow context it needs.
  * Every read makes a small, bounded number of requests (one per listing page, never one per object).
  */
-import * as access from './access.js';
+// Modules only some methods use load on their first call (`await import` in the method), so that a
+// server answering tools/list never loads them; their types are imported here.
+import type * as access from './access.js';
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
-import * as containers from './containers/index.js';
-import * as copy from './copy.js';
-import * as dicom from './dicom.js';
+import type * as containers from './containers/index.js';
+import type * as copy from './copy.js';
+import type * as dicom from './dicom.js';
 import * as files from './files.js';
-import * as imaging from './imaging/index.js';
+import type * as imaging from './imaging/index.js';
 import {
   HttpClient,
   type ClientStats,
@@ -50,14 +52,14 @@ import type {
   XnatFile,
 } from './models.js';
 import type { ObjectOptions } from './reads.js';
-import * as search from './search.js';
-import * as searchExport from './search-export.js';
-import * as searchRuns from './search-runs.js';
+import type * as search from './search.js';
+import type * as searchExport from './search-export.js';
+import type * as searchRuns from './search-runs.js';
 import { XnatSession } from './session.js';
 import { CurrentUser, serverInfo } from './site.js';
-import * as tokens from './tokens.js';
-import * as curation from './curation/index.js';
-import * as prearchive from './prearchive.js';
+import type * as tokens from './tokens.js';
+import type * as curation from './curation/index.js';
+import type * as prearchive from './prearchive.js';
 import { listResourceFiles } from './transfers/common.js';
 import type * as bids from './bids/index.js';
 // Uploads and downloads load on their first call (a short cold start for servers that never transfer).
@@ -130,27 +132,32 @@ export class XnatClient {
 
   /** The current user's profile, site roles and whether they are a site admin. */
   async userDetails(opts: CallOptions = {}): Promise<UserDetails> {
-    return access.userDetails(this.reads, await this.user.get(opts.signal), opts.signal);
+    const { userDetails } = await import('./access.js');
+    return userDetails(this.reads, await this.user.get(opts.signal), opts.signal);
   }
 
   /** The site's enabled users (403 → XnatPermissionError where the site restricts the list to admins). */
   async listUsers(opts: CallOptions = {}): Promise<SiteUser[]> {
-    return access.listUsers(this.reads, opts.signal);
+    const { listUsers } = await import('./access.js');
+    return listUsers(this.reads, opts.signal);
   }
 
   /** Who is logged in now, with their session counts (site admins only). */
   async activeUsers(opts: CallOptions = {}): Promise<ActiveUser[]> {
-    return access.activeUsers(this.reads, opts.signal);
+    const { activeUsers } = await import('./access.js');
+    return activeUsers(this.reads, opts.signal);
   }
 
   /** A project's members and their groups (its owners and site admins only). */
   async listProjectMembers(project: string, opts: CallOptions = {}): Promise<ProjectMember[]> {
-    return access.listProjectMembers(this.reads, project, opts.signal);
+    const { listProjectMembers } = await import('./access.js');
+    return listProjectMembers(this.reads, project, opts.signal);
   }
 
   /** Adds the user to a group of the project, or moves them there; returns their row as read back. */
   async setProjectMember(q: access.MemberChange): Promise<ProjectMember> {
-    return access.setProjectMember({ reads: this.reads, writes: this.writes }, q);
+    const { setProjectMember } = await import('./access.js');
+    return setProjectMember({ reads: this.reads, writes: this.writes }, q);
   }
 
   /** Removes the user from the project; returns the membership they had. */
@@ -159,7 +166,8 @@ export class XnatClient {
     login: string;
     signal?: AbortSignal | undefined;
   }): Promise<ProjectMember> {
-    return access.removeProjectMember({ reads: this.reads, writes: this.writes }, q);
+    const { removeProjectMember } = await import('./access.js');
+    return removeProjectMember({ reads: this.reads, writes: this.writes }, q);
   }
 
   async listProjects(opts: CallOptions = {}): Promise<Project[]> {
@@ -212,7 +220,8 @@ export class XnatClient {
 
   /** A PNG of one slice, a montage or orthogonal views of a scan, rendered from its DICOM files; see imaging/. */
   async scanImage(q: imaging.ScanImageQuery): Promise<imaging.ScanImage> {
-    return imaging.scanImage(this.fileContext(), q);
+    const { scanImage } = await import('./imaging/index.js');
+    return scanImage(this.fileContext(), q);
   }
 
   /**
@@ -220,7 +229,8 @@ export class XnatClient {
    * SNAPSHOTS resource when it generates it: a read with a side effect.
    */
   async scanSnapshot(q: imaging.SnapshotQuery): Promise<imaging.Snapshot> {
-    return imaging.scanSnapshot(this.fileContext(), q);
+    const { scanSnapshot } = await import('./imaging/index.js');
+    return scanSnapshot(this.fileContext(), q);
   }
 
   /** Pipelines (container service wrappers) that can run on items of `xsiType` in the project, with whether it enabled them. */
@@ -229,12 +239,14 @@ export class XnatClient {
     xsiType: string,
     opts: CallOptions = {},
   ): Promise<containers.Pipeline[]> {
-    return containers.listPipelines(this.reads, project, xsiType, opts.signal);
+    const { listPipelines } = await import('./containers/index.js');
+    return listPipelines(this.reads, project, xsiType, opts.signal);
   }
 
   /** Every installed pipeline with its inputs explained (one request). */
   async listPipelineDetails(opts: CallOptions = {}): Promise<containers.PipelineDetail[]> {
-    return containers.listPipelineDetails(this.reads, opts.signal);
+    const { listPipelineDetails } = await import('./containers/index.js');
+    return listPipelineDetails(this.reads, opts.signal);
   }
 
   async pipelineEnabled(
@@ -242,7 +254,8 @@ export class XnatClient {
     wrapperId: number,
     opts: CallOptions = {},
   ): Promise<{ site: boolean; project: boolean }> {
-    return containers.pipelineEnabled(this.reads, project, wrapperId, opts.signal);
+    const { pipelineEnabled } = await import('./containers/index.js');
+    return pipelineEnabled(this.reads, project, wrapperId, opts.signal);
   }
 
   /** The inputs XNAT would resolve for a launch (nothing is launched). */
@@ -252,7 +265,8 @@ export class XnatClient {
     inputs: Record<string, string>,
     opts: CallOptions = {},
   ): Promise<containers.LaunchPreview> {
-    return containers.previewLaunch(this.reads, project, wrapperId, inputs, opts.signal);
+    const { previewLaunch } = await import('./containers/index.js');
+    return previewLaunch(this.reads, project, wrapperId, inputs, opts.signal);
   }
 
   /** One launch; XNAT checks almost nothing here, so check the pipeline first (listPipelines). */
@@ -263,29 +277,35 @@ export class XnatClient {
     inputs: Record<string, string>;
     signal?: AbortSignal | undefined;
   }): Promise<containers.LaunchResult> {
-    return containers.launch(this.writes, q);
+    const { launch } = await import('./containers/index.js');
+    return launch(this.writes, q);
   }
 
   async listJobs(
     q: { project?: string | undefined; running?: boolean | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<containers.Job[]> {
-    return containers.listJobs(this.reads, q);
+    const { listJobs } = await import('./containers/index.js');
+    return listJobs(this.reads, q);
   }
 
   async getJob(id: string, opts: CallOptions = {}): Promise<containers.Job> {
-    return containers.getJob(this.reads, id, opts.signal);
+    const { getJob } = await import('./containers/index.js');
+    return getJob(this.reads, id, opts.signal);
   }
 
   async jobLog(id: string, stream: 'stdout' | 'stderr', opts: CallOptions = {}): Promise<string> {
-    return containers.jobLog(this.reads, id, stream, opts.signal);
+    const { jobLog } = await import('./containers/index.js');
+    return jobLog(this.reads, id, stream, opts.signal);
   }
 
   async killJob(id: string, opts: CallOptions = {}): Promise<string> {
-    return containers.killJob(this.writes, id, opts.signal);
+    const { killJob } = await import('./containers/index.js');
+    return killJob(this.writes, id, opts.signal);
   }
 
   async getWorkflow(id: string, opts: CallOptions = {}): Promise<containers.Workflow> {
-    return containers.getWorkflow(this.reads, id, opts.signal);
+    const { getWorkflow } = await import('./containers/index.js');
+    return getWorkflow(this.reads, id, opts.signal);
   }
 
   async listAssessors(experiment: string, opts: ObjectOptions = {}): Promise<Assessor[]> {
@@ -297,11 +317,13 @@ export class XnatClient {
   }
 
   async searchElements(opts: CallOptions = {}): Promise<SearchElement[]> {
-    return search.searchElements(this.reads, opts.signal);
+    const { searchElements } = await import('./search.js');
+    return searchElements(this.reads, opts.signal);
   }
 
   async searchFields(xsiType: string, opts: CallOptions = {}): Promise<SearchField[]> {
-    return search.searchFields(this.reads, xsiType, opts.signal);
+    const { searchFields } = await import('./search.js');
+    return searchFields(this.reads, xsiType, opts.signal);
   }
 
   /**
@@ -309,17 +331,20 @@ export class XnatClient {
    * `limit`/`offset` select rows from the full answer; `total` is the full count.
    */
   async search(query: search.SearchQuery, opts: PageRequest = {}): Promise<SearchResult> {
-    return search.runSearch(this.reads, query, opts);
+    const { runSearch } = await import('./search.js');
+    return runSearch(this.reads, query, opts);
   }
 
   /** Saved (stored) searches the user may run. */
   async savedSearches(opts: CallOptions = {}): Promise<SavedSearch[]> {
-    return searchRuns.savedSearches(this.reads, opts.signal);
+    const { savedSearches } = await import('./search-runs.js');
+    return savedSearches(this.reads, opts.signal);
   }
 
   /** The columns of a type's default listing (`<element>.<field ID>`), if XNAT has one. */
   async defaultListingFields(xsiType: string, opts: CallOptions = {}): Promise<string[] | undefined> {
-    return searchRuns.defaultListingFields(this.reads, xsiType, opts.signal);
+    const { defaultListingFields } = await import('./search-runs.js');
+    return defaultListingFields(this.reads, xsiType, opts.signal);
   }
 
   /** One page of a search through XNAT's cached searches (one request per page). */
@@ -327,7 +352,8 @@ export class XnatClient {
     search: searchRuns.SearchSpec | (() => Promise<searchRuns.SearchSpec>),
     req: searchRuns.SearchPageRequest,
   ): Promise<searchRuns.SearchPage> {
-    return searchRuns.searchPage(this.reads, search, req);
+    const { searchPage } = await import('./search-runs.js');
+    return searchPage(this.reads, search, req);
   }
 
   /** A whole search answer, streamed row by row from one request. */
@@ -335,7 +361,8 @@ export class XnatClient {
     spec: searchRuns.SearchSpec,
     opts: searchRuns.SearchOrder & CallOptions = {},
   ): Promise<searchRuns.SearchStream> {
-    return searchRuns.streamSearch(this.reads, spec, opts);
+    const { streamSearch } = await import('./search-runs.js');
+    return streamSearch(this.reads, spec, opts);
   }
 
   /** A whole search answer written to a local file as it streams (temp file, then rename). */
@@ -343,26 +370,30 @@ export class XnatClient {
     spec: searchRuns.SearchSpec,
     req: searchExport.ExportRequest,
   ): Promise<searchExport.ExportResult> {
-    return searchExport.exportSearch(this.reads, spec, req);
+    const { exportSearch } = await import('./search-export.js');
+    return exportSearch(this.reads, spec, req);
   }
 
   /** Creates a subject; an existing label is returned or reported as a conflict, never updated. */
   async createSubject(
     q: curation.CreateSubjectRequest,
   ): Promise<{ created: boolean; subject: SubjectDetail }> {
-    return curation.createSubject(this.curationContext(), q);
+    const { createSubject } = await import('./curation/index.js');
+    return createSubject(this.curationContext(), q);
   }
 
   /** Creates an experiment of any xsiType under an existing subject; an existing label is never updated. */
   /** Creates a manual QC assessment (xnat:qcManualAssessorData) of an image session; never overwrites. */
   async createQcAssessment(q: curation.QcAssessmentRequest): Promise<curation.QcAssessment> {
-    return curation.createQcAssessment(this.curationContext(), q);
+    const { createQcAssessment } = await import('./curation/index.js');
+    return createQcAssessment(this.curationContext(), q);
   }
 
   async createExperiment(
     q: curation.CreateExperimentRequest,
   ): Promise<{ created: boolean; experiment: ExperimentDetail }> {
-    return curation.createExperiment(this.curationContext(), q);
+    const { createExperiment } = await import('./curation/index.js');
+    return createExperiment(this.curationContext(), q);
   }
 
   /** Sets standard fields, custom variables and/or the label; reports old and new values read back. */
@@ -371,20 +402,24 @@ export class XnatClient {
     changes: curation.FieldChanges,
     opts: CallOptions = {},
   ): Promise<{ changes: curation.FieldChange[] }> {
-    return curation.updateFields(this.curationContext(), ref, changes, opts);
+    const { updateFields } = await import('./curation/index.js');
+    return updateFields(this.curationContext(), ref, changes, opts);
   }
 
   async share(q: curation.ShareRequest): Promise<{ owningProject: string; shares: Share[] }> {
-    return curation.share(this.curationContext(), q);
+    const { share } = await import('./curation/index.js');
+    return share(this.curationContext(), q);
   }
 
   async unshare(q: curation.UnshareRequest): Promise<{ owningProject: string; shares: Share[] }> {
-    return curation.unshare(this.curationContext(), q);
+    const { unshare } = await import('./curation/index.js');
+    return unshare(this.curationContext(), q);
   }
 
   /** Quarantines or activates an experiment (or one of its assessors); returns the status read back. */
   async setQuarantine(q: curation.QuarantineRequest): Promise<{ status: 'active' | 'quarantine' }> {
-    return curation.setQuarantine(this.curationContext(), q);
+    const { setQuarantine } = await import('./curation/index.js');
+    return setQuarantine(this.curationContext(), q);
   }
 
   /** `quarantine` or `active`, of an experiment or (with `assessor`) one of its assessors. */
@@ -394,7 +429,8 @@ export class XnatClient {
     assessor?: string;
     signal?: AbortSignal;
   }): Promise<'active' | 'quarantine'> {
-    return curation.getQuarantineStatus(this.curationContext(), q);
+    const { getQuarantineStatus } = await import('./curation/index.js');
+    return getQuarantineStatus(this.curationContext(), q);
   }
 
   /** Deletes a subject, experiment, scan, assessor, resource or file (files removed too). */
@@ -402,7 +438,8 @@ export class XnatClient {
     ref: curation.ObjectRef & { kind: curation.ObjectKind },
     opts: CallOptions = {},
   ): Promise<void> {
-    return curation.deleteObject(this.curationContext(), ref, opts);
+    const { deleteObject } = await import('./curation/index.js');
+    return deleteObject(this.curationContext(), ref, opts);
   }
 
   /** Resolves any object to its ID, label, owning project and a one-line summary. */
@@ -410,7 +447,8 @@ export class XnatClient {
     ref: curation.ObjectRef & { kind: curation.ObjectKind },
     opts: CallOptions = {},
   ): Promise<curation.ObjectDescription> {
-    return curation.describeObject(this.curationContext(), ref, opts);
+    const { describeObject } = await import('./curation/index.js');
+    return describeObject(this.curationContext(), ref, opts);
   }
 
   /** The XNAT login this client acts as (asked once; an alias token resolves to its user). */
@@ -440,18 +478,21 @@ export class XnatClient {
   }
 
   async listPrearchive(q: { project?: string; signal?: AbortSignal } = {}): Promise<PrearchiveSession[]> {
-    return prearchive.listPrearchive(this.writes, q);
+    const { listPrearchive } = await import('./prearchive.js');
+    return listPrearchive(this.writes, q);
   }
 
   async getPrearchiveSession(
     ref: prearchive.PrearchiveRef,
     opts: CallOptions = {},
   ): Promise<PrearchiveSession> {
-    return prearchive.getPrearchiveSession(this.writes, ref, opts.signal);
+    const { getPrearchiveSession } = await import('./prearchive.js');
+    return getPrearchiveSession(this.writes, ref, opts.signal);
   }
 
   async archivePrearchive(q: prearchive.ArchiveRequest): Promise<prearchive.ImportResult> {
-    return prearchive.archivePrearchive(this.writes, q);
+    const { archivePrearchive } = await import('./prearchive.js');
+    return archivePrearchive(this.writes, q);
   }
 
   /** Moves a prearchive session to another project; returns its new prearchive URL. */
@@ -460,30 +501,36 @@ export class XnatClient {
     toProject: string;
     signal?: AbortSignal;
   }): Promise<string> {
-    return prearchive.movePrearchive(this.writes, q);
+    const { movePrearchive } = await import('./prearchive.js');
+    return movePrearchive(this.writes, q);
   }
 
   async deletePrearchive(q: { session: prearchive.PrearchiveRef; signal?: AbortSignal }): Promise<void> {
-    return prearchive.deletePrearchive(this.writes, q);
+    const { deletePrearchive } = await import('./prearchive.js');
+    return deletePrearchive(this.writes, q);
   }
 
   async rebuildPrearchive(q: { session: prearchive.PrearchiveRef; signal?: AbortSignal }): Promise<void> {
-    return prearchive.rebuildPrearchive(this.writes, q);
+    const { rebuildPrearchive } = await import('./prearchive.js');
+    return rebuildPrearchive(this.writes, q);
   }
 
   /** Sends a DICOM zip (or a folder, zipped while sent) through XNAT's import service. */
   async importSession(q: prearchive.ImportRequest): Promise<prearchive.ImportResult> {
-    return prearchive.importSession(this.writes, q);
+    const { importSession } = await import('./prearchive.js');
+    return importSession(this.writes, q);
   }
 
   /** The header of one DICOM file of a scan (the first, or by 1-based position or name), via XNAT's dicomdump. */
   async dicomHeader(q: dicom.DicomRequest & { instance?: number; file?: string }): Promise<DicomHeader> {
-    return dicom.dicomHeader(this.dicomContext(), q);
+    const { dicomHeader } = await import('./dicom.js');
+    return dicomHeader(this.dicomContext(), q);
   }
 
   /** Which DICOM header elements differ across a scan's files (a sample of at most MAX_COMPARED_FILES). */
   async dicomVariation(q: dicom.DicomRequest): Promise<DicomVariation> {
-    return dicom.dicomVariation(this.dicomContext(), q);
+    const { dicomVariation } = await import('./dicom.js');
+    return dicomVariation(this.dicomContext(), q);
   }
 
   /** XNAT's bidsmap (config `bids/bidsmap`) of the site and the project, merged; undefined when neither has one. */
@@ -506,12 +553,14 @@ export class XnatClient {
 
   /** A new alias token for this client's login (to hold in place of a password; see tokens.ts). */
   async issueAliasToken(opts: CallOptions = {}): Promise<tokens.AliasToken> {
-    return tokens.issueAliasToken(this.reads, opts.signal);
+    const { issueAliasToken } = await import('./tokens.js');
+    return issueAliasToken(this.reads, opts.signal);
   }
 
   /** Disables one of this login's alias tokens. */
   async invalidateAliasToken(alias: string, opts: CallOptions = {}): Promise<void> {
-    return tokens.invalidateAliasToken(this.reads, alias, opts.signal);
+    const { invalidateAliasToken } = await import('./tokens.js');
+    return invalidateAliasToken(this.reads, alias, opts.signal);
   }
 
   /**
@@ -519,12 +568,14 @@ export class XnatClient {
    * copy between projects): what the target lacks, holds, or holds differently. Changes nothing.
    */
   async planCopy(to: XnatClient, q: copy.CopyRequest): Promise<copy.PlannedCopy> {
-    return copy.planCopy(this.curationContext(), to.curationContext(), q);
+    const { planCopy } = await import('./copy.js');
+    return planCopy(this.curationContext(), to.curationContext(), q);
   }
 
   /** Acts on a plan of planCopy: creates what is missing, streams files server to server, verifies them. */
   async runCopy(to: XnatClient, planned: copy.PlannedCopy, q: copy.CopyRequest): Promise<copy.CopyResult> {
-    return copy.runCopy(this.curationContext(), to.curationContext(), planned.work, q);
+    const { runCopy } = await import('./copy.js');
+    return runCopy(this.curationContext(), to.curationContext(), planned.work, q);
   }
 
   /** Ends the XNAT session and closes the connection pool. */

@@ -16,7 +16,7 @@ import {
   XnatPermissionError,
   XnatProtocolError,
   XnatTimeoutError,
-} from '../client/index.js';
+} from '../client/errors.js';
 import type { Logger } from './logger.js';
 import { truncateText } from './text.js';
 

@@ -3,7 +3,7 @@
  * person checks first. Beside format.ts, whose bounds it uses.
  */
 import * as z from 'zod';
-import { describePlan, type CopyItem, type CopyOutcome, type CopyPlan } from '../client/index.js';
+import { describePlan, type CopyItem, type CopyOutcome, type CopyPlan } from '../client/copy.js';
 import { capArray, mib, truncatedSchema, withTruncated } from './format.js';
 
 const EndSchema = z.object({ server: z.string(), url: z.string(), project: z.string().optional() });

@@ -2,7 +2,7 @@
  * The server's diagnostics channel. It writes to stderr only, because on stdio stdout belongs to
  * JSON-RPC. Levels follow MCP's names (RFC 5424 subset) so the same level can gate MCP logging.
  */
-import { XnatConfigError } from '../client/index.js';
+import { XnatConfigError } from '../client/errors.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -6,15 +6,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import {
-  checkZip,
-  listLocalFiles,
-  type ObjectDescription,
-  type ObjectKind,
-  type ResourceParent,
-  type XnatClient,
-  type XnatFile,
-} from '../client/index.js';
+import type { ObjectDescription, ObjectKind, ResourceParent, XnatClient, XnatFile } from '../client/index.js';
+import { listLocalFiles } from '../client/transfers/local.js';
+import { checkZip } from '../client/zipcheck.js';
 import { ToolInputError } from './errors.js';
 import type { Safety } from './safety.js';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WINDOW_PRESETS } from '../client/index.js';
+import { WINDOW_PRESETS } from '../client/imaging/limits.js';
 import { VERSION } from '../client/version.js';
 import { SCAN_VIEWER_URI } from '../mcp/uris.js';
 import { VIEWER_BODY, VIEWER_SCRIPT, VIEWER_STYLE } from './viewer-app.js';

@@ -4,7 +4,8 @@
  * back), and the site's users and the current user.
  */
 import * as z from 'zod';
-import { MEMBER_ROLES, isInGroup, type ProjectMember } from '../client/index.js';
+import { isInGroup } from '../client/access.js';
+import { MEMBER_ROLES, type ProjectMember } from '../client/models.js';
 import { READ_ONLY, defineTool, writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {

@@ -11,15 +11,8 @@ import { progressReporter } from '../mcp/progress.js';
 import { projectTarget } from '../mcp/targets.js';
 import { ToolInputError } from '../mcp/errors.js';
 import { defineWriteTool } from '../mcp/write.js';
-import {
-  BidsmapEntrySchema,
-  Dcm2bidsConfigSchema,
-  ExplicitRuleSchema,
-  type BidsMappingChoice,
-  type BidsmapEntry,
-  type Dcm2bidsConfig,
-  type ExplicitRule,
-} from '../client/index.js';
+import type { BidsMappingChoice, BidsmapEntry, Dcm2bidsConfig, ExplicitRule } from '../client/index.js';
+import { BidsmapEntrySchema, Dcm2bidsConfigSchema, ExplicitRuleSchema } from '../client/bids/mapping.js';
 
 const names = (what: string) =>
   z

@@ -4,7 +4,8 @@
  * confirmations and dry runs can name what will change), then calls the client core, then audits.
  */
 import * as z from 'zod';
-import { UPDATABLE_FIELDS, type ObjectDescription } from '../client/index.js';
+import type { ObjectDescription } from '../client/index.js';
+import { UPDATABLE_FIELDS } from '../client/curation/update.js';
 import { scanTargetId, splitScanTarget, type CohortKind } from '../mcp/cohort.js';
 import { writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';

@@ -5,7 +5,7 @@ import {
   MAX_MONTAGE,
   WINDOW_PRESETS,
   type WindowPreset,
-} from '../client/index.js';
+} from '../client/imaging/limits.js';
 import { READ_ONLY, defineTool, writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import {

@@ -6,7 +6,7 @@
  * any live process. A request for a session whose process is gone gets what the protocol prescribes
  * for an unknown session, 404, so the client initializes a new one.
  */
-import { XnatConfigError } from '../client/index.js';
+import { XnatConfigError } from '../client/errors.js';
 
 export interface NginxInstance {
   /** The process's `--instance-id`. */

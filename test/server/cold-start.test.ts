@@ -68,5 +68,12 @@ describe('cold start', () => {
       ),
     );
     expect(unneeded).toEqual([]);
+    // The client facade loads these on a method's first call; the serve path bypasses the barrel.
+    const lazyClient = loaded.filter((url) =>
+      /\/dist\/client\/(index|tokens|prearchive|search-runs|search-export|containers\/index|curation\/index|imaging\/(index|scan-image|decode)|bids\/index)\.js$/.test(
+        url,
+      ),
+    );
+    expect(lazyClient).toEqual([]);
   });
 });

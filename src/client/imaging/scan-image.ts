@@ -13,18 +13,11 @@ import { checkSyntax, decodeDicom, type DecodedFile, type Window } from './decod
 import { evenlySpaced, mosaicLayout, orderVolumes, type SliceRef } from './frames.js';
 import { autoWindow, plane, readNifti } from './nifti.js';
 import { crop, encodePng, fitInside, grid, resize, type Raster } from './raster.js';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_SIZE, MAX_MONTAGE, WINDOW_PRESETS, type WindowPreset } from './limits.js';
+
+export { MAX_IMAGE_BYTES, MAX_IMAGE_SIZE, MAX_MONTAGE, WINDOW_PRESETS, type WindowPreset };
 
 export type ImageMode = 'slice' | 'montage' | 'orthogonal';
-
-/** CT windows in Hounsfield units (centre, width), as radiology viewers name them. */
-export const WINDOW_PRESETS = {
-  brain: { center: 40, width: 80 },
-  subdural: { center: 75, width: 215 },
-  bone: { center: 400, width: 1800 },
-  lung: { center: -600, width: 1500 },
-  soft: { center: 40, width: 400 },
-} as const;
-export type WindowPreset = keyof typeof WINDOW_PRESETS;
 
 export interface ScanImageRequest {
   files: XnatFile[];
@@ -67,10 +60,6 @@ export interface ScanImage {
   filesRead: number;
 }
 
-export const MAX_IMAGE_SIZE = 1024;
-/** PNG bytes; base64 makes the MCP content a third larger. */
-export const MAX_IMAGE_BYTES = 1_500_000;
-export const MAX_MONTAGE = 64;
 const HEADER_CHUNK_LIMIT = 4 * 1024 * 1024;
 const MAX_FILE_BYTES = 1024 * 1024 * 1024;
 const CONCURRENCY = 4;

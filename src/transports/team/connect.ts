@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { XnatError } from '../../client/index.js';
+import { XnatError } from '../../client/errors.js';
 import type { Logger } from '../../mcp/logger.js';
 import { SignInRefusedError, signIn, type TeamSession, type TeamXnatSettings } from './session.js';
 
