@@ -280,18 +280,12 @@ function choosesServer(tool: AnyToolDefinition, deps: ToolDeps): boolean {
   return (deps.servers?.list().length ?? 1) > 1 && !('server' in tool.inputSchema);
 }
 
-function withServerChoice(tool: AnyToolDefinition, deps: ToolDeps): AnyToolDefinition {
-  return choosesServer(tool, deps)
-    ? { ...tool, inputSchema: { ...tool.inputSchema, server: serverParam } }
-    : tool;
-}
-
-function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps): void {
-  const chooses = choosesServer(tool, deps);
+/** `chooses`: the tool's schema has gained `server` (see choosesServer), taken off its arguments here. */
+function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps, chooses: boolean): void {
   const config = {
     title: tool.title,
     description: tool.description,
-    inputSchema: chooses ? { ...tool.inputSchema, server: serverParam } : tool.inputSchema,
+    inputSchema: tool.inputSchema,
     outputSchema: tool.outputSchema,
     annotations: tool.annotations,
   };
@@ -370,8 +364,10 @@ export function registerTools(
     // Without tools the SDK declares no tools capability, and tools/list must not be answered.
     if (more.length === 0) return;
     for (const tool of more) {
-      registerTool(server, tool, deps);
-      listed.push(listedTool(withServerChoice(tool, deps)));
+      const chooses = choosesServer(tool, deps);
+      const served = chooses ? { ...tool, inputSchema: { ...tool.inputSchema, server: serverParam } } : tool;
+      registerTool(server, served, deps, chooses);
+      listed.push(listedTool(served));
     }
     // Replaces the SDK's tools/list handler (set by the first registration) with the compact one.
     server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
