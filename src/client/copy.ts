@@ -6,7 +6,6 @@
  * the upload's body; nothing is staged on disk) and are verified on the target by size and MD5.
  * Running a copy again copies only what is missing or different, so an interrupted copy resumes.
  */
-import { getMaxListeners, setMaxListeners } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { XnatBadRequestError, XnatError, XnatNotFoundError, XnatProtocolError } from './errors.js';
 import { xnatPath, type StreamBody } from './http.js';
@@ -493,17 +492,12 @@ export async function runCopy(
     if (fileDone) p.filesDone += 1;
     q.onProgress?.({ ...p, current });
   };
-  // Each file in flight listens on the signal twice (its download and its upload), with retries more.
-  const signal = q.signal;
-  if (signal !== undefined) {
-    setMaxListeners(Math.max(getMaxListeners(signal), 8 * checkConcurrency(q.concurrency) + 10), signal);
-  }
   const outcomes: CopyOutcome[] = [];
   for (const w of work) {
     try {
       outcomes.push(await actOnItem(source, target, w, q, progress));
     } catch (err) {
-      if (signal?.aborted) throw err;
+      if (q.signal?.aborted) throw err;
       outcomes.push({
         item: w.item,
         copied: { files: 0, bytes: 0, verified: 0 },

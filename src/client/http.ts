@@ -3,6 +3,7 @@
  * cancellation, redirects, retries of idempotent requests, XNAT error-page parsing and mapping of
  * statuses onto the error hierarchy. It knows nothing about sessions (see session.ts).
  */
+import { getEventListeners, getMaxListeners, setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -230,6 +231,17 @@ function cancelled(method: string, path: string): XnatCancelledError {
   return new XnatCancelledError('The request was cancelled', { method, path });
 }
 
+/**
+ * Makes room for one more request's abort listeners on a caller's signal. One call fans out over
+ * many requests sharing its signal (concurrent downloads, cohorts, copies, exports), each listening
+ * only while in flight: many listeners are expected, not a leak, and Node's warning at 10 would mislead.
+ */
+export function makeRoomOnSignal(signal: AbortSignal | undefined): void {
+  if (signal === undefined) return;
+  const max = getMaxListeners(signal);
+  if (max !== 0 && getEventListeners(signal, 'abort').length + 4 > max) setMaxListeners(max * 2, signal);
+}
+
 /** Resolves after `ms`, or rejects with XnatCancelledError when the signal aborts first. */
 function sleep(ms: number, signal: AbortSignal | undefined, method: string, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -375,6 +387,7 @@ export class HttpClient {
     const { method, signal } = req;
     const path = req.path;
     if (signal?.aborted) throw cancelled(method, path);
+    makeRoomOnSignal(signal);
     const started = Date.now();
     this.options.stats.requests++;
     const bodyStream = typeof req.body === 'object' ? req.body.open() : undefined;

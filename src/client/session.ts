@@ -13,6 +13,7 @@ import {
 } from './errors.js';
 import {
   errorForResponse,
+  makeRoomOnSignal,
   type HttpClient,
   type HttpRequest,
   type HttpResponse,
@@ -65,6 +66,7 @@ export function awaitWithSignal<T>(
     const onAbort = (): void =>
       reject(new XnatCancelledError('The request was cancelled', { method: req.method, path: req.path }));
     if (signal.aborted) return onAbort();
+    makeRoomOnSignal(signal);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

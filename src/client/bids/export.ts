@@ -6,7 +6,6 @@
  * DICOM header, and the dataset's own files. Every write lands whole or not at all; running the same
  * export again skips what is already there and identical, so an interrupted export resumes.
  */
-import { setMaxListeners } from 'node:events';
 import type { z } from 'zod';
 import { XnatBadRequestError, XnatNotFoundError } from '../errors.js';
 import { xnatPath, type RequestContext } from '../http.js';
@@ -214,23 +213,10 @@ async function chooseSessions(ctx: BidsContext, q: BidsPlanRequest): Promise<Exp
   );
 }
 
-/**
- * A signal for the many requests of one export, following the caller's: each request listens for
- * the abort, and a few dozen in flight are expected, not a leak.
- */
-function exportSignal(outer: AbortSignal | undefined): AbortSignal | undefined {
-  if (outer === undefined) return undefined;
-  const inner = new AbortController();
-  setMaxListeners(100, inner.signal);
-  if (outer.aborted) inner.abort(outer.reason);
-  else outer.addEventListener('abort', () => inner.abort(outer.reason), { once: true });
-  return inner.signal;
-}
-
 /** Reads what the plan needs and makes it; nothing is written. */
 export async function planBidsExport(ctx: BidsContext, request: BidsPlanRequest): Promise<BidsPlanned> {
-  const signal = exportSignal(request.signal);
-  const q = { ...request, signal };
+  const { signal } = request;
+  const q = request;
   const { mapping, origin } = await resolveMapping(ctx, q);
   // A map that cannot work fails before anything else is read.
   compileMapping(mapping);
@@ -302,7 +288,7 @@ export async function exportBids(
   planned: BidsPlanned,
   request: BidsExportRequest,
 ): Promise<BidsExportResult> {
-  const q = { ...request, signal: exportSignal(request.signal) };
+  const q = request;
   const { plan } = planned;
   const result: BidsExportResult = {
     written: [],
