@@ -31,6 +31,8 @@ const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const has = (command) => spawnSync(command, ['--help']).error === undefined;
 const hasCurlTools = hasCurl && has('md5sum') && has('sync');
 const hasUnzip = hasCurl && spawnSync('unzip', ['-v']).status === 0;
+// GNU (and BusyBox) sync flush one file system with -f; others lack it.
+const hasSyncF = spawnSync('sync', ['-f', tmpdir()]).status === 0;
 
 function run(mode, env, variant = '') {
   const result = spawnSync(process.execPath, ['--expose-gc', worker, mode, variant], {
@@ -98,13 +100,24 @@ try {
   }
 
   // Baseline: curl of the resource's zip when curl is there, else the client core one file at a time.
-  // Each the median of three runs, interleaved (small transfers are noisy).
+  // Each the median of five runs, interleaved with the order rotated every round: creating files on
+  // a VM's disk has slow and fast spells, which a fixed order would hand to the same mode each time.
   // The per-file paths run once each (they take long and have no target).
-  const modes = [...(hasCurl ? ['many-zip-curl'] : []), 'many-zip', ...(hasUnzip ? ['many-zip-unzip'] : [])];
-  const runs = new Map(modes.map((mode) => [mode, []]));
-  for (let i = 0; i < 3; i++) for (const mode of modes) runs.get(mode).push(run(mode, env));
+  const modes = [
+    ...(hasCurl ? [['many-zip-curl', '']] : []),
+    ['many-zip', ''],
+    ...(hasUnzip ? [['many-zip-unzip', '']] : []),
+    ...(hasUnzip && hasSyncF ? [['many-zip-unzip', 'sync']] : []),
+  ];
+  const runs = modes.map(() => []);
+  for (let round = 0; round < 5; round++) {
+    for (let k = 0; k < modes.length; k++) {
+      const m = (k + round) % modes.length;
+      runs[m].push(run(modes[m][0], env, modes[m][1]));
+    }
+  }
   const many = [
-    ...modes.map((mode) => runs.get(mode).sort((a, b) => a.ms - b.ms)[1]),
+    ...runs.map((r) => r.sort((a, b) => a.ms - b.ms)[2]),
     run('many-sequential', env),
     run('many-parallel', env),
   ];

@@ -4,6 +4,7 @@
  * against XNAT's listed size and MD5; any failure or cancellation removes the temporary file.
  */
 import { createHash } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { lstat, mkdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -214,9 +215,9 @@ async function zipFirst(
   if (q.zip === false || planned.length < 2) return done;
   const { downloadZipped, zipGroups } = await import('./zip-download.js');
   const absent: PlannedDownload[] = [];
+  // Synchronous: thousands of lookups through the thread pool cost more than the lookups themselves.
   for (const p of planned) {
-    if (q.overwrite === true || (await lstat(p.localPath).catch(() => undefined)) === undefined)
-      absent.push(p);
+    if (q.overwrite === true || !existsLocally(p.localPath)) absent.push(p);
   }
   for (const group of zipGroups(absent)) {
     const zipped = await downloadZipped(ctx, group, {
@@ -231,6 +232,15 @@ async function zipFirst(
     for (const item of zipped) done.add(item);
   }
   return done;
+}
+
+/** Something (anything) is at `path`; a path that cannot be looked up counts as free, as before a download. */
+function existsLocally(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Each file's local path; two files may not land on the same one. */
@@ -311,10 +321,10 @@ async function fetchVerified(
         );
       }
       await checkBeforePlacing(root, q.destDir, [{ partial: partial!, target: localPath }]);
-      const placed = await placePartial(partial!, localPath, q.overwrite === true);
+      const placed = placePartial(partial!, localPath, q.overwrite === true);
       return placed ? got : undefined;
     } catch (err) {
-      if (partial !== undefined) await discardPartial(partial);
+      if (partial !== undefined) discardPartial(partial);
       progress.takeBack(attemptBytes);
       if (attempt < DOWNLOAD_RETRIES && !signal?.aborted && isRestartable(err)) continue;
       throw signal?.aborted ? new XnatCancelledError('The download was cancelled') : err;
@@ -418,12 +428,12 @@ export async function writeLocalFile(
       throw localFileError('write', partial.path, err);
     });
     await checkBeforePlacing(root, destDir, [{ partial, target: localPath }]);
-    const placed = await placePartial(partial, localPath, opts.overwrite === true);
+    const placed = placePartial(partial, localPath, opts.overwrite === true);
     return placed
       ? { localPath, written: true }
       : { localPath, written: false, reason: 'a local file appeared meanwhile; kept it' };
   } catch (err) {
-    await discardPartial(partial);
+    discardPartial(partial);
     throw err;
   }
 }

@@ -4,10 +4,12 @@
  * hidden temporary file; either way its size is bounded. Its central directory names the entries,
  * and each entry whose name ends in a listed file's `resources/<label>/files/<path>` is inflated
  * (bounded by the listed size), checked against the listed size, its CRC-32 and the listed MD5,
- * and written to that file's own temporary file. Files are placed in batches: the batch's data is
- * flushed to disk together (overlapping fdatasyncs, not one after another), each folder is checked
- * against the root once, then every file is moved into place; the folders' entries are flushed
- * once at the end of the download. So each file appears complete or not at all, even after a power
+ * and written to that file's own temporary file. Small entries are written synchronously, in slices
+ * that give way to the event loop: for 4 KiB files a thread hand-off per system call costs more than
+ * the calls. Files are placed in batches: the batch's data is flushed to disk together (one flush
+ * of the file system, partials.ts) while the next batch is written, each folder is checked against
+ * the root once, then every file is moved into place; the folders' entries are flushed once at the
+ * end of the download. So each file appears complete or not at all, even after a power
  * loss (which may lose the names of the last files placed: a re-run fetches those again).
  * Entry names never become paths: a file lands where the listing puts it, so no entry can escape
  * the folder, and links or other odd entries are not extracted. Whatever the zip does not deliver
@@ -31,6 +33,7 @@ import {
   openPartial,
   partialSink,
   placePartial,
+  writePartialSync,
   type Partial,
 } from './partials.js';
 
@@ -55,7 +58,9 @@ export interface ZipDownloadOptions {
 
 const EXTRACT_CONCURRENCY = 16;
 /** Files verified, flushed and placed together. */
-const BATCH = 256;
+const BATCH = 512;
+/** Synchronous file work gives way to the event loop this often (ms), even on a slow disk. */
+const SLICE_MS = 10;
 /** Zips up to this size are held in memory: reading entries back then costs no system calls. */
 const IN_MEMORY_ZIP = 64 << 20;
 /** A resource is fetched as a zip from this many files on, when they are small on average. */
@@ -137,10 +142,21 @@ export async function downloadZipped(
       if (ready === undefined) folders.set(folder, (ready = o.prepareFolder(localPath)));
       return ready;
     };
-    for (let at = 0; at < matched.length; at += BATCH) {
-      const batch = matched.slice(at, at + BATCH);
-      await Promise.all(batch.map(([item]) => prepareFolder(item.localPath)));
-      for (const delivered of await extractBatch(zip, batch, o)) done.add(delivered);
+    // Batch k is flushed to disk (by the thread pool) while batch k+1 is verified and written.
+    let placing: Promise<ZipCandidate[]> | undefined;
+    try {
+      for (let at = 0; at < matched.length; at += BATCH) {
+        const batch = matched.slice(at, at + BATCH);
+        await Promise.all(batch.map(([item]) => prepareFolder(item.localPath)));
+        const staged = await stageBatch(zip, batch, o);
+        if (placing !== undefined) for (const item of await placing) done.add(item);
+        placing = placeBatch(staged, o);
+        // Handled when awaited below; until then a failure must not count as unhandled.
+        placing.catch(() => undefined);
+      }
+      if (placing !== undefined) for (const item of await placing) done.add(item);
+    } finally {
+      await placing?.catch(() => undefined);
     }
   } catch (err) {
     if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
@@ -152,6 +168,16 @@ export async function downloadZipped(
   return done;
 }
 
+/** Lets the event loop run (requests, progress, cancellation) between stretches of synchronous work. */
+class Slice {
+  private started = performance.now();
+  async giveWay(): Promise<void> {
+    if (performance.now() - this.started < SLICE_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.started = performance.now();
+  }
+}
+
 /** An entry inflated, verified and written to its temporary file, not yet in place. */
 interface Staged {
   item: ZipCandidate;
@@ -161,56 +187,82 @@ interface Staged {
 }
 
 /**
- * One batch: each entry verified into its temporary file, then all flushed and checked together,
- * then moved into place. Returns the files delivered; temporary files not placed are removed.
+ * One batch verified into temporary files, not yet flushed or placed. Small entries are inflated,
+ * checked and written synchronously (a thread hand-off per system call would cost more than the
+ * calls), large ones stream. If anything fails, nothing of the batch is left.
  */
-async function extractBatch(
+async function stageBatch(
   zip: ZipSource,
   batch: ReadonlyArray<readonly [ZipCandidate, Entry]>,
   o: ZipDownloadOptions,
-): Promise<ZipCandidate[]> {
-  const staged = new Map<ZipCandidate, Staged>();
-  const settled = new Set<Staged>();
+): Promise<Staged[]> {
+  const staged: Staged[] = [];
   try {
     // The folders were checked once for the whole batch: each open needs no check of its own.
-    const checked = new Set(batch.map(([item]) => dirname(item.localPath)));
-    for (const folder of checked) await checkFolder(o.root, o.destDir, folder, join(folder, '.'));
+    for (const folder of new Set(batch.map(([item]) => dirname(item.localPath)))) {
+      await checkFolder(o.root, o.destDir, folder, join(folder, '.'));
+    }
+    const large: Array<readonly [ZipCandidate, Entry]> = [];
+    const slice = new Slice();
+    for (const [item, entry] of batch) {
+      await slice.giveWay();
+      if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+      const small = entry.compressedSize <= SMALL_ENTRY && item.file.size <= SMALL_ENTRY;
+      if (!small) large.push([item, entry]);
+      else {
+        const verified = await verifiedSmall(zip, entry, item);
+        if (verified !== undefined) {
+          const partial = writePartialSync(o.root, o.destDir, item.localPath, verified.data);
+          staged.push({ item, partial, size: verified.data.length, digest: verified.digest });
+        }
+      }
+    }
     await runPool(
-      batch,
+      large,
       // Local disk work, not XNAT connections: more at once overlaps the system calls.
       Math.max(o.concurrency, EXTRACT_CONCURRENCY),
       async ([item, entry]) => {
-        const got = await extract(zip, entry, item, o, (partial) =>
-          staged.set(item, { item, partial, size: 0, digest: '' }),
-        );
-        if (got !== undefined) Object.assign(staged.get(item)!, got);
+        let partial: Partial | undefined;
+        try {
+          const got = await extractLarge(zip, entry, item, o, (opened) => (partial = opened));
+          if (got !== undefined) staged.push({ item, partial: partial!, ...got });
+          else if (partial !== undefined) discardPartial(partial);
+        } catch (err) {
+          if (partial !== undefined) discardPartial(partial);
+          throw err;
+        }
       },
       o.signal,
     );
-    // An empty digest: the entry did not verify (its temporary file is removed below).
-    const verified = [...staged.values()].filter((s) => s.digest !== '');
+    return staged;
+  } catch (err) {
+    for (const s of staged) discardPartial(s.partial);
+    throw err;
+  }
+}
+
+/** A staged batch flushed, checked and moved into place; returns the files delivered. */
+async function placeBatch(staged: readonly Staged[], o: ZipDownloadOptions): Promise<ZipCandidate[]> {
+  const delivered: ZipCandidate[] = [];
+  let placed = 0;
+  try {
     await checkBeforePlacing(
       o.root,
       o.destDir,
-      verified.map(({ partial, item }) => ({ partial, target: item.localPath })),
+      staged.map(({ partial, item }) => ({ partial, target: item.localPath })),
     );
-    const delivered: ZipCandidate[] = [];
-    await runPool(
-      verified,
-      EXTRACT_CONCURRENCY,
-      async (s) => {
-        settled.add(s);
-        const placed = await placePartial(s.partial, s.item.localPath, o.overwrite);
-        o.delivered(s.item, placed ? { size: s.size, digest: s.digest } : undefined);
-        delivered.push(s.item);
-      },
-      o.signal,
-    );
+    const slice = new Slice();
+    for (const s of staged) {
+      await slice.giveWay();
+      if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+      const kept = !placePartial(s.partial, s.item.localPath, o.overwrite);
+      placed++;
+      o.delivered(s.item, kept ? undefined : { size: s.size, digest: s.digest });
+      delivered.push(s.item);
+    }
     return delivered;
   } finally {
-    await Promise.all(
-      [...staged.values()].filter((s) => !settled.has(s)).map((s) => discardPartial(s.partial)),
-    );
+    for (const s of staged.slice(placed)) discardPartial(s.partial);
   }
 }
 
@@ -247,7 +299,7 @@ async function fileZip(partial: Partial): Promise<ZipSource> {
       length === 0 ? Readable.from([]) : createReadStream(partial.path, { start, end: start + length - 1 }),
     close: async () => {
       await handle.close();
-      await discardPartial(partial);
+      discardPartial(partial);
     },
   };
 }
@@ -304,7 +356,7 @@ async function fetchZip(
     await pipeline(res.stream, limit, out, { signal });
     return await fileZip(zipFile);
   } catch (err) {
-    await discardPartial(zipFile);
+    discardPartial(zipFile);
     if (localFailure !== undefined) throw localFileError('write', zipFile.path, localFailure);
     throw err;
   }
@@ -390,23 +442,26 @@ class Bounded extends Transform {
   }
 }
 
+/** Where an entry's stored bytes start; undefined when its local header is not where it should be. */
+async function dataStart(zip: ZipSource, entry: Entry): Promise<number | undefined> {
+  const local = await zip.read(entry.localOffset, 30);
+  if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) return undefined;
+  return entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+}
+
 /**
- * One entry verified into its file's temporary file (handed to `opened` as soon as it exists);
- * undefined when it did not verify (nothing is then left of it).
+ * A large entry streamed into its file's temporary file (handed to `opened` as soon as it exists);
+ * undefined when it did not verify (the caller removes the temporary file).
  */
-async function extract(
+async function extractLarge(
   zip: ZipSource,
   entry: Entry,
   item: ZipCandidate,
   o: ZipDownloadOptions,
   opened: (partial: Partial) => void,
 ): Promise<{ size: number; digest: string } | undefined> {
-  const local = await zip.read(entry.localOffset, 30);
-  if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) return undefined;
-  const start = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-  if (entry.compressedSize <= SMALL_ENTRY && item.file.size <= SMALL_ENTRY) {
-    return extractSmall(zip, start, entry, item, o, opened);
-  }
+  const start = await dataStart(zip, entry);
+  if (start === undefined) return undefined;
   const partial = await openPartial(o.root, o.destDir, item.localPath, true);
   opened(partial);
   const bounded = new Bounded(item.file.size);
@@ -437,14 +492,14 @@ async function extract(
 /** Entries up to this size are read, checked and written whole: streams cost more than the bytes. */
 const SMALL_ENTRY = 1 << 20;
 
-async function extractSmall(
+/** A small entry inflated whole and verified; undefined when it does not match its listing. */
+async function verifiedSmall(
   zip: ZipSource,
-  start: number,
   entry: Entry,
   item: ZipCandidate,
-  o: ZipDownloadOptions,
-  opened: (partial: Partial) => void,
-): Promise<{ size: number; digest: string } | undefined> {
+): Promise<{ data: Buffer; digest: string } | undefined> {
+  const start = await dataStart(zip, entry);
+  if (start === undefined) return undefined;
   const stored = await zip.read(start, entry.compressedSize);
   let data: Buffer;
   try {
@@ -462,13 +517,5 @@ async function extractSmall(
     data.length === item.file.size &&
     crc32(data) === entry.crc &&
     (item.file.digest === '' || digest === item.file.digest);
-  if (!intact) return undefined;
-  if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-  // Opened only once the entry verified, inside the root with no link followed (partials.ts).
-  const partial = await openPartial(o.root, o.destDir, item.localPath, true);
-  opened(partial);
-  await partial.handle.writeFile(data).catch((err: unknown) => {
-    throw localFileError('write', partial.path, err);
-  });
-  return { size: data.length, digest };
+  return intact ? { data, digest } : undefined;
 }
