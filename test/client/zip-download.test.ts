@@ -220,6 +220,40 @@ describe('zips of more files than one batch places at once', () => {
   });
 });
 
+describe('a zipped download that fails while placing', () => {
+  it('leaves no temporary file of the failed batch nor of the next one, already being written', async () => {
+    // 600 entries: a first batch being placed while the second is written. A folder (not empty)
+    // stands where a file of the first batch goes, so its move into place fails.
+    const names = Array.from({ length: 600 }, (_, i) => `f${String(i).padStart(3, '0')}.dcm`);
+    const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
+    const zip = createZip(
+      names.map((name) => ({
+        name: `S1/resources/R/files/${name}`,
+        data: data.get(name)!,
+        modified: Date.now(),
+      })),
+    );
+    const xnat = new XnatClient({ url: await zipServer(zip, data, []), user: 'alice', password: 'x' });
+    const destDir = mkdtempSync(join(work, 'place-fails-'));
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(destDir, 'f100.dcm'));
+    writeFileSync(join(destDir, 'f100.dcm', 'keep.txt'), 'in the way');
+    try {
+      await expect(
+        xnat.download({ files: listingOf(data), destDir, layout: 'flat', overwrite: true }),
+      ).rejects.toThrow(/f100\.dcm/);
+    } finally {
+      await xnat.close();
+    }
+    const left = tree(destDir);
+    expect(left.filter((name) => name.includes('.xnat-mcp-partial-'))).toEqual([]);
+    expect(left).toContain('f100.dcm/keep.txt');
+    // Whatever was placed before the failure is whole.
+    for (const name of left.filter((n) => n.endsWith('.dcm')))
+      expect(readFileSync(join(destDir, name))).toEqual(data.get(name));
+  });
+});
+
 /** A zip from the sandbox's writer with entry `index`'s central record marked as a Unix symbolic link. */
 function withLink(zip: Buffer, index: number): Buffer {
   let seen = 0;

@@ -142,19 +142,24 @@ export async function downloadZipped(
       if (ready === undefined) folders.set(folder, (ready = o.prepareFolder(localPath)));
       return ready;
     };
-    // Batch k is flushed to disk (by the thread pool) while batch k+1 is verified and written.
-    let placing: Promise<ZipCandidate[]> | undefined;
+    // Batch k is flushed to disk while batch k+1 is verified and written.
+    let placing: Promise<void> | undefined;
     try {
       for (let at = 0; at < matched.length; at += BATCH) {
         const batch = matched.slice(at, at + BATCH);
         await Promise.all(batch.map(([item]) => prepareFolder(item.localPath)));
         const staged = await stageBatch(zip, batch, o);
-        if (placing !== undefined) for (const item of await placing) done.add(item);
-        placing = placeBatch(staged, o);
-        // Handled when awaited below; until then a failure must not count as unhandled.
+        try {
+          await placing;
+        } catch (err) {
+          for (const s of staged) discardPartial(s.partial);
+          throw err;
+        }
+        placing = placeBatch(staged, o, done);
+        // Handled when awaited; until then a failure must not count as unhandled.
         placing.catch(() => undefined);
       }
-      if (placing !== undefined) for (const item of await placing) done.add(item);
+      await placing;
     } finally {
       await placing?.catch(() => undefined);
     }
@@ -241,9 +246,12 @@ async function stageBatch(
   }
 }
 
-/** A staged batch flushed, checked and moved into place; returns the files delivered. */
-async function placeBatch(staged: readonly Staged[], o: ZipDownloadOptions): Promise<ZipCandidate[]> {
-  const delivered: ZipCandidate[] = [];
+/** A staged batch flushed, checked and moved into place, each file added to `done` once delivered. */
+async function placeBatch(
+  staged: readonly Staged[],
+  o: ZipDownloadOptions,
+  done: Set<ZipCandidate>,
+): Promise<void> {
   let placed = 0;
   try {
     await checkBeforePlacing(
@@ -258,9 +266,8 @@ async function placeBatch(staged: readonly Staged[], o: ZipDownloadOptions): Pro
       const kept = !placePartial(s.partial, s.item.localPath, o.overwrite);
       placed++;
       o.delivered(s.item, kept ? undefined : { size: s.size, digest: s.digest });
-      delivered.push(s.item);
+      done.add(s.item);
     }
-    return delivered;
   } finally {
     for (const s of staged.slice(placed)) discardPartial(s.partial);
   }
