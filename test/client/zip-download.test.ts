@@ -192,8 +192,8 @@ function listingOf(data: Map<string, Buffer>): XnatFile[] {
 }
 
 describe('zips of more files than one batch places at once', () => {
-  it('place every file of a 600-entry zip in one request, verified, with no partial file left', async () => {
-    const names = Array.from({ length: 600 }, (_, i) => `f${String(i).padStart(3, '0')}.dcm`);
+  it('place every file of a 1,100-entry zip (two batches) in one request, verified, with no partial file left', async () => {
+    const names = Array.from({ length: 1100 }, (_, i) => `f${String(i).padStart(4, '0')}.dcm`);
     const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
     const zip = createZip(
       names.map((name) => ({
@@ -207,7 +207,7 @@ describe('zips of more files than one batch places at once', () => {
     const destDir = mkdtempSync(join(work, 'batches-'));
     try {
       const result = await xnat.download({ files: listingOf(data), destDir, layout: 'flat' });
-      expect(result.files).toHaveLength(600);
+      expect(result.files).toHaveLength(1100);
       expect(result.files.every((f) => f.checksum === 'match')).toBe(true);
     } finally {
       await xnat.close();
@@ -222,9 +222,9 @@ describe('zips of more files than one batch places at once', () => {
 
 describe('a zipped download that fails while placing', () => {
   it('leaves no temporary file of the failed batch nor of the next one, already being written', async () => {
-    // 600 entries: a first batch being placed while the second is written. A folder (not empty)
+    // 1,100 entries: a first batch being placed while the second is written. A folder (not empty)
     // stands where a file of the first batch goes, so its move into place fails.
-    const names = Array.from({ length: 600 }, (_, i) => `f${String(i).padStart(3, '0')}.dcm`);
+    const names = Array.from({ length: 1100 }, (_, i) => `f${String(i).padStart(4, '0')}.dcm`);
     const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
     const zip = createZip(
       names.map((name) => ({
@@ -236,18 +236,18 @@ describe('a zipped download that fails while placing', () => {
     const xnat = new XnatClient({ url: await zipServer(zip, data, []), user: 'alice', password: 'x' });
     const destDir = mkdtempSync(join(work, 'place-fails-'));
     const { mkdirSync, writeFileSync } = await import('node:fs');
-    mkdirSync(join(destDir, 'f100.dcm'));
-    writeFileSync(join(destDir, 'f100.dcm', 'keep.txt'), 'in the way');
+    mkdirSync(join(destDir, 'f0100.dcm'));
+    writeFileSync(join(destDir, 'f0100.dcm', 'keep.txt'), 'in the way');
     try {
       await expect(
         xnat.download({ files: listingOf(data), destDir, layout: 'flat', overwrite: true }),
-      ).rejects.toThrow(/f100\.dcm/);
+      ).rejects.toThrow(/f0100\.dcm/);
     } finally {
       await xnat.close();
     }
     const left = tree(destDir);
     expect(left.filter((name) => name.includes('.xnat-mcp-partial-'))).toEqual([]);
-    expect(left).toContain('f100.dcm/keep.txt');
+    expect(left).toContain('f0100.dcm/keep.txt');
     // Whatever was placed before the failure is whole.
     for (const name of left.filter((n) => n.endsWith('.dcm')))
       expect(readFileSync(join(destDir, name))).toEqual(data.get(name));

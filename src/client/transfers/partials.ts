@@ -104,8 +104,18 @@ function realLocation(fd: number, path: string): string {
 
 const PARTIAL_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
+// Random bytes drawn many names at a time: one draw per name costs more than the name's file.
+const NAME_BYTES = 6;
+let names = Buffer.alloc(0);
+let nameAt = 0;
+
 function partialPath(target: string): string {
-  return join(dirname(target), `.${basename(target)}${MARKER}${randomBytes(6).toString('hex')}`);
+  if (nameAt + NAME_BYTES > names.length) {
+    names = randomBytes(512 * NAME_BYTES);
+    nameAt = 0;
+  }
+  const unique = names.toString('hex', nameAt, (nameAt += NAME_BYTES));
+  return join(dirname(target), `.${basename(target)}${MARKER}${unique}`);
 }
 
 /**

@@ -58,7 +58,7 @@ export interface ZipDownloadOptions {
 
 const EXTRACT_CONCURRENCY = 16;
 /** Files verified, flushed and placed together. */
-const BATCH = 512;
+const BATCH = 1024;
 /** Synchronous file work gives way to the event loop this often (ms), even on a slow disk. */
 const SLICE_MS = 10;
 /** Zips up to this size are held in memory: reading entries back then costs no system calls. */
