@@ -18,6 +18,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { XnatClient } from '../dist/index.js';
 import { buildSearchXml } from '../dist/client/search.js';
+import { median, medianOf } from './timing.js';
 import { createServer } from '../dist/server.js';
 
 function arg(name, fallback) {
@@ -38,7 +39,6 @@ if (spawnSync('curl', ['--version']).status !== 0) {
 }
 
 const run = promisify(execFile);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The sandbox in a process of its own, as XNAT is (bench/big-sandbox.js, shared with run.js). */
 function startBigSandbox() {
@@ -100,15 +100,8 @@ async function curlSearchCsv(sandbox) {
 }
 
 async function timed(fn) {
-  const times = [];
-  let result;
-  for (let i = 0; i < REPEAT; i++) {
-    globalThis.gc?.();
-    const start = process.hrtime.bigint();
-    result = await fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return { ...result, ms: median(times) };
+  const { ms, result } = await medianOf(REPEAT, fn);
+  return { ...result, ms };
 }
 
 async function selfTimed(fn) {

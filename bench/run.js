@@ -26,6 +26,7 @@ import { XnatClient } from '../dist/index.js';
 import { EXPERIMENT_COLUMNS } from '../dist/client/listings.js';
 import { createServer } from '../dist/server.js';
 import { target } from './targets.js';
+import { median, medianOf } from './timing.js';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,19 +39,10 @@ const USER = 'admin';
 const PASSWORD = 'admin';
 const PROJECT = 'BIG';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /** `fn` returns the rows it saw and the requests it sent. */
 async function measure(label, fn) {
-  const times = [];
-  let result;
-  for (let i = 0; i < REPEAT; i++) {
-    globalThis.gc?.();
-    const start = process.hrtime.bigint();
-    result = await fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return { label, ms: median(times), ...result };
+  const { ms, result } = await medianOf(REPEAT, fn);
+  return { label, ms, ...result };
 }
 
 /** The sandbox in a process of its own, as XNAT is: its work does not share this process's CPU. */
