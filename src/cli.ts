@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 // Straight from their modules: the client barrel loads every module of the client core.
 import { XnatClient } from './client/client.js';
-import { normalizeXnatUrl, resolveConfig, resolveServers, type XnatConfig } from './client/config.js';
+import {
+  resolveConfig,
+  resolveServers,
+  resolveSite,
+  type XnatConfig,
+  type XnatSite,
+} from './client/config.js';
 import { XnatConfigError, XnatError } from './client/errors.js';
 import { parseToolsets, type ServerOptions } from './server.js';
 import { describeToolError } from './mcp/errors.js';
@@ -228,23 +234,30 @@ function teamFrom(
   };
 }
 
-/** What every team user's client shares: XNAT's URL and TLS settings. Credentials are never read. */
-function teamXnatFrom(values: CliValues, env: NodeJS.ProcessEnv, log: Logger): TeamXnatSettings {
-  const raw = values.url ?? env.XNAT_URL ?? env.XNAT_HOST;
-  if (raw === undefined || raw.trim() === '') {
-    throw new XnatConfigError(
-      'XNAT URL is not set: set XNAT_URL (or pass --url); team mode needs no credentials',
-    );
+/**
+ * What every team user's client shares: XNAT's URL, TLS settings and timeout, from the flags, the
+ * environment or the env file like any configuration. Credentials are never used.
+ */
+function teamXnatFrom(values: CliValues, log: Logger): TeamXnatSettings {
+  let site: XnatSite;
+  try {
+    site = resolveSite(configInput(values));
+  } catch (err) {
+    if (err instanceof XnatConfigError && /URL is not set/.test(err.message)) {
+      throw new XnatConfigError(
+        'XNAT URL is not set: set XNAT_URL (or pass --url, or add it to an env file); team mode needs no credentials',
+      );
+    }
+    throw err;
   }
-  const { url } = normalizeXnatUrl(raw, values.url !== undefined ? 'flag --url' : 'env XNAT_URL');
-  if (values.user ?? values.password ?? env.XNAT_USER ?? env.XNAT_PASSWORD) {
+  if (site.credentialsIgnored) {
     log.warning('Team mode ignores XNAT_USER/XNAT_PASSWORD: every session signs in as its own user');
   }
-  const caFile = values['ca-file'] ?? env.XNAT_CA_FILE;
   return {
-    url,
-    ...(caFile ? { caFile } : {}),
-    ...(values.insecure === true || isTrue(env.XNAT_INSECURE) ? { insecure: true } : {}),
+    url: site.url,
+    ...(site.caFile !== undefined ? { caFile: site.caFile } : {}),
+    ...(site.insecure === true ? { insecure: true } : {}),
+    timeoutMs: site.timeoutMs,
     log: (line) => log.debug(line),
   };
 }
@@ -343,9 +356,7 @@ async function serve(values: CliValues, log: Logger): Promise<void> {
   warnIfNoTools(options, log);
   const port = portFrom(values);
   const limits = sessionLimitsFrom(values, process.env);
-  const team = teamFrom(values, process.env, values.http === true, () =>
-    teamXnatFrom(values, process.env, log),
-  );
+  const team = teamFrom(values, process.env, values.http === true, () => teamXnatFrom(values, log));
   // In team mode no session uses the operator's accounts: there are none to configure.
   const named = team.team === undefined ? serversFromFlags(values, log) : undefined;
   const client = named?.client;

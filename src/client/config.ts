@@ -261,24 +261,53 @@ function resolveSharedSettings(
   return { caFile: caPath, insecure, timeoutMs };
 }
 
+const flag = (value: string | undefined, name: string): Sourced | undefined =>
+  value !== undefined && value.trim() !== '' ? { value: value.trim(), source: `flag --${name}` } : undefined;
+
+/** The settings layers (environment, then the env file) and the XNAT URL they or the flags give. */
+function siteLayers(input: ConfigInput): { layers: Layer[]; rawUrl: Sourced; normalized: NormalizedUrl } {
+  const env = input.env ?? process.env;
+  const envLayer: Layer = { vars: env, describe: (name) => `env ${name}` };
+  const fileLayer = loadEnvFile(input, env, input.cwd ?? process.cwd());
+  const layers = fileLayer ? [envLayer, fileLayer] : [envLayer];
+  const rawUrl = flag(input.flags?.url, 'url') ?? pick(layers, 'XNAT_URL', 'XNAT_HOST');
+  if (!rawUrl)
+    throw new XnatConfigError('XNAT URL is not set: set XNAT_URL (or pass --url, or add it to an env file)');
+  return { layers, rawUrl, normalized: normalizeXnatUrl(rawUrl.value, rawUrl.source) };
+}
+
+/** One XNAT's address and connection settings without credentials: for servers where each user signs in. */
+export type XnatSite = Omit<XnatConfig, 'user' | 'password' | 'source'> & {
+  source: { url: string };
+  /** Credentials were configured and are ignored (said to the operator). */
+  credentialsIgnored: boolean;
+};
+
+/** Resolves XNAT's URL and TLS settings the way `resolveConfig` does (flags, environment, env file); reads no credentials. */
+export function resolveSite(input: ConfigInput = {}): XnatSite {
+  const { layers, rawUrl, normalized } = siteLayers(input);
+  const { caFile, insecure, timeoutMs } = resolveSharedSettings(input, layers, input.cwd ?? process.cwd());
+  const credentialsIgnored =
+    flag(input.flags?.user, 'user') !== undefined ||
+    flag(input.flags?.password, 'password') !== undefined ||
+    pick(layers, 'XNAT_USER', 'XNAT_PASSWORD', 'XNAT_PASS') !== undefined ||
+    normalized.user !== undefined;
+  return {
+    url: normalized.url,
+    ...(caFile !== undefined ? { caFile } : {}),
+    ...(insecure ? { insecure: true } : {}),
+    timeoutMs,
+    source: { url: rawUrl.source },
+    credentialsIgnored,
+  };
+}
+
 /** Resolves the client configuration; throws XnatConfigError with one actionable line. */
 export function resolveConfig(input: ConfigInput = {}): XnatConfig {
   const env = input.env ?? process.env;
   const cwd = input.cwd ?? process.cwd();
   const flags = input.flags ?? {};
-  const envLayer: Layer = { vars: env, describe: (name) => `env ${name}` };
-  const fileLayer = loadEnvFile(input, env, cwd);
-  const layers = fileLayer ? [envLayer, fileLayer] : [envLayer];
-
-  const flag = (value: string | undefined, name: string): Sourced | undefined =>
-    value !== undefined && value.trim() !== ''
-      ? { value: value.trim(), source: `flag --${name}` }
-      : undefined;
-
-  const rawUrl = flag(flags.url, 'url') ?? pick(layers, 'XNAT_URL', 'XNAT_HOST');
-  if (!rawUrl)
-    throw new XnatConfigError('XNAT URL is not set: set XNAT_URL (or pass --url, or add it to an env file)');
-  const normalized = normalizeXnatUrl(rawUrl.value, rawUrl.source);
+  const { layers, rawUrl, normalized } = siteLayers(input);
 
   const { user, password } = resolveCredentials(
     {

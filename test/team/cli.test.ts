@@ -1,5 +1,7 @@
 /** The team and load-balancer options of the built CLI (`dist/cli.js`, built by `npm test`). */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -21,6 +23,23 @@ function run(
   });
 }
 
+/** Starts the CLI, waits until stderr matches `ready`, then stops it; its stderr so far. */
+function runUntil(args: string[], ready: RegExp): Promise<{ stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: import.meta.dirname },
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+      if (ready.test(stderr)) child.kill('SIGTERM');
+    });
+    child.on('exit', () =>
+      ready.test(stderr) ? resolve({ stderr }) : reject(new Error(`exited early: ${stderr}`)),
+    );
+  });
+}
+
 describe('team and scale-out options', () => {
   it('refuses team mode over stdio, and team mode without an XNAT URL', async () => {
     const stdio = await run(['--team'], { XNAT_URL: 'http://127.0.0.1:9' });
@@ -29,6 +48,22 @@ describe('team and scale-out options', () => {
     const noUrl = await run(['--http', '--team', '--port', '0']);
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toMatch(/XNAT_URL.*team mode needs no credentials/);
+  });
+
+  it("takes XNAT's URL from an env file like any configuration, and says it ignores the credentials there", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnat-team-env-'));
+    try {
+      const envFile = join(dir, 'team.env');
+      writeFileSync(envFile, 'XNAT_URL=http://127.0.0.1:9\nXNAT_USER=u\nXNAT_PASSWORD=p\n');
+      const started = await runUntil(
+        ['--http', '--team', '--port', '0', '--env-file', envFile],
+        /listening on http:\/\/127\.0\.0\.1:\d+\/mcp in team mode/,
+      );
+      expect(started.stderr).toMatch(/Team mode ignores XNAT_USER\/XNAT_PASSWORD/);
+      expect(started.stderr).not.toContain('XNAT URL is not set');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a malformed instance ID', async () => {
