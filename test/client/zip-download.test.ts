@@ -16,6 +16,7 @@ import { XnatCancelledError, XnatProtocolError } from '../../src/client/errors.j
 import type { XnatFile } from '../../src/client/models.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createZip } from '../../src/sandbox/zip.js';
+import { onLocalDisk } from '../../src/client/transfers/partials.js';
 
 const FILES = 40;
 let sandbox: RunningSandbox;
@@ -217,6 +218,14 @@ describe('zips of more files than one batch places at once', () => {
     ]);
     expect(tree(destDir)).toEqual(names);
     for (const name of names) expect(readFileSync(join(destDir, name))).toEqual(data.get(name));
+  });
+});
+
+describe('which disks get synchronous file calls', () => {
+  it('local disks only: tmpfs yes; a kernel file system or a missing folder no (as a network one would)', async () => {
+    expect(await onLocalDisk('/dev/shm')).toBe(true);
+    expect(await onLocalDisk('/proc')).toBe(false);
+    expect(await onLocalDisk(join(work, 'no-such-folder'))).toBe(false);
   });
 });
 

@@ -321,10 +321,10 @@ async function fetchVerified(
         );
       }
       await checkBeforePlacing(root, q.destDir, [{ partial: partial!, target: localPath }]);
-      const placed = placePartial(partial!, localPath, q.overwrite === true);
+      const placed = await placePartial(partial!, localPath, q.overwrite === true);
       return placed ? got : undefined;
     } catch (err) {
-      if (partial !== undefined) discardPartial(partial);
+      if (partial !== undefined) await discardPartial(partial);
       progress.takeBack(attemptBytes);
       if (attempt < DOWNLOAD_RETRIES && !signal?.aborted && isRestartable(err)) continue;
       throw signal?.aborted ? new XnatCancelledError('The download was cancelled') : err;
@@ -428,12 +428,12 @@ export async function writeLocalFile(
       throw localFileError('write', partial.path, err);
     });
     await checkBeforePlacing(root, destDir, [{ partial, target: localPath }]);
-    const placed = placePartial(partial, localPath, opts.overwrite === true);
+    const placed = await placePartial(partial, localPath, opts.overwrite === true);
     return placed
       ? { localPath, written: true }
       : { localPath, written: false, reason: 'a local file appeared meanwhile; kept it' };
   } catch (err) {
-    discardPartial(partial);
+    await discardPartial(partial);
     throw err;
   }
 }

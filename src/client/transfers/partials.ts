@@ -6,10 +6,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  close as closeCb,
   closeSync,
   constants,
   existsSync,
   fdatasync as fdatasyncCb,
+  fstat as fstatCb,
   fstatSync,
   linkSync,
   lstatSync,
@@ -22,7 +24,7 @@ import {
   write as writeCb,
   writeSync,
 } from 'node:fs';
-import { lstat, open, readdir, realpath, unlink } from 'node:fs/promises';
+import { link, lstat, open, readdir, realpath, rename, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { XnatLocalFileError, fsErrorCode, localFileError } from '../errors.js';
 
@@ -36,16 +38,79 @@ const PROCESS_START = Math.floor(performance.timeOrigin);
 /** Temporary files this process is writing now: never swept. */
 const live = new Set<string>();
 
-// Temporary files are plain descriptors (a FileHandle cannot be made from a synchronous open, which
-// batches of small files need); these are the asynchronous calls on them.
-const openFd = (path: string, flags: number, mode: number): Promise<number> =>
-  new Promise((resolve, reject) => openCb(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+/**
+ * The file calls made on temporary files. On a local disk they are made synchronously: each takes
+ * microseconds, less than handing it to the thread pool and back, which for thousands of small files
+ * is most of the time. Elsewhere (a network file system, which may stall) they go through the pool,
+ * so a stalled disk never stalls the server. Temporary files are plain descriptors, which both kinds
+ * of call share (a FileHandle cannot come from a synchronous open).
+ */
+interface FileCalls {
+  open(path: string, flags: number, mode: number): number | Promise<number>;
+  identity(fd: number): { dev: number; ino: number } | Promise<{ dev: number; ino: number }>;
+  write(fd: number, data: Uint8Array, at: number): number | Promise<number>;
+  /** Undefined when nothing is there. */
+  lstat(
+    path: string,
+  ): { dev: number; ino: number } | undefined | Promise<{ dev: number; ino: number } | undefined>;
+  close(fd: number): void | Promise<void>;
+  rename(from: string, to: string): void | Promise<void>;
+  link(from: string, to: string): void | Promise<void>;
+  unlink(path: string): void | Promise<void>;
+}
+
+const callback =
+  <T>(resolve: (value: T) => void, reject: (err: unknown) => void) =>
+  (err: NodeJS.ErrnoException | null, value: T): void =>
+    err ? reject(err) : resolve(value);
+
+const SYNC_CALLS: FileCalls = {
+  open: (path, flags, mode) => openSync(path, flags, mode),
+  identity: (fd) => fstatSync(fd),
+  write: (fd, data, at) => writeSync(fd, data, at),
+  lstat: (path) => lstatSync(path, { throwIfNoEntry: false }),
+  close: (fd) => closeSync(fd),
+  rename: (from, to) => renameSync(from, to),
+  link: (from, to) => linkSync(from, to),
+  unlink: (path) => unlinkSync(path),
+};
+
+const POOLED_CALLS: FileCalls = {
+  open: (path, flags, mode) =>
+    new Promise((resolve, reject) => openCb(path, flags, mode, callback(resolve, reject))),
+  identity: (fd) => new Promise((resolve, reject) => fstatCb(fd, callback(resolve, reject))),
+  write: (fd, data, at) =>
+    new Promise((resolve, reject) =>
+      writeCb(fd, data, at, data.length - at, null, callback(resolve, reject)),
+    ),
+  lstat: (path) =>
+    lstat(path).catch((err: unknown) => (fsErrorCode(err) === 'ENOENT' ? undefined : Promise.reject(err))),
+  close: (fd) => new Promise((resolve, reject) => closeCb(fd, (err) => (err ? reject(err) : resolve()))),
+  rename: (from, to) => rename(from, to),
+  link: (from, to) => link(from, to),
+  unlink: (path) => unlink(path),
+};
+
 const fdatasyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fdatasyncCb(fd, (err) => (err ? reject(err) : resolve())));
-const writeFd = (fd: number, chunk: Buffer, at: number): Promise<number> =>
-  new Promise((resolve, reject) =>
-    writeCb(fd, chunk, at, chunk.length - at, null, (err, written) => (err ? reject(err) : resolve(written))),
-  );
+
+/** File systems whose calls return in microseconds and never wait on a network (statfs magic numbers). */
+const LOCAL_DISKS = new Set([
+  0xef53, // ext2, ext3, ext4
+  0x58465342, // xfs
+  0x9123683e, // btrfs
+  0x01021994, // tmpfs
+  0xf2f52010, // f2fs
+  0x2fc12fc1, // zfs
+  0x794c7630, // overlayfs (containers), over a local disk
+]);
+
+/** Whether `folder` is on a local disk, where temporary files are handled synchronously (Linux only). */
+export async function onLocalDisk(folder: string): Promise<boolean> {
+  if (process.platform !== 'linux') return false;
+  const info = await statfs(folder).catch(() => undefined);
+  return info !== undefined && LOCAL_DISKS.has(Number(info.type));
+}
 
 /** An open temporary file: its path, its descriptor and its identity. */
 export interface Partial {
@@ -54,6 +119,7 @@ export interface Partial {
   fd: number;
   dev: number;
   ino: number;
+  calls: FileCalls;
 }
 
 export function isInside(root: string, path: string): boolean {
@@ -121,86 +187,79 @@ function partialPath(target: string): string {
 /**
  * Takes an opened temporary file on, once it is verified to be inside the root where it really is
  * (a folder swapped in between cannot take the download out of the root); else removes it.
- * Synchronous: a descriptor's name and identity cost microseconds, less than a thread hand-off.
  */
-function adopt(root: string, destDir: string, target: string, path: string, fd: number): Partial {
+async function adopt(
+  where: { root: string; destDir: string; target: string },
+  path: string,
+  fd: number,
+  calls: FileCalls,
+): Promise<Partial> {
   try {
     const realPath = realLocation(fd, path);
-    if (!within(root, dirname(realPath))) {
-      try {
-        unlinkSync(realPath);
-      } catch {
-        // Already gone.
-      }
-      throw leftRoot(target, destDir);
+    if (!within(where.root, dirname(realPath))) {
+      await Promise.resolve(calls.unlink(realPath)).catch(() => undefined);
+      throw leftRoot(where.target, where.destDir);
     }
-    const info = fstatSync(fd);
+    const { dev, ino } = await calls.identity(fd);
     live.add(path);
-    return { path, fd, dev: info.dev, ino: info.ino };
+    return { path, fd, dev, ino, calls };
   } catch (err) {
-    closeQuietly(fd);
+    await Promise.resolve(calls.close(fd)).catch(() => undefined);
     if (err instanceof XnatLocalFileError) throw err;
     throw localFileError('write', path, err);
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Closed already.
   }
 }
 
 /**
  * Creates the temporary file for `target` below `destDir` (resolved: `root`). Refuses a link as
  * the file or along its folders (`O_NOFOLLOW`, `O_EXCL`, the chain checked), and then verifies where
- * the opened file really is.
+ * the opened file really is. `local`: the destination is on a local disk (`onLocalDisk`).
  */
 export async function openPartial(
   root: string,
   destDir: string,
   target: string,
-  /** The folder chain was just checked by `checkFolder` (batches check each folder once). */
-  folderChecked = false,
+  options: {
+    /** The folder chain was just checked by `checkFolder` (batches check each folder once). */
+    folderChecked?: boolean;
+    local?: boolean;
+  } = {},
 ): Promise<Partial> {
   const path = partialPath(target);
+  const calls = options.local === true ? SYNC_CALLS : POOLED_CALLS;
   let fd: number;
   try {
-    if (!folderChecked) await checkFolderChain(root, destDir, dirname(target), target);
-    fd = await openFd(path, PARTIAL_FLAGS, 0o644);
+    if (options.folderChecked !== true) await checkFolderChain(root, destDir, dirname(target), target);
+    fd = await calls.open(path, PARTIAL_FLAGS, 0o644);
   } catch (err) {
     if (err instanceof XnatLocalFileError) throw err;
     throw localFileError('write', path, err);
   }
-  return adopt(root, destDir, target, path, fd);
+  return adopt({ root, destDir, target }, path, fd, calls);
 }
 
-/**
- * `openPartial` for a folder `checkFolder` just checked, written whole at once: for batches of small
- * files, where a thread hand-off per system call costs more than the calls themselves.
- */
-export function writePartialSync(root: string, destDir: string, target: string, data: Uint8Array): Partial {
-  const path = partialPath(target);
-  let fd: number;
+/** `openPartial` for a folder `checkFolder` just checked, with all of `data` written. */
+export async function writePartial(
+  root: string,
+  destDir: string,
+  target: string,
+  data: Uint8Array,
+  local: boolean,
+): Promise<Partial> {
+  const partial = await openPartial(root, destDir, target, { folderChecked: true, local });
   try {
-    fd = openSync(path, PARTIAL_FLAGS, 0o644);
+    for (let at = 0; at < data.length;) at += await partial.calls.write(partial.fd, data, at);
   } catch (err) {
-    throw localFileError('write', path, err);
-  }
-  const partial = adopt(root, destDir, target, path, fd);
-  try {
-    for (let at = 0; at < data.length;) at += writeSync(fd, data, at);
-  } catch (err) {
-    discardPartial(partial);
-    throw localFileError('write', path, err);
+    await discardPartial(partial);
+    throw localFileError('write', partial.path, err);
   }
   return partial;
 }
 
 /** Removes a temporary file where it really is now (its folder may have moved meanwhile). */
-export function discardPartial(partial: Partial): void {
+export async function discardPartial(partial: Partial): Promise<void> {
   live.delete(partial.path);
+  const { calls } = partial;
   let where = partial.path;
   if (partial.fd >= 0) {
     try {
@@ -208,17 +267,14 @@ export function discardPartial(partial: Partial): void {
     } catch {
       // Its folder is gone: try the name it was given.
     }
-    closeQuietly(partial.fd);
+    const { fd } = partial;
     partial.fd = -1;
+    await Promise.resolve(calls.close(fd)).catch(() => undefined);
   }
   // Only our own file: after a move it may be gone, or another file may have taken its old name.
-  const info = lstatSync(where, { throwIfNoEntry: false });
+  const info = await Promise.resolve(calls.lstat(where)).catch(() => undefined);
   if (info !== undefined && info.dev === partial.dev && info.ino === partial.ino) {
-    try {
-      unlinkSync(where);
-    } catch {
-      // Removed meanwhile.
-    }
+    await Promise.resolve(calls.unlink(where)).catch(() => undefined);
   }
 }
 
@@ -255,14 +311,14 @@ export async function checkBeforePlacing(
   const folders = new Map(items.map(({ target }) => [dirname(target), target]));
   for (const [folder, target] of folders) await checkFolder(root, destDir, folder, target);
   for (const { partial, target } of items) {
-    const now = lstatSync(partial.path, { throwIfNoEntry: false });
+    const now = await partial.calls.lstat(partial.path);
     if (now === undefined || now.dev !== partial.dev || now.ino !== partial.ino)
       throw leftRoot(target, destDir);
   }
   for (const { partial } of items) {
     const { fd } = partial;
     partial.fd = -1;
-    closeSync(fd);
+    await partial.calls.close(fd);
   }
 }
 
@@ -303,30 +359,35 @@ async function flushData(items: readonly Placement[]): Promise<void> {
  * target meanwhile and was kept. Without overwrite a hard link refuses to replace a file that
  * appeared in the meantime (no clobbering race); file systems without hard links fall back to a check.
  */
-export function placePartial(partial: Partial, target: string, overwrite: boolean): boolean {
-  const placed = moveIntoPlace(partial.path, target, overwrite);
+export async function placePartial(partial: Partial, target: string, overwrite: boolean): Promise<boolean> {
+  const placed = await moveIntoPlace(partial.calls, partial.path, target, overwrite);
   if (placed) releasePartial(partial);
-  else discardPartial(partial);
+  else await discardPartial(partial);
   return placed;
 }
 
-function moveIntoPlace(partial: string, target: string, overwrite: boolean): boolean {
+async function moveIntoPlace(
+  calls: FileCalls,
+  partial: string,
+  target: string,
+  overwrite: boolean,
+): Promise<boolean> {
   try {
     if (overwrite) {
-      renameSync(partial, target);
+      await calls.rename(partial, target);
       return true;
     }
     try {
-      linkSync(partial, target);
+      await calls.link(partial, target);
     } catch (err) {
       const code = fsErrorCode(err);
       if (code === 'EEXIST') return false;
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
-      if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) return false;
-      renameSync(partial, target);
+      if ((await calls.lstat(target)) !== undefined) return false;
+      await calls.rename(partial, target);
       return true;
     }
-    unlinkSync(partial);
+    await calls.unlink(partial);
     return true;
   } catch (err) {
     throw localFileError('write', target, err);
@@ -358,11 +419,12 @@ export function partialSink(
   return async (source) => {
     for await (const chunk of source) {
       for (let at = 0; at < chunk.length;) {
-        const written = await writeFd(partial.fd, chunk, at).catch((err: unknown) => {
+        try {
+          at += await partial.calls.write(partial.fd, chunk, at);
+        } catch (err) {
           onError(err);
           throw err;
-        });
-        at += written;
+        }
       }
     }
   };

@@ -4,9 +4,9 @@
  * hidden temporary file; either way its size is bounded. Its central directory names the entries,
  * and each entry whose name ends in a listed file's `resources/<label>/files/<path>` is inflated
  * (bounded by the listed size), checked against the listed size, its CRC-32 and the listed MD5,
- * and written to that file's own temporary file. Small entries are written synchronously, in slices
- * that give way to the event loop: for 4 KiB files a thread hand-off per system call costs more than
- * the calls. Files are placed in batches: the batch's data is flushed to disk together (one flush
+ * and written to that file's own temporary file. On a local disk the file calls are synchronous, in
+ * slices that give way to the event loop (for 4 KiB files a thread hand-off per system call costs
+ * more than the calls); elsewhere, where a disk may stall, they go through the thread pool. Files are placed in batches: the batch's data is flushed to disk together (one flush
  * of the file system, partials.ts) while the next batch is written, each folder is checked against
  * the root once, then every file is moved into place; the folders' entries are flushed once at the
  * end of the download. So each file appears complete or not at all, even after a power
@@ -30,10 +30,11 @@ import {
   checkBeforePlacing,
   checkFolder,
   discardPartial,
+  onLocalDisk,
   openPartial,
   partialSink,
   placePartial,
-  writePartialSync,
+  writePartial,
   type Partial,
 } from './partials.js';
 
@@ -134,6 +135,7 @@ export async function downloadZipped(
     const entries = await centralDirectory(zip);
     if (entries === undefined) return done;
     const matched = [...matchEntries(entries, group)];
+    const local = await onLocalDisk(o.root);
     // Each folder is checked and created once, not once per file.
     const folders = new Map<string, Promise<void>>();
     const prepareFolder = (localPath: string): Promise<void> => {
@@ -148,14 +150,14 @@ export async function downloadZipped(
       for (let at = 0; at < matched.length; at += BATCH) {
         const batch = matched.slice(at, at + BATCH);
         await Promise.all(batch.map(([item]) => prepareFolder(item.localPath)));
-        const staged = await stageBatch(zip, batch, o);
+        const staged = await stageBatch(zip, batch, o, local);
         try {
           await placing;
         } catch (err) {
-          for (const s of staged) discardPartial(s.partial);
+          for (const s of staged) await discardPartial(s.partial);
           throw err;
         }
-        placing = placeBatch(staged, o, done);
+        placing = placeBatch(staged, o, done, local);
         // Handled when awaited; until then a failure must not count as unhandled.
         placing.catch(() => undefined);
       }
@@ -173,13 +175,26 @@ export async function downloadZipped(
   return done;
 }
 
-/** Lets the event loop run (requests, progress, cancellation) between stretches of synchronous work. */
-class Slice {
-  private started = performance.now();
-  async giveWay(): Promise<void> {
-    if (performance.now() - this.started < SLICE_MS) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    this.started = performance.now();
+/**
+ * Runs `work` on every item: on a local disk one after another, synchronous file calls and all, giving
+ * way to the event loop (requests, progress, cancellation) every few milliseconds; elsewhere several at
+ * once through the thread pool, so that the waits overlap.
+ */
+async function eachFile<T>(
+  items: readonly T[],
+  local: boolean,
+  signal: AbortSignal | undefined,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  if (!local) return runPool(items, EXTRACT_CONCURRENCY, work, signal);
+  let started = performance.now();
+  for (const item of items) {
+    if (performance.now() - started >= SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      started = performance.now();
+    }
+    if (signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+    await work(item);
   }
 }
 
@@ -192,14 +207,14 @@ interface Staged {
 }
 
 /**
- * One batch verified into temporary files, not yet flushed or placed. Small entries are inflated,
- * checked and written synchronously (a thread hand-off per system call would cost more than the
- * calls), large ones stream. If anything fails, nothing of the batch is left.
+ * One batch verified into temporary files, not yet flushed or placed: small entries inflated and
+ * checked whole, large ones streamed. If anything fails, nothing of the batch is left.
  */
 async function stageBatch(
   zip: ZipSource,
   batch: ReadonlyArray<readonly [ZipCandidate, Entry]>,
   o: ZipDownloadOptions,
+  local: boolean,
 ): Promise<Staged[]> {
   const staged: Staged[] = [];
   try {
@@ -207,33 +222,26 @@ async function stageBatch(
     for (const folder of new Set(batch.map(([item]) => dirname(item.localPath)))) {
       await checkFolder(o.root, o.destDir, folder, join(folder, '.'));
     }
-    const large: Array<readonly [ZipCandidate, Entry]> = [];
-    const slice = new Slice();
-    for (const [item, entry] of batch) {
-      await slice.giveWay();
-      if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-      const small = entry.compressedSize <= SMALL_ENTRY && item.file.size <= SMALL_ENTRY;
-      if (!small) large.push([item, entry]);
-      else {
-        const verified = await verifiedSmall(zip, entry, item);
-        if (verified !== undefined) {
-          const partial = writePartialSync(o.root, o.destDir, item.localPath, verified.data);
-          staged.push({ item, partial, size: verified.data.length, digest: verified.digest });
-        }
-      }
-    }
+    const isSmall = ([item, entry]: readonly [ZipCandidate, Entry]): boolean =>
+      entry.compressedSize <= SMALL_ENTRY && item.file.size <= SMALL_ENTRY;
+    await eachFile(batch.filter(isSmall), local, o.signal, async ([item, entry]) => {
+      const verified = await verifiedSmall(zip, entry, item);
+      if (verified === undefined) return;
+      const partial = await writePartial(o.root, o.destDir, item.localPath, verified.data, local);
+      staged.push({ item, partial, size: verified.data.length, digest: verified.digest });
+    });
     await runPool(
-      large,
+      batch.filter((pair) => !isSmall(pair)),
       // Local disk work, not XNAT connections: more at once overlaps the system calls.
       Math.max(o.concurrency, EXTRACT_CONCURRENCY),
       async ([item, entry]) => {
         let partial: Partial | undefined;
         try {
-          const got = await extractLarge(zip, entry, item, o, (opened) => (partial = opened));
+          const got = await extractLarge(zip, entry, item, o, local, (opened) => (partial = opened));
           if (got !== undefined) staged.push({ item, partial: partial!, ...got });
-          else if (partial !== undefined) discardPartial(partial);
+          else if (partial !== undefined) await discardPartial(partial);
         } catch (err) {
-          if (partial !== undefined) discardPartial(partial);
+          if (partial !== undefined) await discardPartial(partial);
           throw err;
         }
       },
@@ -241,7 +249,7 @@ async function stageBatch(
     );
     return staged;
   } catch (err) {
-    for (const s of staged) discardPartial(s.partial);
+    for (const s of staged) await discardPartial(s.partial);
     throw err;
   }
 }
@@ -251,25 +259,23 @@ async function placeBatch(
   staged: readonly Staged[],
   o: ZipDownloadOptions,
   done: Set<ZipCandidate>,
+  local: boolean,
 ): Promise<void> {
-  let placed = 0;
+  const settled = new Set<Staged>();
   try {
     await checkBeforePlacing(
       o.root,
       o.destDir,
       staged.map(({ partial, item }) => ({ partial, target: item.localPath })),
     );
-    const slice = new Slice();
-    for (const s of staged) {
-      await slice.giveWay();
-      if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
-      const kept = !placePartial(s.partial, s.item.localPath, o.overwrite);
-      placed++;
+    await eachFile(staged, local, o.signal, async (s) => {
+      const kept = !(await placePartial(s.partial, s.item.localPath, o.overwrite));
+      settled.add(s);
       o.delivered(s.item, kept ? undefined : { size: s.size, digest: s.digest });
       done.add(s.item);
-    }
+    });
   } finally {
-    for (const s of staged.slice(placed)) discardPartial(s.partial);
+    for (const s of staged) if (!settled.has(s)) await discardPartial(s.partial);
   }
 }
 
@@ -306,7 +312,7 @@ async function fileZip(partial: Partial): Promise<ZipSource> {
       length === 0 ? Readable.from([]) : createReadStream(partial.path, { start, end: start + length - 1 }),
     close: async () => {
       await handle.close();
-      discardPartial(partial);
+      await discardPartial(partial);
     },
   };
 }
@@ -363,7 +369,7 @@ async function fetchZip(
     await pipeline(res.stream, limit, out, { signal });
     return await fileZip(zipFile);
   } catch (err) {
-    discardPartial(zipFile);
+    await discardPartial(zipFile);
     if (localFailure !== undefined) throw localFileError('write', zipFile.path, localFailure);
     throw err;
   }
@@ -465,11 +471,12 @@ async function extractLarge(
   entry: Entry,
   item: ZipCandidate,
   o: ZipDownloadOptions,
+  local: boolean,
   opened: (partial: Partial) => void,
 ): Promise<{ size: number; digest: string } | undefined> {
   const start = await dataStart(zip, entry);
   if (start === undefined) return undefined;
-  const partial = await openPartial(o.root, o.destDir, item.localPath, true);
+  const partial = await openPartial(o.root, o.destDir, item.localPath, { folderChecked: true, local });
   opened(partial);
   const bounded = new Bounded(item.file.size);
   const digesting = new Digesting(() => undefined);
