@@ -17,7 +17,7 @@ import type { XnatClient } from '../client/index.js';
 import type { RunningCalls } from './calls.js';
 import type { Logger } from './logger.js';
 import { describeToolError, type ErrorTarget } from './errors.js';
-import { boundStrings, fitBudget, shortenedNote } from './format.js';
+import { boundStrings, fitBudget, imageTokens, shortenedNote } from './format.js';
 import { progressSender, type SendProgress } from './progress.js';
 import { createSafety, type Safety, type SafetyOptions } from './safety.js';
 import { serverParam } from './params.js';
@@ -123,7 +123,8 @@ export interface ToolContext {
   /** Absent on servers that cannot change their tools. */
   toolsets?: ToolsetControl;
   /** Adds an image to the result's content, after the text (images never go in structuredContent). */
-  attachImage(image: { data: Buffer; mimeType: string }): void;
+  /** An image for the model; its pixels count against the result's token budget. */
+  attachImage(image: { data: Buffer; mimeType: string; width: number; height: number }): void;
 }
 
 export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
@@ -308,6 +309,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
         });
         const progress = progressSender(extra._meta?.progressToken, extra.sendNotification);
         const images: ImageContent[] = [];
+        let imageChars = 0;
         const output = await tool.handler(args, {
           client,
           servers: deps.servers ?? singleServer(deps.client),
@@ -316,8 +318,10 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
           progress,
           safety,
           toolsets: deps.toolsets,
-          attachImage: ({ data, mimeType }) =>
-            images.push({ type: 'image', data: data.toString('base64'), mimeType }),
+          attachImage: ({ data, mimeType, width, height }) => {
+            imageChars += imageTokens(width, height) * 4;
+            images.push({ type: 'image', data: data.toString('base64'), mimeType });
+          },
         });
         // The one place every result is bounded: strings first, then the whole against the budget.
         const { value, shortened } = boundStrings(output);
@@ -325,6 +329,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition, deps: ToolDeps
           value,
           (o) => tool.render(o) + (shortened > 0 ? `\n${shortenedNote(shortened)}` : ''),
           (o) => tool.links?.(o) ?? [],
+          imageChars,
         );
         return {
           structuredContent: fitted.output,

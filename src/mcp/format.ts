@@ -45,6 +45,13 @@ const DETAIL_TEXT_MAX = MAX_STRING;
 export const RESULT_TOKEN_BUDGET = 10_000;
 /** The budget in characters (structuredContent, text and links together), at ~4 characters a token. */
 export const RESULT_CHAR_BUDGET = RESULT_TOKEN_BUDGET * 4;
+/**
+ * What an image costs a model: hosts bill images by their pixels, not by their base64 text (Claude:
+ * about one token per 750 pixels, so 1024x1024 px is about 1,400 tokens).
+ */
+export function imageTokens(width: number, height: number): number {
+  return Math.ceil((width * height) / 750);
+}
 /** A page's items take at most this share: the text rendering repeats them, links come on top. */
 const PAGE_CHAR_BUDGET = RESULT_CHAR_BUDGET / 2;
 
@@ -82,21 +89,24 @@ function boundedJsonLength(value: unknown): number {
 }
 
 /**
- * Keeps a result under RESULT_CHAR_BUDGET when its parts (detail objects with many capped arrays)
+ * Keeps a result under RESULT_CHAR_BUDGET (less what its images take) when its parts (detail objects with many capped arrays)
  * add up: links go first, then the longest arrays are halved, each cut counted in `truncated`.
  */
 export function fitBudget<T extends object>(
   output: T,
   render: (output: T) => string,
   links: (output: T) => unknown[],
+  /** Characters' worth of the budget already taken (images: `imageTokens` x 4). */
+  reserved = 0,
 ): { output: T; text: string; links: unknown[] } {
+  const budget = RESULT_CHAR_BUDGET - reserved;
   let current = output;
   let text = render(current);
   let linked = links(current);
   const size = () => JSON.stringify(current).length + text.length + JSON.stringify(linked).length;
-  if (size() <= RESULT_CHAR_BUDGET) return { output: current, text, links: linked };
+  if (size() <= budget) return { output: current, text, links: linked };
   linked = [];
-  for (let round = 0; round < 20 && size() > RESULT_CHAR_BUDGET; round++) {
+  for (let round = 0; round < 20 && size() > budget; round++) {
     const arrays = Object.entries(current).filter(
       // A list's items are fitted by pageListing, where a cut keeps its cursor right.
       (e): e is [string, unknown[]] => e[0] !== 'items' && Array.isArray(e[1]) && e[1].length > 1,

@@ -41,7 +41,11 @@ export const enableToolsets = defineTool({
     'Switches more toolsets on for this session: their tools join tools/list. Call with no toolsets to see which exist, what each is for and which are on.',
   toolset: 'core',
   inputSchema: {
-    toolsets: z.array(z.enum(TOOLSETS)).optional().describe('Toolsets to switch on; omit to only list them'),
+    toolsets: z
+      .array(z.enum(TOOLSETS))
+      .max(TOOLSETS.length)
+      .optional()
+      .describe('Toolsets to switch on; omit to only list them'),
   },
   outputSchema: ToolsetsOutput,
   // Changes only this session's tool list, never XNAT.

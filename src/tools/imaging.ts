@@ -45,7 +45,7 @@ export const getScanImage = defineTool({
   writes: false,
   async handler(args, { client, signal, attachImage }) {
     const image = await client.scanImage({ ...args, signal });
-    attachImage({ data: image.png, mimeType: 'image/png' });
+    attachImage({ data: image.png, mimeType: 'image/png', width: image.width, height: image.height });
     return shapeScanImage(image);
   },
   render: renderScanImage,
@@ -83,7 +83,12 @@ export const getScanSnapshot = defineWriteTool({
         `XNAT's snapshot is ${snapshot.width}x${snapshot.height} px, over the ${MAX_IMAGE_SIZE} px cap: ask for the thumbnail or fewer panels, or use getScanImage.`,
       );
     }
-    attachImage({ data: snapshot.image, mimeType: snapshot.mimeType });
+    attachImage({
+      data: snapshot.image,
+      mimeType: snapshot.mimeType,
+      width: snapshot.width,
+      height: snapshot.height,
+    });
     return snapshot;
   },
   audit: (target, _, { experiment, columns, rows, thumbnail }) => ({

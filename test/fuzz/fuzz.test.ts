@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULT_CHAR_BUDGET } from '../../src/mcp/format.js';
+import { TOOLSETS } from '../../src/mcp/define.js';
 import type { Logger } from '../../src/mcp/logger.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { ADMIN, ALICE, connectInMemory, textOf, type Connected } from '../server/helpers.js';
-import { hostileCalls, problemsOf, type FuzzCall } from './hostile.js';
+import { contentCost, hostileCalls, problemsOf, type FuzzCall } from './hostile.js';
 
 const CALLS = Number(process.env.FUZZ_CALLS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_202);
@@ -45,7 +46,8 @@ beforeAll(async () => {
   writeFileSync(join(base, 'outside', 'secret.txt'), 'secret');
   symlinkSync(join(root, 'loop'), join(root, 'loop'));
   symlinkSync(join(base, 'outside'), join(root, 'escape'));
-  connected = await connectInMemory(sandbox.url, ALICE, { roots: [root] }, log);
+  // Every toolset, not only the default ones.
+  connected = await connectInMemory(sandbox.url, ALICE, { roots: [root], toolsets: [...TOOLSETS] }, log);
 });
 
 afterAll(async () => {
@@ -84,7 +86,7 @@ async function callOnce(call: FuzzCall): Promise<Failure | undefined> {
     const problems = problemsOf(text, secrets);
     const structured = JSON.stringify(result.structuredContent ?? {});
     problems.push(...problemsOf(structured, secrets).filter((p) => p !== 'no message'));
-    if (!result.isError && structured.length + JSON.stringify(result.content).length > RESULT_CHAR_BUDGET) {
+    if (!result.isError && structured.length + contentCost(result.content) > RESULT_CHAR_BUDGET) {
       problems.push('over the result budget');
     }
     if (result.isError && text.length > 4000) problems.push('error message too long');

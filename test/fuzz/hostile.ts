@@ -4,7 +4,8 @@
  * path traversal, symbolic links, wrong types, huge numbers, odd Unicode and empty values. The same
  * seed gives the same calls, so a failure can be replayed.
  */
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { imageTokens } from '../../src/mcp/format.js';
 
 /** mulberry32: small, fast and good enough to pick test inputs. */
 export function seededRandom(seed: number): () => number {
@@ -178,4 +179,26 @@ export function problemsOf(text: string, secrets: readonly string[]): string[] {
     found.push('session or auth header');
   for (const secret of secrets) if (text.includes(secret)) found.push('credential');
   return found;
+}
+
+/** A PNG's or GIF's size in pixels, from its header. */
+function pixelsOf(base64: string): { width: number; height: number } {
+  const head = Buffer.from(base64.slice(0, 64), 'base64');
+  if (head.toString('latin1', 1, 4) === 'PNG')
+    return { width: head.readUInt32BE(16), height: head.readUInt32BE(20) };
+  if (head.toString('latin1', 0, 3) === 'GIF')
+    return { width: head.readUInt16LE(6), height: head.readUInt16LE(8) };
+  throw new Error('an image that is neither PNG nor GIF');
+}
+
+/** What the content costs in characters: text and links as sent, images by their pixels (imageTokens). */
+export function contentCost(content: CallToolResult['content']): number {
+  let chars = 0;
+  for (const part of content) {
+    if (part.type === 'image') {
+      const { width, height } = pixelsOf(part.data);
+      chars += imageTokens(width, height) * 4;
+    } else chars += JSON.stringify(part).length;
+  }
+  return chars;
 }
