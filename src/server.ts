@@ -73,10 +73,11 @@ export function parseToolsets(names: readonly string[]): Toolset[] {
   return names.filter(isToolset);
 }
 
-export function createServer(deps: ServerDeps, options: ServerOptions = {}): McpServer {
+/** Async because only the chosen toolsets' tool modules are loaded (see tools/index.ts). */
+export async function createServer(deps: ServerDeps, options: ServerOptions = {}): Promise<McpServer> {
   const toolsets = options.toolsets === undefined ? undefined : parseToolsets(options.toolsets);
   const log = deps.log ?? silentLogger;
-  const tools = selectTools({ toolsets, readOnly: options.readOnly });
+  const tools = await selectTools({ toolsets, readOnly: options.readOnly });
   const instructions = [
     INSTRUCTIONS,
     ...(tools.some((t) => t.name === 'enableToolsets') ? [TOOLSET_INSTRUCTIONS] : []),
@@ -94,15 +95,19 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Mcp
   const enabled = new Set(toolsets ?? DEFAULT_TOOLSETS);
   const toolsetControl: ToolsetControl = {
     list: () =>
-      TOOLSETS.map((name) => ({
-        name,
-        enabled: enabled.has(name),
-        tools: selectTools({ toolsets: [name], readOnly: options.readOnly }).map((t) => t.name),
-      })),
-    enable(names) {
+      Promise.all(
+        TOOLSETS.map(async (name) => ({
+          name,
+          enabled: enabled.has(name),
+          tools: (await selectTools({ toolsets: [name], readOnly: options.readOnly })).map((t) => t.name),
+        })),
+      ),
+    async enable(names) {
+      // Marked on before the modules load, so that a concurrent call cannot register them twice.
       const fresh = names.filter((n) => !enabled.has(n));
       for (const name of fresh) enabled.add(name);
-      const more = selectTools({ toolsets: fresh, readOnly: options.readOnly });
+      if (fresh.length === 0) return [];
+      const more = await selectTools({ toolsets: fresh, readOnly: options.readOnly });
       registration.add(more);
       return more.map((t) => t.name);
     },

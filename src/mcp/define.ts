@@ -80,9 +80,9 @@ export interface ToolsetState {
 
 /** Switches toolsets on for one server (one MCP session); the server owns it. */
 export interface ToolsetControl {
-  list(): ToolsetState[];
+  list(): Promise<ToolsetState[]>;
   /** Registers the tools of the toolsets not yet on; the SDK then sends notifications/tools/list_changed. Returns their names. */
-  enable(names: readonly Toolset[]): string[];
+  enable(names: readonly Toolset[]): Promise<string[]>;
 }
 
 export interface ToolAnnotations {

@@ -1,6 +1,7 @@
 /**
  * The serve path loads only what answering `tools/list` needs: the sandbox, the HTTP transport, the
- * transfer modules, undici, the XML builder and the DICOM pixel decoders load when a command or a call first uses them. The
+ * transfer modules, undici, the XML builder, the DICOM pixel decoders and the tools of toolsets that
+ * are off load when a command, a call or enableToolsets first uses them. The
  * built CLI runs as a host starts it, with a module-load hook that names every module it loads.
  */
 import { spawn } from 'node:child_process';
@@ -75,5 +76,11 @@ describe('cold start', () => {
       ),
     );
     expect(lazyClient).toEqual([]);
+    // Tool modules of toolsets that are off load when enableToolsets switches them on.
+    const otherToolsets = loaded.filter((url) =>
+      /\/dist\/tools\/(query|qc|prearchive|access|bids|processing|copy)\.js$/.test(url),
+    );
+    expect(otherToolsets).toEqual([]);
+    expect(loaded.some((url) => url.endsWith('/dist/tools/curate.js'))).toBe(true);
   });
 });
