@@ -70,8 +70,9 @@ describe('cold start', () => {
     );
     expect(unneeded).toEqual([]);
     // The client facade loads these on a method's first call; the serve path bypasses the barrel.
+    // Tool schemas name constants of the search, curation and DICOM modules from client/vocabulary.js.
     const lazyClient = loaded.filter((url) =>
-      /\/dist\/client\/(index|tokens|prearchive|search-runs|search-export|containers\/index|curation\/index|imaging\/(index|scan-image|decode)|bids\/index)\.js$/.test(
+      /\/dist\/client\/(index|tokens|prearchive|search|search-runs|search-export|dicom|zipcheck|transfers\/local|containers\/index|curation\/(index|update)|imaging\/(index|scan-image|decode)|bids\/index)\.js$/.test(
         url,
       ),
     );
