@@ -69,13 +69,15 @@ describe('cold start', () => {
       ),
     );
     expect(unneeded).toEqual([]);
-    // The client facade loads these on a method's first call; the serve path bypasses the barrel.
-    // Tool schemas name constants of the search, curation and DICOM modules from client/vocabulary.js.
+    // The client facade loads every module but the HTTP layer and the session on a method's first
+    // call; the serve path bypasses the barrel. Tool schemas name constants of the search, curation
+    // and DICOM modules from client/vocabulary.js.
     const lazyClient = loaded.filter((url) =>
-      /\/dist\/client\/(index|tokens|prearchive|search|search-runs|search-export|dicom|zipcheck|transfers\/local|containers\/index|curation\/(index|update)|imaging\/(index|scan-image|decode)|bids\/index)\.js$/.test(
+      /\/dist\/client\/(index|tokens|prearchive|search|search-runs|search-export|dicom|zipcheck|transfers\/(local|common)|containers\/index|curation\/(index|update)|imaging\/(index|scan-image|decode)|bids\/index|listings|items|files|lookups|site|access|reads|rows|rows-site|rows-csv|csv|models)\.js$/.test(
         url,
       ),
     );
+    expect(loaded.some((url) => url.endsWith('/dist/client/session.js'))).toBe(true);
     expect(lazyClient).toEqual([]);
     // Tool modules of toolsets that are off load when enableToolsets switches them on.
     const otherToolsets = loaded.filter((url) =>
