@@ -3,6 +3,8 @@
  * calls it with the same shared XnatClient; nothing here or in the tools keeps per-session state.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { XnatClient } from './client/client.js';
 import { XnatConfigError } from './client/errors.js';
 import { registerPrompts, registerResources } from './resources/index.js';
@@ -57,6 +59,15 @@ export const WRITE_INSTRUCTIONS = [
   "Destructive tools (deleteObject, setQuarantine, overwriting uploads, prearchive deletes) need the user's agreement: the server asks the user when the client supports it; otherwise the call fails and names a `confirm` value. Ask the user, and only after they agree repeat the call with that value. Use dryRun: true to preview.",
 ].join('\n');
 
+/**
+ * The SDK checks elicitation answers against their schema with Ajv, and builds an Ajv instance for
+ * every server it makes (~5 ms at each start and each HTTP session): built on the first elicitation.
+ */
+function lazyValidator(): jsonSchemaValidator {
+  let ajv: AjvJsonSchemaValidator | undefined;
+  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+}
+
 /** Validates toolset names (from a flag or env) and returns them typed; throws a one-line config error. */
 export function parseToolsets(names: readonly string[]): Toolset[] {
   if (names.length === 0) {
@@ -88,6 +99,7 @@ export async function createServer(deps: ServerDeps, options: ServerOptions = {}
     {
       capabilities: { logging: {} },
       instructions,
+      jsonSchemaValidator: lazyValidator(),
       // Enabling a toolset registers several tools at once: one list_changed says so.
       debouncedNotificationMethods: ['notifications/tools/list_changed'],
     },

@@ -69,6 +69,12 @@ describe('cold start', () => {
       ),
     );
     expect(unneeded).toEqual([]);
+    // Loaded on first use (an env file, a digest, an error's status text): each costs ms at start.
+    const lazyPackages = loaded.filter((url) =>
+      /^node:(crypto|http|zlib)$|\/node_modules\/dotenv\//.test(url),
+    );
+    expect(lazyPackages).toEqual([]);
+    expect(loaded).toContain('node:fs');
     // The client facade loads every module but the HTTP layer and the session on a method's first
     // call; the serve path bypasses the barrel. Tool schemas name constants of the search, curation
     // and DICOM modules from client/vocabulary.js.
