@@ -122,7 +122,7 @@ async function worker(mode) {
   const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
   const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
   const xnat = new XnatClient({ url, user: USER, password: PASSWORD });
-  const server = createServer({ client: xnat }, { toolsets: ['imaging'] });
+  const server = await createServer({ client: xnat }, { toolsets: ['imaging'] });
   const mcp = new Client({ name: 'bench', version: '0' });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(b), mcp.connect(a)]);

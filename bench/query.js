@@ -117,7 +117,7 @@ console.log(
 );
 const dir = mkdtempSync(join(tmpdir(), 'xnat-mcp-bench-query-'));
 const client = new XnatClient({ url: sandbox.url, user: USER, password: PASSWORD });
-const server = createServer({ client }, { toolsets: ['query'], roots: [dir] });
+const server = await createServer({ client }, { toolsets: ['query'], roots: [dir] });
 const mcp = new Client({ name: 'bench', version: '0' });
 const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
 await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);

@@ -144,7 +144,7 @@ async function clientListing(sandbox) {
 
 async function toolListing(sandbox) {
   const client = new XnatClient({ url: sandbox.url, user: USER, password: PASSWORD });
-  const server = createServer({ client }, {});
+  const server = await createServer({ client }, {});
   const mcp = new Client({ name: 'bench', version: '0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);
@@ -226,7 +226,7 @@ async function listings() {
 async function firstPages(sandbox) {
   const client = new XnatClient({ url: sandbox.url, user: USER, password: PASSWORD });
   await client.currentUser();
-  const server = createServer({ client }, {});
+  const server = await createServer({ client }, {});
   const mcp = new Client({ name: 'bench', version: '0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);

@@ -36,7 +36,7 @@ async function loadBuilt() {
 /** tools/list of a server with the given options; it never reaches XNAT (nothing listens there). */
 async function listTools({ createServer, XnatClient }, options) {
   const xnat = new XnatClient({ url: 'http://127.0.0.1:9', user: 'docs', password: 'unused' });
-  const server = createServer({ client: xnat }, options);
+  const server = await createServer({ client: xnat }, options);
   const mcp = new Client({ name: 'gen-docs', version: '0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);

@@ -167,9 +167,9 @@ function serverOptionsFrom(values: CliValues, env: NodeJS.ProcessEnv): ServerOpt
 }
 
 /** Options that leave a server without tools are legal (read-only wins) but surely not meant. */
-function warnIfNoTools(options: ServerOptions, log: Logger): void {
+async function warnIfNoTools(options: ServerOptions, log: Logger): Promise<void> {
   const toolsets = options.toolsets === undefined ? undefined : parseToolsets(options.toolsets);
-  if (selectTools({ toolsets, readOnly: options.readOnly }).length > 0) return;
+  if ((await selectTools({ toolsets, readOnly: options.readOnly })).length > 0) return;
   log.warning(
     `No tools to serve: read-only mode removes every tool of the toolsets ${(toolsets ?? []).join(', ')}; add browse or search to --toolsets / XNAT_MCP_TOOLSETS`,
   );
@@ -353,7 +353,7 @@ function out(text: string): void {
 
 async function serve(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
-  warnIfNoTools(options, log);
+  await warnIfNoTools(options, log);
   const port = portFrom(values);
   const limits = sessionLimitsFrom(values, process.env);
   const team = teamFrom(values, process.env, values.http === true, () => teamXnatFrom(values, log));
@@ -426,7 +426,7 @@ async function listenWithFallback(
 
 async function demo(values: CliValues, log: Logger): Promise<void> {
   const options = serverOptionsFrom(values, process.env);
-  warnIfNoTools(options, log);
+  await warnIfNoTools(options, log);
   const port = portFrom(values);
   const limits = sessionLimitsFrom(values, process.env);
   const [{ startSandbox }, { createDemoArchive }] = await Promise.all([

@@ -3,6 +3,8 @@
  * calls it with the same shared XnatClient; nothing here or in the tools keeps per-session state.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { XnatClient } from './client/client.js';
 import { XnatConfigError } from './client/errors.js';
 import { registerPrompts, registerResources } from './resources/index.js';
@@ -57,6 +59,15 @@ export const WRITE_INSTRUCTIONS = [
   "Destructive tools (deleteObject, setQuarantine, overwriting uploads, prearchive deletes) need the user's agreement: the server asks the user when the client supports it; otherwise the call fails and names a `confirm` value. Ask the user, and only after they agree repeat the call with that value. Use dryRun: true to preview.",
 ].join('\n');
 
+/**
+ * The SDK checks elicitation answers against their schema with Ajv, and builds an Ajv instance for
+ * every server it makes (~5 ms at each start and each HTTP session): built on the first elicitation.
+ */
+function lazyValidator(): jsonSchemaValidator {
+  let ajv: AjvJsonSchemaValidator | undefined;
+  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+}
+
 /** Validates toolset names (from a flag or env) and returns them typed; throws a one-line config error. */
 export function parseToolsets(names: readonly string[]): Toolset[] {
   if (names.length === 0) {
@@ -73,10 +84,11 @@ export function parseToolsets(names: readonly string[]): Toolset[] {
   return names.filter(isToolset);
 }
 
-export function createServer(deps: ServerDeps, options: ServerOptions = {}): McpServer {
+/** Async because only the chosen toolsets' tool modules are loaded (see tools/index.ts). */
+export async function createServer(deps: ServerDeps, options: ServerOptions = {}): Promise<McpServer> {
   const toolsets = options.toolsets === undefined ? undefined : parseToolsets(options.toolsets);
   const log = deps.log ?? silentLogger;
-  const tools = selectTools({ toolsets, readOnly: options.readOnly });
+  const tools = await selectTools({ toolsets, readOnly: options.readOnly });
   const instructions = [
     INSTRUCTIONS,
     ...(tools.some((t) => t.name === 'enableToolsets') ? [TOOLSET_INSTRUCTIONS] : []),
@@ -87,6 +99,7 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Mcp
     {
       capabilities: { logging: {} },
       instructions,
+      jsonSchemaValidator: lazyValidator(),
       // Enabling a toolset registers several tools at once: one list_changed says so.
       debouncedNotificationMethods: ['notifications/tools/list_changed'],
     },
@@ -94,15 +107,19 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Mcp
   const enabled = new Set(toolsets ?? DEFAULT_TOOLSETS);
   const toolsetControl: ToolsetControl = {
     list: () =>
-      TOOLSETS.map((name) => ({
-        name,
-        enabled: enabled.has(name),
-        tools: selectTools({ toolsets: [name], readOnly: options.readOnly }).map((t) => t.name),
-      })),
-    enable(names) {
+      Promise.all(
+        TOOLSETS.map(async (name) => ({
+          name,
+          enabled: enabled.has(name),
+          tools: (await selectTools({ toolsets: [name], readOnly: options.readOnly })).map((t) => t.name),
+        })),
+      ),
+    async enable(names) {
+      // Marked on before the modules load, so that a concurrent call cannot register them twice.
       const fresh = names.filter((n) => !enabled.has(n));
       for (const name of fresh) enabled.add(name);
-      const more = selectTools({ toolsets: fresh, readOnly: options.readOnly });
+      if (fresh.length === 0) return [];
+      const more = await selectTools({ toolsets: fresh, readOnly: options.readOnly });
       registration.add(more);
       return more.map((t) => t.name);
     },

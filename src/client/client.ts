@@ -4,15 +4,15 @@
  * search, curation, transfers, prearchive), each of which takes only the narrow context it needs.
  * Every read makes a small, bounded number of requests (one per listing page, never one per object).
  */
-// Modules only some methods use load on their first call (`await import` in the method), so that a
-// server answering tools/list never loads them; their types are imported here.
+// Modules load on the first call of a method that uses them (`await import` in the method), so that
+// a server answering tools/list loads only the HTTP layer and the session; their types are imported here.
 import type * as access from './access.js';
 import { DEFAULT_TIMEOUT_MS, normalizeXnatUrl, type XnatConfig } from './config.js';
 import { XnatConfigError } from './errors.js';
 import type * as containers from './containers/index.js';
 import type * as copy from './copy.js';
 import type * as dicom from './dicom.js';
-import * as files from './files.js';
+import type * as files from './files.js';
 import type * as imaging from './imaging/index.js';
 import {
   HttpClient,
@@ -21,10 +21,9 @@ import {
   type HttpResponse,
   type RequestContext,
 } from './http.js';
-import * as items from './items.js';
-import * as listings from './listings.js';
+import type * as items from './items.js';
 import type { ExperimentQuery, PageRequest, SubjectQuery } from './listings.js';
-import { ExperimentIds } from './lookups.js';
+import type { ExperimentIds } from './lookups.js';
 import type {
   ActiveUser,
   Assessor,
@@ -56,11 +55,10 @@ import type * as search from './search.js';
 import type * as searchExport from './search-export.js';
 import type * as searchRuns from './search-runs.js';
 import { XnatSession } from './session.js';
-import { CurrentUser, serverInfo } from './site.js';
+import type { CurrentUser } from './site.js';
 import type * as tokens from './tokens.js';
 import type * as curation from './curation/index.js';
 import type * as prearchive from './prearchive.js';
-import { listResourceFiles } from './transfers/common.js';
 import type * as bids from './bids/index.js';
 // Uploads and downloads load on their first call (a short cold start for servers that never transfer).
 import type * as transfers from './transfers/index.js';
@@ -88,8 +86,9 @@ export class XnatClient {
   readonly stats: ClientStats = { requests: 0, logins: 0, retries: 0 };
   private readonly http: HttpClient;
   private readonly session: XnatSession;
-  private readonly experimentIds: ExperimentIds;
-  private readonly user: CurrentUser;
+  /** Loaded with the first call that names an experiment (see lookups()). */
+  private experimentIds: ExperimentIds | undefined;
+  private user: CurrentUser | undefined;
   /** Reads go straight to the session; writes through `write`, which forgets label → ID mappings. */
   private readonly reads: RequestContext;
   private readonly writes: RequestContext;
@@ -116,8 +115,6 @@ export class XnatClient {
     this.session = new XnatSession(this.http, { user, password }, { stats: this.stats, log: options.log });
     this.reads = { request: (req) => this.session.request(req) };
     this.writes = { request: (req) => this.write(req) };
-    this.experimentIds = new ExperimentIds(this.reads);
-    this.user = new CurrentUser(this.reads);
   }
 
   static fromConfig(config: XnatConfig, extra: Partial<XnatClientOptions> = {}): XnatClient {
@@ -127,13 +124,14 @@ export class XnatClient {
 
   /** Version and build, uptime, plugins, the user and whether they are a site admin, the session's expiry. */
   async serverInfo(opts: CallOptions = {}): Promise<ServerInfo> {
+    const { serverInfo } = await import('./site.js');
     return serverInfo(this.reads, this.url, () => this.session.expiry(), opts.signal);
   }
 
   /** The current user's profile, site roles and whether they are a site admin. */
   async userDetails(opts: CallOptions = {}): Promise<UserDetails> {
     const { userDetails } = await import('./access.js');
-    return userDetails(this.reads, await this.user.get(opts.signal), opts.signal);
+    return userDetails(this.reads, await this.currentUser(opts), opts.signal);
   }
 
   /** The site's enabled users (403 → XnatPermissionError where the site restricts the list to admins). */
@@ -171,43 +169,55 @@ export class XnatClient {
   }
 
   async listProjects(opts: CallOptions = {}): Promise<Project[]> {
-    return listings.listProjects(this.reads, opts.signal);
+    const { listProjects } = await import('./listings.js');
+    return listProjects(this.reads, opts.signal);
   }
 
   async getProject(project: string, opts: CallOptions = {}): Promise<ProjectDetail> {
-    return items.getProject(this.reads, project, opts.signal);
+    const { getProject } = await import('./items.js');
+    return getProject(this.reads, project, opts.signal);
   }
 
   async listSubjects(q: SubjectQuery & PageRequest = {}): Promise<Page<Subject>> {
-    return listings.listSubjects(this.reads, q);
+    const { listSubjects } = await import('./listings.js');
+    return listSubjects(this.reads, q);
   }
 
   async getSubject(subject: string, opts: ObjectOptions = {}): Promise<SubjectDetail> {
-    return items.getSubject(this.reads, subject, opts);
+    const { getSubject } = await import('./items.js');
+    return getSubject(this.reads, subject, opts);
   }
 
   async listExperiments(q: ExperimentQuery & PageRequest = {}): Promise<Page<Experiment>> {
-    return listings.listExperiments(this.reads, q);
+    const { listExperiments } = await import('./listings.js');
+    return listExperiments(this.reads, q);
   }
 
   /** Every matching experiment, one request per page (no total is computed). */
   iterateExperiments(
     q: ExperimentQuery & { pageSize?: number; signal?: AbortSignal } = {},
   ): AsyncIterable<Experiment> {
-    return listings.iterateExperiments(this.reads, q);
+    const reads = this.reads;
+    return (async function* () {
+      const { iterateExperiments } = await import('./listings.js');
+      yield* iterateExperiments(reads, q);
+    })();
   }
 
   async getExperiment(experiment: string, opts: ObjectOptions = {}): Promise<ExperimentDetail> {
-    return items.getExperiment(this.itemContext(), experiment, opts);
+    const { getExperiment } = await import('./items.js');
+    return getExperiment(await this.itemContext(), experiment, opts);
   }
 
   async listScans(experiment: string, opts: ObjectOptions = {}): Promise<Scan[]> {
-    return files.listScans(this.fileContext(), experiment, opts);
+    const { listScans } = await import('./files.js');
+    return listScans(await this.fileContext(), experiment, opts);
   }
 
   /** Resources of an experiment (all of them: session, scans, assessors, reconstructions), a scan or an assessor. */
   async listResources(target: files.FileTarget, opts: CallOptions = {}): Promise<Resource[]> {
-    return files.listResources(this.fileContext(), target, opts.signal);
+    const { listResources } = await import('./files.js');
+    return listResources(await this.fileContext(), target, opts.signal);
   }
 
   /** Files of one resource, or of every resource under the target, in a single listing request. */
@@ -215,13 +225,14 @@ export class XnatClient {
     target: files.FileTarget & { resource?: string },
     opts: CallOptions = {},
   ): Promise<XnatFile[]> {
-    return files.listFiles(this.fileContext(), target, opts.signal);
+    const { listFiles } = await import('./files.js');
+    return listFiles(await this.fileContext(), target, opts.signal);
   }
 
   /** A PNG of one slice, a montage or orthogonal views of a scan, rendered from its DICOM files; see imaging/. */
   async scanImage(q: imaging.ScanImageQuery): Promise<imaging.ScanImage> {
     const { scanImage } = await import('./imaging/index.js');
-    return scanImage(this.fileContext(), q);
+    return scanImage(await this.fileContext(), q);
   }
 
   /**
@@ -230,7 +241,7 @@ export class XnatClient {
    */
   async scanSnapshot(q: imaging.SnapshotQuery): Promise<imaging.Snapshot> {
     const { scanSnapshot } = await import('./imaging/index.js');
-    return scanSnapshot(this.fileContext(), q);
+    return scanSnapshot(await this.fileContext(), q);
   }
 
   /** Pipelines (container service wrappers) that can run on items of `xsiType` in the project, with whether it enabled them. */
@@ -309,11 +320,13 @@ export class XnatClient {
   }
 
   async listAssessors(experiment: string, opts: ObjectOptions = {}): Promise<Assessor[]> {
-    return files.listAssessors(this.fileContext(), experiment, opts);
+    const { listAssessors } = await import('./files.js');
+    return listAssessors(await this.fileContext(), experiment, opts);
   }
 
   async getExperimentStatus(experiment: string, opts: ObjectOptions = {}): Promise<'active' | 'quarantine'> {
-    return items.getExperimentStatus(this.reads, experiment, opts);
+    const { getExperimentStatus } = await import('./items.js');
+    return getExperimentStatus(this.reads, experiment, opts);
   }
 
   async searchElements(opts: CallOptions = {}): Promise<SearchElement[]> {
@@ -453,19 +466,23 @@ export class XnatClient {
 
   /** The XNAT login this client acts as (asked once; an alias token resolves to its user). */
   async currentUser(opts: CallOptions = {}): Promise<string> {
+    if (!this.user) {
+      const { CurrentUser } = await import('./site.js');
+      this.user ??= new CurrentUser(this.reads);
+    }
     return this.user.get(opts.signal);
   }
 
   /** Uploads local files (or one zip XNAT extracts) into a resource, streamed; see transfers.ts. */
   async upload(q: transfers.UploadRequest): Promise<transfers.UploadResult> {
     const { upload } = await import('./transfers/upload.js');
-    return upload(this.transferContext(), q);
+    return upload(await this.transferContext(), q);
   }
 
   /** Downloads listed files into a local folder, streamed and verified; see transfers.ts. */
   async download(q: transfers.DownloadRequest): Promise<transfers.DownloadResult> {
     const { download } = await import('./transfers/download.js');
-    return download(this.transferContext(), q);
+    return download(await this.transferContext(), q);
   }
 
   /** Files of one resource of a project, subject, experiment, scan or assessor; undefined when the resource does not exist. */
@@ -474,7 +491,8 @@ export class XnatClient {
     resource: string,
     opts: CallOptions = {},
   ): Promise<XnatFile[] | undefined> {
-    return listResourceFiles(this.transferContext(), parent, resource, opts.signal);
+    const { listResourceFiles } = await import('./transfers/common.js');
+    return listResourceFiles(await this.transferContext(), parent, resource, opts.signal);
   }
 
   async listPrearchive(q: { project?: string; signal?: AbortSignal } = {}): Promise<PrearchiveSession[]> {
@@ -584,18 +602,28 @@ export class XnatClient {
     await this.http.close();
   }
 
-  private itemContext(): items.ItemContext {
+  /** The label → ID memory, made on first use. */
+  private async lookups(): Promise<ExperimentIds> {
+    if (!this.experimentIds) {
+      const { ExperimentIds } = await import('./lookups.js');
+      this.experimentIds ??= new ExperimentIds(this.reads);
+    }
+    return this.experimentIds;
+  }
+
+  private async itemContext(): Promise<items.ItemContext> {
+    const ids = await this.lookups();
     return {
       ...this.reads,
-      rememberExperimentId: (experiment, project, id) => this.experimentIds.remember(experiment, project, id),
+      rememberExperimentId: (experiment, project, id) => ids.remember(experiment, project, id),
     };
   }
 
-  private fileContext(): files.FileContext {
+  private async fileContext(): Promise<files.FileContext> {
+    const ids = await this.lookups();
     return {
       ...this.reads,
-      experimentId: (experiment, project, signal) =>
-        this.experimentIds.experimentId(experiment, project, signal),
+      experimentId: (experiment, project, signal) => ids.experimentId(experiment, project, signal),
     };
   }
 
@@ -621,11 +649,11 @@ export class XnatClient {
     };
   }
 
-  private transferContext(): transfers.TransferContext {
+  private async transferContext(): Promise<transfers.TransferContext> {
+    const ids = await this.lookups();
     return {
       ...this.writes,
-      experimentId: (experiment, project, signal) =>
-        this.experimentIds.experimentId(experiment, project, signal),
+      experimentId: (experiment, project, signal) => ids.experimentId(experiment, project, signal),
     };
   }
 
@@ -649,7 +677,7 @@ export class XnatClient {
     try {
       return await this.session.request(req);
     } finally {
-      this.experimentIds.forgetAll();
+      this.experimentIds?.forgetAll();
     }
   }
 }

@@ -4,9 +4,9 @@
  * remembers its source (never the value itself) so `check` and error messages can say where to fix it.
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 import { XnatConfigError } from './errors.js';
 import { netrcLookup, parseNetrc } from './netrc.js';
 
@@ -90,7 +90,9 @@ function loadEnvFile(input: ConfigInput, env: NodeJS.ProcessEnv, cwd: string): L
     throw new XnatConfigError(`Cannot read env file ${path}: check its permissions`, { cause: err });
   }
   // dotenv.parse only parses: unlike config() it neither touches process.env nor prints to stdout.
-  return { vars: parseDotenv(text), describe: (name) => `env file ${path} (${name})` };
+  // dotenv (and the node:crypto it requires) loads only when there is an env file to read.
+  const { parse } = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
+  return { vars: parse(text), describe: (name) => `env file ${path} (${name})` };
 }
 
 export interface NormalizedUrl {

@@ -10,6 +10,9 @@ import type { DicomElement, DicomHeader, DicomVariation, ExperimentDetail, XnatF
 import { getBody, type ObjectOptions } from './reads.js';
 import { parseTable, toDicomElement } from './rows.js';
 import { runPool } from './transfers/common.js';
+import { MAX_COMPARED_FILES } from './vocabulary.js';
+
+export { MAX_COMPARED_FILES } from './vocabulary.js';
 
 export interface DicomContext extends RequestContext {
   getExperiment(experiment: string, opts: ObjectOptions): Promise<ExperimentDetail>;
@@ -28,8 +31,6 @@ export interface DicomRequest {
   signal?: AbortSignal;
 }
 
-/** Files of a series whose headers a comparison reads at most: first, last and evenly between. */
-export const MAX_COMPARED_FILES = 16;
 const PARALLEL_DUMPS = 4;
 
 /** A tag in any usual spelling → XNAT's `field` form (8 hex digits); a keyword passes as it is. */

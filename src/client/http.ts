@@ -5,7 +5,6 @@
  */
 import { getEventListeners, getMaxListeners, setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import { VERSION } from './version.js';
@@ -200,7 +199,8 @@ export function extractXnatMessage(body: string): string | undefined {
 }
 
 function statusText(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? 'Unknown status'}`;
+  // node:http (loaded here only for its status texts) loads with the first error, not at start.
+  return `${status} ${process.getBuiltinModule('node:http').STATUS_CODES[status] ?? 'Unknown status'}`;
 }
 
 /** Maps a non-2xx response onto the error hierarchy, with XNAT's own message when it gave one. */

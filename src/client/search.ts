@@ -11,23 +11,9 @@ import { checkPaging, type PageRequest } from './listings.js';
 import type { SearchElement, SearchField, SearchResult } from './models.js';
 import { readTable, withHint } from './reads.js';
 import { parseTable, toSearchElement, toSearchField, toSearchResult, toXnatDate } from './rows.js';
+import { SEARCH_OPERATORS, type SearchOperator } from './vocabulary.js';
 
-/** The comparisons XNAT's search accepts (`xdat:criteria/comparison_type`). */
-export const SEARCH_OPERATORS = [
-  '=',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
-  'LIKE',
-  'IN',
-  'BETWEEN',
-  'IS NULL',
-  'IS NOT NULL',
-] as const;
-
-export type SearchOperator = (typeof SEARCH_OPERATORS)[number];
+export { SEARCH_OPERATORS, type SearchOperator } from './vocabulary.js';
 
 export interface SearchCriterion {
   /** An xpath (`xnat:mrSessionData/label`) or a display field (`xnat:mrSessionData.PROJECT`). */

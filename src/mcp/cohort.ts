@@ -24,7 +24,6 @@
  * - `CohortOutputSchema` (listed compactly: `compactCohortOutput`), `cohortPreview`,
  *   `cohortResult`, `renderCohort`: the output, bounded to the result budget.
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { ToolContext } from './define.js';
 import { redactSecrets, ToolInputError } from './errors.js';
@@ -146,6 +145,8 @@ export function splitScanTarget(id: string): { experiment: string; scan: string 
 /** First 12 hex of the sha256 of the sorted distinct IDs: the same set, in any order, has the same digest. */
 export function cohortDigest(ids: readonly string[]): string {
   const sorted = [...new Set(ids)].sort();
+  // node:crypto loads on first use, not at every server start.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 12);
 }
 

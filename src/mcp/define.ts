@@ -80,9 +80,9 @@ export interface ToolsetState {
 
 /** Switches toolsets on for one server (one MCP session); the server owns it. */
 export interface ToolsetControl {
-  list(): ToolsetState[];
+  list(): Promise<ToolsetState[]>;
   /** Registers the tools of the toolsets not yet on; the SDK then sends notifications/tools/list_changed. Returns their names. */
-  enable(names: readonly Toolset[]): string[];
+  enable(names: readonly Toolset[]): Promise<string[]>;
 }
 
 export interface ToolAnnotations {
@@ -359,12 +359,32 @@ export interface ToolRegistration {
   add(tools: readonly AnyToolDefinition[]): void;
 }
 
+/**
+ * tools/list entries by tool definition, with and without `server`: converting a tool's schemas
+ * (~1 ms each) happens at the first tools/list that shows it, once per process rather than once
+ * per server (every HTTP session has its own).
+ */
+const LISTINGS = {
+  own: new WeakMap<AnyToolDefinition, Tool>(),
+  choosing: new WeakMap<AnyToolDefinition, Tool>(),
+};
+
+function listing(tool: AnyToolDefinition, served: AnyToolDefinition, chooses: boolean): Tool {
+  const cache = chooses ? LISTINGS.choosing : LISTINGS.own;
+  let listed = cache.get(tool);
+  if (listed === undefined) {
+    listed = listedTool(served);
+    cache.set(tool, listed);
+  }
+  return listed;
+}
+
 export function registerTools(
   server: McpServer,
   tools: readonly AnyToolDefinition[],
   deps: ToolDeps,
 ): ToolRegistration {
-  const listed: Tool[] = [];
+  const listed: Array<() => Tool> = [];
   const add = (more: readonly AnyToolDefinition[]): void => {
     // Without tools the SDK declares no tools capability, and tools/list must not be answered.
     if (more.length === 0) return;
@@ -372,10 +392,12 @@ export function registerTools(
       const chooses = choosesServer(tool, deps);
       const served = chooses ? { ...tool, inputSchema: { ...tool.inputSchema, server: serverParam } } : tool;
       registerTool(server, served, deps, chooses);
-      listed.push(listedTool(served));
+      listed.push(() => listing(tool, served, chooses));
     }
     // Replaces the SDK's tools/list handler (set by the first registration) with the compact one.
-    server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+    server.server.setRequestHandler(ListToolsRequestSchema, () => ({
+      tools: listed.map((entry) => entry()),
+    }));
   };
   add(tools);
   return { add };

@@ -4,7 +4,6 @@
  * archive holds, a result stays bounded: long text is cut, nested arrays are capped with a
  * `truncated` count, and lists are paged.
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type {
   Assessor,
@@ -494,7 +493,10 @@ export function queryFingerprint(tool: string, query: Record<string, unknown>): 
   const canonical = Object.entries(query)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash('sha256')
+  // node:crypto loads on first use: at every start it would cost more than listing a tool.
+  return process
+    .getBuiltinModule('node:crypto')
+    .createHash('sha256')
     .update(JSON.stringify([tool, canonical]))
     .digest('base64url')
     .slice(0, 12);

@@ -12,7 +12,7 @@ import type {
   SearchSpec,
   XnatClient,
 } from '../client/index.js';
-import { SEARCH_OPERATORS } from '../client/search.js';
+import { SEARCH_OPERATORS } from '../client/vocabulary.js';
 import { ToolInputError } from './errors.js';
 
 const match = z.enum(['all', 'any']).default('all').describe('Join where with AND (all) or OR (any)');

@@ -7,8 +7,8 @@
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { ObjectDescription, ObjectKind, ResourceParent, XnatClient, XnatFile } from '../client/index.js';
-import { listLocalFiles } from '../client/transfers/local.js';
-import { checkZip } from '../client/zipcheck.js';
+// The local listing and the zip reader (zlib) load on a plan's first use (`await import` below), not
+// at every server start.
 import { ToolInputError } from './errors.js';
 import type { Safety } from './safety.js';
 
@@ -100,6 +100,7 @@ async function collectLocalFiles(
     const real = await safety.resolveLocalPath(path, 'read');
     const info = await stat(real);
     if (info.isDirectory()) {
+      const { listLocalFiles } = await import('../client/transfers/local.js');
       const listed = await listLocalFiles(real);
       skippedLocal.push(...listed.skipped);
       for (const f of listed.files) {
@@ -130,6 +131,7 @@ export async function planUpload(request: UploadRequest, ctx: PlanContext): Prom
   }
   const listed = await ctx.client.listResourceFiles(request.parent, request.resource, { signal: ctx.signal });
   const existing = new Set((listed ?? []).map((f) => f.path));
+  const { checkZip } = await import('../client/zipcheck.js');
   const planned = request.extract
     ? (await checkZip(zip.localPath))
         .filter((e) => !e.directory)
@@ -160,12 +162,14 @@ export async function inspectImportSource(path: string, safety: Safety): Promise
   const source = await safety.resolveLocalPath(path, 'read');
   const info = await stat(source);
   if (info.isDirectory()) {
+    const { listLocalFiles } = await import('../client/transfers/local.js');
     const listed = await listLocalFiles(source);
     if (listed.files.length === 0) throw new ToolInputError(`${path} holds no files to import.`);
     const bytes = listed.files.reduce((sum, f) => sum + f.size, 0);
     return { path: source, directory: true, files: listed.files.length, bytes };
   }
   if (info.isFile()) {
+    const { checkZip } = await import('../client/zipcheck.js');
     const entries = (await checkZip(source)).filter((e) => !e.directory);
     const bytes = entries.reduce((sum, e) => sum + e.size, 0);
     return { path: source, directory: false, files: entries.length, bytes };

@@ -205,9 +205,9 @@ function defineCohortTool<I extends z.ZodRawShape, O extends z.ZodRawShape, T, P
   if (outputSchema instanceof z.ZodObject) {
     throw new Error(`${tool.name}: a cohort tool declares its output as a shape`);
   }
-  const required = cohort.names.filter(
-    (name) => !(inputSchema[name] as z.ZodType).safeParse(undefined).success,
-  );
+  // Required as zod decides for an object key (no `optin`), rather than by parsing undefined: a
+  // failed parse builds a ZodError, ~0.4 ms per name at every start.
+  const required = cohort.names.filter((name) => (inputSchema[name] as z.ZodType)._zod.optin === undefined);
   const relaxed = Object.fromEntries(
     cohort.names.map((name) => [name, (inputSchema[name] as z.ZodType).optional()]),
   );

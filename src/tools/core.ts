@@ -51,11 +51,11 @@ export const enableToolsets = defineTool({
   // Changes only this session's tool list, never XNAT.
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   writes: false,
-  handler(args, { toolsets }) {
+  async handler(args, { toolsets }) {
     if (!toolsets) throw new ToolInputError('This server cannot change its toolsets at run time');
-    const added = toolsets.enable(args.toolsets ?? []);
-    const listed = toolsets.list().map((t) => ({ ...t, about: TOOLSET_SUMMARIES[t.name] }));
-    return Promise.resolve({ added, toolsets: listed });
+    const added = await toolsets.enable(args.toolsets ?? []);
+    const listed = (await toolsets.list()).map((t) => ({ ...t, about: TOOLSET_SUMMARIES[t.name] }));
+    return { added, toolsets: listed };
   },
   render: (out) =>
     [

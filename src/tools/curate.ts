@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import type { ObjectDescription } from '../client/index.js';
-import { UPDATABLE_FIELDS } from '../client/curation/update.js';
+import { UPDATABLE_FIELDS } from '../client/vocabulary.js';
 import { scanTargetId, splitScanTarget, type CohortKind } from '../mcp/cohort.js';
 import { writeAnnotations } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { MAX_COMPARED_FILES } from '../client/dicom.js';
+import { MAX_COMPARED_FILES } from '../client/vocabulary.js';
 import { READ_ONLY, defineTool } from '../mcp/define.js';
 import { ToolInputError } from '../mcp/errors.js';
 import { renderFields, renderTruncated, sections } from '../mcp/format.js';

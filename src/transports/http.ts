@@ -327,7 +327,7 @@ async function openSession(
     client = opened.client;
   }
   // startHttpServer checked that there is a shared client when there is no team mode.
-  const server = createServer({ ...endpoint.deps, client: client! }, endpoint.serverOptions);
+  const server = await createServer({ ...endpoint.deps, client: client! }, endpoint.serverOptions);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => `${endpoint.idPrefix}${randomUUID()}`,
     onsessioninitialized: (id) => {

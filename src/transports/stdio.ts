@@ -13,7 +13,7 @@ export async function serveStdio(
   options: ServerOptions,
   stop?: AbortSignal,
 ): Promise<void> {
-  const server = createServer(deps, options);
+  const server = await createServer(deps, options);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();

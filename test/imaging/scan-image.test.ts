@@ -364,8 +364,8 @@ describe.skipIf(!available)("getScanSnapshot: XNAT's own snapshot", () => {
     expect(files.map((f) => [f.name, f.content])).toEqual([[`${experiment}_${scan}_3x2_qc.gif`, '3X2']]);
   });
 
-  it('is a write: read-only mode leaves it out, getScanImage stays', () => {
-    const names = selectTools({ readOnly: true }).map((t) => t.name);
+  it('is a write: read-only mode leaves it out, getScanImage stays', async () => {
+    const names = (await selectTools({ toolsets: ['imaging', 'qc'], readOnly: true })).map((t) => t.name);
     expect(names).toContain('getScanImage');
     expect(names).not.toContain('getScanSnapshot');
   });

@@ -1,6 +1,7 @@
 /**
  * The serve path loads only what answering `tools/list` needs: the sandbox, the HTTP transport, the
- * transfer modules, undici, the XML builder and the DICOM pixel decoders load when a command or a call first uses them. The
+ * transfer modules, undici, the XML builder, the DICOM pixel decoders and the tools of toolsets that
+ * are off load when a command, a call or enableToolsets first uses them. The
  * built CLI runs as a host starts it, with a module-load hook that names every module it loads.
  */
 import { spawn } from 'node:child_process';
@@ -68,12 +69,27 @@ describe('cold start', () => {
       ),
     );
     expect(unneeded).toEqual([]);
-    // The client facade loads these on a method's first call; the serve path bypasses the barrel.
+    // Loaded on first use (an env file, a digest, an error's status text): each costs ms at start.
+    const lazyPackages = loaded.filter((url) =>
+      /^node:(crypto|http|zlib)$|\/node_modules\/dotenv\//.test(url),
+    );
+    expect(lazyPackages).toEqual([]);
+    expect(loaded).toContain('node:fs');
+    // The client facade loads every module but the HTTP layer and the session on a method's first
+    // call; the serve path bypasses the barrel. Tool schemas name constants of the search, curation
+    // and DICOM modules from client/vocabulary.js.
     const lazyClient = loaded.filter((url) =>
-      /\/dist\/client\/(index|tokens|prearchive|search-runs|search-export|containers\/index|curation\/index|imaging\/(index|scan-image|decode)|bids\/index)\.js$/.test(
+      /\/dist\/client\/(index|tokens|prearchive|search|search-runs|search-export|dicom|zipcheck|transfers\/(local|common)|containers\/index|curation\/(index|update)|imaging\/(index|scan-image|decode)|bids\/index|listings|items|files|lookups|site|access|reads|rows|rows-site|rows-csv|csv|models)\.js$/.test(
         url,
       ),
     );
+    expect(loaded.some((url) => url.endsWith('/dist/client/session.js'))).toBe(true);
     expect(lazyClient).toEqual([]);
+    // Tool modules of toolsets that are off load when enableToolsets switches them on.
+    const otherToolsets = loaded.filter((url) =>
+      /\/dist\/tools\/(query|qc|prearchive|access|bids|processing|copy)\.js$/.test(url),
+    );
+    expect(otherToolsets).toEqual([]);
+    expect(loaded.some((url) => url.endsWith('/dist/tools/curate.js'))).toBe(true);
   });
 });

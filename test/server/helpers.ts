@@ -23,7 +23,7 @@ export async function connectInMemory(
   log?: Logger,
 ): Promise<Connected> {
   const xnat = new XnatClient({ url: sandboxUrl, ...credentials });
-  const server = createServer({ client: xnat, log }, options);
+  const server = await createServer({ client: xnat, log }, options);
   const mcp = new Client({ name: 'test', version: '0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);

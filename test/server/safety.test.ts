@@ -41,7 +41,7 @@ interface ClientBehaviour {
 /** An MCP client with optional elicitation/roots capabilities, on a server made by the one factory. */
 async function connect(options: ServerOptions, behaviour: ClientBehaviour = {}) {
   const xnat = new XnatClient({ url: sandbox.url, ...ALICE });
-  const server = createServer({ client: xnat }, options);
+  const server = await createServer({ client: xnat }, options);
   const mcp = clientWith(behaviour);
   const [c, s] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(s), mcp.client.connect(c)]);
@@ -227,7 +227,7 @@ describe('confirmation by elicitation', () => {
 describe('confirmation with a client that offers only URL-mode elicitation', () => {
   it('falls back to the confirm argument instead of failing on an unsupported form request', async () => {
     const xnat = new XnatClient({ url: sandbox.url, ...ALICE });
-    const server = createServer({ client: xnat });
+    const server = await createServer({ client: xnat });
     const client = new Client(
       { name: 'url-only', version: '0' },
       { capabilities: { elicitation: { url: {} } } },

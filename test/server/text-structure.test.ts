@@ -4,7 +4,6 @@
  * tools as they are, writing tools as dry runs where they have one, else for real on the sandbox)
  * and every string and number in its structured result must appear in its text.
  */
-import { TOOLSETS } from '../../src/tools/index.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { storedZip } from '../../src/client/zipcheck.js';
 import { mrDicom } from '../fixtures/mr-dicom.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
-import { ALL_TOOLS } from '../../src/tools/index.js';
+import { TOOLSETS, loadTools } from '../../src/tools/index.js';
 import { cohortDigest } from '../../src/mcp/cohort.js';
 import { ADMIN, call, callOk, connectInMemory, textOf, type Connected, type ListOut } from './helpers.js';
 
@@ -29,6 +28,8 @@ const P = 'BRAIN_MR';
 const SESSION = 'BMR001_MR1';
 /** copyData's confirmation of one experiment (BMR002_MR1 of the demo archive): its count and set digest. */
 const copyDigest = cohortDigest(['XNAT_E00004']);
+// Every tool of every toolset, in catalogue order (the writes below build on earlier calls).
+const ALL_TOOLS = await loadTools();
 
 /** One or more calls per tool: the arguments that make it return a representative result. */
 function calls(): Record<string, Array<Record<string, unknown>>> {

@@ -13,7 +13,7 @@ import {
 import { MAX_LISTED_PROJECTS } from '../../src/resources/index.js';
 import { createServer } from '../../src/server.js';
 import { READ_ONLY, defineTool } from '../../src/mcp/define.js';
-import { ALL_TOOLS, TOOLSETS, selectTools } from '../../src/tools/index.js';
+import { TOOLSETS, loadTools, selectTools } from '../../src/tools/index.js';
 import {
   ADMIN,
   ALICE,
@@ -58,7 +58,7 @@ afterAll(async () => {
 describe('tools/list', () => {
   it('declares every tool with a title, description, output schema and all four annotation hints', async () => {
     const { tools } = await alice.mcp.listTools();
-    expect(tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
+    expect(tools.map((t) => t.name)).toEqual((await loadTools()).map((t) => t.name));
     for (const tool of tools) {
       expect(tool.title, tool.name).toBeTruthy();
       expect(tool.description?.length, tool.name).toBeGreaterThan(40);
@@ -356,18 +356,33 @@ describe('toolsets and read-only mode', () => {
     } finally {
       await core.close();
     }
-    const search = selectTools({ toolsets: ['search'] }).map((t) => t.name);
+    const search = (await selectTools({ toolsets: ['search'] })).map((t) => t.name);
     expect(search).toEqual(['searchSubjects', 'searchExperiments']);
+  });
+
+  it('loads each toolset on its own, with exactly the tools that name it', async () => {
+    const every = (await loadTools()).map((t) => `${t.toolset}:${t.name}`);
+    const byToolset = await Promise.all(TOOLSETS.map((name) => loadTools([name])));
+    for (const [i, tools] of byToolset.entries()) {
+      expect(tools.length, TOOLSETS[i]).toBeGreaterThan(0);
+      expect(tools.every((t) => t.toolset === TOOLSETS[i])).toBe(true);
+    }
+    const joined = byToolset.flat().map((t) => `${t.toolset}:${t.name}`);
+    expect([...joined].sort()).toEqual([...every].sort());
   });
 
   it('rejects unknown toolsets, listing the valid ones', async () => {
     const xnat = new XnatClient({ url: sandbox.url, ...ALICE });
-    expect(() => createServer({ client: xnat }, { toolsets: ['browse', 'bogus'] })).toThrow(XnatConfigError);
-    expect(() => createServer({ client: xnat }, { toolsets: ['bogus'] })).toThrow(TOOLSETS.join(', '));
+    await expect(createServer({ client: xnat }, { toolsets: ['browse', 'bogus'] })).rejects.toThrow(
+      XnatConfigError,
+    );
+    await expect(createServer({ client: xnat }, { toolsets: ['bogus'] })).rejects.toThrow(
+      TOOLSETS.join(', '),
+    );
     await xnat.close();
   });
 
-  it('removes writing tools in read-only mode and keeps them otherwise', () => {
+  it('removes writing tools in read-only mode and keeps them otherwise', async () => {
     const write = defineTool({
       name: 'tagExperiment',
       title: 'Tag',
@@ -380,12 +395,13 @@ describe('toolsets and read-only mode', () => {
       handler: () => Promise.resolve({ ok: true }),
       render: () => 'ok',
     });
-    const catalogue = [...ALL_TOOLS, write];
+    const everyTool = await loadTools();
+    const catalogue = [...everyTool, write];
     const all = [...TOOLSETS];
-    expect(selectTools({ toolsets: all }, catalogue).map((t) => t.name)).toContain('tagExperiment');
-    const readOnly = selectTools({ toolsets: all, readOnly: true }, catalogue).map((t) => t.name);
+    expect((await selectTools({ toolsets: all }, catalogue)).map((t) => t.name)).toContain('tagExperiment');
+    const readOnly = (await selectTools({ toolsets: all, readOnly: true }, catalogue)).map((t) => t.name);
     expect(readOnly).not.toContain('tagExperiment');
-    expect(readOnly).toEqual(ALL_TOOLS.filter((t) => !t.writes).map((t) => t.name));
+    expect(readOnly).toEqual(everyTool.filter((t) => !t.writes).map((t) => t.name));
   });
 });
 

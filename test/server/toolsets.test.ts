@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { DEFAULT_TOOLSETS, TOOLSETS } from '../../src/mcp/define.js';
-import { ALL_TOOLS } from '../../src/tools/index.js';
+import { loadTools } from '../../src/tools/index.js';
 import { ALICE, call, callOk, connectInMemory, textOf, type Connected, type ListOut } from './helpers.js';
 
 let sandbox: RunningSandbox;
@@ -53,7 +53,7 @@ describe('the default tools/list', () => {
   it('holds the default toolsets only, and says the others exist', async () => {
     const { mcp } = await connect();
     const names = (await mcp.listTools()).tools.map((t) => t.name);
-    const defaults = ALL_TOOLS.filter((t) => DEFAULT_TOOLSETS.includes(t.toolset)).map((t) => t.name);
+    const defaults = (await loadTools(DEFAULT_TOOLSETS)).map((t) => t.name);
     expect(names).toEqual(defaults);
     expect(names).toContain('enableToolsets');
     expect(names).not.toContain('listPrearchive');

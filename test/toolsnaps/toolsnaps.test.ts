@@ -58,7 +58,7 @@ function differences(snap: Json | undefined, now: Json | undefined, path = ''): 
 async function listedTools(): Promise<Tool[]> {
   // tools/list never reaches XNAT: nothing listens at this address, and nothing is asked of it.
   const xnat = new XnatClient({ url: 'http://127.0.0.1:9', user: 'toolsnaps', password: 'unused' });
-  const server = createServer({ client: xnat }, { toolsets: [...TOOLSETS] });
+  const server = await createServer({ client: xnat }, { toolsets: [...TOOLSETS] });
   const mcp = new Client({ name: 'toolsnaps', version: '0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), mcp.connect(clientSide)]);

@@ -21,8 +21,9 @@ import {
   type CurationContext,
   type ObjectRef,
 } from './common.js';
+import { UPDATABLE_FIELDS, type UpdatableKind } from '../vocabulary.js';
 
-export type UpdatableKind = 'project' | 'subject' | 'experiment' | 'scan';
+export { UPDATABLE_FIELDS, type UpdatableKind } from '../vocabulary.js';
 
 export interface FieldChanges {
   /** New label (rename) of a subject or experiment. */
@@ -38,44 +39,6 @@ export interface FieldChange {
   old: string;
   new: string;
 }
-
-/** Standard fields each kind accepts, by XNAT short name (§2.4 of the reference), read back to verify. */
-export const UPDATABLE_FIELDS: Record<UpdatableKind, readonly string[]> = {
-  project: ['name', 'secondary_ID', 'description', 'keywords', 'pi_firstname', 'pi_lastname'],
-  subject: [
-    'group',
-    'src',
-    'gender',
-    'handedness',
-    'yob',
-    'dob',
-    'age',
-    'ses',
-    'education',
-    'race',
-    'ethnicity',
-    'weight',
-    'height',
-  ],
-  experiment: [
-    'date',
-    'time',
-    'visit_id',
-    'note',
-    'scanner',
-    'operator',
-    'session_type',
-    'modality',
-    'fieldStrength',
-    'coil',
-    'marker',
-    'stabilization',
-    'dcmAccessionNumber',
-    'dcmPatientId',
-    'dcmPatientName',
-  ],
-  scan: ['type', 'series_description', 'quality', 'note', 'modality', 'frames'],
-};
 
 const SUBJECT_DEMOGRAPHIC_FIELDS = new Set(
   UPDATABLE_FIELDS.subject.filter((f) => f !== 'group' && f !== 'src'),
