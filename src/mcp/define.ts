@@ -12,6 +12,8 @@ import {
   type ResourceLink,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import type { XnatClient } from '../client/index.js';
 import type { RunningCalls } from './calls.js';
@@ -122,8 +124,10 @@ export interface ToolContext {
   safety: Safety;
   /** Absent on servers that cannot change their tools. */
   toolsets?: ToolsetControl;
-  /** Adds an image to the result's content, after the text (images never go in structuredContent). */
-  /** An image for the model; its pixels count against the result's token budget. */
+  /**
+   * Adds an image to the result's content, after the text (images never go in structuredContent); its
+   * pixels count against the result's token budget.
+   */
   attachImage(image: { data: Buffer; mimeType: string; width: number; height: number }): void;
 }
 
@@ -369,10 +373,98 @@ const LISTINGS = {
   choosing: new WeakMap<AnyToolDefinition, Tool>(),
 };
 
-function listing(tool: AnyToolDefinition, served: AnyToolDefinition, chooses: boolean): Tool {
+/** Where `npm run build` writes every tool's entry (scripts/build-listing.mjs); absent when run from source. */
+export const PREBUILT_LISTING_FILE = fileURLToPath(new URL('../tools/listing.json', import.meta.url));
+
+interface PrebuiltListing {
+  tools: Map<string, Tool>;
+  /** Entries served before they were checked, and the servers that listed them. */
+  unchecked: Map<AnyToolDefinition, Tool>;
+  servers: Set<McpServer>;
+  checking: boolean;
+}
+
+/** Loaded at the first tools/list; undefined when absent, unreadable or made with another zod. */
+let prebuilt: PrebuiltListing | undefined | null;
+
+function prebuiltListing(): PrebuiltListing | undefined {
+  if (prebuilt === undefined) {
+    prebuilt = null;
+    try {
+      const data = JSON.parse(readFileSync(PREBUILT_LISTING_FILE, 'utf8')) as {
+        zod: { major: number; minor: number; patch: number };
+        tools: Record<string, Tool>;
+      };
+      const { major, minor, patch } = z.core.version;
+      if (data.zod.major === major && data.zod.minor === minor && data.zod.patch === patch) {
+        prebuilt = {
+          tools: new Map(Object.entries(data.tools)),
+          unchecked: new Map(),
+          servers: new Set(),
+          checking: false,
+        };
+      }
+    } catch {
+      // No prebuilt listing (run from source) or an unreadable one: schemas are converted.
+    }
+  }
+  return prebuilt ?? undefined;
+}
+
+/** For tests: serve these entries as if `npm run build` had written them (undefined: none). */
+export function usePrebuiltListing(tools: Record<string, Tool> | undefined): void {
+  prebuilt =
+    tools === undefined
+      ? null
+      : { tools: new Map(Object.entries(tools)), unchecked: new Map(), servers: new Set(), checking: false };
+}
+
+/**
+ * Once the server is idle after a tools/list served prebuilt entries, each is checked against the
+ * tool's own conversion. A stale one (dist rebuilt in part, e.g. by `tsc --watch`) is replaced, the
+ * prebuilt listing is dropped, and the servers that showed it say tools/list_changed.
+ */
+function checkPrebuiltSoon(listing: PrebuiltListing, log: Logger): void {
+  if (listing.checking) return;
+  listing.checking = true;
+  setTimeout(() => {
+    let stale = 0;
+    for (const [tool, served] of listing.unchecked) {
+      const own = listedTool(tool);
+      if (JSON.stringify(own) !== JSON.stringify(served)) stale++;
+      LISTINGS.own.set(tool, own);
+    }
+    listing.unchecked.clear();
+    listing.checking = false;
+    if (stale === 0) return;
+    log.warning(
+      `The prebuilt tool listing was stale for ${stale} tool(s) (run npm run build); tools/list is corrected`,
+    );
+    prebuilt = null;
+    for (const server of listing.servers) server.sendToolListChanged();
+  }, PREBUILT_CHECK_DELAY_MS).unref();
+}
+
+/** How long after a tools/list the prebuilt entries it served are checked (off the first answer's path). */
+const PREBUILT_CHECK_DELAY_MS = 500;
+
+function listing(
+  tool: AnyToolDefinition,
+  served: AnyToolDefinition,
+  chooses: boolean,
+  context: { server: McpServer; log: Logger },
+): Tool {
   const cache = chooses ? LISTINGS.choosing : LISTINGS.own;
   let listed = cache.get(tool);
   if (listed === undefined) {
+    const entry = chooses ? undefined : prebuiltListing()?.tools.get(tool.name);
+    if (entry !== undefined && entry.title === tool.title && entry.description === tool.description) {
+      const listing = prebuilt!;
+      listing.unchecked.set(tool, entry);
+      listing.servers.add(context.server);
+      checkPrebuiltSoon(listing, context.log);
+      return entry;
+    }
     listed = listedTool(served);
     cache.set(tool, listed);
   }
@@ -392,7 +484,7 @@ export function registerTools(
       const chooses = choosesServer(tool, deps);
       const served = chooses ? { ...tool, inputSchema: { ...tool.inputSchema, server: serverParam } } : tool;
       registerTool(server, served, deps, chooses);
-      listed.push(() => listing(tool, served, chooses));
+      listed.push(() => listing(tool, served, chooses, { server, log: deps.log }));
     }
     // Replaces the SDK's tools/list handler (set by the first registration) with the compact one.
     server.server.setRequestHandler(ListToolsRequestSchema, () => ({
