@@ -16,7 +16,7 @@ import { XnatCancelledError, XnatProtocolError } from '../../src/client/errors.j
 import type { XnatFile } from '../../src/client/models.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createZip } from '../../src/sandbox/zip.js';
-import { onLocalDisk } from '../../src/client/transfers/partials.js';
+import { onLocalDisk, useSyncCommand } from '../../src/client/transfers/partials.js';
 
 const FILES = 40;
 let sandbox: RunningSandbox;
@@ -226,6 +226,32 @@ describe('which disks get synchronous file calls', () => {
     expect(await onLocalDisk('/dev/shm')).toBe(true);
     expect(await onLocalDisk('/proc')).toBe(false);
     expect(await onLocalDisk(join(work, 'no-such-folder'))).toBe(false);
+  });
+});
+
+describe('flushing many files without `sync -f`', () => {
+  it('flushes each file through a descriptor of its own (they were closed after writing) and places them all', async () => {
+    const names = Array.from({ length: 200 }, (_, i) => `g${String(i).padStart(3, '0')}.dcm`);
+    const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
+    const zip = createZip(
+      names.map((name) => ({
+        name: `S1/resources/R/files/${name}`,
+        data: data.get(name)!,
+        modified: Date.now(),
+      })),
+    );
+    const xnat = new XnatClient({ url: await zipServer(zip, data, []), user: 'alice', password: 'x' });
+    const destDir = mkdtempSync(join(work, 'no-sync-command-'));
+    useSyncCommand(null);
+    try {
+      const result = await xnat.download({ files: listingOf(data), destDir, layout: 'flat' });
+      expect(result.files).toHaveLength(200);
+    } finally {
+      useSyncCommand(undefined);
+      await xnat.close();
+    }
+    expect(tree(destDir)).toEqual(names);
+    for (const name of names) expect(readFileSync(join(destDir, name))).toEqual(data.get(name));
   });
 });
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { lstat, mkdir, realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -246,11 +246,13 @@ function existsLocally(path: string): boolean {
 /** Each file's local path; two files may not land on the same one. */
 function planDownloads(q: DownloadRequest): PlannedDownload[] {
   if (!isAbsolute(q.destDir)) throw new XnatBadRequestError(`destDir must be absolute (got ${q.destDir})`);
+  // Normalised once; each relative path is checked segment by segment, so joining is concatenation.
+  const base = normalize(q.destDir).replace(/[\\/]+$/, '');
   const planned = q.files.map((file) => {
-    if (!DATA_URI.test(file.uri) || file.uri.split('/').includes('..')) {
+    if (!DATA_URI.test(file.uri) || file.uri.includes('/../') || file.uri.endsWith('/..')) {
       throw new XnatProtocolError(`XNAT listed a file with an unusable URI "${file.uri}"`);
     }
-    return { file, localPath: join(q.destDir, localRelativePath(file, q.layout)) };
+    return { file, localPath: `${base}${sep}${localRelativePath(file, q.layout)}` };
   });
   const byPath = new Map<string, XnatFile>();
   for (const p of planned) {

@@ -129,6 +129,11 @@ export function isInside(root: string, path: string): boolean {
 
 const within = (root: string, path: string): boolean => path === root || isInside(root, path);
 
+/** `within` for a path the kernel gave (no `.`/`..`, no doubled separators): a prefix check does. */
+function canonicallyWithin(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
 function leftRoot(target: string, destDir: string): XnatLocalFileError {
   return new XnatLocalFileError(
     `Refusing to write ${target}: its folder now leads outside ${destDir} (a folder was replaced by a symbolic link)`,
@@ -160,7 +165,7 @@ function realLocation(fd: number, path: string): string {
   if (process.platform === 'linux') {
     try {
       const name = readlinkSync(`/proc/self/fd/${fd}`);
-      if (isAbsolute(name)) return name;
+      if (name.startsWith('/')) return name;
     } catch {
       // No /proc: resolve the folder instead.
     }
@@ -181,7 +186,8 @@ function partialPath(target: string): string {
     nameAt = 0;
   }
   const unique = names.toString('hex', nameAt, (nameAt += NAME_BYTES));
-  return join(dirname(target), `.${basename(target)}${MARKER}${unique}`);
+  // `target` is already a normal path: plain concatenation, no join (thousands of names at a time).
+  return `${dirname(target)}${sep}.${basename(target)}${MARKER}${unique}`;
 }
 
 /**
@@ -196,7 +202,7 @@ async function adopt(
 ): Promise<Partial> {
   try {
     const realPath = realLocation(fd, path);
-    if (!within(where.root, dirname(realPath))) {
+    if (!canonicallyWithin(where.root, dirname(realPath))) {
       await Promise.resolve(calls.unlink(realPath)).catch(() => undefined);
       throw leftRoot(where.target, where.destDir);
     }
@@ -238,7 +244,7 @@ export async function openPartial(
   return adopt({ root, destDir, target }, path, fd, calls);
 }
 
-/** `openPartial` for a folder `checkFolder` just checked, with all of `data` written. */
+/** `openPartial` for a folder `checkFolder` just checked, with all of `data` written, then closed. */
 export async function writePartial(
   root: string,
   destDir: string,
@@ -249,6 +255,11 @@ export async function writePartial(
   const partial = await openPartial(root, destDir, target, { folderChecked: true, local });
   try {
     for (let at = 0; at < data.length;) at += await partial.calls.write(partial.fd, data, at);
+    // Closed at once: thousands of open descriptors make every open slower (the kernel grows the
+    // process's descriptor table in steps that wait for its other threads). Flushing needs none.
+    const { fd } = partial;
+    partial.fd = -1;
+    await partial.calls.close(fd);
   } catch (err) {
     await discardPartial(partial);
     throw localFileError('write', partial.path, err);
@@ -317,6 +328,7 @@ export async function checkBeforePlacing(
   }
   for (const { partial } of items) {
     const { fd } = partial;
+    if (fd < 0) continue;
     partial.fd = -1;
     await partial.calls.close(fd);
   }
@@ -327,6 +339,11 @@ const FLUSH_TOGETHER = 64;
 /** GNU coreutils' and BusyBox's `sync -f` is syncfs(2), which Node does not offer. */
 const SYNC_COMMANDS = ['/usr/bin/sync', '/bin/sync'];
 let syncCommand: string | null | undefined;
+
+/** For tests: flush with this command (null: fdatasync each file, as where no `sync -f` exists; undefined: look again). */
+export function useSyncCommand(command: string | null | undefined): void {
+  syncCommand = command;
+}
 
 /**
  * Puts the files' data on disk. Many files: one `sync -f` per file system they are on (here 2,000
@@ -351,7 +368,20 @@ async function flushData(items: readonly Placement[]): Promise<void> {
       if (flushed.every(Boolean)) return;
     }
   }
-  await Promise.all(items.map(({ partial }) => fdatasyncFd(partial.fd)));
+  await Promise.all(items.map(({ partial }) => fdatasyncPartial(partial)));
+}
+
+/** Flushes one file's data: through its descriptor, or a new one when it was closed after writing. */
+async function fdatasyncPartial(partial: Partial): Promise<void> {
+  if (partial.fd >= 0) return fdatasyncFd(partial.fd);
+  const fd = await POOLED_CALLS.open(partial.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0), 0);
+  try {
+    const { dev, ino } = await POOLED_CALLS.identity(fd);
+    // Someone else's file now has the name: placing is refused later (checkBeforePlacing).
+    if (dev === partial.dev && ino === partial.ino) await fdatasyncFd(fd);
+  } finally {
+    await POOLED_CALLS.close(fd);
+  }
 }
 
 /**
