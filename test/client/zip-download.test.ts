@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XnatClient } from '../../src/client/client.js';
 import { XnatCancelledError, XnatProtocolError } from '../../src/client/errors.js';
@@ -217,6 +218,79 @@ describe('zips of more files than one batch places at once', () => {
       'GET /data/experiments/E1/resources/11/files?format=zip',
     ]);
     expect(tree(destDir)).toEqual(names);
+    for (const name of names) expect(readFileSync(join(destDir, name))).toEqual(data.get(name));
+  });
+});
+
+/**
+ * A zip as a streaming writer makes it (Java's ZipOutputStream, which XNAT's zips come from): each
+ * deflated entry's local header has flag 3 set and zero CRC and sizes, and a data descriptor follows
+ * its data; only the central directory holds the real values. Written here, not by the sandbox.
+ */
+function streamedZip(entries: ReadonlyArray<{ name: string; data: Buffer }>): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const { name, data } of entries) {
+    const nameBytes = Buffer.from(name, 'utf8');
+    const deflated = deflateRawSync(data);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0808, 6); // UTF-8 names, data descriptor
+    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const descriptor = Buffer.alloc(16);
+    descriptor.writeUInt32LE(0x08074b50, 0);
+    descriptor.writeUInt32LE(crc, 4);
+    descriptor.writeUInt32LE(deflated.length, 8);
+    descriptor.writeUInt32LE(data.length, 12);
+    parts.push(local, nameBytes, deflated, descriptor);
+    const header = Buffer.alloc(46);
+    header.writeUInt32LE(0x02014b50, 0);
+    header.writeUInt16LE(20, 4);
+    header.writeUInt16LE(20, 6);
+    header.writeUInt16LE(0x0808, 8);
+    header.writeUInt16LE(8, 10);
+    header.writeUInt32LE(crc, 16);
+    header.writeUInt32LE(deflated.length, 20);
+    header.writeUInt32LE(data.length, 24);
+    header.writeUInt16LE(nameBytes.length, 28);
+    header.writeUInt32LE(offset, 42);
+    central.push(header, nameBytes);
+    offset += local.length + nameBytes.length + deflated.length + descriptor.length;
+  }
+  const centralSize = central.reduce((sum, b) => sum + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, ...central, end]);
+}
+
+describe('zips written as a stream, as XNAT writes them', () => {
+  it('read entries whose local headers hold no sizes (data descriptors) from the central directory', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `d${i}.dcm`);
+    const data = new Map(names.map((name, i) => [name, bytesOf(i)]));
+    const zip = streamedZip(
+      names.map((name) => ({ name: `S1/resources/R/files/${name}`, data: data.get(name)! })),
+    );
+    const seen: string[] = [];
+    const xnat = new XnatClient({ url: await zipServer(zip, data, seen), user: 'alice', password: 'x' });
+    const destDir = mkdtempSync(join(work, 'descriptors-'));
+    try {
+      const result = await xnat.download({ files: listingOf(data), destDir, layout: 'flat' });
+      expect(result.files).toHaveLength(30);
+    } finally {
+      await xnat.close();
+    }
+    // One request: every file came from the zip, none was fetched on its own.
+    expect(seen.filter((line) => line.startsWith('GET /data/experiments/'))).toEqual([
+      'GET /data/experiments/E1/resources/11/files?format=zip',
+    ]);
     for (const name of names) expect(readFileSync(join(destDir, name))).toEqual(data.get(name));
   });
 });
