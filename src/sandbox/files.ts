@@ -20,7 +20,7 @@ import { tableReply } from './table.js';
 import { createTar } from './tar.js';
 import { safeEntryPath } from './unzip.js';
 import { element, xmlDocument } from './xml.js';
-import { createZip } from './zip.js';
+import { zipStream } from './zip.js';
 
 export function fileStats(resource: StoredResource): { count: number; size: number } {
   return { count: resource.files.length, size: resource.files.reduce((sum, f) => sum + f.size, 0) };
@@ -271,7 +271,7 @@ function archiveReply(ctx: AuthedContext, hits: FileHit[], zipName: string, form
   }));
   const body =
     format === 'zip'
-      ? createZip(entries)
+      ? zipStream(entries)
       : format === 'tar'
         ? createTar(entries)
         : gzipSync(createTar(entries));

@@ -1,7 +1,11 @@
 /**
  * A minimal zip writer (deflate via node:zlib, CRC-32 from zlib) for `format=zip` downloads, so the
  * sandbox needs no archive dependency. Entries are built in memory: sandbox files are small.
+ * `zipStream` writes a resource's files the way XNAT does, as a stream (Java's ZipOutputStream over
+ * the response): each deflated entry's local header leaves CRC and sizes at zero and flags a data
+ * descriptor that follows the data; only the central directory at the end holds every value.
  */
+import { Readable } from 'node:stream';
 import { crc32, deflateRawSync } from 'node:zlib';
 
 export interface ZipEntry {
@@ -74,4 +78,75 @@ export function createZip(entries: ZipEntry[]): Buffer {
   end.writeUInt32LE(centralSize, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...chunks, ...central, end]);
+}
+
+const DATA_DESCRIPTOR = 0x0008;
+/** Entries written between turns of the event loop, so the response goes out as it is made. */
+const ENTRIES_PER_TURN = 32;
+
+/** The zip of `entries` as a stream, entry by entry, as XNAT's ZipOutputStream writes it. */
+export function zipStream(entries: readonly ZipEntry[]): Readable {
+  return Readable.from(streamedParts(entries), { objectMode: false });
+}
+
+async function* streamedParts(entries: readonly ZipEntry[]): AsyncGenerator<Buffer> {
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [index, entry] of entries.entries()) {
+    if (index % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1)
+      await new Promise((resolve) => setImmediate(resolve));
+    const name = Buffer.from(entry.name, 'utf8');
+    const deflated = deflateRawSync(entry.data);
+    // Java stores an entry only when told its sizes first; a deflated one gets a descriptor.
+    const useDeflate = deflated.length < entry.data.length;
+    const payload = useDeflate ? deflated : entry.data;
+    const crc = crc32(entry.data);
+    const flags = UTF8_NAMES | (useDeflate ? DATA_DESCRIPTOR : 0);
+    const { time, date } = dosDateTime(entry.modified);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(useDeflate ? DEFLATE : STORE, 8);
+    local.writeUInt16LE(time, 10);
+    local.writeUInt16LE(date, 12);
+    if (!useDeflate) {
+      local.writeUInt32LE(crc, 14);
+      local.writeUInt32LE(payload.length, 18);
+      local.writeUInt32LE(entry.data.length, 22);
+    }
+    local.writeUInt16LE(name.length, 26);
+    const descriptor = Buffer.alloc(useDeflate ? 16 : 0);
+    if (useDeflate) {
+      descriptor.writeUInt32LE(0x08074b50, 0);
+      descriptor.writeUInt32LE(crc, 4);
+      descriptor.writeUInt32LE(payload.length, 8);
+      descriptor.writeUInt32LE(entry.data.length, 12);
+    }
+    yield Buffer.concat([local, name, payload, descriptor]);
+
+    const header = Buffer.alloc(46);
+    header.writeUInt32LE(0x02014b50, 0);
+    header.writeUInt16LE(20, 4);
+    header.writeUInt16LE(20, 6);
+    header.writeUInt16LE(flags, 8);
+    header.writeUInt16LE(useDeflate ? DEFLATE : STORE, 10);
+    header.writeUInt16LE(time, 12);
+    header.writeUInt16LE(date, 14);
+    header.writeUInt32LE(crc, 16);
+    header.writeUInt32LE(payload.length, 20);
+    header.writeUInt32LE(entry.data.length, 24);
+    header.writeUInt16LE(name.length, 28);
+    header.writeUInt32LE(offset, 42);
+    central.push(header, name);
+    offset += local.length + name.length + payload.length + descriptor.length;
+  }
+  const centralSize = central.reduce((sum, b) => sum + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  yield Buffer.concat([...central, end]);
 }
