@@ -1,16 +1,20 @@
 /**
  * Resources of many small files come down as XNAT's zip of the resource (`files?format=zip`), one
  * request instead of one per file. The zip is held in memory when small, else streamed into a
- * hidden temporary file; either way its size is bounded. Its central directory names the entries,
- * and each entry whose name ends in a listed file's `resources/<label>/files/<path>` is inflated
- * (bounded by the listed size), checked against the listed size, its CRC-32 and the listed MD5,
- * and written to that file's own temporary file. On a local disk the file calls are synchronous, in
- * slices that give way to the event loop (for 4 KiB files a thread hand-off per system call costs
- * more than the calls); elsewhere, where a disk may stall, they go through the thread pool. Files are placed in batches: the batch's data is flushed to disk together (one flush
+ * hidden temporary file; either way its size is bounded. Each entry whose name ends in a listed
+ * file's `resources/<label>/files/<path>` is inflated (bounded by the listed size), checked against
+ * the listed size, its CRC-32 and the listed MD5, and written to that file's own temporary file.
+ * A zip held in memory is read while it arrives (zip-stream.ts: XNAT writes its zips as a stream),
+ * so files are verified and written while the rest is on its way; the central directory, once the
+ * zip is complete, must then confirm each of them (else it is removed and read again). Entries not
+ * taken that way are read from the central directory. On a local disk the file calls are
+ * synchronous, in slices that give way to the event loop (for 4 KiB files a thread hand-off per
+ * system call costs more than the calls); elsewhere, where a disk may stall, they go through the
+ * thread pool. Files are placed in batches: the batch's data is flushed to disk together (one flush
  * of the file system, partials.ts) while the next batch is written, each folder is checked against
  * the root once, then every file is moved into place; the folders' entries are flushed once at the
- * end of the download. So each file appears complete or not at all, even after a power
- * loss (which may lose the names of the last files placed: a re-run fetches those again).
+ * end of the download. So each file appears complete or not at all, even after a power loss (which
+ * may lose the names of the last files placed: a re-run fetches those again).
  * Entry names never become paths: a file lands where the listing puts it, so no entry can escape
  * the folder, and links or other odd entries are not extracted. Whatever the zip does not deliver
  * intact is left to the per-file download.
@@ -26,6 +30,7 @@ import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { XnatCancelledError, XnatLocalFileError, XnatProtocolError, localFileError } from '../errors.js';
 import type { XnatFile } from '../models.js';
 import { Digesting, runPool, type TransferContext } from './common.js';
+import { ZipStreamReader, type StreamedEntry } from './zip-stream.js';
 import {
   checkBeforePlacing,
   checkFolder,
@@ -129,28 +134,68 @@ export async function downloadZipped(
   const done = new Set<ZipCandidate>();
   const resource = resourcePathOf(group[0]!.file.uri)!;
   let zip: ZipSource | undefined;
+  // Written while the zip arrived, by local offset, until the central directory confirms them.
+  const streamed = new Map<number, Staged & { entry: StreamedEntry }>();
   try {
-    zip = await fetchZip(ctx, resource, zipBound(group), o);
-    if (zip === undefined) return done;
-    const entries = await centralDirectory(zip);
-    if (entries === undefined) return done;
-    const matched = [...matchEntries(entries, group)];
     const local = await onLocalDisk(o.root);
-    // Each folder is checked and created once, not once per file.
+    // Each folder is created and checked once, not once per file.
     const folders = new Map<string, Promise<void>>();
     const prepareFolder = (localPath: string): Promise<void> => {
       const folder = dirname(localPath);
       let ready = folders.get(folder);
-      if (ready === undefined) folders.set(folder, (ready = o.prepareFolder(localPath)));
+      if (ready === undefined) {
+        ready = o
+          .prepareFolder(localPath)
+          .then(() => checkFolder(o.root, o.destDir, folder, join(folder, '.')));
+        folders.set(folder, ready);
+      }
       return ready;
     };
+    const listedAs = listedNames(group);
+    const taken = new Set<ZipCandidate>();
+    const onArrived = async (reader: ZipStreamReader): Promise<void> => {
+      for (;;) {
+        if (o.signal?.aborted) throw new XnatCancelledError('The download was cancelled');
+        let item: ZipCandidate | undefined;
+        const entry = reader.next((name) => {
+          item = listedAs(name, (candidate) => !taken.has(candidate));
+          return item?.file.size;
+        }, SMALL_ENTRY);
+        if (entry === undefined) return;
+        if (entry === 'skipped' || item === undefined) continue;
+        const digest = createHash('md5').update(entry.data).digest('hex');
+        const intact =
+          entry.data.length === item.file.size &&
+          crc32(entry.data) === entry.crc &&
+          (item.file.digest === '' || digest === item.file.digest);
+        if (!intact) continue;
+        taken.add(item);
+        await prepareFolder(item.localPath);
+        const partial = await writePartial(o.root, o.destDir, item.localPath, entry.data, local);
+        streamed.set(entry.localOffset, { item, partial, size: entry.data.length, digest, entry });
+      }
+    };
+    zip = await fetchZip(ctx, resource, zipBound(group), o, onArrived);
+    if (zip === undefined) return done;
+    const entries = await centralDirectory(zip);
+    if (entries === undefined) return done;
+    const matched = [...matchEntries(entries, group)];
+    const confirmed = await confirmStreamed(matched, streamed);
     // Batch k is flushed to disk while batch k+1 is verified and written.
     let placing: Promise<void> | undefined;
     try {
       for (let at = 0; at < matched.length; at += BATCH) {
         const batch = matched.slice(at, at + BATCH);
         await Promise.all(batch.map(([item]) => prepareFolder(item.localPath)));
-        const staged = await stageBatch(zip, batch, o, local);
+        const staged = [
+          ...batch.flatMap(([item]) => confirmed.get(item) ?? []),
+          ...(await stageBatch(
+            zip,
+            batch.filter(([item]) => !confirmed.has(item)),
+            o,
+            local,
+          )),
+        ];
         try {
           await placing;
         } catch (err) {
@@ -170,9 +215,44 @@ export async function downloadZipped(
     if (err instanceof XnatLocalFileError || err instanceof XnatCancelledError) throw err;
     // Anything else (XNAT without zips, a broken zip): the per-file download takes over.
   } finally {
+    // Written while the zip arrived but never confirmed or placed.
+    for (const s of streamed.values()) if (!done.has(s.item)) await discardPartial(s.partial);
     await zip?.close();
   }
   return done;
+}
+
+/**
+ * The files written while the zip arrived whose central directory record agrees with what their
+ * local header said (same offset and name, method, CRC and sizes, a plain file: the directory is the
+ * zip's own account, and links and the like are only marked there). The others are removed now; the
+ * entries they came from are read again from the complete zip or left to the per-file download.
+ */
+async function confirmStreamed(
+  matched: ReadonlyArray<readonly [ZipCandidate, Entry]>,
+  streamed: Map<number, Staged & { entry: StreamedEntry }>,
+): Promise<Map<ZipCandidate, Staged>> {
+  const confirmed = new Map<ZipCandidate, Staged>();
+  for (const [item, entry] of matched) {
+    const s = streamed.get(entry.localOffset);
+    if (
+      s !== undefined &&
+      s.item === item &&
+      s.entry.name === entry.name &&
+      s.entry.method === entry.method &&
+      s.entry.crc === entry.crc &&
+      s.entry.compressedSize === entry.compressedSize &&
+      s.size === entry.size
+    ) {
+      confirmed.set(item, s);
+    }
+  }
+  for (const [offset, s] of streamed) {
+    if (confirmed.get(s.item) === s) continue;
+    streamed.delete(offset);
+    await discardPartial(s.partial);
+  }
+  return confirmed;
 }
 
 /**
@@ -331,6 +411,8 @@ async function fetchZip(
   resource: string,
   bound: number,
   o: ZipDownloadOptions,
+  /** Held in memory: called as bytes arrive, to take the entries that are complete. */
+  onArrived: (reader: ZipStreamReader) => Promise<void>,
 ): Promise<ZipSource | undefined> {
   const { signal } = o;
   const path = `${resource}/files`;
@@ -351,16 +433,19 @@ async function fetchZip(
     },
   });
   if (bound <= IN_MEMORY_ZIP) {
-    const chunks: Buffer[] = [];
+    const reader = new ZipStreamReader(bound);
     await pipeline(
       res.stream,
       limit,
       async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) chunks.push(chunk);
+        for await (const chunk of source) {
+          reader.push(chunk);
+          await onArrived(reader);
+        }
       },
       { signal },
     );
-    return memoryZip(Buffer.concat(chunks));
+    return memoryZip(reader.bytes());
   }
   const zipFile = await openPartial(o.root, o.destDir, join(o.root, 'resource.zip'));
   let localFailure: unknown;
@@ -423,21 +508,36 @@ async function centralDirectory(zip: ZipSource): Promise<Entry[] | undefined> {
 
 /** Pairs listed files with the entries ending in their `resources/<label>/files/<path>`. */
 function matchEntries(entries: readonly Entry[], group: readonly ZipCandidate[]): Map<ZipCandidate, Entry> {
+  const listedAs = listedNames(group);
+  const matched = new Map<ZipCandidate, Entry>();
+  for (const entry of entries) {
+    const item = listedAs(
+      entry.name,
+      (candidate) => !matched.has(candidate) && entry.size === candidate.file.size,
+    );
+    if (item !== undefined) matched.set(item, entry);
+  }
+  return matched;
+}
+
+/**
+ * The listed file an entry name stands for: the name ends in the file's
+ * `resources/<label>/files/<path>` (at a folder boundary), and `fits` accepts it.
+ */
+function listedNames(
+  group: readonly ZipCandidate[],
+): (name: string, fits: (item: ZipCandidate) => boolean) => ZipCandidate | undefined {
   const wanted = new Map(
     group.map((item) => [`resources/${item.file.resource}/files/${item.file.path}`, item]),
   );
-  const matched = new Map<ZipCandidate, Entry>();
-  for (const entry of entries) {
-    for (let at = entry.name.indexOf('resources/'); at >= 0; at = entry.name.indexOf('resources/', at + 1)) {
-      if (at > 0 && entry.name[at - 1] !== '/') continue;
-      const item = wanted.get(entry.name.slice(at));
-      if (item !== undefined && !matched.has(item) && entry.size === item.file.size) {
-        matched.set(item, entry);
-        break;
-      }
+  return (name, fits) => {
+    for (let at = name.indexOf('resources/'); at >= 0; at = name.indexOf('resources/', at + 1)) {
+      if (at > 0 && name[at - 1] !== '/') continue;
+      const item = wanted.get(name.slice(at));
+      if (item !== undefined && fits(item)) return item;
     }
-  }
-  return matched;
+    return undefined;
+  };
 }
 
 /** Counts, bounds and CRCs the inflated bytes of one entry. */
