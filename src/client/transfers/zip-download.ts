@@ -35,6 +35,7 @@ import {
   checkBeforePlacing,
   checkFolder,
   discardPartial,
+  flushEarly,
   onLocalDisk,
   openPartial,
   partialSink,
@@ -65,6 +66,8 @@ export interface ZipDownloadOptions {
 const EXTRACT_CONCURRENCY = 16;
 /** Files verified, flushed and placed together. */
 const BATCH = 1024;
+/** Files written while a zip arrives between early starts of their flush (partials.ts, flushEarly). */
+const FLUSH_EARLY_EVERY = 512;
 /** Synchronous file work gives way to the event loop this often (ms), even on a slow disk. */
 const SLICE_MS = 10;
 /** Zips up to this size are held in memory: reading entries back then costs no system calls. */
@@ -173,6 +176,7 @@ export async function downloadZipped(
         await prepareFolder(item.localPath);
         const partial = await writePartial(o.root, o.destDir, item.localPath, entry.data, local);
         streamed.set(entry.localOffset, { item, partial, size: entry.data.length, digest, entry });
+        if (local && streamed.size % FLUSH_EARLY_EVERY === 0) flushEarly(dirname(item.localPath));
       }
     };
     zip = await fetchZip(ctx, resource, zipBound(group), o, onArrived);
@@ -181,21 +185,17 @@ export async function downloadZipped(
     if (entries === undefined) return done;
     const matched = [...matchEntries(entries, group)];
     const confirmed = await confirmStreamed(matched, streamed);
-    // Batch k is flushed to disk while batch k+1 is verified and written.
-    let placing: Promise<void> | undefined;
+    // The files written while the zip arrived are placed together (one flush); the others come in
+    // batches, batch k flushed to disk while batch k+1 is verified and written.
+    let placing: Promise<void> | undefined =
+      confirmed.size > 0 ? placeBatch([...confirmed.values()], o, done, local) : undefined;
+    placing?.catch(() => undefined);
+    const rest = matched.filter(([item]) => !confirmed.has(item));
     try {
-      for (let at = 0; at < matched.length; at += BATCH) {
-        const batch = matched.slice(at, at + BATCH);
+      for (let at = 0; at < rest.length; at += BATCH) {
+        const batch = rest.slice(at, at + BATCH);
         await Promise.all(batch.map(([item]) => prepareFolder(item.localPath)));
-        const staged = [
-          ...batch.flatMap(([item]) => confirmed.get(item) ?? []),
-          ...(await stageBatch(
-            zip,
-            batch.filter(([item]) => !confirmed.has(item)),
-            o,
-            local,
-          )),
-        ];
+        const staged = await stageBatch(zip, batch, o, local);
         try {
           await placing;
         } catch (err) {
