@@ -74,7 +74,7 @@ const bigUri = (experiment, resource) =>
   `${url}/data/experiments/${experiment}/resources/${resource}/files/big.bin`;
 
 switch (mode) {
-  case 'prepare': {
+  case 'prepare-big': {
     // A 1 GiB file of incompressible bytes (1 MiB of random data, each copy salted by its index).
     const chunk = Buffer.alloc(1 << 20);
     const out = createWriteStream(BIG);
@@ -85,6 +85,10 @@ switch (mode) {
       if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
     }
     await new Promise((r) => out.end(r));
+    console.log(JSON.stringify({ prepared: true }));
+    break;
+  }
+  case 'prepare': {
     // The many-file scan: small DICOM-sized files uploaded once (not measured).
     mkdirSync(MANY, { recursive: true });
     const files = [];

@@ -61,8 +61,9 @@ try {
   run('prepare', env);
 
   const pad = (s, n) => `${s} `.padEnd(n);
-  // The many-file case first, on a settled disk: the large case deletes gigabytes, after which
-  // creating files on this kind of VM disk is slow for a while (bench/README.md), for every mode alike.
+  // The many-file case first, on a settled disk, before the 1 GiB file is even written: after
+  // writing or deleting gigabytes, creating files on this kind of VM disk is slow for a while
+  // (bench/README.md), for every mode alike.
   spawnSync('sync');
   // Baseline: curl of the resource's zip when curl is there, else the client core one file at a time.
   // Each the median of five runs, interleaved with the order rotated every round: creating files on
@@ -98,6 +99,7 @@ try {
   if (hasCurl) target(`${FILES} small files by zip`, zipped.ms / many[0].ms, 3, many[0].label.split(' (')[0]);
 
   if (!SKIP_LARGE) {
+    run('prepare-big', env);
     // The baseline is curl when the machine has it, else a raw undici stream; the raw stream always
     // runs too, as the in-process floor for peak RSS.
     const baseline = hasCurl ? 'curl' : 'undici';
