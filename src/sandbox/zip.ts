@@ -28,61 +28,96 @@ const UTF8_NAMES = 0x0800;
 const DEFLATE = 8;
 const STORE = 0;
 
+const DATA_DESCRIPTOR = 0x0008;
+/** Entries written between turns of the event loop, so the response goes out as it is made. */
+const ENTRIES_PER_TURN = 32;
+
+/**
+ * One entry's bytes in the zip (local header, name, data, and a data descriptor when
+ * `descriptors`) and its central directory record at `offset`. With descriptors, as Java's
+ * ZipOutputStream writes a deflated entry: its local header leaves CRC and sizes at zero. Java
+ * stores an entry only when told its sizes first, so a stored one keeps them in its header.
+ */
+function entryRecords(
+  entry: ZipEntry,
+  offset: number,
+  descriptors: boolean,
+): { local: Buffer[]; central: Buffer[]; length: number } {
+  const name = Buffer.from(entry.name, 'utf8');
+  const deflated = deflateRawSync(entry.data);
+  const useDeflate = deflated.length < entry.data.length;
+  const payload = useDeflate ? deflated : entry.data;
+  const crc = crc32(entry.data);
+  const described = descriptors && useDeflate;
+  const flags = UTF8_NAMES | (described ? DATA_DESCRIPTOR : 0);
+  const method = useDeflate ? DEFLATE : STORE;
+  const { time, date } = dosDateTime(entry.modified);
+
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(flags, 6);
+  local.writeUInt16LE(method, 8);
+  local.writeUInt16LE(time, 10);
+  local.writeUInt16LE(date, 12);
+  if (!described) {
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(payload.length, 18);
+    local.writeUInt32LE(entry.data.length, 22);
+  }
+  local.writeUInt16LE(name.length, 26);
+  const descriptor = Buffer.alloc(described ? 16 : 0);
+  if (described) {
+    descriptor.writeUInt32LE(0x08074b50, 0);
+    descriptor.writeUInt32LE(crc, 4);
+    descriptor.writeUInt32LE(payload.length, 8);
+    descriptor.writeUInt32LE(entry.data.length, 12);
+  }
+
+  const header = Buffer.alloc(46);
+  header.writeUInt32LE(0x02014b50, 0);
+  header.writeUInt16LE(20, 4);
+  header.writeUInt16LE(20, 6);
+  header.writeUInt16LE(flags, 8);
+  header.writeUInt16LE(method, 10);
+  header.writeUInt16LE(time, 12);
+  header.writeUInt16LE(date, 14);
+  header.writeUInt32LE(crc, 16);
+  header.writeUInt32LE(payload.length, 20);
+  header.writeUInt32LE(entry.data.length, 24);
+  header.writeUInt16LE(name.length, 28);
+  header.writeUInt32LE(offset, 42);
+  return {
+    local: [local, name, payload, descriptor],
+    central: [header, name],
+    length: local.length + name.length + payload.length + descriptor.length,
+  };
+}
+
+/** The central directory and its end record, for `count` entries whose data ends at `offset`. */
+function centralDirectory(central: Buffer[], count: number, offset: number): Buffer {
+  const centralSize = central.reduce((sum, b) => sum + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(count, 8);
+  end.writeUInt16LE(count, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...central, end]);
+}
+
 export function createZip(entries: ZipEntry[]): Buffer {
   const chunks: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
   for (const entry of entries) {
-    const name = Buffer.from(entry.name, 'utf8');
-    const deflated = deflateRawSync(entry.data);
-    const useDeflate = deflated.length < entry.data.length;
-    const payload = useDeflate ? deflated : entry.data;
-    const crc = crc32(entry.data);
-    const { time, date } = dosDateTime(entry.modified);
-
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(UTF8_NAMES, 6);
-    local.writeUInt16LE(useDeflate ? DEFLATE : STORE, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(payload.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    chunks.push(local, name, payload);
-
-    const header = Buffer.alloc(46);
-    header.writeUInt32LE(0x02014b50, 0);
-    header.writeUInt16LE(20, 4);
-    header.writeUInt16LE(20, 6);
-    header.writeUInt16LE(UTF8_NAMES, 8);
-    header.writeUInt16LE(useDeflate ? DEFLATE : STORE, 10);
-    header.writeUInt16LE(time, 12);
-    header.writeUInt16LE(date, 14);
-    header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(payload.length, 20);
-    header.writeUInt32LE(entry.data.length, 24);
-    header.writeUInt16LE(name.length, 28);
-    header.writeUInt32LE(offset, 42);
-    central.push(header, name);
-    offset += local.length + name.length + payload.length;
+    const records = entryRecords(entry, offset, false);
+    chunks.push(...records.local);
+    central.push(...records.central);
+    offset += records.length;
   }
-  const centralSize = central.reduce((sum, b) => sum + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...chunks, ...central, end]);
+  return Buffer.concat([...chunks, centralDirectory(central, entries.length, offset)]);
 }
-
-const DATA_DESCRIPTOR = 0x0008;
-/** Entries written between turns of the event loop, so the response goes out as it is made. */
-const ENTRIES_PER_TURN = 32;
 
 /** The zip of `entries` as a stream, entry by entry, as XNAT's ZipOutputStream writes it. */
 export function zipStream(entries: readonly ZipEntry[]): Readable {
@@ -95,58 +130,10 @@ async function* streamedParts(entries: readonly ZipEntry[]): AsyncGenerator<Buff
   for (const [index, entry] of entries.entries()) {
     if (index % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1)
       await new Promise((resolve) => setImmediate(resolve));
-    const name = Buffer.from(entry.name, 'utf8');
-    const deflated = deflateRawSync(entry.data);
-    // Java stores an entry only when told its sizes first; a deflated one gets a descriptor.
-    const useDeflate = deflated.length < entry.data.length;
-    const payload = useDeflate ? deflated : entry.data;
-    const crc = crc32(entry.data);
-    const flags = UTF8_NAMES | (useDeflate ? DATA_DESCRIPTOR : 0);
-    const { time, date } = dosDateTime(entry.modified);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(useDeflate ? DEFLATE : STORE, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    if (!useDeflate) {
-      local.writeUInt32LE(crc, 14);
-      local.writeUInt32LE(payload.length, 18);
-      local.writeUInt32LE(entry.data.length, 22);
-    }
-    local.writeUInt16LE(name.length, 26);
-    const descriptor = Buffer.alloc(useDeflate ? 16 : 0);
-    if (useDeflate) {
-      descriptor.writeUInt32LE(0x08074b50, 0);
-      descriptor.writeUInt32LE(crc, 4);
-      descriptor.writeUInt32LE(payload.length, 8);
-      descriptor.writeUInt32LE(entry.data.length, 12);
-    }
-    yield Buffer.concat([local, name, payload, descriptor]);
-
-    const header = Buffer.alloc(46);
-    header.writeUInt32LE(0x02014b50, 0);
-    header.writeUInt16LE(20, 4);
-    header.writeUInt16LE(20, 6);
-    header.writeUInt16LE(flags, 8);
-    header.writeUInt16LE(useDeflate ? DEFLATE : STORE, 10);
-    header.writeUInt16LE(time, 12);
-    header.writeUInt16LE(date, 14);
-    header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(payload.length, 20);
-    header.writeUInt32LE(entry.data.length, 24);
-    header.writeUInt16LE(name.length, 28);
-    header.writeUInt32LE(offset, 42);
-    central.push(header, name);
-    offset += local.length + name.length + payload.length + descriptor.length;
+    const records = entryRecords(entry, offset, true);
+    yield Buffer.concat(records.local);
+    central.push(...records.central);
+    offset += records.length;
   }
-  const centralSize = central.reduce((sum, b) => sum + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  yield Buffer.concat([...central, end]);
+  yield centralDirectory(central, entries.length, offset);
 }
