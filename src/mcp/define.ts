@@ -384,6 +384,10 @@ interface PrebuiltListing {
   checking: boolean;
 }
 
+function prebuiltFrom(tools: Record<string, Tool>): PrebuiltListing {
+  return { tools: new Map(Object.entries(tools)), unchecked: new Map(), servers: new Set(), checking: false };
+}
+
 /** Loaded at the first tools/list; undefined when absent, unreadable or made with another zod. */
 let prebuilt: PrebuiltListing | undefined | null;
 
@@ -397,12 +401,7 @@ function prebuiltListing(): PrebuiltListing | undefined {
       };
       const { major, minor, patch } = z.core.version;
       if (data.zod.major === major && data.zod.minor === minor && data.zod.patch === patch) {
-        prebuilt = {
-          tools: new Map(Object.entries(data.tools)),
-          unchecked: new Map(),
-          servers: new Set(),
-          checking: false,
-        };
+        prebuilt = prebuiltFrom(data.tools);
       }
     } catch {
       // No prebuilt listing (run from source) or an unreadable one: schemas are converted.
@@ -413,10 +412,7 @@ function prebuiltListing(): PrebuiltListing | undefined {
 
 /** For tests: serve these entries as if `npm run build` had written them (undefined: none). */
 export function usePrebuiltListing(tools: Record<string, Tool> | undefined): void {
-  prebuilt =
-    tools === undefined
-      ? null
-      : { tools: new Map(Object.entries(tools)), unchecked: new Map(), servers: new Set(), checking: false };
+  prebuilt = tools === undefined ? null : prebuiltFrom(tools);
 }
 
 /**

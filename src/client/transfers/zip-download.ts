@@ -166,12 +166,8 @@ export async function downloadZipped(
         }, SMALL_ENTRY);
         if (entry === undefined) return;
         if (entry === 'skipped' || item === undefined) continue;
-        const digest = createHash('md5').update(entry.data).digest('hex');
-        const intact =
-          entry.data.length === item.file.size &&
-          crc32(entry.data) === entry.crc &&
-          (item.file.digest === '' || digest === item.file.digest);
-        if (!intact) continue;
+        const digest = listedDigest(entry.data, entry.crc, item);
+        if (digest === undefined) continue;
         taken.add(item);
         await prepareFolder(item.localPath);
         const partial = await writePartial(o.root, o.destDir, item.localPath, entry.data, local);
@@ -625,11 +621,14 @@ async function verifiedSmall(
   } catch {
     return undefined;
   }
+  if (stored.length !== entry.compressedSize) return undefined;
+  const digest = listedDigest(data, entry.crc, item);
+  return digest === undefined ? undefined : { data, digest };
+}
+
+/** An entry's inflated bytes checked against the zip's CRC and the listing's size and MD5: their MD5, or undefined. */
+function listedDigest(data: Buffer, crc: number, item: ZipCandidate): string | undefined {
+  if (data.length !== item.file.size || crc32(data) !== crc) return undefined;
   const digest = createHash('md5').update(data).digest('hex');
-  const intact =
-    stored.length === entry.compressedSize &&
-    data.length === item.file.size &&
-    crc32(data) === entry.crc &&
-    (item.file.digest === '' || digest === item.file.digest);
-  return intact ? { data, digest } : undefined;
+  return item.file.digest === '' || digest === item.file.digest ? digest : undefined;
 }
