@@ -39,6 +39,20 @@ let http: RunningHttpServer;
 let mcp: Client;
 /** Requests that change the target (anything but GET/HEAD), as its hook sees them. */
 const targetWrites: string[] = [];
+/** Requests the target has applied and is about to answer (every method). */
+let targetApplied = 0;
+
+/**
+ * Waits until the target has applied every request it received. An aborted client stops waiting at
+ * once, but a PUT whose body had fully arrived is still stored by the server (as XNAT would).
+ */
+async function targetSettled(): Promise<void> {
+  for (let waited = 0; target.stats.requests > targetApplied; waited += 20) {
+    if (waited > 10_000)
+      throw new Error(`target still busy: ${target.stats.requests} requests, ${targetApplied} applied`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 beforeAll(async () => {
   [source, target] = await Promise.all([
@@ -47,6 +61,7 @@ beforeAll(async () => {
   ]);
   target.setHooks({
     beforeReply: async ({ method, path }) => {
+      targetApplied += 1;
       if (method !== 'GET' && method !== 'HEAD') targetWrites.push(`${method} ${path}`);
       return undefined;
     },
@@ -172,6 +187,7 @@ describe('copyData between two sandboxes', () => {
     };
     const planned = await sourceClient.planCopy(backup, request);
     await expect(sourceClient.runCopy(backup, planned, request)).rejects.toThrow();
+    await targetSettled();
     const partial = await backup.getExperiment(SESSION, { project: TARGET_PROJECT });
     const partialFiles = partial.resources.reduce((n, r) => n + r.fileCount, 0);
     const total = await sourceFileCount();
