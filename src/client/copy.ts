@@ -1,15 +1,18 @@
 /**
  * Copying subjects and experiments from one XNAT (or project) to another. Each experiment is planned
  * first (what the target lacks, holds already, or holds differently), then acted on: the subject and
- * the experiment with their fields, the scans with type, series description, quality and note, and the
- * session and scan resources with their files. Files stream server to server (the source download is
- * the upload's body; nothing is staged on disk) and are verified on the target by size and MD5.
- * Running a copy again copies only what is missing or different, so an interrupted copy resumes.
+ * the experiment with their fields, the scans with type, series description, quality and note, the
+ * session and scan resources with their files, and (once per subject) the subject's own resources.
+ * Files stream server to server (the source download is the upload's body; nothing is staged on
+ * disk) and are verified on the target by size and MD5. Running a copy again copies only what is
+ * missing or different, so an interrupted copy resumes.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { XnatBadRequestError, XnatError, XnatNotFoundError, XnatProtocolError } from './errors.js';
 import { xnatPath, type StreamBody } from './http.js';
 import type { ExperimentDetail, SubjectDetail, XnatFile } from './models.js';
+import { readTable } from './reads.js';
+import { toResource } from './rows.js';
 import { createExperiment, createSubject, type Demographics } from './curation/create.js';
 import { write, type CurationContext } from './curation/common.js';
 import { Digesting, checkConcurrency, listAt, plural, runPool } from './transfers/common.js';
@@ -50,6 +53,8 @@ interface PlannedFile {
 }
 
 interface PlannedResource {
+  /** `subject`: a resource of the subject itself; otherwise of the experiment, or of its scan `scan`. */
+  level?: 'subject' | undefined;
   scan?: string | undefined;
   label: string;
   format: string;
@@ -65,6 +70,8 @@ export interface CopyItem {
   action: 'create' | 'merge' | 'skip' | 'conflict';
   reason?: string | undefined;
   scansToCreate: string[];
+  /** The subject's own resources (labels), planned into the subject's first acting item only. */
+  subjectResources: string[];
   files: { toCopy: number; bytes: number; same: number; different: number };
   /** What is not copied: assessors, and resources of reconstructions and assessors, named. */
   notCopied: string[];
@@ -114,6 +121,16 @@ async function unlessNotFound<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** The project a subject is read in: the request's, else its own. */
+function sourceProjectOf(q: CopyRequest, subject: SubjectDetail): string {
+  return q.sourceProject ?? subject.owningProject;
+}
+
+/** A subject's resource folder, by the subject's ID or label in `project`. */
+function subjectResourcePath(project: string, subject: string, label: string): string[] {
+  return ['data', 'projects', project, 'subjects', subject, 'resources', label];
+}
+
 function resourcePath(experimentId: string, r: { scan?: string | undefined; label: string }): string[] {
   return [
     'data',
@@ -139,7 +156,7 @@ async function sourceItems(
       out.push({ subject, experiment });
     } else {
       const subject = await source.getSubject(id, opts);
-      const project = q.sourceProject ?? subject.owningProject;
+      const project = sourceProjectOf(q, subject);
       const experiments = subject.experiments.filter((e) => e.project === project);
       if (experiments.length === 0) out.push({ subject });
       for (const e of experiments) {
@@ -180,6 +197,7 @@ async function planItem(
       : {}),
     action: 'create',
     scansToCreate: [],
+    subjectResources: [],
     files: { toCopy: 0, bytes: 0, same: 0, different: 0 },
     notCopied: [],
   };
@@ -212,41 +230,84 @@ async function planItem(
       continue;
     }
     const where = { scan: r.category === 'scans' ? r.categoryId : undefined, label: r.label };
-    const files = (await listAt(source, resourcePath(experiment.id, where), signal)) ?? [];
-    const held = targetExperiment
-      ? new Map(
-          ((await listAt(target, resourcePath(targetExperiment.id, where), signal)) ?? []).map((f) => [
-            f.path,
-            f,
-          ]),
-        )
-      : new Map<string, XnatFile>();
-    const planned = files.map((f): PlannedFile => {
-      const there = held.get(f.path);
-      const same =
-        there !== undefined && there.size === f.size && there.digest === f.digest && f.digest !== '';
-      return {
-        path: f.path,
-        size: f.size,
-        digest: f.digest,
-        state: there === undefined ? 'copy' : same ? 'same' : 'different',
-      };
-    });
-    for (const f of planned) {
-      if (f.state === 'same') item.files.same += 1;
-      else {
-        item.files.toCopy += 1;
-        item.files.bytes += f.size;
-        if (f.state === 'different') item.files.different += 1;
-      }
-    }
-    resources.push({ ...where, format: r.format, content: r.content, files: planned });
-  }
-  // Merging into a target that already holds everything changes nothing.
-  if (item.action === 'merge' && item.scansToCreate.length === 0 && item.files.toCopy === 0) {
-    item.reason = 'the target holds all of it';
+    const files = await planFiles(
+      source,
+      target,
+      resourcePath(experiment.id, where),
+      targetExperiment && resourcePath(targetExperiment.id, where),
+      signal,
+    );
+    countFiles(item, files);
+    resources.push({ ...where, format: r.format, content: r.content, files });
   }
   return { item, source: src, resources };
+}
+
+/** Each source file of a resource against what the target's resource (if any) holds at its path. */
+async function planFiles(
+  source: CopyContext,
+  target: CopyContext,
+  from: string[],
+  to: string[] | undefined,
+  signal: AbortSignal | undefined,
+): Promise<PlannedFile[]> {
+  const files = (await listAt(source, from, signal)) ?? [];
+  const held = new Map<string, XnatFile>(
+    to === undefined ? [] : ((await listAt(target, to, signal)) ?? []).map((f) => [f.path, f]),
+  );
+  return files.map((f): PlannedFile => {
+    const there = held.get(f.path);
+    const same = there !== undefined && there.size === f.size && there.digest === f.digest && f.digest !== '';
+    return {
+      path: f.path,
+      size: f.size,
+      digest: f.digest,
+      state: there === undefined ? 'copy' : same ? 'same' : 'different',
+    };
+  });
+}
+
+function countFiles(item: CopyItem, files: PlannedFile[]): void {
+  for (const f of files) {
+    if (f.state === 'same') item.files.same += 1;
+    else {
+      item.files.toCopy += 1;
+      item.files.bytes += f.size;
+      if (f.state === 'different') item.files.different += 1;
+    }
+  }
+}
+
+/**
+ * The subject's own resources (consent forms, clinical documents), planned into the first item of
+ * the subject that acts, so they are copied once however many of its experiments are copied.
+ */
+async function planSubjectResources(
+  source: CopyContext,
+  target: CopyContext,
+  w: ItemWork,
+  q: CopyRequest,
+): Promise<void> {
+  const { subject } = w.source;
+  const sourceProject = sourceProjectOf(q, subject);
+  const parent = ['data', 'projects', sourceProject, 'subjects', subject.id, 'resources'];
+  const table = await readTable(source, xnatPath(...parent), {}, q.signal);
+  const planned: PlannedResource[] = [];
+  for (const r of table.rows.map(toResource)) {
+    const files = await planFiles(
+      source,
+      target,
+      subjectResourcePath(sourceProject, subject.id, r.label),
+      w.item.subject.state === 'exists'
+        ? subjectResourcePath(q.targetProject, subject.label, r.label)
+        : undefined,
+      q.signal,
+    );
+    countFiles(w.item, files);
+    planned.push({ level: 'subject', label: r.label, format: r.format, content: r.content, files });
+  }
+  w.item.subjectResources = planned.map((r) => r.label);
+  w.resources.unshift(...planned);
 }
 
 /** A plan, and what acting on it needs. */
@@ -271,6 +332,19 @@ export async function planCopy(
     if (seen.has(key)) continue;
     seen.add(key);
     work.push(await planItem(source, target, src, { ...q, onExisting }));
+  }
+  const subjectsPlanned = new Set<string>();
+  for (const w of work) {
+    const { item } = w;
+    if (item.action !== 'create' && item.action !== 'merge') continue;
+    if (!subjectsPlanned.has(item.subject.id)) {
+      subjectsPlanned.add(item.subject.id);
+      await planSubjectResources(source, target, w, q);
+    }
+    // Merging into a target that already holds everything changes nothing.
+    if (item.action === 'merge' && item.scansToCreate.length === 0 && item.files.toCopy === 0) {
+      item.reason = 'the target holds all of it';
+    }
   }
   return {
     plan: {
@@ -354,6 +428,20 @@ async function actOnItem(
     ifExists: 'return',
     signal,
   });
+  const sourceProject = sourceProjectOf(q, srcSubject);
+  await copyResources(
+    source,
+    target,
+    w.resources.filter((r) => r.level === 'subject'),
+    (r) => ({
+      from: subjectResourcePath(sourceProject, srcSubject.id, r.label),
+      to: subjectResourcePath(q.targetProject, subject.id, r.label),
+      owner: srcSubject.label,
+    }),
+    q,
+    progress,
+    copied,
+  );
   if (srcExperiment === undefined) return { item, target: { subjectId: subject.id }, copied };
   const { experiment } = await createExperiment(target, {
     project: q.targetProject,
@@ -392,11 +480,48 @@ async function actOnItem(
       signal,
     );
   }
+  await copyResources(
+    source,
+    target,
+    w.resources.filter((r) => r.level !== 'subject'),
+    (r) => ({
+      from: resourcePath(srcExperiment.id, r),
+      to: resourcePath(experiment.id, r),
+      owner: srcExperiment.label,
+    }),
+    q,
+    progress,
+    copied,
+  );
+  return { item, target: { subjectId: subject.id, experimentId: experiment.id }, copied };
+}
+
+/** Where a planned resource is on each side, and whose it is (for messages). */
+interface ResourcePlace {
+  from: string[];
+  to: string[];
+  owner: string;
+}
+
+/**
+ * Streams the missing or different files of each resource, `concurrency` at a time, into the
+ * target's resource of that label (made first when it lacks it), then reads them back there.
+ */
+async function copyResources(
+  source: CopyContext,
+  target: CopyContext,
+  resources: PlannedResource[],
+  place: (r: PlannedResource) => ResourcePlace,
+  q: CopyRequest,
+  progress: (bytes: number, fileDone: boolean, current: string) => void,
+  copied: CopyOutcome['copied'],
+): Promise<void> {
+  const signal = q.signal;
   const concurrency = checkConcurrency(q.concurrency);
-  for (const r of w.resources) {
+  for (const r of resources) {
     const send = r.files.filter((f) => f.state !== 'same');
     if (send.length === 0) continue;
-    const to = resourcePath(experiment.id, r);
+    const { from, to, owner } = place(r);
     try {
       await target.request({
         method: 'PUT',
@@ -408,7 +533,6 @@ async function actOnItem(
       // It exists already (an earlier, interrupted copy made it): just as good.
       if (!(err instanceof XnatError && err.kind === 'conflict')) throw err;
     }
-    const from = resourcePath(srcExperiment.id, r);
     const digests = new Map<string, string>();
     await runPool(
       send,
@@ -434,7 +558,7 @@ async function actOnItem(
         const d = body.digesting();
         if (d === undefined || d.bytes !== f.size) {
           throw new XnatProtocolError(
-            `${f.path} of ${srcExperiment.label}: the source sent ${d?.bytes ?? 0} bytes, its listing says ${f.size}`,
+            `${f.path} of ${owner}: the source sent ${d?.bytes ?? 0} bytes, its listing says ${f.size}`,
           );
         }
         digests.set(f.path, d.digest());
@@ -446,7 +570,6 @@ async function actOnItem(
     );
     copied.verified += await verifyResource(target, to, send, digests, signal);
   }
-  return { item, target: { subjectId: subject.id, experimentId: experiment.id }, copied };
 }
 
 /** Reads the target's listing back: every file sent is there with the source's size and MD5. */

@@ -15,6 +15,12 @@ const CopyItemSchema = z.object({
   reason: z.string().optional(),
   subjectExists: z.boolean(),
   scansToCreate: z.array(z.string()),
+  subjectResources: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "The subject's own resources, copied with this item (once per subject) and counted in its files",
+    ),
   filesToCopy: z.number().int(),
   bytesToCopy: z.number(),
   filesSame: z.number().int().describe('Already on the target with the same size and MD5'),
@@ -51,6 +57,7 @@ function shapeItem(item: CopyItem, outcome?: CopyOutcome): z.infer<typeof CopyIt
     ...(item.reason ? { reason: item.reason } : {}),
     subjectExists: item.subject.state === 'exists',
     scansToCreate: item.scansToCreate,
+    ...(item.subjectResources.length > 0 ? { subjectResources: item.subjectResources } : {}),
     filesToCopy: item.action === 'create' || item.action === 'merge' ? item.files.toCopy : 0,
     bytesToCopy: item.action === 'create' || item.action === 'merge' ? item.files.bytes : 0,
     filesSame: item.files.same,
@@ -107,9 +114,10 @@ export function renderCopy(out: CopyShaped): string {
       ? `; copied ${i.copied.files} files (${i.copied.bytes} bytes), verified ${i.copied.verified}${i.targetId ? `, now ${i.targetId}` : ''}`
       : '';
     const scans = i.scansToCreate.length > 0 ? `; new scans ${i.scansToCreate.join(',')}` : '';
+    const own = i.subjectResources ? `; with the subject's resources ${i.subjectResources.join(',')}` : '';
     const skipped = i.notCopied ? `; not copied: ${i.notCopied.join(', ')}` : '';
     lines.push(
-      `- ${name}: ${i.action}${i.reason ? ` (${i.reason})` : ''}; ${files}${scans}${skipped}${done}${i.error ? `; FAILED: ${i.error}` : ''}`,
+      `- ${name}: ${i.action}${i.reason ? ` (${i.reason})` : ''}; ${files}${scans}${own}${skipped}${done}${i.error ? `; FAILED: ${i.error}` : ''}`,
     );
   }
   if (out.truncated) lines.push(`(${out.truncated.items ?? 0} more items not listed)`);

@@ -29,7 +29,7 @@ export const copyData = defineWriteTool({
   name: 'copyData',
   title: 'Copy subjects or experiments between XNAT servers',
   description:
-    'Copies subjects or experiments (a list, or a search on the source) from one configured XNAT server and project to another (getServerInfo lists the servers): creates what the target lacks (subject with demographics and custom variables, experiment with its fields, scans with type, series description, quality and note, session and scan resources with their files), streams files server to server and verifies each by size and MD5 on the target. An existing target experiment is a conflict unless onExisting is merge (fill in what is missing or different: resumes an interrupted copy) or skip. Use dryRun first: it lists what would be created, skipped and conflicting.',
+    'Copies subjects or experiments (a list, or a search on the source) from one configured XNAT server and project to another (getServerInfo lists the servers): creates what the target lacks (subject with demographics, custom variables and its own resources with their files, experiment with its fields, scans with type, series description, quality and note, session and scan resources with their files), streams files server to server and verifies each by size and MD5 on the target. An existing target experiment is a conflict unless onExisting is merge (fill in what is missing or different: resumes an interrupted copy) or skip. Use dryRun first: it lists what would be created, skipped and conflicting.',
   toolset: 'copy',
   inputSchema: {
     from: serverParam.describe('Source XNAT server name (default the first)'),

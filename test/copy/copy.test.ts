@@ -79,6 +79,15 @@ beforeAll(async () => {
   mcp = new Client({ name: 'copy-test', version: '0' });
   await mcp.connect(new StreamableHTTPClientTransport(new URL(http.url)));
   await mcp.listTools();
+  await seedSubjectResource(SUBJECT, 'CONSENT', {
+    'consent.txt': 'signed 2023-01-09\n',
+    'intake.txt': 'intake form, page 1 of 1\n',
+  });
+  // A folder inside the resource too (pyxnat's file() cannot fetch those, so not on BMR001).
+  await seedSubjectResource('BMR004', 'CONSENT', {
+    'consent.txt': 'signed 2023-03-02\n',
+    'forms/intake.txt': 'intake form, page 1 of 1\n',
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -106,9 +115,50 @@ async function copyConfirmed(args: Record<string, unknown>): Promise<CopyShaped>
   return callOk<CopyShaped>(mcp, 'copyData', { ...args, confirm });
 }
 
+const BASIC = `Basic ${Buffer.from(`${ALICE.user}:${ALICE.password}`).toString('base64')}`;
+
+/** One REST call as alice, as any HTTP client would make it (subject resources have no client call). */
+async function rest(url: string, method: string, path: string, body?: string): Promise<Response> {
+  const response = await fetch(`${url}${path}`, { method, headers: { Authorization: BASIC }, body });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response;
+}
+
+/** A subject's own resource files as `<resource>/<path> <size> <md5>`, sorted. */
+async function subjectFiles(url: string, project: string, subject: string): Promise<string[]> {
+  const base = `/data/projects/${project}/subjects/${subject}/resources`;
+  type Rows<T> = { ResultSet: { Result: T[] } };
+  const resources = (await (await rest(url, 'GET', `${base}?format=json`)).json()) as Rows<{ label: string }>;
+  const out: string[] = [];
+  for (const { label } of resources.ResultSet.Result) {
+    const files = (await (await rest(url, 'GET', `${base}/${label}/files?format=json`)).json()) as Rows<{
+      Name: string;
+      Size: string;
+      digest: string;
+    }>;
+    out.push(...files.ResultSet.Result.map((f) => `${label}/${f.Name} ${f.Size} ${f.digest}`));
+  }
+  return out.sort();
+}
+
+/** Puts files into a subject's own resource on the source (consent forms, say). */
+async function seedSubjectResource(
+  subject: string,
+  label: string,
+  files: Record<string, string>,
+): Promise<void> {
+  const base = `/data/projects/${SOURCE_PROJECT}/subjects/${subject}/resources/${label}`;
+  await rest(source.url, 'PUT', `${base}?format=TXT&content=consent`);
+  for (const [path, text] of Object.entries(files)) {
+    await rest(source.url, 'PUT', `${base}/files/${path}?inbody=true`, text);
+  }
+}
+
+/** The files a copy of SESSION carries: the session's and its scans', and its subject's own. */
 async function sourceFileCount(): Promise<number> {
   const e = await sourceClient.getExperiment(SESSION, { project: SOURCE_PROJECT });
-  return e.resources.reduce((n, r) => n + r.fileCount, 0);
+  const own = await subjectFiles(source.url, SOURCE_PROJECT, SUBJECT);
+  return e.resources.reduce((n, r) => n + r.fileCount, 0) + own.length;
 }
 
 describe('named servers', () => {
@@ -189,7 +239,9 @@ describe('copyData between two sandboxes', () => {
     await expect(sourceClient.runCopy(backup, planned, request)).rejects.toThrow();
     await targetSettled();
     const partial = await backup.getExperiment(SESSION, { project: TARGET_PROJECT });
-    const partialFiles = partial.resources.reduce((n, r) => n + r.fileCount, 0);
+    const partialFiles =
+      partial.resources.reduce((n, r) => n + r.fileCount, 0) +
+      (await subjectFiles(target.url, TARGET_PROJECT, SUBJECT)).length;
     const total = await sourceFileCount();
     expect(partialFiles).toBeGreaterThanOrEqual(5);
     expect(partialFiles).toBeLessThan(total);
@@ -220,8 +272,15 @@ describe('copyData between two sandboxes', () => {
       (await client.listFiles({ experiment: id }))
         .map((f) => `${f.scan ?? ''}/${f.resource}/${f.path} ${f.size} ${f.digest}`)
         .sort();
-    const targetFiles = await digests(backup, copied.id);
-    expect(targetFiles).toEqual(await digests(sourceClient, original.id));
+    const targetFiles = [
+      ...(await digests(backup, copied.id)),
+      ...(await subjectFiles(target.url, TARGET_PROJECT, SUBJECT)),
+    ];
+    expect(targetFiles).toEqual([
+      ...(await digests(sourceClient, original.id)),
+      ...(await subjectFiles(source.url, SOURCE_PROJECT, SUBJECT)),
+    ]);
+    expect(targetFiles.filter((f) => f.startsWith('CONSENT/'))).toHaveLength(2);
     expect(new Set(targetFiles).size).toBe(total);
   }, 120_000);
 
@@ -266,6 +325,36 @@ describe('copyData between two sandboxes', () => {
     );
     expect({ size: now!.size, digest: now!.digest }).toEqual({ size: victim!.size, digest: victim!.digest });
   });
+
+  it("copies a subject's own resources once, with its first experiment, however many experiments come", async () => {
+    const args = { ...copyArgs, kind: 'subject', ids: ['BMR004'] };
+    const subject = await sourceClient.getSubject('BMR004', { project: SOURCE_PROJECT });
+    const sessions = subject.experiments.filter((e) => e.project === SOURCE_PROJECT);
+    expect(sessions.length).toBe(2);
+    const sessionFiles = async (label: string) =>
+      (await sourceClient.getExperiment(label, { project: SOURCE_PROJECT })).resources.reduce(
+        (n, r) => n + r.fileCount,
+        0,
+      );
+    const plan = await callOk<CopyShaped>(mcp, 'copyData', { ...args, dryRun: true });
+    expect(plan.items.map((i) => [i.experiment, i.filesToCopy])).toEqual(
+      await Promise.all(
+        plan.items.map(async (i, k) => [
+          i.experiment,
+          (await sessionFiles(i.experiment!)) + (k === 0 ? 2 : 0),
+        ]),
+      ),
+    );
+    expect(plan.items.map((i) => i.subjectResources)).toEqual([['CONSENT'], undefined]);
+    const done = await copyConfirmed(args);
+    expect(done.items.map((i) => i.error)).toEqual([undefined, undefined]);
+    expect(done.items[0]!.copied!.files).toBe(plan.items[0]!.filesToCopy);
+    expect(await subjectFiles(target.url, TARGET_PROJECT, 'BMR004')).toEqual(
+      await subjectFiles(source.url, SOURCE_PROJECT, 'BMR004'),
+    );
+    const again = await callOk<CopyShaped>(mcp, 'copyData', { ...args, onExisting: 'merge', dryRun: true });
+    expect(again.items.map((i) => i.filesToCopy)).toEqual([0, 0]);
+  }, 120_000);
 
   it('refuses a target project outside the allow-list before reading anything', async () => {
     const restricted = await startHttpServer(
@@ -316,6 +405,7 @@ describe.skipIf(PYTHON === undefined)('pyxnat reads the copy back', () => {
       read(target.url, TARGET_PROJECT),
     ]);
     expect(Object.keys(fromSource.scans as object).length).toBeGreaterThan(0);
+    expect(Object.keys((fromSource.subject as { resources: object }).resources)).toContain('CONSENT');
     expect(fromTarget).toEqual(fromSource);
   }, 300_000);
 });

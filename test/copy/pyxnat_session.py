@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Read one session through pyxnat's public API and print it as one JSON object: the subject's
 demographics and custom variables, the session's fields, each scan's type, series description,
-quality and note, and every file of the session's and scans' resources by size and MD5 (downloaded).
+quality and note, and every file of the subject's, the session's and the scans' resources by size and
+MD5 (downloaded).
 
 Usage: pyxnat_session.py '<json config: url, user, password, project, subject, experiment, fields>'
 """
@@ -56,6 +57,7 @@ def main():
         'resources': {},
     }
     with tempfile.TemporaryDirectory() as folder:
+        result['subject']['resources'] = {r.label(): files_of(r, folder) for r in subject.resources()}
         for resource in experiment.resources():
             result['resources'][resource.label()] = files_of(resource, folder)
         for scan in experiment.scans():
