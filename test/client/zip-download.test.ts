@@ -17,7 +17,8 @@ import { XnatCancelledError, XnatProtocolError } from '../../src/client/errors.j
 import type { XnatFile } from '../../src/client/models.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createZip } from '../../src/sandbox/zip.js';
-import { onLocalDisk, useSyncCommand } from '../../src/client/transfers/partials.js';
+import { useSyncCommand } from '../../src/client/transfers/fs-sync.js';
+import { onLocalDisk } from '../../src/client/transfers/partials.js';
 
 const FILES = 40;
 let sandbox: RunningSandbox;

@@ -3,13 +3,11 @@
  * check happens when the file is opened, not only before XNAT is asked), moved into place only while
  * their folder is still inside it, and swept when a killed process left them behind.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   close as closeCb,
   closeSync,
   constants,
-  existsSync,
   fdatasync as fdatasyncCb,
   fstat as fstatCb,
   fstatSync,
@@ -27,6 +25,7 @@ import {
 import { link, lstat, open, readdir, realpath, rename, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { XnatLocalFileError, fsErrorCode, localFileError } from '../errors.js';
+import { syncFileSystem } from './fs-sync.js';
 
 const MARKER = '.xnat-mcp-partial-';
 /** Only names this module makes: `.<file name>.xnat-mcp-partial-<12 hex digits>`. */
@@ -336,15 +335,6 @@ export async function checkBeforePlacing(
 
 /** From this many files on, one flush of their file system costs less than a flush per file. */
 const FLUSH_TOGETHER = 64;
-/** GNU coreutils' and BusyBox's `sync -f` is syncfs(2), which Node does not offer. */
-const SYNC_COMMANDS = ['/usr/bin/sync', '/bin/sync'];
-let syncCommand: string | null | undefined;
-
-/** For tests: flush with this command (null: fdatasync each file, as where no `sync -f` exists; undefined: look again). */
-export function useSyncCommand(command: string | null | undefined): void {
-  syncCommand = command;
-}
-
 /**
  * Puts the files' data on disk. Many files: one `sync -f` per file system they are on (here 2,000
  * small files flushed that way cost a fifth of 2,000 overlapping fdatasyncs, which also slow the
@@ -358,17 +348,6 @@ async function flushData(items: readonly Placement[]): Promise<void> {
     if (flushed.every(Boolean)) return;
   }
   await Promise.all(items.map(({ partial }) => fdatasyncPartial(partial)));
-}
-
-/** `sync -f folder`: true once the folder's file system is flushed, false where that cannot be done. */
-function syncFileSystem(folder: string): Promise<boolean> {
-  if (process.platform !== 'linux') return Promise.resolve(false);
-  syncCommand ??= SYNC_COMMANDS.find((command) => existsSync(command)) ?? null;
-  const command = syncCommand;
-  if (command === null) return Promise.resolve(false);
-  return new Promise((resolve) =>
-    execFile(command, ['-f', folder], { windowsHide: true }, (err) => resolve(err === null)),
-  );
 }
 
 /**
