@@ -274,6 +274,15 @@ switch (mode) {
     const files = await xnat.listFiles({ experiment, scan, resource: 'BENCH_MANY' });
     const destDir = freshDir(mode);
     const concurrency = mode === 'many-sequential' ? 1 : undefined;
+    let firstMs;
+    if (mode === 'many-zip') {
+      // The first zip download in a process also loads and compiles the zip modules: timed and
+      // reported beside (firstMs), while the row is a download in a running process, as an MCP
+      // server or a script makes its downloads.
+      const start = process.hrtime.bigint();
+      await xnat.download({ files, destDir: freshDir('many-zip-first'), layout: 'flat', zip: true });
+      firstMs = Number(process.hrtime.bigint() - start) / 1e6;
+    }
     const before = xnat.stats.requests;
     const labels = {
       'many-sequential': 'client core, one file at a time',
@@ -290,7 +299,7 @@ switch (mode) {
         zip: mode === 'many-zip',
       });
       if (result.files.length !== FILES) throw new Error(`downloaded ${result.files.length} of ${FILES}`);
-      return { files: result.files.length, requests: xnat.stats.requests - before };
+      return { files: result.files.length, requests: xnat.stats.requests - before, firstMs };
     });
     await xnat.close();
     break;
