@@ -26,11 +26,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { crc32, createInflateRaw } from 'node:zlib';
 import { XnatCancelledError, XnatLocalFileError, XnatProtocolError, localFileError } from '../errors.js';
 import type { XnatFile } from '../models.js';
 import { Digesting, runPool, type TransferContext } from './common.js';
-import { ZipStreamReader, type StreamedEntry } from './zip-stream.js';
+import { ZipStreamReader, inflateBounded, type StreamedEntry } from './zip-stream.js';
 import {
   checkBeforePlacing,
   checkFolder,
@@ -611,17 +611,9 @@ async function verifiedSmall(
   const start = await dataStart(zip, entry);
   if (start === undefined) return undefined;
   const stored = await zip.read(start, entry.compressedSize);
-  let data: Buffer;
-  try {
-    // Bounded: inflating past the listed size fails rather than filling memory.
-    data =
-      entry.method === DEFLATED
-        ? inflateRawSync(stored, { maxOutputLength: Math.max(1, item.file.size) })
-        : stored;
-  } catch {
-    return undefined;
-  }
-  if (stored.length !== entry.compressedSize) return undefined;
+  // Bounded: inflating past the listed size fails rather than filling memory.
+  const data = entry.method === DEFLATED ? inflateBounded(stored, item.file.size) : stored;
+  if (data === undefined || stored.length !== entry.compressedSize) return undefined;
   const digest = listedDigest(data, entry.crc, item);
   return digest === undefined ? undefined : { data, digest };
 }

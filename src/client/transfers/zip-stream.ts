@@ -93,6 +93,7 @@ export class ZipStreamReader {
       const { buffer, engine } = inflateRawSync(b.subarray(start, this.length), {
         info: true,
         maxOutputLength: Math.max(1, limit),
+        chunkSize: chunkFor(limit),
       }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
       inflated = { data: buffer, consumed: engine.bytesWritten };
     } catch (err) {
@@ -118,10 +119,19 @@ export class ZipStreamReader {
   }
 }
 
+/**
+ * zlib's output buffer for an entry of at most `limit` bytes: one of the entry's size, up to 1 MiB.
+ * Its default, 16 KiB, is allocated anew for every entry and kept by the entry's bytes (a slice of
+ * it) while they wait to be placed: for thousands of small files, most of the memory and collection.
+ */
+function chunkFor(limit: number): number {
+  return Math.max(64, Math.min(limit, 1 << 20) + 1);
+}
+
 /** Inflates at most `limit` bytes; undefined when the data is broken or inflates to more. */
-function inflateBounded(stored: Buffer, limit: number): Buffer | undefined {
+export function inflateBounded(stored: Buffer, limit: number): Buffer | undefined {
   try {
-    return inflateRawSync(stored, { maxOutputLength: Math.max(1, limit) });
+    return inflateRawSync(stored, { maxOutputLength: Math.max(1, limit), chunkSize: chunkFor(limit) });
   } catch {
     return undefined;
   }
