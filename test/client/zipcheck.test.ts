@@ -1,12 +1,13 @@
 /** Local zip checks and packing: a missing or unreadable input is a clear XnatLocalFileError. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { XnatLocalFileError } from '../../src/client/errors.js';
 import { checkZip, storedZip } from '../../src/client/zipcheck.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xnat-zipcheck-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('local zip files', () => {
   it('says which zip is missing instead of failing with a bare file-system error', async () => {

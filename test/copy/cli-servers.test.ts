@@ -3,7 +3,7 @@
  * server of XNAT_URL as `default`, more from XNAT_MCP_SERVERS with credentials per server.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -30,6 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([main?.close(), backup?.close()]);
+  rmSync(EMPTY_DIR, { recursive: true, force: true });
 });
 
 function env(extra: Record<string, string> = {}): Record<string, string> {

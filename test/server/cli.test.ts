@@ -3,7 +3,7 @@
  * over stdio, `check`, `demo`, and the exit codes of configuration errors.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox?.close();
+  rmSync(EMPTY_DIR, { recursive: true, force: true });
 });
 
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {

@@ -422,6 +422,7 @@ describe('CLI options (the built dist/cli.js over stdio)', () => {
 
   async function stdioClient(args: string[], env: Record<string, string>) {
     const home = mkdtempSync(join(tmpdir(), 'xnat-mcp-cli-safety-'));
+    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [CLI, ...args],
