@@ -126,9 +126,17 @@ function sourceProjectOf(q: CopyRequest, subject: SubjectDetail): string {
   return q.sourceProject ?? subject.owningProject;
 }
 
-/** A subject's resource folder, by the subject's ID or label in `project`. */
-function subjectResourcePath(project: string, subject: string, label: string): string[] {
-  return ['data', 'projects', project, 'subjects', subject, 'resources', label];
+/** A subject's resource folder (or, without a label, its resources), by its ID or label in `project`. */
+function subjectResourcePath(project: string, subject: string, label?: string): string[] {
+  return [
+    'data',
+    'projects',
+    project,
+    'subjects',
+    subject,
+    'resources',
+    ...(label === undefined ? [] : [label]),
+  ];
 }
 
 function resourcePath(experimentId: string, r: { scan?: string | undefined; label: string }): string[] {
@@ -290,8 +298,8 @@ async function planSubjectResources(
 ): Promise<void> {
   const { subject } = w.source;
   const sourceProject = sourceProjectOf(q, subject);
-  const parent = ['data', 'projects', sourceProject, 'subjects', subject.id, 'resources'];
-  const table = await readTable(source, xnatPath(...parent), {}, q.signal);
+  const listing = xnatPath(...subjectResourcePath(sourceProject, subject.id));
+  const table = await readTable(source, listing, {}, q.signal);
   const planned: PlannedResource[] = [];
   for (const r of table.rows.map(toResource)) {
     const files = await planFiles(

@@ -19,6 +19,7 @@ import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { createDemoArchive } from '../../src/sandbox/seed.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/transports/http.js';
 import { pyxnatPython } from '../pyxnat/pyxnat-available.js';
+import { basic, resultRows } from '../sandbox/fixture.js';
 import { ALICE, call, callOk, textOf } from '../server/helpers.js';
 
 const run = promisify(execFile);
@@ -115,7 +116,7 @@ async function copyConfirmed(args: Record<string, unknown>): Promise<CopyShaped>
   return callOk<CopyShaped>(mcp, 'copyData', { ...args, confirm });
 }
 
-const BASIC = `Basic ${Buffer.from(`${ALICE.user}:${ALICE.password}`).toString('base64')}`;
+const BASIC = basic(ALICE.user, ALICE.password);
 
 /** One REST call as alice, as any HTTP client would make it (subject resources have no client call). */
 async function rest(url: string, method: string, path: string, body?: string): Promise<Response> {
@@ -127,16 +128,10 @@ async function rest(url: string, method: string, path: string, body?: string): P
 /** A subject's own resource files as `<resource>/<path> <size> <md5>`, sorted. */
 async function subjectFiles(url: string, project: string, subject: string): Promise<string[]> {
   const base = `/data/projects/${project}/subjects/${subject}/resources`;
-  type Rows<T> = { ResultSet: { Result: T[] } };
-  const resources = (await (await rest(url, 'GET', `${base}?format=json`)).json()) as Rows<{ label: string }>;
   const out: string[] = [];
-  for (const { label } of resources.ResultSet.Result) {
-    const files = (await (await rest(url, 'GET', `${base}/${label}/files?format=json`)).json()) as Rows<{
-      Name: string;
-      Size: string;
-      digest: string;
-    }>;
-    out.push(...files.ResultSet.Result.map((f) => `${label}/${f.Name} ${f.Size} ${f.digest}`));
+  for (const { label } of await resultRows(await rest(url, 'GET', `${base}?format=json`))) {
+    const files = await resultRows(await rest(url, 'GET', `${base}/${label}/files?format=json`));
+    out.push(...files.map((f) => `${label}/${f.Name} ${f.Size} ${f.digest}`));
   }
   return out.sort();
 }
