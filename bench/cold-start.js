@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { target } from './targets.js';
+import { median } from './timing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const i = process.argv.indexOf('--repeat');
 const REPEAT = i >= 0 ? Number(process.argv[i + 1]) : 9;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const servers = {
   minimal: [join(here, 'minimal-server.js')],

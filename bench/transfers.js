@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { target } from './targets.js';
+import { median } from './timing.js';
 import { startSandbox } from './sandbox-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -111,7 +112,6 @@ try {
       runs[m].push(run(modes[m][0], env, modes[m][1]));
     }
   }
-  const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const zipRuns = runs[modes.findIndex(([mode]) => mode === 'many-zip')];
   const many = [
     ...runs.map((r) => r.sort((a, b) => a.ms - b.ms)[2]),
@@ -119,7 +119,7 @@ try {
       ...zipRuns[0],
       mode: 'many-zip-first',
       label: 'client core, first zip download in a process',
-      ms: medianOf(zipRuns.map((r) => r.firstMs)),
+      ms: median(zipRuns.map((r) => r.firstMs)),
     },
     run('many-sequential', env),
     run('many-parallel', env),
