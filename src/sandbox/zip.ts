@@ -53,18 +53,22 @@ function entryRecords(
   const method = useDeflate ? DEFLATE : STORE;
   const { time, date } = dosDateTime(entry.modified);
 
+  // Local and central headers share these fields, from "version needed" on, in the same order.
+  const fields = (b: Buffer, at: number, sized: boolean): void => {
+    b.writeUInt16LE(20, at);
+    b.writeUInt16LE(flags, at + 2);
+    b.writeUInt16LE(method, at + 4);
+    b.writeUInt16LE(time, at + 6);
+    b.writeUInt16LE(date, at + 8);
+    if (!sized) return;
+    b.writeUInt32LE(crc, at + 10);
+    b.writeUInt32LE(payload.length, at + 14);
+    b.writeUInt32LE(entry.data.length, at + 18);
+  };
+
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(flags, 6);
-  local.writeUInt16LE(method, 8);
-  local.writeUInt16LE(time, 10);
-  local.writeUInt16LE(date, 12);
-  if (!described) {
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(payload.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-  }
+  fields(local, 4, !described);
   local.writeUInt16LE(name.length, 26);
   const descriptor = Buffer.alloc(described ? 16 : 0);
   if (described) {
@@ -77,14 +81,7 @@ function entryRecords(
   const header = Buffer.alloc(46);
   header.writeUInt32LE(0x02014b50, 0);
   header.writeUInt16LE(20, 4);
-  header.writeUInt16LE(20, 6);
-  header.writeUInt16LE(flags, 8);
-  header.writeUInt16LE(method, 10);
-  header.writeUInt16LE(time, 12);
-  header.writeUInt16LE(date, 14);
-  header.writeUInt32LE(crc, 16);
-  header.writeUInt32LE(payload.length, 20);
-  header.writeUInt32LE(entry.data.length, 24);
+  fields(header, 6, true);
   header.writeUInt16LE(name.length, 28);
   header.writeUInt32LE(offset, 42);
   return {
